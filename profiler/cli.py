@@ -1,0 +1,78 @@
+"""The ``attnprof`` command line: one subcommand per module in :mod:`profiler.commands`.
+
+Every subcommand exits 0 on success and 2 with a one-line ``attnprof: error: ...`` message on
+bad input (argparse errors included), never a traceback. ``compare`` also exits 1 when it finds
+a regression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from profiler.errors import AttnprofError
+
+__all__ = ["EXIT_BAD_INPUT", "ArgumentParser", "build_parser", "main"]
+
+EXIT_BAD_INPUT = 2
+
+# Each module defines ``register(subparsers) -> None``, which adds its parser and sets
+# ``func(args) -> int`` as the parser default. Order here is the order of ``--help``.
+COMMANDS: tuple[str, ...] = (
+    "list",
+    "count",
+    "bench",
+    "trace",
+    "run",
+    "merge",
+    "report",
+    "reproduce",
+    "compare",
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> ArgumentParser:
+    from profiler.measure.env import tool_version
+
+    parser = ArgumentParser(
+        prog="attnprof",
+        description="Profile channel-attention blocks (SE, CBAM, GC, ECA) in CNNs: count "
+        "parameters and FLOPs, time training and inference, and check published claims.",
+    )
+    parser.add_argument("--version", action="version", version=f"attnprof {tool_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       parser_class=ArgumentParser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"profiler.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.func(args))
+    except AttnprofError as exc:
+        print(f"attnprof: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("attnprof: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Argument helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from profiler.errors import InvalidOptionError
+from profiler.spec import Workload, parse_shape
+
+__all__ = ["add_workload_arguments", "parse_key_values", "parse_value", "workload_from_args"]
+
+
+def parse_value(text: str) -> Any:
+    """``3`` -> 3, ``0.25`` -> 0.25, ``true`` -> True, ``none`` -> None, ``3,5,5,7`` -> [3,5,5,7]."""
+    if "," in text:
+        return [parse_value(part) for part in text.split(",") if part != ""]
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
+    """Parse repeated ``KEY=VALUE`` arguments."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidOptionError(f"{flag} expects KEY=VALUE, got {item!r}")
+        options[key.strip()] = parse_value(value.strip())
+    return options
+
+
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL / --attention / --attention-option / --input, or --block/--channels/--size."""
+    parser.add_argument("model", nargs="?", metavar="MODEL",
+                        help="registered model name or package.module:attr")
+    parser.add_argument("--attention", metavar="A",
+                        help="attention block inserted into MODEL (name or module:attr)")
+    parser.add_argument("--attention-option", action="append", metavar="KEY=VALUE",
+                        help="attention/block option, repeatable (lists: k_size=3,5,5,7)")
+    parser.add_argument("--input", default="3x224x224", metavar="CxHxW",
+                        help="per-sample input shape for MODEL (default 3x224x224)")
+    parser.add_argument("--block", metavar="NAME", help="measure a single attention block")
+    parser.add_argument("--channels", type=int, metavar="C", help="channels for --block")
+    parser.add_argument("--size", default="56x56", metavar="HxW",
+                        help="feature-map size for --block (default 56x56)")
+
+
+def workload_from_args(args: argparse.Namespace) -> Workload:
+    """Build the Workload named by :func:`add_workload_arguments`' arguments."""
+    options = parse_key_values(args.attention_option, "--attention-option")
+    if args.block is not None:
+        if args.model is not None:
+            raise InvalidOptionError("give either MODEL or --block, not both")
+        if args.channels is None:
+            raise InvalidOptionError("--block needs --channels C")
+        height, width = parse_shape(args.size, dims=2)
+        return Workload.for_block(args.block, args.channels, (height, width), options)
+    if args.model is None:
+        raise InvalidOptionError("name a MODEL (see 'attnprof list') or use --block NAME")
+    shape = parse_shape(args.input, dims=3)
+    return Workload.for_model(args.model, args.attention, options, shape)  # type: ignore[arg-type]

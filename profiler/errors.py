@@ -1,0 +1,47 @@
+"""Errors that reach the user as one line and exit status 2.
+
+Every error caused by bad input (an unknown name, a malformed option, suite or result file,
+a device that is not there) derives from :class:`AttnprofError`. The CLI prints its message on
+one line and exits 2; the Python API raises it like any exception. Errors that also have a
+natural builtin meaning subclass that builtin too (``UnknownNameError`` is a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AttnprofError",
+    "DeviceUnavailableError",
+    "InvalidOptionError",
+    "MeasurementError",
+    "ResultFileError",
+    "SuiteError",
+    "UnknownNameError",
+]
+
+
+class AttnprofError(Exception):
+    """Base class for errors shown to the user as a one-line message (CLI exit 2)."""
+
+
+class UnknownNameError(AttnprofError, ValueError):
+    """A registry name (block, model, suite, claims, convention...) that does not exist."""
+
+
+class InvalidOptionError(AttnprofError, ValueError):
+    """An option, shape or value outside what is allowed."""
+
+
+class DeviceUnavailableError(AttnprofError, RuntimeError):
+    """A device was requested (e.g. ``cuda``) that this machine does not have."""
+
+
+class SuiteError(AttnprofError, ValueError):
+    """A malformed suite file: the message names the file, line and key."""
+
+
+class ResultFileError(AttnprofError, ValueError):
+    """A result file that cannot be read, or two files that cannot be compared."""
+
+
+class MeasurementError(AttnprofError, RuntimeError):
+    """A model that cannot be measured (fails to build, trace or run)."""

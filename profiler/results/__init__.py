@@ -1,0 +1,29 @@
+"""Result records: what came out of a measurement, and the versioned result file.
+
+Measuring code produces these records; reports and comparisons consume them. Nothing here
+measures or renders.
+"""
+
+from __future__ import annotations
+
+from profiler.results.bench import BenchResult
+from profiler.results.count import CountResult
+from profiler.results.envelope import (
+    SCHEMA_VERSION,
+    CaseRecord,
+    ResultFile,
+    SuiteInfo,
+    load_result_file,
+    write_result_file,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BenchResult",
+    "CaseRecord",
+    "CountResult",
+    "ResultFile",
+    "SuiteInfo",
+    "load_result_file",
+    "write_result_file",
+]

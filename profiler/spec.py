@@ -1,0 +1,302 @@
+"""What is measured: frozen, hashable specs shared by every measuring harness.
+
+A :class:`Workload` names the network (a backbone with optional attention, or one attention
+block alone) and its per-sample input shape. :class:`CountSpec` and :class:`BenchSpec` add how
+it is measured. Specs are plain data: they serialise to JSON-able dicts and back, and two equal
+specs have the same :attr:`case_id`, which is how result files are resumed, merged and compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from profiler.errors import InvalidOptionError
+
+__all__ = [
+    "DTYPES",
+    "MODES",
+    "BenchSpec",
+    "CountSpec",
+    "Options",
+    "Workload",
+    "freeze_options",
+    "parse_shape",
+    "thaw_options",
+]
+
+Options = tuple[tuple[str, Any], ...]
+Mode = Literal["infer", "train"]
+MODES: tuple[str, ...] = ("infer", "train")
+DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def freeze_options(options: Mapping[str, Any] | Options | None) -> Options:
+    """A hashable, order-independent form of an options mapping (lists become tuples)."""
+    if not options:
+        return ()
+    items = options.items() if isinstance(options, Mapping) else options
+    return tuple(sorted((str(k), _freeze(v)) for k, v in items))
+
+
+def thaw_options(options: Options) -> dict[str, Any]:
+    """The options as a plain dict with lists, ready for JSON or ``build_*(**options)``."""
+    return {k: _thaw(v) for k, v in options}
+
+
+def parse_shape(text: str, dims: int = 3) -> tuple[int, ...]:
+    """Parse ``3x224x224`` (or ``224x224`` for ``dims=2``) into a tuple of positive ints."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != dims or any(d <= 0 for d in shape):
+        example = "x".join(["3", "224", "224"][-dims:])
+        raise InvalidOptionError(
+            f"malformed shape {text!r}: expected {dims} positive integers like {example}"
+        )
+    return shape
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The network that runs: a model (+ attention) or a single attention block.
+
+    For a model, ``input_shape`` is the per-sample (C, H, W) image shape and ``options`` are
+    the ``attention_options`` of :func:`profiler.build_model`. For a block, ``channels`` is set,
+    ``input_shape`` is (channels, H, W) and ``options`` go to :func:`profiler.build_block`.
+    """
+
+    model: str | None = None
+    attention: str | None = None
+    block: str | None = None
+    channels: int | None = None
+    options: Options = ()
+    input_shape: tuple[int, int, int] = (3, 224, 224)
+
+    def __post_init__(self) -> None:
+        if (self.model is None) == (self.block is None):
+            raise InvalidOptionError("a workload names exactly one of a model or a block")
+        if self.block is not None:
+            if self.channels is None or self.channels <= 0:
+                raise InvalidOptionError(f"block {self.block!r} needs a positive channel count")
+            if self.input_shape[0] != self.channels:
+                raise InvalidOptionError(
+                    f"block input has {self.input_shape[0]} channels, expected {self.channels}"
+                )
+        if len(self.input_shape) != 3 or any(d <= 0 for d in self.input_shape):
+            raise InvalidOptionError(f"input shape must be 3 positive ints (C, H, W), got "
+                                     f"{self.input_shape}")
+
+    @classmethod
+    def for_model(
+        cls,
+        model: str,
+        attention: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        input_shape: tuple[int, int, int] = (3, 224, 224),
+    ) -> Workload:
+        return cls(model=model, attention=attention, options=freeze_options(options),
+                   input_shape=tuple(input_shape))  # type: ignore[arg-type]
+
+    @classmethod
+    def for_block(
+        cls,
+        block: str,
+        channels: int,
+        size: tuple[int, int],
+        options: Mapping[str, Any] | None = None,
+    ) -> Workload:
+        return cls(block=block, channels=channels, options=freeze_options(options),
+                   input_shape=(channels, size[0], size[1]))
+
+    @property
+    def is_block(self) -> bool:
+        return self.block is not None
+
+    @property
+    def label(self) -> str:
+        """Short human label: ``resnet50+eca`` or ``eca[C=256,56x56]``."""
+        opts = ",".join(f"{k}={_format_value(v)}" for k, v in self.options)
+        if self.block is not None:
+            _, h, w = self.input_shape
+            extra = f",{opts}" if opts else ""
+            return f"{self.block}[C={self.channels},{h}x{w}{extra}]"
+        name = self.model if self.attention is None else f"{self.model}+{self.attention}"
+        return f"{name}[{opts}]" if opts else name
+
+    def build(self) -> nn.Module:
+        """Construct the module (fresh weights, train mode, on the CPU)."""
+        from profiler.blocks import build_block
+        from profiler.models import build_model
+
+        if self.block is not None:
+            assert self.channels is not None
+            return build_block(self.block, self.channels, **thaw_options(self.options))
+        assert self.model is not None
+        return build_model(self.model, self.attention, thaw_options(self.options) or None)
+
+    def example_input(
+        self, batch: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        """A synthetic batch of the workload's input shape, made directly on ``device``."""
+        return torch.randn((batch, *self.input_shape), device=device, dtype=dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "attention": self.attention,
+            "block": self.block,
+            "channels": self.channels,
+            "options": thaw_options(self.options),
+            "input_shape": list(self.input_shape),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Workload:
+        return cls(
+            model=data.get("model"),
+            attention=data.get("attention"),
+            block=data.get("block"),
+            channels=data.get("channels"),
+            options=freeze_options(data.get("options")),
+            input_shape=tuple(data.get("input_shape", (3, 224, 224))),  # type: ignore[arg-type]
+        )
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "".join(str(v) for v in value) if all(isinstance(v, int) and v < 10 for v in value) \
+            else "/".join(str(v) for v in value)
+    return str(value)
+
+
+def _case_id(kind: str, payload: dict[str, Any]) -> str:
+    text = json.dumps({"kind": kind, **payload}, sort_keys=True, separators=(",", ":"))
+    return f"{kind}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class CountSpec:
+    """Count parameters, FLOPs and activations of a workload at a batch size."""
+
+    workload: Workload
+    batch: int = 1
+    conventions: tuple[str, ...] = ("fvcore", "all")
+
+    kind: Literal["count"] = field(default="count", init=False)
+
+    def __post_init__(self) -> None:
+        if self.batch <= 0:
+            raise InvalidOptionError(f"batch must be a positive integer, got {self.batch}")
+
+    @property
+    def case_id(self) -> str:
+        return _case_id(self.kind, self.to_dict())
+
+    @property
+    def label(self) -> str:
+        return f"count {self.workload.label} b{self.batch}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workload": self.workload.to_dict(), "batch": self.batch,
+                "conventions": list(self.conventions)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CountSpec:
+        return cls(workload=Workload.from_dict(data["workload"]), batch=int(data.get("batch", 1)),
+                   conventions=tuple(data.get("conventions", ("fvcore", "all"))))
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    """Time one workload in one mode on one device.
+
+    ``min_time`` is the measured time budget per repeat (seconds); ``repeats`` is how many
+    independent repeats of that budget are taken. ``nproc`` > 1 runs data-parallel training
+    through torchrun. ``threads`` = None keeps torch's default thread count.
+    """
+
+    workload: Workload
+    mode: Mode = "infer"
+    device: str = "cpu"
+    batch: int = 32
+    dtype: str = "fp32"
+    channels_last: bool = False
+    compile: bool = False
+    cudnn_benchmark: bool = True
+    threads: int | None = None
+    min_time: float = 1.0
+    repeats: int = 5
+    warmup: int = 3
+    nproc: int = 1
+
+    kind: Literal["bench"] = field(default="bench", init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidOptionError(f"unknown mode {self.mode!r}; valid: {', '.join(MODES)}")
+        if self.dtype not in DTYPES:
+            raise InvalidOptionError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
+        for name in ("batch", "repeats", "nproc"):
+            if getattr(self, name) <= 0:
+                raise InvalidOptionError(f"{name} must be a positive integer")
+        if self.warmup < 0 or self.min_time < 0:
+            raise InvalidOptionError("warmup and min_time must be >= 0")
+        if self.threads is not None and self.threads <= 0:
+            raise InvalidOptionError("threads must be a positive integer")
+        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
+            raise InvalidOptionError(f"unknown device {self.device!r}; valid: cpu, cuda, cuda:N")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def case_id(self) -> str:
+        return _case_id(self.kind, self.to_dict())
+
+    @property
+    def label(self) -> str:
+        flags = "".join(
+            s for s, on in ((" cl", self.channels_last), (" compiled", self.compile)) if on
+        )
+        return f"{self.mode} {self.workload.label} b{self.batch} {self.dtype} {self.device}{flags}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("kind")
+        data["workload"] = self.workload.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchSpec:
+        known = {f.name for f in fields(cls) if f.init}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["workload"] = Workload.from_dict(data["workload"])
+        return cls(**kwargs)
