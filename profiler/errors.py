@@ -13,6 +13,7 @@ __all__ = [
     "DeviceUnavailableError",
     "InvalidOptionError",
     "MeasurementError",
+    "OutOfMemoryError",
     "ResultFileError",
     "SuiteError",
     "UnknownNameError",
@@ -45,3 +46,12 @@ class ResultFileError(AttnprofError, ValueError):
 
 class MeasurementError(AttnprofError, RuntimeError):
     """A model that cannot be measured (fails to build, trace or run)."""
+
+
+class OutOfMemoryError(MeasurementError):
+    """The device ran out of memory; carries what was asked and what was free."""
+
+    def __init__(self, message: str, batch: int, free_bytes: int | None = None) -> None:
+        super().__init__(message)
+        self.batch = batch
+        self.free_bytes = free_bytes

@@ -1,0 +1,56 @@
+"""Run one spec and turn its outcome into a :class:`~profiler.results.CaseRecord`.
+
+This is the single place where a spec meets its harness: ``CountSpec`` goes to
+:func:`profiler.measure.counting.count`, ``BenchSpec`` to :func:`profiler.measure.timing.bench`.
+The suite runner and the single-case commands (``count -o``, ``bench -o``) both use it, so a
+case measured alone and a case measured in a suite produce the same record.
+"""
+
+from __future__ import annotations
+
+import time
+
+from profiler.errors import AttnprofError, OutOfMemoryError
+from profiler.results.bench import BenchResult
+from profiler.results.count import CountResult
+from profiler.results.envelope import CaseRecord, utc_now
+from profiler.spec import BenchSpec, CountSpec
+
+__all__ = ["measure", "run_case"]
+
+
+def measure(spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
+    """Measure ``spec`` with its harness; errors propagate."""
+    if isinstance(spec, CountSpec):
+        from profiler.measure.counting import count
+
+        return count(spec)
+    from profiler.measure.timing import bench
+
+    return bench(spec)
+
+
+def run_case(spec: CountSpec | BenchSpec, *, catch: bool = True) -> CaseRecord:
+    """Measure ``spec`` and record the outcome.
+
+    With ``catch`` (the suite runner's way), an out-of-memory error becomes an ``oom`` record
+    and any other failure an ``error`` record carrying its one-line message, so that a suite
+    goes on. Without it, errors propagate (the single-case commands' way: exit 2).
+    """
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        result = measure(spec)
+    except OutOfMemoryError as exc:
+        if not catch:
+            raise
+        return CaseRecord(spec=spec, status="oom", error=str(exc), started_utc=started,
+                          duration_s=time.perf_counter() - clock)
+    except Exception as exc:
+        if not catch:
+            raise
+        message = str(exc) if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {exc}"
+        return CaseRecord(spec=spec, status="error", error=message.splitlines()[0] if message
+                          else type(exc).__name__, started_utc=started,
+                          duration_s=time.perf_counter() - clock)
+    return CaseRecord(spec=spec, status="ok", result=result, started_utc=started,
+                      duration_s=time.perf_counter() - clock)
