@@ -42,7 +42,9 @@ def load_object(path: str) -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UnknownNameError(f"cannot import module {module_name!r} from {path!r}: {exc}") from exc
+        raise UnknownNameError(
+            f"cannot import module {module_name!r} from {path!r}: {exc}"
+        ) from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

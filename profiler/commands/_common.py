@@ -12,7 +12,7 @@ __all__ = ["add_workload_arguments", "parse_key_values", "parse_value", "workloa
 
 
 def parse_value(text: str) -> Any:
-    """``3`` -> 3, ``0.25`` -> 0.25, ``true`` -> True, ``none`` -> None, ``3,5,5,7`` -> [3,5,5,7]."""
+    """Parse a CLI value: ``3``, ``0.25``, ``true``, ``none``, lists ``3,5,5,7``."""
     if "," in text:
         return [parse_value(part) for part in text.split(",") if part != ""]
     low = text.lower()
