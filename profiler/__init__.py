@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from profiler.blocks import BLOCKS, build_block
+from profiler.blocks import BLOCKS, build_block, eca_kernel_size
 from profiler.errors import AttnprofError, UnknownNameError
-from profiler.models import MODELS, build_model
+from profiler.models import MODELS, attention_modules, build_model
 from profiler.spec import BenchSpec, CountSpec, Workload
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "CountSpec",
     "UnknownNameError",
     "Workload",
+    "attention_modules",
     "build_block",
     "build_model",
+    "eca_kernel_size",
 ]

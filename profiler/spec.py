@@ -239,7 +239,9 @@ class BenchSpec:
 
     ``min_time`` is the measured time budget per repeat (seconds); ``repeats`` is how many
     independent repeats of that budget are taken. ``nproc`` > 1 runs data-parallel training
-    through torchrun. ``threads`` = None keeps torch's default thread count.
+    through torchrun. ``threads`` = None keeps torch's default thread count. ``memory`` = False
+    skips the peak-memory measurement (on the CPU it costs an extra run in a child process);
+    ``oom_retry`` halves the batch after an out-of-memory error until it fits.
     """
 
     workload: Workload
@@ -255,6 +257,8 @@ class BenchSpec:
     repeats: int = 5
     warmup: int = 3
     nproc: int = 1
+    memory: bool = True
+    oom_retry: bool = False
 
     kind: Literal["bench"] = field(default="bench", init=False)
 

@@ -1,16 +1,196 @@
-"""`attnprof bench` (placeholder until its issue lands)."""
+"""``attnprof bench``: time one model (or one attention block) in one mode on one device.
+
+Defaults: ``--mode infer --device cpu --batch 32 --dtype fp32 --min-time 1 --repeats 5
+--warmup 3``, cuDNN benchmark on, torch's default CPU thread count, memory measured. The
+timing rules are those of :mod:`profiler.measure.timing`. ``--format json`` prints one JSON
+object: the result fields (``images_per_sec``, ``images_per_sec_iqr``, ``step_ms_median``,
+``samples`` in seconds, ``peak_memory_bytes``, ...), plus ``case_id``, ``spec`` and
+``environment``. ``-o`` writes a result file with this one case, in the suite runner's schema.
+Exit 0 on success, 2 with a one-line message on bad input, a missing device or out of memory
+(with ``-o`` the file then records the case as ``oom``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
-from profiler.errors import AttnprofError
+from tabulate import tabulate
+
+from profiler.commands._common import add_workload_arguments, workload_from_args
+from profiler.errors import OutOfMemoryError
+from profiler.measure.case import run_case
+from profiler.measure.device import cudnn_benchmark, torch_threads
+from profiler.measure.env import Environment, collect_environment, git_commit, tool_version
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord, ResultFile, utc_now, write_result_file
+from profiler.spec import DTYPES, MODES, BenchSpec
+
+__all__ = ["add_run_arguments", "register", "render_table", "run", "spec_from_args"]
+
+DEFAULT_BATCH = 32
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, batch: int = DEFAULT_BATCH) -> None:
+    """How a step runs: mode, device, batch, dtype, layout, compile, cuDNN, threads."""
+    parser.add_argument("--mode", choices=MODES, default="infer",
+                        help="infer (eval, inference_mode) or train (forward, cross-entropy, "
+                        "backward, SGD); default infer")
+    parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--batch", type=int, default=batch, metavar="N",
+                        help=f"batch size (per process with --nproc; default {batch})")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="fp32",
+                        help="fp32, or fp16/bf16 mixed precision (autocast; a --block is cast "
+                        "to the dtype); default fp32")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="model and input in torch.channels_last memory format")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model (warm-up runs past compilation)")
+    parser.add_argument("--cudnn-benchmark", action=argparse.BooleanOptionalAction, default=True,
+                        help="cuDNN autotuning during the run (default on; restored after)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads (torch.set_num_threads; restored after)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "bench", help="time training or inference throughput and peak memory",
+        description="Time MODEL (or one --block) with warm-up until settled, CUDA events or "
+        "perf_counter, raw samples with median/IQR/CV, and peak memory. Exit 2 with one line "
+        "on bad input, a missing device, or out of memory.")
+    add_workload_arguments(parser)
+    add_run_arguments(parser)
+    parser.add_argument("--min-time", type=float, default=1.0, metavar="S",
+                        help="seconds of measured steps per repeat (default 1)")
+    parser.add_argument("--repeats", type=int, default=5, metavar="R",
+                        help="independent repeats of --min-time (default 5)")
+    parser.add_argument("--warmup", type=int, default=3, metavar="N",
+                        help="warm-up steps at least; more until step times settle (default 3)")
+    parser.add_argument("--nproc", type=int, default=1, metavar="N",
+                        help="data-parallel training on N processes (torchrun + DDP; gloo on "
+                        "cpu, NCCL on cuda, rank i on cuda:i); --batch is per process")
+    parser.add_argument("--oom-retry", action="store_true",
+                        help="after out of memory, halve the batch until it fits")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure peak memory (on cpu: one extra short run in a child "
+                        "process; default on)")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="table (default) or one JSON object")
+    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+                        help="also write a result file with this case (suite schema)")
     parser.set_defaults(func=run)
 
 
+def spec_from_args(args: argparse.Namespace) -> BenchSpec:
+    """The BenchSpec the arguments describe (bench-only ones default when absent)."""
+    return BenchSpec(
+        workload=workload_from_args(args), mode=args.mode, device=args.device,
+        batch=args.batch, dtype=args.dtype, channels_last=args.channels_last,
+        compile=args.compile, cudnn_benchmark=args.cudnn_benchmark, threads=args.threads,
+        min_time=getattr(args, "min_time", 1.0), repeats=getattr(args, "repeats", 5),
+        warmup=getattr(args, "warmup", 3), nproc=getattr(args, "nproc", 1),
+        memory=getattr(args, "memory", True), oom_retry=getattr(args, "oom_retry", False),
+    )
+
+
+def _environment(spec: BenchSpec) -> Environment:
+    with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
+        return collect_environment(spec.device)
+
+
+def _write(path: Path, record: CaseRecord, environment: Environment) -> None:
+    result_file = ResultFile(environment=environment, cases=(record,),
+                             tool_version=tool_version(), git_commit=git_commit())
+    write_result_file(result_file, path)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value} B"
+
+
+def _rows(result: BenchResult) -> list[tuple[str, str]]:
+    count = len(result.samples)
+    rows = [
+        ("images/s (median)", _number(result.images_per_sec)),
+        ("images/s IQR", f"{_number(result.images_per_sec_iqr)} (CV "
+                         f"{result.images_per_sec_cv:.1%})"),
+        ("step time (median)", f"{_number(result.step_ms_median)} ms (IQR "
+                               f"{_number(result.step_ms_iqr)} ms)"),
+        ("samples", f"{count} = {result.repeats} repeats x {result.steps_per_repeat} steps, "
+                    f"after {result.warmup_steps} warm-up steps ({result.clock})"),
+        ("batch", str(result.batch) if result.batch == result.requested_batch
+         else f"{result.batch} (asked {result.requested_batch}; halved after OOM)"),
+        ("peak memory", f"{_bytes(result.peak_memory_bytes)} ({result.memory_method})"),
+        ("static memory", _bytes(result.static_memory_bytes)),
+        ("activation memory", _bytes(result.activation_memory_bytes)),
+    ]
+    if result.reserved_memory_bytes is not None:
+        rows.append(("reserved memory", _bytes(result.reserved_memory_bytes)))
+    if result.min_bytes_formula:
+        rows.append(("min bytes moved", f"{_bytes(result.min_bytes)} "
+                                        f"({result.min_bytes_formula})"))
+    if result.achieved_gbps is not None:
+        rows.append(("achieved bandwidth", f"{_number(result.achieved_gbps)} GB/s"))
+    if result.copy_gbps is not None:
+        rows.append(("copy bandwidth", f"{_number(result.copy_gbps)} GB/s"))
+    if result.fraction_of_copy is not None:
+        rows.append(("fraction of copy", f"{result.fraction_of_copy:.1%}"))
+    for rank in result.per_rank:
+        rows.append((f"rank {rank.rank}", f"{_number(rank.images_per_sec)} images/s, "
+                                          f"{_number(rank.step_ms_median)} ms/step, peak "
+                                          f"{_bytes(rank.peak_memory_bytes)}"))
+    return rows
+
+
+def render_table(spec: BenchSpec, result: BenchResult, environment: Environment) -> str:
+    """A plain-text table of one result (units in the cells)."""
+    title = spec.label + (f" x{result.nproc} processes" if result.nproc > 1 else "")
+    lines = [title, tabulate(_rows(result), headers=("metric", "value"), tablefmt="simple"),
+             environment.summary]
+    if result.noisy:
+        lines.append("noisy: IQR/median of images/s > 10%; rerun on a quieter machine or with "
+                     "more --repeats")
+    return "\n".join(lines)
+
+
+def _json(spec: BenchSpec, result: BenchResult, environment: Environment) -> str:
+    data: dict[str, Any] = {**result.to_dict(), "case_id": spec.case_id,
+                            "spec": spec.to_dict(), "environment": environment.to_dict()}
+    return json.dumps(data, indent=2)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof bench' is not implemented yet")
+    spec = spec_from_args(args)
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        record = run_case(spec, catch=False)
+    except OutOfMemoryError as exc:
+        if args.output is not None:
+            oom = CaseRecord(spec=spec, status="oom", error=str(exc), started_utc=started,
+                             duration_s=time.perf_counter() - clock)
+            _write(args.output, oom, _environment(spec))
+        raise
+    environment = _environment(spec)
+    if args.output is not None:
+        _write(args.output, record, environment)
+    assert isinstance(record.result, BenchResult)
+    if args.format == "json":
+        print(_json(spec, record.result, environment))
+    else:
+        print(render_table(spec, record.result, environment))
+    return 0

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from profiler.blocks import BLOCKS
 from profiler.models import MODELS
+from profiler.suites.discover import available_suites
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +30,23 @@ def _section(title: str, rows: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def _suite_summary(path: Path) -> str:
+    """The suite's ``description`` (first line), read without full validation."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return f"(unreadable: {str(exc).splitlines()[0]})"
+    meta = doc.get("suite")
+    text = meta.get("description") if isinstance(meta, dict) else None
+    return str(text).strip().splitlines()[0] if text else f"({path})"
+
+
 def run(args: argparse.Namespace) -> int:
     lines = _section("blocks", [(e.name, e.summary) for e in BLOCKS.entries()])
-    lines += [""] + _section("models", [(e.name, e.summary) for e in MODELS.entries()])
-    lines += ["", "User blocks and models load as package.module:attr."]
+    lines += ["", *_section("models", [(e.name, e.summary) for e in MODELS.entries()])]
+    suites = available_suites()
+    lines += ["", *_section("suites", [(n, _suite_summary(p)) for n, p in suites.items()])]
+    lines += ["", "User blocks and models load as package.module:attr; a suite can also be "
+              "given as a path to its .toml file."]
     print("\n".join(lines))
     return 0

@@ -1,16 +1,46 @@
-"""`attnprof merge` (placeholder until its issue lands)."""
+"""``attnprof merge PART... -o OUT``: join result files of one suite (e.g. its shards).
+
+All parts must hold the same suite (name and hash). Parts from different devices are refused
+unless ``--allow-mixed``; the merged file keeps the first part's environment and lists every
+part's under ``parts``. A case in several parts keeps its ``ok`` record. Exit 2 on mismatched
+or unreadable files.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from profiler.errors import AttnprofError
+from profiler.results.envelope import load_result_file, write_result_file
+from profiler.suites.merge import merge_results
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("merge", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "merge", help="join result files of one suite (shards) into one",
+        description="Join result files of the same suite (same name and hash), for example "
+        "the parts written by 'attnprof run SUITE --shard I/N'. A case found in several "
+        "parts keeps its ok record.")
+    parser.add_argument("parts", nargs="+", metavar="PART", type=Path,
+                        help="result files to join")
+    parser.add_argument("-o", "--output", metavar="OUT", type=Path, required=True,
+                        help="merged result file to write")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="merge parts measured on different devices (each part's "
+                        "environment is kept under 'parts')")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof merge' is not implemented yet")
+    parts = [(str(path), load_result_file(path)) for path in args.parts]
+    merged = merge_results(parts, allow_mixed=args.allow_mixed)
+    write_result_file(merged, args.output)
+    counts = ", ".join(f"{n} {status}" for status, n in merged.status_counts().items())
+    planned = merged.suite.planned if merged.suite is not None else 0
+    missing = planned - len(merged.cases)
+    gap = f"; {missing} of {planned} planned cases missing" if missing > 0 else ""
+    print(f"merged {len(parts)} part(s) into {args.output}: {len(merged.cases)} cases "
+          f"({counts}){gap}")
+    return 0

@@ -1,16 +1,218 @@
-"""`attnprof run` (placeholder until its issue lands)."""
+"""``attnprof run SUITE``: run a suite into a result file, with progress and a summary.
+
+Progress goes to stderr: a rich progress bar (current case, ETA) on a terminal, one plain line
+per case otherwise, nothing with ``--quiet``. The summary and the output path go to stdout.
+Exit status: 0 when the run completed (failed cases are listed and recorded in the file),
+1 with ``--strict`` if any case is not ``ok``, 2 on bad input, 130 on Ctrl-C (the file then
+holds every case finished before it; ``--resume`` continues).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
 
-from profiler.errors import AttnprofError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from profiler.results.envelope import CaseRecord, Shard
+from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
+from profiler.suites.runner import (
+    NullObserver,
+    PlannedCase,
+    RunObserver,
+    RunPlan,
+    estimated_seconds,
+)
+
+__all__ = ["PlainObserver", "RichObserver", "make_observer", "register", "run",
+           "summary_lines"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "run", help="run a benchmark suite into a result file",
+        description="Run every case of SUITE (a name from 'attnprof list' or a .toml path) and "
+        "write the result file after each case. Exit 0 when the run completes (failed cases "
+        "are recorded and listed), 1 with --strict if any case failed, 2 on bad input.")
+    parser.add_argument("suite", metavar="SUITE", help="suite name or path to a .toml file")
+    parser.add_argument("-o", "--output", metavar="RESULT.json", type=Path,
+                        help="result file (default results/<suite>-<device>.json)")
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="override the suite's device: auto, cpu, cuda, cuda:N")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an existing result file: keep its ok cases, run the "
+                        "rest (error, oom and skipped cases run again)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing result file")
+    parser.add_argument("--force", action="store_true",
+                        help="with --resume: accept a file written by another version of the "
+                        "suite (its cases no longer in the suite are dropped)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="run only shard I of N (round-robin over the cases); join the "
+                        "parts with 'attnprof merge'")
+    parser.add_argument("--max-minutes", metavar="M", type=float,
+                        help="wall-clock budget: cases that would start later are recorded as "
+                        "skipped (default: the suite's budget; 0 = no limit)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if any case ended other than ok")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress output, only the summary")
     parser.set_defaults(func=run)
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class PlainObserver:
+    """One line per finished case on ``stream`` (for logs and CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.total = 0
+        self.done = 0
+
+    def run_started(self, plan: RunPlan, pending: Sequence[PlannedCase], reused: int) -> None:
+        self.total, self.done = len(plan.cases), reused
+        earlier = f", {reused} done earlier" if reused else ""
+        print(f"running suite {plan.suite.name} on {plan.device}: {self.total} cases{earlier}"
+              f" -> {plan.output}", file=self.stream, flush=True)
+
+    def case_started(self, case: PlannedCase) -> None:
+        return None
+
+    def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        self.done += 1
+        width = len(str(self.total))
+        tail = f": {record.error}" if record.error else ""
+        print(f"[{self.done:>{width}}/{self.total}] {record.status:<7} {record.duration_s:6.1f}s"
+              f"  {case.spec.label}{tail}", file=self.stream, flush=True)
+
+
+class RichObserver:
+    """A rich progress bar on stderr: current case, cases done, elapsed time and ETA.
+
+    Progress advances by each case's :func:`estimated_seconds`, so that the ETA weighs a
+    training step of ResNet-152 more than a parameter count. Use as a context manager.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.fields[done]}/{task.fields[cases]}"), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False)
+        self.task: TaskID | None = None
+        self.done = 0
+        self.cases = 0
+        self.name = ""
+
+    def __enter__(self) -> RichObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.progress.stop()
+
+    def run_started(self, plan: RunPlan, pending: Sequence[PlannedCase], reused: int) -> None:
+        self.done, self.cases, self.name = reused, len(plan.cases), plan.suite.name
+        total = sum(estimated_seconds(c.spec) for c in pending) or 1.0
+        self.task = self.progress.add_task(plan.suite.name, total=total, done=reused,
+                                           cases=len(plan.cases))
+        self.console.print(f"suite {plan.suite.name} on {plan.device} -> {plan.output}")
+
+    def case_started(self, case: PlannedCase) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=_short(case.spec.label))
+
+    def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        self.done += 1
+        if self.task is not None:
+            self.progress.update(self.task, advance=estimated_seconds(case.spec), done=self.done)
+            if self.done >= self.cases:
+                self.progress.update(self.task, description=f"{self.name} done")
+        if record.status != "ok":
+            self.console.print(f"[red]{record.status}[/red] {case.spec.label}: {record.error}",
+                               markup=True, highlight=False)
+
+
+def make_observer(quiet: bool, stream: TextIO | None = None) -> RunObserver:
+    """The observer the CLI uses: rich on a terminal, plain lines otherwise, none if quiet.
+
+    A :class:`RichObserver` must be entered (``with``) before use; callers can test for it.
+    """
+    stream = stream or sys.stderr
+    if quiet:
+        return NullObserver()
+    if stream.isatty():
+        return RichObserver(Console(file=stream))
+    return PlainObserver(stream)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _suite_argument(plan: RunPlan) -> str:
+    """How to name the plan's suite on the command line: its name if that finds it."""
+    found = available_suites().get(plan.suite.name)
+    same = found is not None and found.resolve() == plan.suite.path.resolve()
+    return plan.suite.name if same else str(plan.suite.path)
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """The end-of-run summary: status counts, where the file is, then every failed case."""
+    counts = summary.counts
+    plan = summary.plan
+    done = ", ".join(f"{n} {status}" for status, n in counts.items())
+    kept = f", {summary.reused} kept from before" if summary.reused else ""
+    shard = f" shard {plan.shard.label}" if plan.shard else ""
+    lines = [f"suite {plan.suite.name}{shard} on {plan.device}: {done} "
+             f"({summary.ran} run in {_duration(summary.elapsed_s)}{kept})",
+             f"wrote {plan.output}"]
+    for record in summary.failures:
+        lines.append(f"  {record.status:<7} {record.spec.label}: {record.error}")
+    if counts["skipped"]:
+        lines.append(f"skipped cases ran out of the time budget; continue with: attnprof run "
+                     f"{_suite_argument(plan)} -o {plan.output} --resume")
+    return lines
+
+
+def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
+    suite = load_suite(args.suite)
+    options = RunOptions(output=args.output, device=args.device, resume=args.resume,
+                         overwrite=args.overwrite, force=args.force,
+                         shard=None if args.shard is None else Shard.parse(args.shard),
+                         max_minutes=args.max_minutes)
+    return run_suite(suite, options, observer=observer)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof run' is not implemented yet")
+    observer = make_observer(args.quiet)
+    try:
+        if isinstance(observer, RichObserver):
+            with observer:
+                summary = _execute(args, observer)
+        else:
+            summary = _execute(args, observer)
+    except KeyboardInterrupt:
+        print("attnprof: cases finished before the interrupt are in the result file; continue "
+              "with --resume", file=sys.stderr)
+        raise
+    print("\n".join(summary_lines(summary)))
+    return 1 if args.strict and summary.failures else 0

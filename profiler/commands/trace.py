@@ -1,16 +1,56 @@
-"""`attnprof trace` (placeholder until its issue lands)."""
+"""``attnprof trace``: record torch.profiler traces of a model's steps for TensorBoard.
+
+Runs ``(wait + warmup + active) * repeat`` steps of the same step ``attnprof bench`` times
+under ``torch.profiler`` (shapes and memory recorded) and writes one Chrome trace per cycle
+into ``--logdir`` with ``tensorboard_trace_handler``; view with
+``tensorboard --logdir DIR`` (torch-tb-profiler installed). Defaults: ``--mode infer --device
+cpu --batch 8 --wait 1 --warmup 1 --active 3 --repeat 1``.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from profiler.errors import AttnprofError
+from profiler.commands._common import add_workload_arguments
+from profiler.commands.bench import add_run_arguments, spec_from_args
+from profiler.measure.trace import TraceSchedule, record_trace
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("trace", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "trace", help="write torch.profiler traces for TensorBoard",
+        description="Profile MODEL's (or one --block's) steps with torch.profiler "
+        "(schedule wait/warmup/active, shapes, memory) and write TensorBoard traces to LOGDIR.")
+    add_workload_arguments(parser)
+    add_run_arguments(parser, batch=8)
+    parser.add_argument("--logdir", type=Path, required=True, metavar="DIR",
+                        help="folder for the *.pt.trace.json files (created if missing)")
+    parser.add_argument("--wait", type=int, default=1, metavar="N",
+                        help="steps run before profiling starts (default 1)")
+    parser.add_argument("--warmup", type=int, default=1, metavar="N",
+                        help="profiled steps thrown away (default 1)")
+    parser.add_argument("--active", type=int, default=3, metavar="N",
+                        help="steps recorded per cycle (default 3)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="cycles, one trace file each (default 1)")
+    parser.add_argument("--with-stack", action="store_true",
+                        help="record Python stacks (larger traces)")
+    parser.add_argument("--gzip", action="store_true", help="write .pt.trace.json.gz")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof trace' is not implemented yet")
+    spec = spec_from_args(args)
+    schedule = TraceSchedule(wait=args.wait, warmup=args.warmup, active=args.active,
+                             repeat=args.repeat)
+    result = record_trace(spec, args.logdir, schedule, with_stack=args.with_stack,
+                          gzip=args.gzip)
+    print(f"traced {spec.label}: {result.steps} steps, {schedule.active * schedule.repeat} "
+          f"recorded")
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"view: tensorboard --logdir {result.logdir}")
+    return 0

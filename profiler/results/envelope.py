@@ -1,19 +1,28 @@
 """The versioned result file: environment, suite, and one record per case.
 
-Schema (``schema_version`` 1)::
+Schema (``schema_version`` 2; the full field reference is ``docs/result-schema.md``)::
 
     {
-      "schema": "attnprof.result", "schema_version": 1,
+      "schema": "attnprof.result", "schema_version": 2,
       "tool_version": "0.1.0", "git_commit": "<sha>[+dirty]" | null,
       "created_utc": "2026-11-25T10:00:00Z", "updated_utc": "...",
       "environment": {...Environment...},
-      "suite": {"name": ..., "path": ..., "hash": ..., "claims": ...} | null,
+      "suite": {"name": ..., "path": ..., "hash": "sha256:...", "claims": ...,
+                "description": ..., "device": "cpu", "planned": 20, "total": 40,
+                "shard": {"index": 1, "count": 2} | null} | null,
+      "parts": [{"source": ..., "shard": ..., "cases": 20, "git_commit": ...,
+                 "created_utc": ..., "environment": {...}}],
       "cases": [
-        {"case_id": "bench-1a2b...", "kind": "count" | "bench", "spec": {...},
-         "status": "ok" | "oom" | "error", "error": null | "message",
-         "started_utc": ..., "duration_s": ..., "result": {...CountResult|BenchResult...} | null}
+        {"case_id": "bench-1a2b...", "kind": "count" | "bench", "index": 3 | null,
+         "spec": {...}, "status": "ok" | "oom" | "error" | "skipped",
+         "error": null | "message", "started_utc": ..., "duration_s": ...,
+         "result": {...CountResult|BenchResult...} | null}
       ]
     }
+
+Version history: 1 had no ``suite.description/device/planned/total/shard``, no ``parts``, no case
+``index`` and no ``skipped`` status. Version 2 only adds fields, so a version-1 file loads
+with the defaults (empty strings, ``None``, ``0``, no parts).
 
 Writes are atomic (temporary file in the same folder, then ``os.replace``), so a crash never
 leaves a half-written file. Loaders ignore unknown fields and fill fields added later with
@@ -30,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from profiler.errors import ResultFileError
+from profiler.errors import InvalidOptionError, ResultFileError
 from profiler.measure.env import Environment
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
@@ -39,8 +48,11 @@ from profiler.spec import BenchSpec, CountSpec
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "STATUSES",
     "CaseRecord",
+    "PartInfo",
     "ResultFile",
+    "Shard",
     "SuiteInfo",
     "load_result_file",
     "utc_now",
@@ -48,8 +60,11 @@ __all__ = [
 ]
 
 SCHEMA = "attnprof.result"
-SCHEMA_VERSION = 1
-Status = Literal["ok", "oom", "error"]
+SCHEMA_VERSION = 2
+Status = Literal["ok", "oom", "error", "skipped"]
+# "skipped": the suite runner did not start the case because the run's wall-clock budget
+# (``max_minutes``) was spent; ``--resume`` runs it later.
+STATUSES: tuple[str, ...] = ("ok", "oom", "error", "skipped")
 Spec = CountSpec | BenchSpec
 Result = CountResult | BenchResult
 
@@ -59,24 +74,85 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """Part ``index`` (1-based) of ``count``: the cases whose position ``i`` (0-based) in the
+    expanded suite satisfies ``i % count == index - 1`` (round-robin, deterministic)."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 1 <= self.index <= self.count:
+            raise InvalidOptionError(
+                f"shard {self.index}/{self.count} is out of range: need 1 <= I <= N"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """Parse ``I/N`` (for example ``2/4``)."""
+        index, sep, count = text.partition("/")
+        if not (sep and index.strip().isdigit() and count.strip().isdigit()):
+            raise InvalidOptionError(
+                f"malformed shard {text!r}: expected I/N with 1 <= I <= N, like 1/2"
+            )
+        return cls(int(index), int(count))
+
+    def selects(self, position: int) -> bool:
+        return position % self.count == self.index - 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def to_dict(self) -> dict[str, int]:
+        return {"index": self.index, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Shard | None:
+        if data is None:
+            return None
+        return cls(int(data["index"]), int(data["count"]))
+
+
+@dataclass(frozen=True)
 class SuiteInfo:
+    """Which suite a file holds: ``hash`` is ``sha256:<hex>`` of the suite file's bytes,
+    ``device`` the resolved device it ran on, ``planned`` how many cases this run (or shard)
+    was to measure and ``total`` how many the whole suite has on that device, so a reader can
+    tell a complete file from a partial one (0: unknown, as in version-1 files)."""
+
     name: str
     path: str = ""
     hash: str = ""
     claims: str | None = None
+    description: str = ""
+    device: str = ""
+    planned: int = 0
+    total: int = 0
+    shard: Shard | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "path": self.path, "hash": self.hash, "claims": self.claims}
+        return {"name": self.name, "path": self.path, "hash": self.hash, "claims": self.claims,
+                "description": self.description, "device": self.device,
+                "planned": self.planned, "total": self.total,
+                "shard": None if self.shard is None else self.shard.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteInfo:
         return cls(name=str(data.get("name", "")), path=str(data.get("path", "")),
-                   hash=str(data.get("hash", "")), claims=data.get("claims"))
+                   hash=str(data.get("hash", "")), claims=data.get("claims"),
+                   description=str(data.get("description", "")),
+                   device=str(data.get("device", "")), planned=int(data.get("planned", 0)),
+                   total=int(data.get("total", 0)), shard=Shard.from_dict(data.get("shard")))
 
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """One finished case: its spec, how it ended, and its result (None unless ok)."""
+    """One finished case: its spec, how it ended, and its result (None unless ok).
+
+    ``index`` is the case's position in its suite's expanded case list (None outside a
+    suite); merging shards restores the suite's order with it.
+    """
 
     spec: Spec
     status: Status = "ok"
@@ -84,6 +160,7 @@ class CaseRecord:
     error: str | None = None
     started_utc: str = ""
     duration_s: float = 0.0
+    index: int | None = None
 
     @property
     def case_id(self) -> str:
@@ -97,6 +174,7 @@ class CaseRecord:
         return {
             "case_id": self.case_id,
             "kind": self.kind,
+            "index": self.index,
             "spec": self.spec.to_dict(),
             "status": self.status,
             "error": self.error,
@@ -119,14 +197,50 @@ class CaseRecord:
             result = None if raw_result is None else BenchResult.from_dict(raw_result)
         else:
             raise ResultFileError(f"case of unknown kind {kind!r}; valid: count, bench")
-        return cls(spec=spec, status=data.get("status", "ok"), result=result,
+        status = data.get("status", "ok")
+        if status not in STATUSES:
+            raise ResultFileError(f"case of unknown status {status!r}; valid: "
+                                  f"{', '.join(STATUSES)}")
+        index = data.get("index")
+        return cls(spec=spec, status=status, result=result,
                    error=data.get("error"), started_utc=data.get("started_utc", ""),
-                   duration_s=float(data.get("duration_s", 0.0)))
+                   duration_s=float(data.get("duration_s", 0.0)),
+                   index=None if index is None else int(index))
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One input of ``attnprof merge``: where it came from and what it ran on."""
+
+    source: str
+    environment: Environment
+    shard: Shard | None = None
+    cases: int = 0
+    git_commit: str | None = None
+    created_utc: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source,
+                "shard": None if self.shard is None else self.shard.to_dict(),
+                "cases": self.cases, "git_commit": self.git_commit,
+                "created_utc": self.created_utc, "environment": self.environment.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PartInfo:
+        return cls(source=str(data.get("source", "")),
+                   environment=Environment.from_dict(data.get("environment") or {}),
+                   shard=Shard.from_dict(data.get("shard")), cases=int(data.get("cases", 0)),
+                   git_commit=data.get("git_commit"),
+                   created_utc=str(data.get("created_utc", "")))
 
 
 @dataclass(frozen=True)
 class ResultFile:
-    """A whole result file. ``cases`` keep the order they were run in."""
+    """A whole result file. ``cases`` keep the order they were run in.
+
+    ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
+    the first part's and each part keeps its own.
+    """
 
     environment: Environment
     cases: tuple[CaseRecord, ...] = ()
@@ -136,6 +250,7 @@ class ResultFile:
     created_utc: str = field(default_factory=utc_now)
     updated_utc: str = ""
     schema_version: int = SCHEMA_VERSION
+    parts: tuple[PartInfo, ...] = ()
 
     def with_case(self, case: CaseRecord) -> ResultFile:
         """A copy with ``case`` added, replacing an earlier record of the same case id."""
@@ -144,6 +259,13 @@ class ResultFile:
 
     def case(self, case_id: str) -> CaseRecord | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many cases ended in each status (every status present, zeros included)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        for record in self.cases:
+            counts[record.status] += 1
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +277,7 @@ class ResultFile:
             "updated_utc": self.updated_utc or self.created_utc,
             "environment": self.environment.to_dict(),
             "suite": None if self.suite is None else self.suite.to_dict(),
+            "parts": [p.to_dict() for p in self.parts],
             "cases": [c.to_dict() for c in self.cases],
         }
 
@@ -163,11 +286,11 @@ class ResultFile:
         if data.get("schema") != SCHEMA:
             raise ResultFileError(f"{source}: not an attnprof result file (no schema {SCHEMA!r})")
         version = data.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ResultFileError(f"{source}: schema_version {version!r} is newer than this "
-                                  f"attnprof reads (<= {SCHEMA_VERSION}); upgrade attnprof")
+        if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
+            raise ResultFileError(f"{source}: schema_version {version!r} is not one this "
+                                  f"attnprof reads (1..{SCHEMA_VERSION}); upgrade attnprof")
         try:
-            cases = tuple(CaseRecord.from_dict(c) for c in data.get("cases", []))
+            cases = tuple(CaseRecord.from_dict(c) for c in data.get("cases") or [])
             suite = data.get("suite")
             return cls(
                 environment=Environment.from_dict(data.get("environment") or {}),
@@ -178,11 +301,13 @@ class ResultFile:
                 created_utc=str(data.get("created_utc", "")),
                 updated_utc=str(data.get("updated_utc", "")),
                 schema_version=version,
+                parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):
-                raise
-            raise ResultFileError(f"{source}: malformed result file: {exc}") from exc
+                raise ResultFileError(f"{source}: {exc}") from None
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ResultFileError(f"{source}: malformed result file: {detail}") from None
 
 
 def write_result_file(result: ResultFile, path: str | os.PathLike[str]) -> Path:
@@ -210,6 +335,8 @@ def load_result_file(path: str | os.PathLike[str]) -> ResultFile:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultFileError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{source}: is a folder, not a result file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultFileError(f"{source}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:

@@ -1,0 +1,105 @@
+"""Convolutional Block Attention Module (CBAM): a channel gate, then a spatial gate.
+
+Paper: Sanghyun Woo, Jongchan Park, Joon-Young Lee, In So Kweon, "CBAM: Convolutional Block
+Attention Module", ECCV 2018, arXiv:1807.06521. Official code:
+https://github.com/Jongchan/attention-module (``MODELS/cbam.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from profiler.blocks._common import (
+    AttentionBlock,
+    check_bool,
+    check_odd_kernel,
+    check_positive_int,
+)
+from profiler.blocks.se import se_hidden_channels
+
+__all__ = ["CBAM", "CBAMChannelGate", "CBAMSpatialGate"]
+
+
+class CBAMChannelGate(nn.Module):
+    """Shared MLP (Linear C->h, ReLU, Linear h->C, biases) over avg- and max-pooled
+    descriptors, summed, sigmoid, rescale (the official ``ChannelGate``)."""
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.max_pool = nn.AdaptiveMaxPool2d(1)
+        self.mlp = nn.Sequential(
+            nn.Flatten(1),
+            nn.Linear(channels, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.mlp(self.avg_pool(x)) + self.mlp(self.max_pool(x))
+        return x * torch.sigmoid(logits)[:, :, None, None]
+
+
+class CBAMSpatialGate(nn.Module):
+    """cat[max over C, mean over C] -> k x k conv 2->1 (no bias) -> BN -> sigmoid -> rescale.
+
+    The channel order (max first, then mean) and the BN settings (eps 1e-5, momentum 0.01)
+    are the official ``ChannelPool`` / ``BasicConv``'s.
+    """
+
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+        self.bn = nn.BatchNorm2d(1, eps=1e-5, momentum=0.01)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat(
+            (torch.max(x, dim=1, keepdim=True)[0], torch.mean(x, dim=1, keepdim=True)), dim=1
+        )
+        return x * torch.sigmoid(self.bn(self.conv(pooled)))
+
+
+class CBAM(AttentionBlock):
+    """CBAM: channel gate (shared MLP over avg and max descriptors) then spatial gate.
+
+    Woo, Park, Lee, Kweon, "CBAM: Convolutional Block Attention Module", ECCV 2018,
+    arXiv:1807.06521.
+
+    ``h = C // reduction`` (at least 1), ``k = kernel_size``. ``spatial=False`` keeps the
+    channel gate only (the paper's channel-attention ablation).
+
+    Parameters: ``2*C*h + h + C`` (MLP with biases) ``+ 2*k*k + 2`` (spatial conv without
+    bias, BatchNorm2d(1) weight and bias; its 2 running statistics are buffers).
+
+    FLOPs per sample, in MACs as fvcore counts them by default: ``C*H*W`` (the average pool)
+    + ``4*C*h`` (the MLP runs on both descriptors) + ``2*k*k*H*W`` (spatial conv) + the
+    BatchNorm on (1, H, W): ``2*H*W`` in eval mode, ``5*H*W`` in train mode. Work fvcore does
+    not count: the max pool (``C*H*W`` comparisons, an unsupported op), ``2*h`` ReLU, ``C``
+    adds and ``C`` sigmoid, ``2*C*H*W`` for the channel max and mean, ``H*W`` sigmoid, and
+    two rescales of ``C*H*W`` multiplies each.
+    """
+
+    block_name = "cbam"
+
+    def __init__(
+        self, channels: int, reduction: int = 16, kernel_size: int = 7, spatial: bool = True
+    ) -> None:
+        super().__init__(channels)
+        self.reduction = check_positive_int("cbam", "reduction", reduction)
+        self.kernel_size = check_odd_kernel("cbam", "kernel_size", kernel_size)
+        spatial = check_bool("cbam", "spatial", spatial)
+        self.hidden = se_hidden_channels(self.channels, self.reduction)
+        self.channel_gate = CBAMChannelGate(self.channels, self.hidden)
+        self.spatial_gate = CBAMSpatialGate(self.kernel_size) if spatial else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        out = self.channel_gate(x)
+        if self.spatial_gate is not None:
+            out = self.spatial_gate(out)
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"channels={self.channels}, reduction={self.reduction}, hidden={self.hidden}, "
+                f"kernel_size={self.kernel_size}, spatial={self.spatial_gate is not None}")

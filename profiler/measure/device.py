@@ -1,0 +1,93 @@
+"""Devices and the global torch settings a measurement changes (and always restores).
+
+:func:`resolve_device` turns ``cpu`` / ``cuda`` / ``cuda:N`` into a :class:`torch.device` this
+machine has; the context managers set the CPU thread count and cuDNN's benchmark flag for the
+duration of a measurement and put the previous values back in ``finally``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from profiler.errors import DeviceUnavailableError, InvalidOptionError
+
+__all__ = [
+    "cudnn_benchmark",
+    "free_memory_bytes",
+    "resolve_device",
+    "synchronize",
+    "torch_threads",
+]
+
+_DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (the current CUDA device) or ``cuda:N`` -> a device this machine has.
+
+    Raises InvalidOptionError for a malformed name and DeviceUnavailableError when CUDA is
+    absent or the index is out of range.
+    """
+    if not _DEVICE.match(name):
+        raise InvalidOptionError(f"unknown device {name!r}; valid: cpu, cuda, cuda:N")
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise DeviceUnavailableError(f"device {name!r} asked for, but CUDA is not available on "
+                                     "this machine; use --device cpu")
+    count = torch.cuda.device_count()
+    index = int(name.split(":")[1]) if ":" in name else torch.cuda.current_device()
+    if index >= count:
+        raise DeviceUnavailableError(f"device {name!r} asked for, but this machine has {count} "
+                                     f"CUDA device(s): cuda:0..cuda:{count - 1}")
+    return torch.device("cuda", index)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run with ``torch.set_num_threads(threads)`` (None: leave as is); restore afterwards."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads <= 0:
+            raise InvalidOptionError(f"threads must be a positive integer, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def cudnn_benchmark(enabled: bool) -> Iterator[None]:
+    """Run with ``torch.backends.cudnn.benchmark = enabled``; restore afterwards."""
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for all queued work on ``device`` (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def free_memory_bytes(device: torch.device) -> int | None:
+    """Free memory on ``device``: ``cudaMemGetInfo`` on a GPU, ``MemAvailable`` on the CPU."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

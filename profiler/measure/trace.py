@@ -1,0 +1,124 @@
+"""Profiler traces of a workload's steps, for TensorBoard (torch-tb-profiler).
+
+:func:`record_trace` runs the same step as the timing harness under ``torch.profiler`` with a
+``schedule(wait, warmup, active, repeat)``: ``wait`` steps unprofiled, ``warmup`` steps
+profiled and thrown away (the profiler's own start-up cost), then ``active`` steps recorded,
+``repeat`` times. Each cycle is written by ``tensorboard_trace_handler(logdir)`` as a Chrome
+trace ``<worker>.<time>.pt.trace.json`` (``.gz`` with ``gzip``), with tensor shapes
+(``record_shapes``), allocations (``profile_memory``) and, optionally, Python stacks.
+``tensorboard --logdir LOGDIR`` shows them once torch-tb-profiler is installed.
+Each step is labelled ``attnprof_step`` (``record_function``).
+"""
+
+from __future__ import annotations
+
+import platform
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile, record_function, tensorboard_trace_handler
+from torch.profiler import schedule as make_schedule
+
+from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError
+from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
+from profiler.measure.steps import prepare_step
+from profiler.measure.timing import is_oom, oom_error
+from profiler.spec import BenchSpec
+
+__all__ = ["STEP_LABEL", "TraceResult", "TraceSchedule", "record_trace", "trace_files"]
+
+STEP_LABEL = "attnprof_step"
+
+
+@dataclass(frozen=True)
+class TraceSchedule:
+    """torch.profiler's schedule: steps skipped, warmed up and recorded, per cycle."""
+
+    wait: int = 1
+    warmup: int = 1
+    active: int = 3
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.wait < 0 or self.warmup < 0:
+            raise InvalidOptionError("--wait and --warmup must be >= 0")
+        if self.active < 1 or self.repeat < 1:
+            raise InvalidOptionError("--active and --repeat must be >= 1")
+
+    @property
+    def steps(self) -> int:
+        return (self.wait + self.warmup + self.active) * self.repeat
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """What a trace run wrote: the new trace files under ``logdir``."""
+
+    logdir: Path
+    files: tuple[Path, ...]
+    steps: int
+    worker: str
+
+
+def trace_files(logdir: Path) -> set[Path]:
+    """The Chrome trace files in ``logdir`` (plain or gzipped)."""
+    return set(logdir.glob("*.pt.trace.json")) | set(logdir.glob("*.pt.trace.json.gz"))
+
+
+def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
+            worker: str, with_stack: bool, gzip: bool) -> None:
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark), \
+            warnings.catch_warnings():
+        # One file per cycle is the point of ``repeat``; torch warns that cycles do not
+        # accumulate.
+        warnings.filterwarnings("ignore", message=".*Profiler clears events")
+        prepared = prepare_step(spec, device)
+        with profile(
+            activities=activities,
+            schedule=make_schedule(wait=schedule.wait, warmup=schedule.warmup,
+                                   active=schedule.active, repeat=schedule.repeat),
+            on_trace_ready=tensorboard_trace_handler(str(logdir), worker_name=worker,
+                                                     use_gzip=gzip),
+            record_shapes=True,
+            profile_memory=True,
+            with_stack=with_stack,
+        ) as prof:
+            for _ in range(schedule.steps):
+                with record_function(STEP_LABEL):
+                    prepared.run()
+                prof.step()
+
+
+def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | None = None,
+                 with_stack: bool = False, gzip: bool = False,
+                 worker: str | None = None) -> TraceResult:
+    """Profile ``schedule.steps`` steps of ``spec`` into ``logdir`` (created if missing)."""
+    schedule = TraceSchedule() if schedule is None else schedule
+    device = resolve_device(spec.device)
+    folder = Path(logdir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot create --logdir {str(folder)!r}: {exc}") from None
+    name = worker or f"{platform.node() or 'host'}_{spec.mode}"
+    before = trace_files(folder)
+    oom_detail: str | None = None
+    try:
+        _record(spec, device, folder, schedule, name, with_stack, gzip)
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        if not is_oom(exc):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise MeasurementError(f"tracing {spec.label} failed: {type(exc).__name__}: "
+                                   f"{first}") from exc
+        oom_detail = str(exc).strip().splitlines()[0]
+    if oom_detail is not None:
+        raise oom_error(device, spec.batch, oom_detail)
+    files = tuple(sorted(trace_files(folder) - before))
+    return TraceResult(folder, files, schedule.steps, name)

@@ -1,0 +1,61 @@
+"""Find suite files by name: ``./suites/`` first, then the suites shipped beside the package.
+
+A suite is named by its file stem (``suites/eca-paper.toml`` is ``eca-paper``). An argument
+that is a path to an existing file, or ends in ``.toml``, is used as a path. Claims files live
+in a ``claims/`` folder beside the suites and are not suites.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import profiler
+from profiler.errors import UnknownNameError
+
+__all__ = ["available_suites", "claims_dirs", "find_suite", "suite_dirs"]
+
+
+def suite_dirs() -> tuple[Path, ...]:
+    """Existing suite folders, searched in order: ``./suites``, then the repository's."""
+    candidates = (Path.cwd() / "suites", Path(profiler.__file__).resolve().parents[1] / "suites")
+    found: list[Path] = []
+    for folder in candidates:
+        if folder.is_dir() and all(folder.resolve() != f.resolve() for f in found):
+            found.append(folder)
+    return tuple(found)
+
+
+def claims_dirs(suite_path: Path | None = None) -> tuple[Path, ...]:
+    """Where a suite's ``claims = "<id>"`` is looked for: beside it, then the suite folders."""
+    folders = [suite_path.parent / "claims"] if suite_path is not None else []
+    folders += [folder / "claims" for folder in suite_dirs()]
+    unique: list[Path] = []
+    for folder in folders:
+        if folder.is_dir() and all(folder.resolve() != u.resolve() for u in unique):
+            unique.append(folder)
+    return tuple(unique)
+
+
+def available_suites() -> dict[str, Path]:
+    """Suite name -> file, sorted by name; the first folder wins for a name in both."""
+    suites: dict[str, Path] = {}
+    for folder in suite_dirs():
+        for path in sorted(folder.glob("*.toml")):
+            suites.setdefault(path.stem, path)
+    return dict(sorted(suites.items()))
+
+
+def find_suite(name_or_path: str) -> Path:
+    """The file of suite ``name_or_path`` (a name or a path)."""
+    as_path = Path(name_or_path)
+    if as_path.is_file():
+        return as_path
+    if name_or_path.endswith(".toml") or "/" in name_or_path:
+        raise UnknownNameError(f"suite file {name_or_path!r} does not exist")
+    suites = available_suites()
+    if name_or_path in suites:
+        return suites[name_or_path]
+    where = ", ".join(str(d) for d in suite_dirs()) or "no suites/ folder found"
+    raise UnknownNameError(f"unknown suite {name_or_path!r}; valid: "
+                           f"{', '.join(suites) or '(none)'} (searched {where}), or a path to a "
+                           ".toml file")

@@ -1,0 +1,112 @@
+"""Join result files of one suite (shards, or re-runs of parts of it) into one file.
+
+Rules:
+
+- every part must hold a suite run, all of the same suite name and hash; otherwise
+  :class:`~profiler.errors.ResultFileError`;
+- parts measured on different devices (environment ``device``/``device_name``, or the suite's
+  resolved device) are refused unless ``allow_mixed``;
+- a case present in several parts keeps its ``ok`` record over any other status, and the
+  earliest part's record among equals;
+- the merged file takes the first part's environment, tool version and commit, lists every
+  part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
+  suite's case order (by each record's ``index``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from profiler.errors import ResultFileError
+from profiler.results.envelope import CaseRecord, PartInfo, ResultFile, SuiteInfo, utc_now
+
+__all__ = ["merge_results"]
+
+
+def _check_same_suite(parts: Sequence[tuple[str, ResultFile]]) -> SuiteInfo:
+    first_source, first = parts[0]
+    if first.suite is None:
+        raise ResultFileError(f"{first_source}: holds no suite run; merge joins parts of one "
+                              "suite's run")
+    for source, part in parts[1:]:
+        info = part.suite
+        if info is None:
+            raise ResultFileError(f"{source}: holds no suite run; merge joins parts of one "
+                                  "suite's run")
+        if info.name != first.suite.name:
+            raise ResultFileError(f"{source} holds suite {info.name!r} but {first_source} "
+                                  f"holds {first.suite.name!r}; merge parts of one suite")
+        if info.hash != first.suite.hash:
+            raise ResultFileError(f"{source} and {first_source} were run from different "
+                                  f"versions of suite {info.name!r} (hash differs)")
+    return first.suite
+
+
+def _device(part: ResultFile) -> tuple[str, str]:
+    device = part.suite.device if part.suite is not None and part.suite.device else \
+        part.environment.device
+    return device, part.environment.device_name
+
+
+def _check_same_device(parts: Sequence[tuple[str, ResultFile]]) -> None:
+    first_source, first = parts[0]
+    for source, part in parts[1:]:
+        if _device(part) != _device(first):
+            ran, other = _device(part), _device(first)
+            raise ResultFileError(f"{source} ran on {ran[0]} ({ran[1]}) but {first_source} on "
+                                  f"{other[0]} ({other[1]}); pass --allow-mixed to merge anyway")
+
+
+def _planned(parts: Sequence[tuple[str, ResultFile]]) -> int:
+    """Cases the merged whole should have: the suite's total where parts record it, else
+    one planned count per distinct shard (or whole run)."""
+    infos = [part.suite for _, part in parts if part.suite is not None]
+    total = max((info.total for info in infos), default=0)
+    if total:
+        return total
+    by_shard: dict[str, int] = {}
+    for info in infos:
+        label = "all" if info.shard is None else info.shard.label
+        by_shard[label] = max(by_shard.get(label, 0), info.planned)
+    return by_shard["all"] if "all" in by_shard else sum(by_shard.values())
+
+
+def _pick(records: dict[str, CaseRecord], record: CaseRecord) -> None:
+    held = records.get(record.case_id)
+    if held is None or (held.status != "ok" and record.status == "ok"):
+        records[record.case_id] = record
+
+
+def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = False
+                  ) -> ResultFile:
+    """Merge ``(source, file)`` pairs; see the module docstring for the rules."""
+    if not parts:
+        raise ResultFileError("nothing to merge: give at least one result file")
+    info = _check_same_suite(parts)
+    if not allow_mixed:
+        _check_same_device(parts)
+    records: dict[str, CaseRecord] = {}
+    for _, part in parts:
+        for record in part.cases:
+            _pick(records, record)
+    ordered = sorted(records.values(), key=lambda c: (c.index is None, c.index or 0))
+    first = parts[0][1]
+    part_infos = tuple(
+        PartInfo(source=source, environment=part.environment,
+                 shard=None if part.suite is None else part.suite.shard, cases=len(part.cases),
+                 git_commit=part.git_commit, created_utc=part.created_utc)
+        for source, part in parts
+    )
+    planned = _planned(parts)
+    created = min((p.created_utc for _, p in parts if p.created_utc), default=utc_now())
+    return ResultFile(
+        environment=first.environment,
+        cases=tuple(ordered),
+        suite=replace(info, shard=None, planned=planned, total=planned),
+        tool_version=first.tool_version,
+        git_commit=first.git_commit,
+        created_utc=created,
+        updated_utc=utc_now(),
+        parts=part_infos,
+    )

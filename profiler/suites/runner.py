@@ -1,0 +1,270 @@
+"""Run a suite: expand it, measure each case, and write the result file after every case.
+
+The loop is small on purpose. :func:`plan_run` resolves the device, expands the suite and
+keeps this shard's cases; :func:`run_suite` measures the pending ones through an injectable
+``run_case`` (default :func:`profiler.measure.case.run_case`, which records failures as
+``error``/``oom`` so the suite goes on) and rewrites the file atomically after each case, so
+that a crash or Ctrl-C leaves a valid file holding every finished case.
+
+Rules (the CLI documents them too):
+
+- An existing output file is replaced only with ``overwrite``; with ``resume`` it is
+  continued: it must hold the same suite name, device and shard; if the suite file changed
+  since (its hash differs) resuming needs ``force`` and drops cases the suite no longer has.
+  Cases recorded ``ok`` are kept; ``error``, ``oom`` and ``skipped`` cases run again. A
+  resumed file keeps its first environment and creation time.
+- ``max_minutes`` (the suite's budget, or the caller's override) bounds the run's wall clock:
+  cases that would start after it are recorded as ``skipped`` and the run ends normally.
+- Shards are round-robin over the expanded case list (see :class:`~profiler.results.Shard`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.measure.env import Environment, collect_environment, git_commit, tool_version
+from profiler.results.envelope import (
+    CaseRecord,
+    ResultFile,
+    Shard,
+    SuiteInfo,
+    load_result_file,
+    utc_now,
+    write_result_file,
+)
+from profiler.suites.definition import Suite
+from profiler.suites.device import resolve_device
+from profiler.suites.expand import Spec, expand_suite
+
+__all__ = [
+    "NullObserver",
+    "PlannedCase",
+    "RunCase",
+    "RunObserver",
+    "RunOptions",
+    "RunPlan",
+    "RunSummary",
+    "default_output",
+    "estimated_seconds",
+    "plan_run",
+    "run_suite",
+]
+
+RunCase = Callable[[Spec], CaseRecord]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a suite. ``output`` None means :func:`default_output`; ``device`` None
+    means the suite's; ``max_minutes`` None means the suite's budget, 0 means no limit."""
+
+    output: Path | None = None
+    device: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    force: bool = False
+    shard: Shard | None = None
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    """A case to run and its position in the whole (unsharded) suite."""
+
+    index: int
+    spec: Spec
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do: the suite on one device, this shard's cases, where it writes."""
+
+    suite: Suite
+    device: str
+    cases: tuple[PlannedCase, ...]
+    output: Path
+    total: int = 0
+    shard: Shard | None = None
+    max_minutes: float | None = None
+
+    @property
+    def info(self) -> SuiteInfo:
+        return SuiteInfo(name=self.suite.name, path=str(self.suite.path), hash=self.suite.hash,
+                         claims=self.suite.claims, description=self.suite.description,
+                         device=self.device, planned=len(self.cases), total=self.total,
+                         shard=self.shard)
+
+
+class RunObserver(Protocol):
+    """Told about progress; the CLI renders it (progress bar, plain lines or nothing)."""
+
+    def run_started(self, plan: RunPlan, pending: Sequence[PlannedCase], reused: int) -> None:
+        ...
+
+    def case_started(self, case: PlannedCase) -> None:
+        ...
+
+    def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        ...
+
+
+class NullObserver:
+    """An observer that ignores everything."""
+
+    def run_started(self, plan: RunPlan, pending: Sequence[PlannedCase], reused: int) -> None:
+        return None
+
+    def case_started(self, case: PlannedCase) -> None:
+        return None
+
+    def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended: the file written and what this session did."""
+
+    plan: RunPlan
+    result: ResultFile
+    ran: int
+    reused: int
+    elapsed_s: float
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.result.status_counts()
+
+    @property
+    def failures(self) -> tuple[CaseRecord, ...]:
+        return tuple(c for c in self.result.cases if c.status != "ok")
+
+
+def estimated_seconds(spec: Spec) -> float:
+    """A rough relative cost, used to weight progress and its ETA (not a prediction)."""
+    if spec.kind == "count":
+        return 3.0
+    return spec.repeats * spec.min_time + spec.warmup * 0.2 + 2.0
+
+
+def default_output(suite: str, device: str, shard: Shard | None = None) -> Path:
+    """``results/<suite>-<device>[-shard<I>of<N>].json`` under the current folder."""
+    part = "" if shard is None else f"-shard{shard.index}of{shard.count}"
+    return Path("results") / f"{suite}-{device.replace(':', '')}{part}.json"
+
+
+def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
+    """Resolve the device, expand the suite and keep this shard's cases."""
+    device = resolve_device(options.device or suite.device)
+    specs = expand_suite(suite, device)
+    shard = options.shard
+    cases = tuple(PlannedCase(i, s) for i, s in enumerate(specs)
+                  if shard is None or shard.selects(i))
+    minutes = suite.budget_for(device).max_minutes if options.max_minutes is None \
+        else options.max_minutes or None
+    if minutes is not None and minutes < 0:
+        raise InvalidOptionError(f"max_minutes must be >= 0 (0 = no limit), got {minutes}")
+    return RunPlan(suite=suite, device=device, cases=cases, total=len(specs), shard=shard,
+                   max_minutes=minutes,
+                   output=options.output or default_output(suite.name, device, shard))
+
+
+def _check_resumable(loaded: ResultFile, plan: RunPlan, force: bool) -> None:
+    out, info = plan.output, loaded.suite
+    if info is None:
+        raise ResultFileError(f"{out} holds no suite run; cannot --resume it (use --overwrite)")
+    if info.name != plan.suite.name:
+        raise ResultFileError(f"{out} holds suite {info.name!r}, not {plan.suite.name!r}; "
+                              "choose another -o or pass --overwrite")
+    if info.device and info.device != plan.device:
+        raise ResultFileError(f"{out} was run on {info.device}, not {plan.device}; "
+                              "choose another -o or --device")
+    if info.shard != plan.shard:
+        had = "no shard" if info.shard is None else f"shard {info.shard.label}"
+        raise ResultFileError(f"{out} holds {had}; resume it with the same --shard")
+    if info.hash != plan.suite.hash and not force:
+        raise ResultFileError(f"{out} was run from another version of suite {info.name!r} "
+                              "(hash differs); pass --force to resume anyway (cases no longer "
+                              "in the suite are dropped) or --overwrite to start again")
+
+
+def _starting_file(plan: RunPlan, options: RunOptions,
+                   environment: Callable[[str], Environment]) -> ResultFile:
+    if options.resume and options.overwrite:
+        raise InvalidOptionError("give --resume or --overwrite, not both")
+    exists = plan.output.exists()
+    if exists and not (options.resume or options.overwrite):
+        raise InvalidOptionError(f"{plan.output} exists; pass --resume to continue it or "
+                                 "--overwrite to replace it")
+    if exists and options.resume:
+        loaded = load_result_file(plan.output)
+        _check_resumable(loaded, plan, options.force)
+        wanted = {c.spec.case_id for c in plan.cases}
+        kept = tuple(c for c in loaded.cases if c.status == "ok" and c.case_id in wanted)
+        return replace(loaded, cases=kept, suite=plan.info, updated_utc=utc_now())
+    return ResultFile(environment=environment(plan.device), suite=plan.info,
+                      tool_version=tool_version(), git_commit=git_commit())
+
+
+def _ordered(result: ResultFile) -> ResultFile:
+    """Cases in suite order (records without an index last, in their order)."""
+    cases = sorted(result.cases, key=lambda c: (c.index is None, c.index or 0))
+    return replace(result, cases=tuple(cases))
+
+
+def _skipped(case: PlannedCase, minutes: float) -> CaseRecord:
+    return CaseRecord(spec=case.spec, status="skipped", index=case.index,
+                      error=f"not started: the run's {minutes:g}-minute budget (max_minutes) "
+                      "was spent; run again with --resume to measure it")
+
+
+def run_suite(
+    suite: Suite,
+    options: RunOptions | None = None,
+    *,
+    run_case: RunCase | None = None,
+    observer: RunObserver | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    environment: Callable[[str], Environment] = collect_environment,
+) -> RunSummary:
+    """Run ``suite`` and write its result file; see the module docstring for the rules.
+
+    ``run_case`` measures one spec into a record (default: the real harnesses through
+    :func:`profiler.measure.case.run_case`). KeyboardInterrupt propagates after the file has
+    been written with every case finished before it.
+    """
+    from profiler.measure import case as case_module
+
+    options = options or RunOptions()
+    measure_case: RunCase = run_case or case_module.run_case
+    watch: RunObserver = observer or NullObserver()
+    plan = plan_run(suite, options)
+    result = _ordered(_starting_file(plan, options, environment))
+    write_result_file(result, plan.output)
+    done = {c.case_id for c in result.cases}
+    pending = [c for c in plan.cases if c.spec.case_id not in done]
+    watch.run_started(plan, pending, len(done))
+    start = clock()
+    ran = 0
+    for position, case in enumerate(pending):
+        if plan.max_minutes is not None and clock() - start >= 60.0 * plan.max_minutes:
+            for rest in pending[position:]:
+                record = _skipped(rest, plan.max_minutes)
+                result = result.with_case(record)
+                watch.case_finished(rest, record)
+            result = _ordered(result)
+            write_result_file(result, plan.output)
+            break
+        watch.case_started(case)
+        record = replace(measure_case(case.spec), index=case.index)
+        result = _ordered(result.with_case(record))
+        write_result_file(result, plan.output)
+        ran += 1
+        watch.case_finished(case, record)
+    return RunSummary(plan=plan, result=result, ran=ran, reused=len(done),
+                      elapsed_s=clock() - start)

@@ -1,0 +1,1 @@
+"""attnprof's tests (a package, so that ``tests.helpers`` imports as ``package.module:attr``)."""

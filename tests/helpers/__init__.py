@@ -1,0 +1,1 @@
+"""Objects the tests load by ``package.module:attr``, the way users plug in their own code."""
