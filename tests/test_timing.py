@@ -255,3 +255,15 @@ def test_perf_counter_clock_times_each_step() -> None:
     counter = iter(range(100))
     times = PerfCounterClock().time_steps(lambda: next(counter), 4)
     assert len(times) == 4 and all(t >= 0 for t in times) and next(counter) == 4
+
+
+def test_an_unsupported_cpu_dtype_is_an_invalid_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unsupported(spec: BenchSpec, device: torch.device, batch: int,
+                    policy: TimingPolicy) -> BenchResult:
+        raise RuntimeError('"slow_conv2d_cpu" not implemented for \'Half\'\nmore C++ lines')
+
+    monkeypatch.setattr(timing, "bench_once", unsupported)
+    with pytest.raises(InvalidOptionError, match=r"dtype fp16 does not run on cpu.*fp32 or bf16"):
+        bench(_spec(dtype="fp16"))
+    with pytest.raises(MeasurementError, match="not implemented for 'Half'"):
+        bench(_spec(dtype="fp32"))

@@ -15,9 +15,11 @@ warm-up and calibration decisions are broadcast so that every rank runs the same
   its pace), and global images/s = ``N * batch`` / that synchronized step time;
 - ``per_rank`` keeps each rank's own images/s, step time and peak memory.
 
-Memory: on CUDA each rank's allocator counters (as a single process); on the CPU each rank is
-a fresh process, so its RSS high-water mark minus its RSS before building the model
-(``cpu_rss_hwm_rank``). ``peak_memory_bytes`` is the largest rank's.
+Memory (unless ``spec.memory`` is off): on CUDA each rank's allocator counters (as a single
+process); on the CPU each rank is a fresh process, so its RSS high-water mark minus its RSS
+before building the model (``cpu_rss_hwm_rank``). ``peak_memory_bytes`` is the largest rank's.
+CPU ranks run ``spec.threads`` threads each (default 1: ``OMP_NUM_THREADS=1``, torchrun's own
+default), so N ranks should not exceed the cores.
 
 A worker that fails writes ``OUT.json.rank<R>.json`` with its one-line error (and the batch
 and free memory on OOM) and exits non-zero; torchrun then stops the other ranks and the
@@ -164,7 +166,7 @@ def _measure_rank(spec: BenchSpec, batch: int, policy: TimingPolicy, rank: int,
     if spec.threads is not None:
         torch.set_num_threads(spec.threads)
     torch.backends.cudnn.benchmark = spec.cudnn_benchmark
-    probe = CudaMemoryProbe(device) if device.type == "cuda" else None
+    probe = CudaMemoryProbe(device) if spec.memory and device.type == "cuda" else None
     baseline = _rss("VmRSS")
     prepared = prepare_step(spec, device, batch, wrap=wrap)
     outcome = run_timing(clock_for(device), prepared.run, warmup=spec.warmup,
@@ -175,6 +177,8 @@ def _measure_rank(spec: BenchSpec, batch: int, policy: TimingPolicy, rank: int,
         figures = probe.finish(static)
         peak, activation = figures.peak_bytes, figures.activation_bytes
         reserved, method = figures.reserved_bytes, figures.method
+    elif not spec.memory:
+        peak, activation, reserved, method = None, None, None, "skipped"
     else:
         hwm = _rss("VmHWM")
         peak = None if hwm is None or baseline is None else hwm - baseline

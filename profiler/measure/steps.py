@@ -16,7 +16,7 @@ Conventions:
   block's parameters *and its input* (a block sits inside a network, so it must produce dx);
   no optimizer step.
 - fp16/bf16 for a model: automatic mixed precision (``torch.autocast`` on the device, fp32
-  weights), with a ``GradScaler`` when training in fp16. For a single block: the block and
+  weights), with a ``GradScaler`` when training in fp16 on CUDA. For a single block: the block and
   its input are cast to the dtype (autocast would leave the pooling and the rescale in fp32,
   and the block's memory traffic is what a block benchmark is about).
 - channels_last: model (or block) and input in ``torch.channels_last``.
@@ -126,6 +126,14 @@ def _model_loss(batch: int, device: torch.device) -> Callable[[torch.Tensor], to
     return loss
 
 
+def _grad_scaler() -> torch.amp.GradScaler:
+    """A CUDA GradScaler (``torch.amp.GradScaler`` from torch 2.3, ``torch.cuda.amp`` before)."""
+    factory = getattr(torch.amp, "GradScaler", None)
+    if factory is not None:
+        return factory("cuda")
+    return torch.cuda.amp.GradScaler()  # pragma: no cover - torch < 2.3
+
+
 def prepare_step(spec: BenchSpec, device: torch.device, batch: int | None = None,
                  wrap: Wrap | None = None) -> PreparedStep:
     """Build ``spec``'s workload on ``device`` and return its step (``batch`` overrides).
@@ -168,7 +176,7 @@ def prepare_step(spec: BenchSpec, device: torch.device, batch: int | None = None
 
     optimizer = torch.optim.SGD(module.parameters(), lr=SGD_LR, momentum=MOMENTUM,
                                 weight_decay=WEIGHT_DECAY)
-    scaler = torch.amp.GradScaler(device.type) if spec.dtype == "fp16" else None
+    scaler = _grad_scaler() if spec.dtype == "fp16" and device.type == "cuda" else None
     loss_fn = _model_loss(batch, device)
 
     def train() -> None:

@@ -77,6 +77,9 @@ __all__ = [
 
 Step = Callable[[], object]
 Agree = Callable[[int], int]
+_TORCH_OOM: type[BaseException] = getattr(torch, "OutOfMemoryError",
+                                          torch.cuda.OutOfMemoryError)
+_DTYPE_HINTS = ("not implemented for", "Half", "BFloat16", "autocast")
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ _ALLOCATE = re.compile(r"(?:tried|Tried) to allocate ([\d.]+ ?[KMGTP]?i?B|\d+ by
 
 def is_oom(exc: BaseException) -> bool:
     """True for CUDA's OutOfMemoryError and for the CPU allocator refusing an allocation."""
-    if isinstance(exc, torch.OutOfMemoryError):
+    if isinstance(exc, _TORCH_OOM):
         return True
     text = str(exc)
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in text
@@ -196,7 +199,10 @@ def _child_memory(spec: BenchSpec, batch: int, static: int, step_seconds: float,
     """The CPU figures from a child process (``skipped`` when ``spec.memory`` is off)."""
     if not spec.memory:
         return MemoryFigures(method="skipped", static_bytes=static)
+    # generous: the child imports torch, builds the model and (with compile) compiles it
     timeout = 120.0 + 20.0 * step_seconds * (policy.memory_steps + 1)
+    if spec.compile:
+        timeout += 600.0
     figures = measure_cpu_memory(spec.to_dict(), batch, policy.memory_steps, timeout,
                                  threads=spec.threads)
     return replace(figures, static_bytes=static if figures.static_bytes is None
@@ -242,8 +248,9 @@ def bench_once(spec: BenchSpec, device: torch.device, batch: int,
         summary = summarize(outcome.samples, batch)
         step_seconds = summary.step_ms_median / 1e3
         static = static_memory_bytes(prepared, spec.mode)
-        block = _block_figures(spec, device, prepared, step_seconds)
+        # read the allocator before the copy-bandwidth buffers exist
         cuda_figures = None if probe is None else probe.finish(static)
+        block = _block_figures(spec, device, prepared, step_seconds)
         del prepared
     memory = cuda_figures if cuda_figures is not None else \
         _child_memory(spec, batch, static, step_seconds, policy)
@@ -284,7 +291,8 @@ def _bench_at(spec: BenchSpec, device: torch.device, batch: int,
         raise
     except Exception as exc:
         if not is_oom(exc):
-            if device.type == "cpu" and spec.dtype != "fp32":
+            if device.type == "cpu" and spec.dtype != "fp32" and \
+                    any(hint in str(exc) for hint in _DTYPE_HINTS):
                 instead = "fp32 or bf16" if spec.dtype == "fp16" else "fp32"
                 raise InvalidOptionError(
                     f"dtype {spec.dtype} does not run on cpu for {spec.workload.label} with this "
