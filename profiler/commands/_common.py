@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from profiler.errors import InvalidOptionError
+from profiler.measure.env import Environment, git_commit, tool_version
+from profiler.results.envelope import CaseRecord, ResultFile, write_result_file
 from profiler.spec import Workload, parse_shape
 
-__all__ = ["add_workload_arguments", "parse_key_values", "parse_value", "workload_from_args"]
+__all__ = [
+    "add_workload_arguments",
+    "parse_key_values",
+    "parse_value",
+    "workload_from_args",
+    "write_single_case",
+]
 
 
 def parse_value(text: str) -> Any:
@@ -69,3 +79,11 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
         raise InvalidOptionError("name a MODEL (see 'attnprof list') or use --block NAME")
     shape = parse_shape(args.input, dims=3)
     return Workload.for_model(args.model, args.attention, options, shape)  # type: ignore[arg-type]
+
+
+def write_single_case(path: Path, record: CaseRecord, environment: Environment) -> None:
+    """Write a result file holding one case (the suite runner's schema) and say where."""
+    result_file = ResultFile(environment=environment, cases=(record,),
+                             tool_version=tool_version(), git_commit=git_commit())
+    write_result_file(result_file, path)
+    print(f"wrote {path}", file=sys.stderr)

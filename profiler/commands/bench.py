@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from profiler.commands._common import add_workload_arguments, workload_from_args
+from profiler.commands._common import (
+    add_workload_arguments,
+    workload_from_args,
+    write_single_case,
+)
 from profiler.errors import OutOfMemoryError
 from profiler.measure.case import run_case
 from profiler.measure.device import cudnn_benchmark, torch_threads
-from profiler.measure.env import Environment, collect_environment, git_commit, tool_version
+from profiler.measure.env import Environment, collect_environment
 from profiler.results.bench import BenchResult
-from profiler.results.envelope import CaseRecord, ResultFile, utc_now, write_result_file
+from profiler.results.envelope import CaseRecord, utc_now
 from profiler.spec import DTYPES, MODES, BenchSpec
 
 __all__ = ["add_run_arguments", "register", "render_table", "run", "spec_from_args"]
@@ -103,13 +106,6 @@ def _environment(spec: BenchSpec) -> Environment:
         return collect_environment(spec.device)
 
 
-def _write(path: Path, record: CaseRecord, environment: Environment) -> None:
-    result_file = ResultFile(environment=environment, cases=(record,),
-                             tool_version=tool_version(), git_commit=git_commit())
-    write_result_file(result_file, path)
-    print(f"wrote {path}", file=sys.stderr)
-
-
 def _number(value: float) -> str:
     return f"{value:.4g}"
 
@@ -183,11 +179,11 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             oom = CaseRecord(spec=spec, status="oom", error=str(exc), started_utc=started,
                              duration_s=time.perf_counter() - clock)
-            _write(args.output, oom, _environment(spec))
+            write_single_case(args.output, oom, _environment(spec))
         raise
     environment = _environment(spec)
     if args.output is not None:
-        _write(args.output, record, environment)
+        write_single_case(args.output, record, environment)
     assert isinstance(record.result, BenchResult)
     if args.format == "json":
         print(_json(spec, record.result, environment))

@@ -1,16 +1,198 @@
-"""`attnprof count` (placeholder until its issue lands)."""
+"""``attnprof count``: parameters, FLOPs and activations of a model or one attention block.
+
+Counting conventions (see :mod:`profiler.measure.flop_handles`): ``fvcore`` is fvcore's
+default (one multiply-add = one FLOP; elementwise ops not counted); ``all`` adds the elementwise
+work (sigmoid, mul, add, mean, softmax...). ``--format json`` prints one JSON object with
+``params``, ``attention_params``, ``flops`` (fvcore), ``flops_all``, the breakdowns
+(``by_operator``, ``by_operator_all``, ``by_module``, ``blocks``), ``convention``,
+``input_shape``, ``unsupported`` (ops fvcore does not count, with occurrences), plus
+``case_id``, ``spec`` and ``environment``. Exit 0 on success, 2 with one line on bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from profiler.errors import AttnprofError
+from tabulate import tabulate
+
+from profiler.commands._common import (
+    add_workload_arguments,
+    workload_from_args,
+    write_single_case,
+)
+from profiler.errors import InvalidOptionError
+from profiler.measure.case import run_case
+from profiler.measure.env import Environment, collect_environment
+from profiler.measure.units import SYSTEMS, format_count
+from profiler.results.count import CountResult
+from profiler.spec import CountSpec
+
+__all__ = ["BREAKDOWNS", "register", "render", "run"]
+
+BREAKDOWNS: tuple[str, ...] = ("total", "operator", "module", "block")
+CONVENTIONS: tuple[str, ...] = ("fvcore", "all")
+TABLE_FORMATS = {"table": "simple", "markdown": "github"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("count", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "count", help="count parameters, FLOPs and activations (fvcore, explicit conventions)",
+        description="Count MODEL (or one --block) with fvcore from one trace: exact params, "
+        "FLOPs under the fvcore convention (1 multiply-add = 1 FLOP, elementwise ops skipped) "
+        "and the 'all' convention (elementwise ops added), activations, attention overhead, "
+        "and the operators fvcore did not count.")
+    add_workload_arguments(parser)
+    parser.add_argument("--batch", type=int, default=1, metavar="N",
+                        help="batch size (FLOPs and activations scale with it; default 1)")
+    parser.add_argument("--by", choices=BREAKDOWNS, default="total",
+                        help="total (default), per operator, per module, or per attention block")
+    parser.add_argument("--convention", choices=CONVENTIONS, default="fvcore",
+                        help="convention of the operator breakdown (default fvcore)")
+    parser.add_argument("--units", choices=SYSTEMS, default="si",
+                        help="si (M = 1e6, G = 1e9; default) or binary (Mi = 2^20, Gi = 2^30)")
+    parser.add_argument("--depth", type=int, default=2, metavar="D",
+                        help="module depth of --by module (1-3; default 2)")
+    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
+                        help="table (default), markdown, or one JSON object")
+    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+                        help="also write a result file with this case (suite schema)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof count' is not implemented yet")
+    if args.batch <= 0:
+        raise InvalidOptionError(f"--batch must be a positive integer, got {args.batch}")
+    if not 1 <= args.depth <= 3:
+        raise InvalidOptionError(f"--depth must be 1, 2 or 3, got {args.depth}")
+    spec = CountSpec(workload_from_args(args), batch=args.batch)
+    record = run_case(spec, catch=False)
+    assert isinstance(record.result, CountResult)
+    environment = collect_environment("cpu")
+    if args.output is not None:
+        write_single_case(args.output, record, environment)
+    if args.format == "json":
+        print(_json(spec, record.result, environment))
+    else:
+        print(render(spec, record.result, args.by, args.convention, args.units, args.depth,
+                     TABLE_FORMATS[args.format]))
+    return 0
+
+
+def _json(spec: CountSpec, result: CountResult, environment: Environment) -> str:
+    data: dict[str, Any] = {
+        **result.to_dict(),
+        "attention_params_fraction": _fraction(result.attention_params, result.backbone_params),
+        "attention_flops_fraction": _fraction(result.attention_flops, result.backbone_flops),
+        "case_id": spec.case_id,
+        "spec": spec.to_dict(),
+        "environment": environment.to_dict(),
+    }
+    return json.dumps(data, indent=2)
+
+
+def _fraction(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _percent(part: int, whole: int) -> str:
+    fraction = _fraction(part, whole)
+    if fraction is None:
+        return "-"
+    return f"{fraction:.3%}" if fraction == 0 or abs(fraction) >= 1e-4 else f"{fraction:.2e}"
+
+
+def render(spec: CountSpec, result: CountResult, by: str, convention: str, units: str,
+           depth: int, tablefmt: str) -> str:
+    """The requested breakdown as a table, titled and with its units and unsupported ops."""
+    renderers: dict[str, Callable[[], tuple[list[str], list[tuple[Any, ...]]]]] = {
+        "total": lambda: _total(result, units),
+        "operator": lambda: _operators(result, convention, units),
+        "module": lambda: _modules(result, depth, units),
+        "block": lambda: _blocks(result, units),
+    }
+    headers, rows = renderers[by]()
+    lines = [
+        f"{spec.label}, input {'x'.join(map(str, result.input_shape))}, batch {result.batch}",
+        tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True),
+        _legend(units),
+    ]
+    if result.unsupported:
+        ops = ", ".join(f"{op} x{n}" for op, n in result.unsupported.items())
+        lines.append(f"not counted by fvcore (counted by 'all'): {ops}")
+    if result.uncounted:
+        ops = ", ".join(f"{op} x{n}" for op, n in result.uncounted.items())
+        lines.append(f"counted by no convention: {ops}")
+    return "\n".join(lines)
+
+
+def _legend(units: str) -> str:
+    prefixes = "K/M/G = 1e3/1e6/1e9" if units == "si" else "Ki/Mi/Gi = 2^10/2^20/2^30"
+    return (f"units: {prefixes}; FLOPs are fvcore's (1 multiply-add = 1 FLOP, i.e. MACs); "
+            "'all' adds elementwise ops at 1 FLOP each")
+
+
+def _total(result: CountResult, units: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    f = _formatter(units)
+    rows = [
+        ("params", f"{result.params:,}", f(result.params), ""),
+        ("attention params", f"{result.attention_params:,}", f(result.attention_params),
+         _percent(result.attention_params, result.backbone_params) + " of backbone"),
+        ("FLOPs (fvcore)", f"{result.flops:,}", f(result.flops), ""),
+        ("FLOPs (all ops)", f"{result.flops_all:,}", f(result.flops_all),
+         f"+{_percent(result.flops_all - result.flops, result.flops)} over fvcore"),
+        ("attention FLOPs (fvcore)", f"{result.attention_flops:,}", f(result.attention_flops),
+         _percent(result.attention_flops, result.backbone_flops) + " of backbone"),
+        ("attention FLOPs (all ops)", f"{result.attention_flops_all:,}",
+         f(result.attention_flops_all),
+         _percent(result.attention_flops_all, result.flops_all - result.attention_flops_all)
+         + " of backbone"),
+        ("activations (fvcore)", f"{result.activations:,}", f(result.activations), ""),
+        ("activations (all ops)", f"{result.activations_all:,}", f(result.activations_all),
+         f"attention: {result.attention_activations_all:,}"),
+    ]
+    return ["quantity", "exact", "scaled", "note"], rows
+
+
+def _operators(result: CountResult, convention: str,
+               units: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    f = _formatter(units)
+    table = result.by_operator if convention == "fvcore" else result.by_operator_all
+    total = sum(table.values())
+    rows = [(op, f"{n:,}", f(n), _percent(n, total))
+            for op, n in sorted(table.items(), key=lambda kv: -kv[1])]
+    return ["operator", f"FLOPs ({convention})", "scaled", "share"], rows
+
+
+def _modules(result: CountResult, depth: int,
+             units: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    f = _formatter(units)
+    total = result.by_module.get("", result.flops)
+    rows = [(name, f"{n:,}", f(n), _percent(n, total))
+            for name, n in result.by_module.items()
+            if name and name.count(".") + 1 <= depth]
+    return ["module", "FLOPs (fvcore)", "scaled", "share"], rows
+
+
+def _blocks(result: CountResult, units: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    f = _formatter(units)
+    rows: list[tuple[Any, ...]] = [
+        (b.path or "(block)", f"{b.params:,}", f(b.flops), f(b.flops_all), f(b.activations_all))
+        for b in result.blocks
+    ]
+    rows.append(("total attention", f"{result.attention_params:,}", f(result.attention_flops),
+                 f(result.attention_flops_all), f(result.attention_activations_all)))
+    rows.append(("fraction of backbone",
+                 _percent(result.attention_params, result.backbone_params),
+                 _percent(result.attention_flops, result.backbone_flops),
+                 _percent(result.attention_flops_all,
+                          result.flops_all - result.attention_flops_all), ""))
+    return ["attention module", "params", "FLOPs (fvcore)", "FLOPs (all)",
+            "activations (all)"], rows
+
+
+def _formatter(units: str) -> Callable[[int], str]:
+    return lambda value: format_count(value, units)

@@ -5,7 +5,27 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["CountResult"]
+__all__ = ["BlockCount", "CountResult"]
+
+
+@dataclass(frozen=True)
+class BlockCount:
+    """Counts of one attention module inside a model (``path`` "" = the whole workload)."""
+
+    path: str
+    params: int
+    flops: int
+    flops_all: int
+    activations: int = 0
+    activations_all: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BlockCount:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -13,9 +33,14 @@ class CountResult:
     """Counts of one workload at one batch size.
 
     ``flops`` is fvcore's default total (one multiply-add = one FLOP); ``flops_all`` adds the
-    elementwise operators fvcore skips (the "all" convention). Breakdowns map operator names or
-    module paths to counts under the fvcore convention. ``unsupported`` lists operators no
-    handle counted, with how often they appeared.
+    elementwise operators fvcore skips (the "all" convention, see
+    :mod:`profiler.measure.flop_handles`). ``attention_*`` count only what sits inside the
+    attention modules, listed one by one in ``blocks``. ``by_operator`` (fvcore) and
+    ``by_operator_all`` map operator names to FLOPs; ``by_module`` maps module paths ("" is the
+    whole model) to fvcore FLOPs. ``unsupported`` lists the operators that ran but fvcore's
+    default does not count, with how often they ran; ``uncounted`` the ones no convention
+    counts. Activations are output elements (fvcore's ActivationCountAnalysis; ``_all`` adds
+    the outputs of elementwise ops).
     """
 
     params: int
@@ -25,16 +50,31 @@ class CountResult:
     attention_flops: int = 0
     attention_flops_all: int = 0
     activations: int = 0
+    activations_all: int = 0
+    attention_activations: int = 0
+    attention_activations_all: int = 0
     batch: int = 1
     input_shape: tuple[int, ...] = ()
     convention: str = "fvcore"
     by_operator: dict[str, int] = field(default_factory=dict)
+    by_operator_all: dict[str, int] = field(default_factory=dict)
     by_module: dict[str, int] = field(default_factory=dict)
+    blocks: tuple[BlockCount, ...] = ()
     unsupported: dict[str, int] = field(default_factory=dict)
+    uncounted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def backbone_params(self) -> int:
+        return self.params - self.attention_params
+
+    @property
+    def backbone_flops(self) -> int:
+        return self.flops - self.attention_flops
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["input_shape"] = list(self.input_shape)
+        data["blocks"] = [b.to_dict() for b in self.blocks]
         return data
 
     @classmethod
@@ -43,4 +83,6 @@ class CountResult:
         kwargs = {k: v for k, v in data.items() if k in known}
         if "input_shape" in kwargs:
             kwargs["input_shape"] = tuple(kwargs["input_shape"])
+        if "blocks" in kwargs:
+            kwargs["blocks"] = tuple(BlockCount.from_dict(b) for b in kwargs["blocks"])
         return cls(**kwargs)

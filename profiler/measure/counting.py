@@ -1,0 +1,178 @@
+"""Count parameters, FLOPs and activations with fvcore, under explicit conventions.
+
+One ``torch.jit`` trace per workload yields every figure: fvcore's default FLOPs, the "all ops"
+FLOPs, activations, per operator and per module, and the operators nothing counted (see
+:mod:`profiler.measure.flop_handles` for every formula). Counting runs the model in eval mode
+under ``torch.no_grad`` on the CPU at the spec's batch size.
+
+Attention overhead is what sits inside attention modules: the modules
+:func:`profiler.models.attention_modules` finds (submodules named ``attn``, or instances of a
+registered block); for a single-block workload, the whole block.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from fvcore.nn.jit_analysis import JitModelAnalysis
+from torch import nn
+
+from profiler.errors import AttnprofError, MeasurementError
+from profiler.measure.flop_handles import (
+    FVCORE_FLOP_OPS,
+    KEY_ACTIVATIONS,
+    KEY_ACTIVATIONS_EXTRA,
+    KEY_FLOPS,
+    KEY_FLOPS_EXTRA,
+    KEY_SEEN,
+    combined_handles,
+)
+from profiler.results.count import BlockCount, CountResult
+from profiler.spec import CountSpec
+
+__all__ = ["MODULE_DEPTH", "count", "count_module"]
+
+# by_module keeps modules up to this depth ("layer1.0.attn" is depth 3), enough to see each
+# block and its attention module without storing every BN of a ResNet-152.
+MODULE_DEPTH = 3
+
+
+def count(spec: CountSpec) -> CountResult:
+    """Count the workload of ``spec`` (params exact; FLOPs/activations at ``spec.batch``)."""
+    workload = spec.workload
+    try:
+        module = workload.build()
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot build {workload.label}: {_one_line(exc)}") from exc
+    inputs = workload.example_input(spec.batch)
+    attention = [""] if workload.is_block else _attention_paths(module)
+    return count_module(module, inputs, attention, label=workload.label)
+
+
+def _attention_paths(model: nn.Module) -> list[str]:
+    from profiler.models import attention_modules
+
+    return [path for path, _ in attention_modules(model)]
+
+
+def count_module(
+    module: nn.Module,
+    inputs: torch.Tensor,
+    attention_paths: Sequence[str] = (),
+    label: str = "module",
+) -> CountResult:
+    """Count ``module`` on ``inputs``; ``attention_paths`` name its attention modules."""
+    module = module.eval()
+    analysis = _analysis(module, inputs)
+    try:
+        with _quiet(), torch.no_grad():
+            per_module = analysis.by_module_and_operator()
+            unsupported = analysis.unsupported_ops()
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot trace {label} for counting: {_one_line(exc)}") from exc
+    total = per_module.get("", Counter())
+    params = sum(p.numel() for p in module.parameters())
+    blocks = tuple(_block_count(path, module, per_module) for path in attention_paths)
+    seen = _strip(total, KEY_SEEN)
+    return CountResult(
+        params=params,
+        attention_params=sum(b.params for b in blocks),
+        flops=_sum(total, KEY_FLOPS),
+        flops_all=_sum(total, KEY_FLOPS) + _sum(total, KEY_FLOPS_EXTRA),
+        attention_flops=sum(b.flops for b in blocks),
+        attention_flops_all=sum(b.flops_all for b in blocks),
+        activations=_sum(total, KEY_ACTIVATIONS),
+        activations_all=_sum(total, KEY_ACTIVATIONS) + _sum(total, KEY_ACTIVATIONS_EXTRA),
+        attention_activations=sum(b.activations for b in blocks),
+        attention_activations_all=sum(b.activations_all for b in blocks),
+        batch=int(inputs.shape[0]),
+        input_shape=tuple(int(d) for d in inputs.shape[1:]),
+        convention="fvcore",
+        by_operator=_strip(total, KEY_FLOPS),
+        by_operator_all={**_strip(total, KEY_FLOPS), **_strip(total, KEY_FLOPS_EXTRA)},
+        by_module=_by_module(per_module),
+        blocks=blocks,
+        unsupported=_fvcore_unsupported(seen, unsupported),
+        uncounted=dict(sorted(unsupported.items())),
+    )
+
+
+def _analysis(module: nn.Module, inputs: torch.Tensor) -> JitModelAnalysis:
+    analysis = JitModelAnalysis(module, (inputs,))
+    analysis.set_op_handle(**combined_handles())
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    analysis.tracer_warnings("none")
+    return analysis
+
+
+def _block_count(path: str, model: nn.Module, per_module: dict[str, Counter[str]]) -> BlockCount:
+    counts = per_module.get(path, Counter())
+    block = model.get_submodule(path) if path else model
+    fvcore = _sum(counts, KEY_FLOPS)
+    activations = _sum(counts, KEY_ACTIVATIONS)
+    return BlockCount(
+        path=path,
+        params=sum(p.numel() for p in block.parameters()),
+        flops=fvcore,
+        flops_all=fvcore + _sum(counts, KEY_FLOPS_EXTRA),
+        activations=activations,
+        activations_all=activations + _sum(counts, KEY_ACTIVATIONS_EXTRA),
+    )
+
+
+def _sum(counts: Counter[str], prefix: str) -> int:
+    return int(sum(v for k, v in counts.items() if k.startswith(prefix)))
+
+
+def _strip(counts: Counter[str], prefix: str) -> dict[str, int]:
+    found = {k[len(prefix):]: int(v) for k, v in counts.items() if k.startswith(prefix)}
+    return dict(sorted(found.items()))
+
+
+def _by_module(per_module: dict[str, Counter[str]]) -> dict[str, int]:
+    """fvcore-convention FLOPs of every module up to :data:`MODULE_DEPTH` ("" = total)."""
+    rows = {}
+    for name, counts in per_module.items():
+        depth = 0 if name == "" else name.count(".") + 1
+        if depth <= MODULE_DEPTH:
+            rows[name] = _sum(counts, KEY_FLOPS)
+    return rows
+
+
+def _fvcore_unsupported(seen: dict[str, int], uncounted: Counter[str]) -> dict[str, int]:
+    """Ops that ran but fvcore's default convention does not count, with how often they ran:
+    the ops the "all" convention adds (fvcore ignores ``relu`` and ``max`` explicitly, and
+    reports the others as unsupported) plus the ops no convention counts."""
+    found = {op: n for op, n in seen.items() if op not in FVCORE_FLOP_OPS}
+    for op, n in uncounted.items():
+        found[op] = found.get(op, 0) + int(n)
+    return dict(sorted(found.items()))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """fvcore and the tracer log and warn; the count result carries what matters instead."""
+    logger = logging.getLogger("fvcore")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
