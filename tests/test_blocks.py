@@ -348,3 +348,9 @@ def test_psi_rejects_bad_input() -> None:
     with pytest.raises(InvalidOptionError):
         eca_kernel_size(0)
     assert math.isclose(eca_kernel_size(1), 1)  # t = int(0.5) = 0 -> 1
+
+
+def test_cbam_without_mlp_biases() -> None:
+    block = CBAM(256, bias=False)
+    assert _params(block) == 2 * 256 * 16 + 2 * 7 * 7 + 2
+    assert block(torch.randn(2, 256, 4, 4)).shape == (2, 256, 4, 4)

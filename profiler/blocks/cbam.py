@@ -25,15 +25,15 @@ class CBAMChannelGate(nn.Module):
     """Shared MLP (Linear C->h, ReLU, Linear h->C, biases) over avg- and max-pooled
     descriptors, summed, sigmoid, rescale (the official ``ChannelGate``)."""
 
-    def __init__(self, channels: int, hidden: int) -> None:
+    def __init__(self, channels: int, hidden: int, bias: bool = True) -> None:
         super().__init__()
         self.avg_pool = nn.AdaptiveAvgPool2d(1)
         self.max_pool = nn.AdaptiveMaxPool2d(1)
         self.mlp = nn.Sequential(
             nn.Flatten(1),
-            nn.Linear(channels, hidden),
+            nn.Linear(channels, hidden, bias=bias),
             nn.ReLU(inplace=True),
-            nn.Linear(hidden, channels),
+            nn.Linear(hidden, channels, bias=bias),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,10 +67,12 @@ class CBAM(AttentionBlock):
     arXiv:1807.06521.
 
     ``h = C // reduction`` (at least 1), ``k = kernel_size``. ``spatial=False`` keeps the
-    channel gate only (the paper's channel-attention ablation).
+    channel gate only (the paper's channel-attention ablation). ``bias=False`` drops the MLP
+    biases (the official code has them).
 
-    Parameters: ``2*C*h + h + C`` (MLP with biases) ``+ 2*k*k + 2`` (spatial conv without
-    bias, BatchNorm2d(1) weight and bias; its 2 running statistics are buffers).
+    Parameters: ``2*C*h + h + C`` (MLP with biases; ``2*C*h`` without) ``+ 2*k*k + 2``
+    (spatial conv without bias, BatchNorm2d(1) weight and bias; its 2 running statistics are
+    buffers).
 
     FLOPs per sample, in MACs as fvcore counts them by default: ``C*H*W`` (the average pool)
     + ``4*C*h`` (the MLP runs on both descriptors) + ``2*k*k*H*W`` (spatial conv) + the
@@ -83,14 +85,20 @@ class CBAM(AttentionBlock):
     block_name = "cbam"
 
     def __init__(
-        self, channels: int, reduction: int = 16, kernel_size: int = 7, spatial: bool = True
+        self,
+        channels: int,
+        reduction: int = 16,
+        kernel_size: int = 7,
+        spatial: bool = True,
+        bias: bool = True,
     ) -> None:
         super().__init__(channels)
         self.reduction = check_positive_int("cbam", "reduction", reduction)
         self.kernel_size = check_odd_kernel("cbam", "kernel_size", kernel_size)
         spatial = check_bool("cbam", "spatial", spatial)
         self.hidden = se_hidden_channels(self.channels, self.reduction)
-        self.channel_gate = CBAMChannelGate(self.channels, self.hidden)
+        bias = check_bool("cbam", "bias", bias)
+        self.channel_gate = CBAMChannelGate(self.channels, self.hidden, bias)
         self.spatial_gate = CBAMSpatialGate(self.kernel_size) if spatial else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

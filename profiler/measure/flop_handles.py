@@ -107,9 +107,17 @@ def _elements(value: Any) -> int:
     return int(prod(shape)) if shape is not None else 0
 
 
+def _constant(value: Any) -> Any:
+    """A traced constant argument: an int, or a list of ints built by prim::ListConstruct."""
+    node = value.node()
+    if node.kind() == "prim::ListConstruct":
+        return [_constant(v) for v in node.inputs()]
+    return value.toIValue()
+
+
 def _window_area(inputs: list[Any]) -> int:
     """Kernel area of max_pool2d / avg_pool2d (``kernel_size`` is their second argument)."""
-    kernel = inputs[1].toIValue() if len(inputs) > 1 else None
+    kernel = _constant(inputs[1]) if len(inputs) > 1 else None
     if isinstance(kernel, int):
         return kernel * kernel
     if isinstance(kernel, (list, tuple)) and kernel:
