@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from profiler.blocks import BLOCKS
 from profiler.cli import main
-from profiler.measure import case
-from profiler.models import MODELS
-from profiler.registry import Entry
-from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
-from profiler.spec import BenchSpec, CountSpec
 
 TINY = str(Path(__file__).resolve().parent / "fixtures" / "suites" / "tiny.toml")
 
-
-def _unbuildable(*args: object, **kwargs: object) -> None:
-    raise AssertionError("placeholder registry entry: CLI tests never build models")
-
-
-@pytest.fixture(autouse=True)
-def fake_measure(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Placeholder names for tiny.toml (until the real ones exist) and a fake measurement."""
-    for registry, names in ((MODELS, ("resnet18",)), (BLOCKS, ("se", "eca"))):
-        for name in names:
-            if name not in registry:
-                monkeypatch.setitem(registry._entries, name,
-                                    Entry(name, _unbuildable, "placeholder"))
-
-    def measure(spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
-        if isinstance(spec, CountSpec):
-            return CountResult(params=1000, attention_params=10, flops=5000)
-        return BenchResult(images_per_sec=50.0, images_per_sec_iqr=1.0, step_ms_median=40.0)
-
-    monkeypatch.setattr(case, "measure", measure)
-    yield
 
 
 @pytest.fixture

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from profiler.blocks import BLOCKS
 from profiler.cli import main
 from profiler.commands.run import PlainObserver, RichObserver, make_observer
 from profiler.measure import case
-from profiler.models import MODELS
-from profiler.registry import Entry
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
 from profiler.spec import BenchSpec, CountSpec
@@ -25,20 +21,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = str(FIXTURES / "tiny.toml")
 TINY_CASES = 7
 
-
-def _unbuildable(*args: object, **kwargs: object) -> None:
-    raise AssertionError("placeholder registry entry: CLI tests never build models")
-
-
-@pytest.fixture(autouse=True)
-def fixture_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Placeholder entries for the names tiny.toml uses until the real ones are registered."""
-    for registry, names in ((MODELS, ("resnet18",)), (BLOCKS, ("se", "eca"))):
-        for name in names:
-            if name not in registry:
-                monkeypatch.setitem(registry._entries, name,
-                                    Entry(name, _unbuildable, "placeholder"))
-    yield
 
 
 class FakeMeasure:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from profiler.blocks import BLOCKS
 from profiler.errors import InvalidOptionError, ResultFileError
 from profiler.measure.env import Environment
-from profiler.models import MODELS
-from profiler.registry import Entry
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, Shard, load_result_file, utc_now
 from profiler.suites import (
@@ -34,20 +29,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = FIXTURES / "tiny.toml"
 TINY_CASES = 7
 
-
-def _unbuildable(*args: object, **kwargs: object) -> None:
-    raise AssertionError("placeholder registry entry: runner tests never build models")
-
-
-@pytest.fixture(autouse=True)
-def fixture_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Placeholder entries for the names tiny.toml uses until the real ones are registered."""
-    for registry, names in ((MODELS, ("resnet18",)), (BLOCKS, ("se", "eca"))):
-        for name in names:
-            if name not in registry:
-                monkeypatch.setitem(registry._entries, name,
-                                    Entry(name, _unbuildable, "placeholder"))
-    yield
 
 
 def fake_environment(device: str) -> Environment:
@@ -292,17 +273,7 @@ def test_default_output_names() -> None:
         Path("results/blocks-cuda1-shard2of4.json")
 
 
-def _real_harnesses_ready() -> bool:
-    """True once resnet18, eca and the counting and timing harnesses exist (integration)."""
-    harnesses = ("profiler.measure.counting", "profiler.measure.timing")
-    if any(importlib.util.find_spec(name) is None for name in harnesses):
-        return False
-    return "resnet18" in MODELS and "eca" in BLOCKS
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _real_harnesses_ready(),
-                    reason="needs the real resnet18, eca and the counting/timing harnesses")
 def test_end_to_end_with_the_real_harnesses(tmp_path: Path) -> None:
     suite_path = tmp_path / "real.toml"
     suite_path.write_text("""\

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from profiler.blocks import BLOCKS
 from profiler.errors import AttnprofError, DeviceUnavailableError, SuiteError, UnknownNameError
-from profiler.models import MODELS
-from profiler.registry import Entry
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites import expand_suite, find_suite, load_suite, load_suite_file, parse_suite
 from profiler.suites.device import resolve_device
@@ -25,21 +21,6 @@ SHIPPED = ROOT / "suites"
 PAPER_MODELS = ("resnet18", "resnet50", "resnet101", "resnet152", "mobilenet_v2")
 PAPER_BLOCKS = ("se", "cbam", "gc", "eca")
 
-
-def _unbuildable(*args: object, **kwargs: object) -> None:
-    raise AssertionError("placeholder registry entry: suite tests never build models")
-
-
-@pytest.fixture(autouse=True)
-def paper_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Placeholder entries for names the suites use that are not registered yet (a no-op
-    once the real blocks and models are registered)."""
-    for registry, names in ((MODELS, PAPER_MODELS), (BLOCKS, PAPER_BLOCKS)):
-        for name in names:
-            if name not in registry:
-                monkeypatch.setitem(registry._entries, name,
-                                    Entry(name, _unbuildable, "placeholder"))
-    yield
 
 
 def _suite(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
