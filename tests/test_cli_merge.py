@@ -8,10 +8,24 @@ from pathlib import Path
 import pytest
 
 from profiler.cli import main
+from profiler.measure import case
+from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
+from profiler.spec import BenchSpec, CountSpec
 
 TINY = str(Path(__file__).resolve().parent / "fixtures" / "suites" / "tiny.toml")
 
+
+@pytest.fixture(autouse=True)
+def fake_measure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake measurement: these tests are about sharding and merging, not measuring."""
+
+    def measure(spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
+        if isinstance(spec, CountSpec):
+            return CountResult(params=1000, attention_params=10, flops=5000)
+        return BenchResult(images_per_sec=50.0, images_per_sec_iqr=1.0, step_ms_median=40.0)
+
+    monkeypatch.setattr(case, "measure", measure)
 
 
 @pytest.fixture
