@@ -126,3 +126,12 @@ def test_block_is_its_own_attention() -> None:
     block = build_block("eca", 64)
     result = count_module(block, torch.randn(1, 64, 4, 4), [""])
     assert result.attention_params == result.params == 3
+
+
+def test_count_module_restores_the_training_flag_and_count_the_threads() -> None:
+    model = _conv_linear_net().train()
+    count_module(model, torch.randn(1, 3, 8, 8))
+    assert model.training
+    threads = torch.get_num_threads()
+    count(CountSpec(Workload.for_block("eca", 16, (4, 4))))
+    assert torch.get_num_threads() == threads
