@@ -340,7 +340,7 @@ def test_wrong_input_shape_is_a_clear_value_error(name: str) -> None:
 def test_block_options_lists_signatures() -> None:
     assert block_options("eca") == ("k_size", "gamma", "b")
     assert block_options("gc") == ("ratio", "zero_init")
-    assert block_options("cbam") == ("reduction", "kernel_size", "spatial")
+    assert block_options("cbam") == ("reduction", "kernel_size", "spatial", "bias")
     assert block_options("se_var1") == ()
 
 

@@ -1,16 +1,74 @@
-"""`attnprof compare` (placeholder until its issue lands)."""
+"""``attnprof compare BASELINE NEW``: gate a CI job on performance regressions.
+
+Exit status: 0 no regression, 1 at least one regression (all are listed together), 2 bad or
+mismatched files or a malformed rule (one line). The test is documented in
+:mod:`profiler.compare.gate` and in ``--help``.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from profiler.errors import AttnprofError
+from profiler.compare import (
+    DEFAULT_RULES,
+    FORMATS,
+    compare_files,
+    load_measurements,
+    parse_rule,
+    render,
+    resolve_rules,
+)
+
+__all__ = ["register", "run"]
+
+EPILOG = f"""\
+rules (--fail-on, repeatable; each replaces the default for its metric):
+  images_per_sec:-5%       higher-is-better metric may drop at most 5%
+  step_ms_median:+10%      lower-is-better metric may rise at most 10%
+  peak_memory_bytes:+50MB  absolute limit (B, KB, MB, GB, KiB, MiB, GiB)
+  params:0                 exact metric: any change fails (params:1% allows 1% either way)
+  images_per_sec:off       switch a default rule off
+defaults: {' '.join(DEFAULT_RULES)} (median: pytest-benchmark files; time = median)
+
+metrics: attnprof files: params, attention_params, flops, flops_all (exact), images_per_sec
+  (higher is better), step_ms_median, peak_memory_bytes (lower is better); pytest-benchmark
+  JSON: median (alias time), mean, min, max (seconds, lower is better), ops (higher).
+
+the test: exact metrics regress on any change past the limit. Timing metrics are
+noise-aware: a regression needs the new value worse than the baseline by more than the
+limit AND the interquartile ranges [q1, q3] of the two runs' raw samples not overlapping
+(a change inside the measured spread is reported as 'within noise'); values without samples
+(peak memory) are judged by the limit alone. A case ok in the baseline and failed in the new
+file is a regression.
+
+matching: by case id; cases left over are matched by workload, mode, batch, dtype and
+device type when that is unique in both files (so runs with other timing budgets compare).
+Files of different kinds or without a case in common: exit 2.
+
+exit status: 0 no regression, 1 regression(s), 2 bad input."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("compare", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "compare", help="compare two result files; exit 1 on a regression",
+        description="Compare NEW against BASELINE (attnprof result files, or pytest-benchmark "
+        "JSON from --benchmark-json) and list every regression together.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("baseline", metavar="BASELINE", type=Path, help="the reference file")
+    parser.add_argument("new", metavar="NEW", type=Path, help="the file to check")
+    parser.add_argument("--fail-on", action="append", default=[], metavar="METRIC:LIMIT",
+                        help="a regression rule, repeatable (see below)")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="table (terminal, default) or markdown ($GITHUB_STEP_SUMMARY)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof compare' is not implemented yet")
+    given = [parse_rule(text) for text in args.fail_on]
+    rules = resolve_rules(args.fail_on)
+    baseline = load_measurements(args.baseline)
+    new = load_measurements(args.new)
+    comparison = compare_files(baseline, new, rules, [r for r in given if r.enabled])
+    print(render(comparison, args.format), end="")
+    return 1 if comparison.regressions else 0

@@ -1,16 +1,63 @@
-"""`attnprof report` (placeholder until its issue lands)."""
+"""``attnprof report RESULT...``: a markdown report, checked against a paper's claims.
+
+Result files are merged in memory (a case in several files keeps its ok record). Claims
+default to the suite's (``claims = "eca-cvpr2020"`` in ``eca-paper``); ``--claims none``
+leaves them out. Prints to stdout unless ``-o`` is given; ``--plots DIR`` writes PNG plots
+linked from the markdown with relative paths.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from profiler.errors import AttnprofError
+from profiler.errors import InvalidOptionError
+from profiler.report.claims import available_claims
+
+__all__ = ["register", "run", "write_text"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("report", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "report", help="write a markdown report of result files, with claim verdicts",
+        description="Render result files (from 'attnprof run') as a markdown report: tables "
+        "in the paper's layout with units, the paper's numbers beside ours with a verdict per "
+        "claim, plots and the environment.")
+    parser.add_argument("results", nargs="+", metavar="RESULT", type=Path,
+                        help="result files (merged)")
+    parser.add_argument("-o", "--output", metavar="REPORT.md", type=Path,
+                        help="write the report here (default: stdout)")
+    parser.add_argument("--claims", metavar="ID|PATH",
+                        help="claims to check: an id "
+                        f"({', '.join(available_claims()) or 'none found'}), a claims file, "
+                        "or 'none' (default: the suite's claims, if any)")
+    parser.add_argument("--plots", metavar="DIR", type=Path,
+                        help="write PNG plots into DIR and link them")
+    parser.add_argument("--title", help="report title (default: from the claims and suite)")
     parser.set_defaults(func=run)
 
 
+def write_text(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output`` (creating folders), or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidOptionError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof report' is not implemented yet")
+    from profiler.report.build import ReportRequest, build_report  # matplotlib: import late
+
+    report = build_report(ReportRequest(results=tuple(args.results), output=args.output,
+                                        claims=args.claims, plots_dir=args.plots,
+                                        title=args.title))
+    write_text(report.markdown, args.output)
+    if args.output is not None:
+        check = f"; claims: {report.check.summary()}" if report.check else ""
+        print(f"wrote {args.output} ({len(report.plots)} plots){check}")
+    return 0

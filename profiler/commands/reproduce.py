@@ -1,16 +1,103 @@
-"""`attnprof reproduce` (placeholder until its issue lands)."""
+"""``attnprof reproduce``: run the ``eca-paper`` suite here and write the paper report.
+
+The README's main command. It runs the suite on the available device (``auto``: CUDA if
+present, else the CPU) within the suite's time budget (on a 2-core CPU the ``eca-paper``
+budget keeps it within 15 minutes; cases past it are recorded ``skipped`` and ``--resume``
+measures them later), then renders the report with the suite's claims:
+
+- results: ``results/<suite>-<device>.json``
+- report: ``reports/<suite>-<device>.md``, plots in ``reports/<suite>-<device>/``
+
+Exit status: 0 when the report was written, 2 on bad input (an existing result file without
+``--resume``/``--overwrite``, CUDA asked for where there is none, a malformed suite), 130 on
+Ctrl-C (the result file keeps every finished case; ``--resume`` continues).
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from profiler.errors import AttnprofError
+from profiler.commands.report import write_text
+from profiler.commands.run import RichObserver, make_observer, summary_lines
+from profiler.suites import RunOptions, RunSummary, default_output, load_suite, run_suite
+from profiler.suites.definition import Suite
+from profiler.suites.device import resolve_device
+from profiler.suites.runner import RunObserver
+
+__all__ = ["DEFAULT_SUITE", "default_paths", "register", "run"]
+
+DEFAULT_SUITE = "eca-paper"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("reproduce", help="(not yet implemented)")
+    parser = subparsers.add_parser(
+        "reproduce", help="run the eca-paper suite here and write the report",
+        description="Reproduce the ECA-Net paper's Table 3 on this machine: run the eca-paper "
+        "suite on the available device within its time budget, then write the markdown "
+        "report (paper vs ours, a verdict per claim) and its plots.")
+    parser.add_argument("--device", default="auto", metavar="DEVICE",
+                        help="auto (default: cuda if available, else cpu), cpu, cuda, cuda:N")
+    parser.add_argument("-o", "--output", metavar="REPORT.md", type=Path,
+                        help="report file (default reports/<suite>-<device>.md)")
+    parser.add_argument("--results", metavar="RESULT.json", type=Path,
+                        help="result file (default results/<suite>-<device>.json)")
+    parser.add_argument("--plots", metavar="DIR", type=Path,
+                        help="plot folder (default: the report's name without .md)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an existing result file (its ok cases are kept)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing result file")
+    parser.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
+                        help=f"suite to run (default {DEFAULT_SUITE})")
+    parser.add_argument("--max-minutes", metavar="M", type=float,
+                        help="wall-clock budget (default: the suite's; 0 = no limit)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=run)
 
 
+def default_paths(suite: str, device: str) -> tuple[Path, Path, Path]:
+    """Result file, report and plot folder for ``suite`` on ``device``."""
+    results = default_output(suite, device)
+    report = Path("reports") / f"{results.stem}.md"
+    return results, report, report.with_suffix("")
+
+
+def _run(suite: Suite, options: RunOptions, observer: RunObserver) -> RunSummary:
+    if isinstance(observer, RichObserver):
+        with observer:
+            return run_suite(suite, options, observer=observer)
+    return run_suite(suite, options, observer=observer)
+
+
+def _command(args: argparse.Namespace, device: str) -> str:
+    """This command as a user would retype it (device resolved, explicit paths kept)."""
+    parts = ["attnprof reproduce", f"--device {device}"]
+    if args.suite != DEFAULT_SUITE:
+        parts.append(f"--suite {args.suite}")
+    for flag, value in (("--results", args.results), ("-o", args.output),
+                        ("--plots", args.plots)):
+        if value is not None:
+            parts.append(f"{flag} {value}")
+    return " ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise AttnprofError("'attnprof reproduce' is not implemented yet")
+    suite = load_suite(args.suite)
+    device = resolve_device(args.device)
+    results, report, plots = default_paths(suite.name, device)
+    results = args.results or results
+    report = args.output or report
+    plots = args.plots or (report.with_suffix("") if args.output else plots)
+    options = RunOptions(output=results, device=device, resume=args.resume,
+                         overwrite=args.overwrite, max_minutes=args.max_minutes)
+    from profiler.report.build import ReportRequest, build_report  # matplotlib: import late
+
+    summary = _run(suite, options, make_observer(args.quiet))
+    print("\n".join(summary_lines(summary)))
+    built = build_report(ReportRequest(results=(results,), output=report, plots_dir=plots,
+                                       reproduce=(_command(args, device),)))
+    write_text(built.markdown, report)
+    check = f"; claims: {built.check.summary()}" if built.check else ""
+    print(f"wrote {report} ({len(built.plots)} plots in {plots}){check}")
+    return 0

@@ -1,0 +1,155 @@
+"""A neutral view of a file to compare: cases, each with named metric values and samples.
+
+Two formats are read, detected by content: attnprof result files (``"schema":
+"attnprof.result"``) and pytest-benchmark JSON (``--benchmark-json``: a ``benchmarks`` list
+with ``stats``; see :mod:`profiler.compare.pytest_benchmark`).
+
+Each case has a ``key`` (attnprof's case id; pytest-benchmark's ``fullname``) and a
+``loose_key`` used when keys differ between the files (for example the two runs used other
+timing budgets, which changes the case id): attnprof ``bench <workload> <mode> b<batch>
+<dtype> <device type>`` or ``count <workload> b<batch>``; pytest-benchmark's ``name``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from profiler.errors import ResultFileError
+from profiler.measure.stats import quantile
+from profiler.results.bench import BenchResult
+from profiler.results.count import CountResult
+from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile
+
+__all__ = [
+    "CaseMeasurement",
+    "Format",
+    "MeasurementFile",
+    "MetricValue",
+    "from_result_file",
+    "load_measurements",
+]
+
+Format = Literal["attnprof", "pytest-benchmark"]
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One figure: its value, the raw samples behind it and their quartiles (if any)."""
+
+    value: float
+    samples: tuple[float, ...] = ()
+    q1: float | None = None
+    q3: float | None = None
+
+    @classmethod
+    def of_samples(cls, value: float, samples: tuple[float, ...]) -> MetricValue:
+        if len(samples) < 2:
+            return cls(value, samples)
+        return cls(value, samples, quantile(samples, 0.25), quantile(samples, 0.75))
+
+    @property
+    def has_spread(self) -> bool:
+        return self.q1 is not None and self.q3 is not None
+
+
+@dataclass(frozen=True)
+class CaseMeasurement:
+    """One case of a file: how it ended and its metrics."""
+
+    key: str
+    loose_key: str
+    label: str
+    status: str = "ok"
+    error: str | None = None
+    values: tuple[tuple[str, MetricValue], ...] = ()
+
+    def get(self, name: str) -> MetricValue | None:
+        return next((v for n, v in self.values if n == name), None)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.values)
+
+
+@dataclass(frozen=True)
+class MeasurementFile:
+    """The cases of one file, in its order."""
+
+    source: str
+    format: Format
+    cases: tuple[CaseMeasurement, ...]
+
+
+def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
+    return (("params", MetricValue(result.params)),
+            ("attention_params", MetricValue(result.attention_params)),
+            ("flops", MetricValue(result.flops)),
+            ("flops_all", MetricValue(result.flops_all)))
+
+
+def _bench_values(result: BenchResult, batch: int) -> tuple[tuple[str, MetricValue], ...]:
+    times = tuple(t for t in result.samples if t > 0)
+    values = [("images_per_sec",
+               MetricValue.of_samples(result.images_per_sec, tuple(batch / t for t in times))),
+              ("step_ms_median",
+               MetricValue.of_samples(result.step_ms_median, tuple(1e3 * t for t in times)))]
+    if result.peak_memory_bytes is not None:
+        values.append(("peak_memory_bytes", MetricValue(result.peak_memory_bytes)))
+    return tuple(values)
+
+
+def _loose_key(record: CaseRecord) -> str:
+    spec = record.spec
+    if record.kind == "bench":
+        mode, dtype = getattr(spec, "mode", ""), getattr(spec, "dtype", "")
+        device = str(getattr(spec, "device", "")).split(":")[0]
+        return f"bench {spec.workload.label} {mode} b{spec.batch} {dtype} {device}"
+    return f"count {spec.workload.label} b{spec.batch}"
+
+
+def _case(record: CaseRecord) -> CaseMeasurement:
+    values: tuple[tuple[str, MetricValue], ...] = ()
+    if isinstance(record.result, CountResult):
+        values = _count_values(record.result)
+    elif isinstance(record.result, BenchResult):
+        values = _bench_values(record.result, record.result.batch or record.spec.batch)
+    return CaseMeasurement(key=record.case_id, loose_key=_loose_key(record),
+                           label=record.spec.label, status=record.status, error=record.error,
+                           values=values)
+
+
+def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
+    """The cases of an attnprof result file."""
+    return MeasurementFile(source=source, format="attnprof",
+                           cases=tuple(_case(r) for r in result.cases))
+
+
+def _read_json(path: Path) -> Any:
+    source = str(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultFileError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{source}: is a folder, not a result file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{source}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+
+
+def load_measurements(path: str | Path) -> MeasurementFile:
+    """Read an attnprof result file or a pytest-benchmark JSON file (detected by content)."""
+    from profiler.compare.pytest_benchmark import from_pytest_benchmark, is_pytest_benchmark
+
+    source = str(path)
+    data = _read_json(Path(path))
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        return from_result_file(ResultFile.from_dict(data, source), source)
+    if is_pytest_benchmark(data):
+        return from_pytest_benchmark(data, source)
+    raise ResultFileError(f"{source}: neither an attnprof result file (schema {SCHEMA!r}) nor "
+                          "pytest-benchmark JSON (a 'benchmarks' list with 'stats')")

@@ -1,0 +1,193 @@
+"""What a report is made of: the cases of one or more result files, merged and typed.
+
+:func:`collect` merges result files in memory (a case id present in several files keeps its
+first ``ok`` record) and splits the cases into counts and timings of networks and of single
+blocks, plus the cases that did not finish (error, oom, skipped). Lookups match a claims row
+by backbone, attention and options: a case matches when its options contain the row's (so
+the paper's "ECA-Net" row matches ``resnet50+eca[k_size=3557]``); among several, an exact
+options match wins, then the first in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from profiler.measure.env import Environment
+from profiler.results.bench import BenchResult
+from profiler.results.count import CountResult
+from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
+from profiler.spec import BenchSpec, CountSpec, Options, Workload
+
+__all__ = ["BenchEntry", "CountEntry", "ReportData", "RunInfo", "collect", "method_of"]
+
+PAPER_INPUT = (3, 224, 224)
+
+
+def method_of(workload: Workload) -> str:
+    """``none`` for a plain backbone, else the attention (or block) name."""
+    if workload.block is not None:
+        return workload.block
+    return workload.attention or "none"
+
+
+def _options_match(have: Options, want: Options) -> bool:
+    return set(want) <= set(have)
+
+
+@dataclass(frozen=True)
+class CountEntry:
+    """A finished count case. Counts are per image (divided by the batch counted)."""
+
+    spec: CountSpec
+    result: CountResult
+
+    @property
+    def workload(self) -> Workload:
+        return self.spec.workload
+
+    def _per_image(self, value: int) -> float:
+        return value / max(1, self.result.batch or self.spec.batch)
+
+    @property
+    def flops(self) -> float:
+        return self._per_image(self.result.flops)
+
+    @property
+    def flops_all(self) -> float:
+        return self._per_image(self.result.flops_all)
+
+    @property
+    def attention_flops(self) -> float:
+        return self._per_image(self.result.attention_flops)
+
+    @property
+    def attention_flops_all(self) -> float:
+        return self._per_image(self.result.attention_flops_all)
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """A finished timing case."""
+
+    spec: BenchSpec
+    result: BenchResult
+
+    @property
+    def workload(self) -> Workload:
+        return self.spec.workload
+
+    @property
+    def batch(self) -> int:
+        return self.result.batch or self.spec.batch
+
+    def rates(self) -> list[float]:
+        """Images/s of every raw sample (``batch / step time``)."""
+        return [self.batch / t for t in self.result.samples if t > 0]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where one input file was measured."""
+
+    source: str
+    environment: Environment
+    suite: SuiteInfo | None
+    tool_version: str
+    git_commit: str | None
+    created_utc: str
+    updated_utc: str
+    status_counts: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Every case of the report's inputs, by kind."""
+
+    counts: tuple[CountEntry, ...]
+    benches: tuple[BenchEntry, ...]
+    unfinished: tuple[CaseRecord, ...]
+    runs: tuple[RunInfo, ...]
+
+    @property
+    def model_counts(self) -> tuple[CountEntry, ...]:
+        return tuple(c for c in self.counts if not c.workload.is_block)
+
+    @property
+    def model_benches(self) -> tuple[BenchEntry, ...]:
+        return tuple(b for b in self.benches if not b.workload.is_block)
+
+    @property
+    def block_counts(self) -> tuple[CountEntry, ...]:
+        return tuple(c for c in self.counts if c.workload.is_block)
+
+    @property
+    def block_benches(self) -> tuple[BenchEntry, ...]:
+        return tuple(b for b in self.benches if b.workload.is_block)
+
+    @property
+    def claims_id(self) -> str | None:
+        """The claims named by the first input's suite, if any."""
+        return next((r.suite.claims for r in self.runs if r.suite and r.suite.claims), None)
+
+    def count_for(self, model: str, method: str, options: Options = (),
+                  input_shape: tuple[int, int, int] = PAPER_INPUT) -> CountEntry | None:
+        return _best([c for c in self.model_counts
+                      if _same(c.workload, model, method, options, input_shape)], options)
+
+    def bench_for(self, model: str, method: str, mode: str, options: Options = (),
+                  input_shape: tuple[int, int, int] = PAPER_INPUT) -> BenchEntry | None:
+        return _best([b for b in self.model_benches if b.spec.mode == mode
+                      and _same(b.workload, model, method, options, input_shape)], options)
+
+    def unfinished_for(self, model: str, method: str) -> tuple[CaseRecord, ...]:
+        return tuple(r for r in self.unfinished if r.spec.workload.model == model
+                     and method_of(r.spec.workload) == method)
+
+
+E = TypeVar("E", CountEntry, BenchEntry)
+
+
+def _same(workload: Workload, model: str, method: str, options: Options,
+          input_shape: tuple[int, int, int]) -> bool:
+    return (workload.model == model and method_of(workload) == method
+            and workload.input_shape == input_shape
+            and _options_match(workload.options, options))
+
+
+def _best(found: list[E], options: Options) -> E | None:
+    exact = [e for e in found if e.workload.options == options]
+    candidates = exact or found
+    return candidates[0] if candidates else None
+
+
+def _run_info(source: str, result: ResultFile) -> RunInfo:
+    return RunInfo(source=source, environment=result.environment, suite=result.suite,
+                   tool_version=result.tool_version, git_commit=result.git_commit,
+                   created_utc=result.created_utc,
+                   updated_utc=result.updated_utc or result.created_utc,
+                   status_counts=tuple(result.status_counts().items()))
+
+
+def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
+    """Merge ``(source, file)`` pairs into one :class:`ReportData` (first ok record wins)."""
+    chosen: dict[str, CaseRecord] = {}
+    for _, result in results:
+        for record in result.cases:
+            held = chosen.get(record.case_id)
+            if held is None or (held.status != "ok" and record.status == "ok"):
+                chosen[record.case_id] = record
+    counts: list[CountEntry] = []
+    benches: list[BenchEntry] = []
+    unfinished: list[CaseRecord] = []
+    for record in chosen.values():
+        if record.status != "ok" or record.result is None:
+            unfinished.append(record)
+        elif isinstance(record.spec, CountSpec) and isinstance(record.result, CountResult):
+            counts.append(CountEntry(record.spec, record.result))
+        elif isinstance(record.spec, BenchSpec) and isinstance(record.result, BenchResult):
+            benches.append(BenchEntry(record.spec, record.result))
+    return ReportData(counts=tuple(counts), benches=tuple(benches),
+                      unfinished=tuple(unfinished),
+                      runs=tuple(_run_info(source, result) for source, result in results))

@@ -1,0 +1,180 @@
+"""Assemble the markdown report: verdicts, tables, plots, unfinished cases, environment.
+
+Formatting only: the numbers come from :mod:`profiler.report.tables`, the judgements from
+:mod:`profiler.report.verdicts`, the images from :mod:`profiler.report.plots`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+from profiler.report import tables
+from profiler.report.data import ReportData, RunInfo
+from profiler.report.plots import Plot
+from profiler.report.verdict_speed import RATIO_TOLERANCE
+from profiler.report.verdicts import ClaimsCheck, Verdict
+
+__all__ = ["ReportText", "environment_section", "render_markdown"]
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """What the report says around its tables."""
+
+    title: str
+    reproduce: tuple[str, ...] = ()
+    base_dir: Path = Path(".")
+
+
+def _section(title: str, body: str, level: int = 2) -> str:
+    return f"{'#' * level} {title}\n\n{body.rstrip()}\n"
+
+
+def _table_section(table: tables.Table | None, level: int = 2) -> str | None:
+    return None if table is None else _section(table.title, table.to_markdown(), level)
+
+
+def _inputs_line(data: ReportData) -> str:
+    runs = []
+    for run in data.runs:
+        counts = ", ".join(f"{n} {s}" for s, n in run.status_counts if n)
+        suite = f"suite `{run.suite.name}`" if run.suite else "single cases"
+        runs.append(f"`{run.source}` ({suite}: {counts or 'no cases'})")
+    return "Inputs: " + "; ".join(runs) + "."
+
+
+def _rules(check: ClaimsCheck) -> str:
+    findings = check.findings
+    basis = (f"the counting conventions found per figure (`{findings.path.name}`)"
+             if findings.available else
+             "M = 10^6 and fvcore's FLOPs (no convention analysis found, "
+             f"`{findings.path.name}`)")
+    return (f"How claims are judged: parameters and FLOPs at the precision the paper prints, "
+            f"under {basis}; throughput as each method's share of its own backbone's FPS "
+            f"(absolute FPS depend on the hardware), `pass` within ±{100 * RATIO_TOLERANCE:.0f} "
+            "percentage points of the paper's share; orderings per backbone and mode, `pass` "
+            "when our medians are in the paper's order and the interquartile ranges do not "
+            "overlap. A noisy measurement (IQR/median > 10%) or a difference within the "
+            "measured spread is `inconclusive`; `n.a.` = nothing to compare. Every `fail` "
+            "says why.")
+
+
+def _missing_list(verdicts: Sequence[Verdict]) -> str:
+    """Unmeasured claims (n.a.), grouped by reason, one line each."""
+    groups: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        groups.setdefault(verdict.explanation, []).append(f"{verdict.subject} ({verdict.claim})")
+    lines = [f"- n.a., {reason}: {'; '.join(items)}." for reason, items in groups.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _claims_sections(data: ReportData, check: ClaimsCheck) -> list[str]:
+    claims = check.claims
+    out = [_section("Verdicts", f"Against {claims.title} ({claims.source}; code: "
+                    f"{claims.code}): **{check.summary() or 'no claim could be checked'}**."
+                    f"\n\n{_rules(check)}")]
+    comparison = tables.claims_table(data, claims)
+    out.append(_section(comparison.title, comparison.to_markdown()))
+    for title, kinds in (("Abstract", ("abstract",)),
+                         ("Parameters and FLOPs (Table 3)", ("params", "flops")),
+                         ("Throughput relative to the backbone (Table 3)", ("throughput",)),
+                         ("Orderings (Table 3)", ("ordering",)),
+                         ("Module parameters (Table 2)", ("table2",))):
+        verdicts = [v for v in check.verdicts if v.kind in kinds]
+        missing = [v for v in verdicts if v.status == "n.a." and v.ours == "–"]
+        shown = [v for v in verdicts if v not in missing]
+        table = tables.verdict_table(title, shown)
+        parts = [table.to_markdown()] if table is not None else []
+        if missing:
+            parts.append(_missing_list(missing))
+        if parts:
+            out.append(_section(title, "\n".join(parts)))
+    not_built = _table_section(tables.not_built_table(claims))
+    if not_built:
+        out.append(not_built)
+    return out
+
+
+def _plots_section(plots: Sequence[Plot], base_dir: Path) -> str | None:
+    if not plots:
+        return None
+    parts = []
+    for plot in plots:
+        link = Path(os.path.relpath(plot.path.resolve(), base_dir.resolve())).as_posix()
+        parts.append(f"### {plot.title}\n\n![{plot.title}]({link})\n\n{plot.caption}\n")
+    return "## Plots\n\n" + "\n".join(parts)
+
+
+def _unfinished_section(data: ReportData) -> str | None:
+    if not data.unfinished:
+        return None
+    rows = [(r.status, r.spec.label, (r.error or "").replace("|", "\\|"))
+            for r in data.unfinished]
+    body = tabulate(rows, headers=["Status", "Case", "Message"], tablefmt="github",
+                    disable_numparse=True)
+    return _section("Cases not measured", "Skipped cases ran past the run's time budget "
+                    "(`--resume` measures them); errors carry their message.\n\n" + body)
+
+
+def _env_rows(run: RunInfo) -> list[tuple[str, str]]:
+    env = run.environment
+    suite = run.suite
+    rows = [
+        ("device", f"{env.device} ({env.device_name})" if env.device_name else env.device),
+        ("CPU", f"{env.cpu_model} ({env.cpu_count} logical cores)"),
+        ("threads", f"{env.torch_threads} intra-op, {env.torch_interop_threads} inter-op"),
+        ("torch", f"{env.torch_version}" + (f" ({env.torch_git_version[:12]})"
+                                            if env.torch_git_version else "")),
+        ("python", env.python_version), ("fvcore", env.fvcore_version or "–"),
+        ("numpy", env.numpy_version or "–"), ("platform", env.platform),
+    ]
+    if env.cuda_version or env.device.startswith("cuda"):
+        rows += [("CUDA / cuDNN / driver", f"{env.cuda_version or '–'} / "
+                  f"{env.cudnn_version or '–'} / {env.driver_version or '–'}"),
+                 ("TF32 matmul / cuDNN", f"{env.allow_tf32_matmul} / {env.allow_tf32_cudnn}")]
+    rows += [("attnprof", f"{run.tool_version or env.attnprof_version}"),
+             ("git commit", run.git_commit or env.git_commit or "– (not a git checkout)")]
+    if suite is not None:
+        rows += [("suite", f"{suite.name} ({suite.path})"), ("suite hash", suite.hash or "–"),
+                 ("cases", f"{suite.planned} planned of {suite.total} on {suite.device}")]
+    rows += [("measured (UTC)", f"{run.created_utc} to {run.updated_utc}")]
+    if env.env_vars:
+        rows.append(("environment variables",
+                     ", ".join(f"{k}={v}" for k, v in sorted(env.env_vars.items()))))
+    return rows
+
+
+def environment_section(data: ReportData) -> str:
+    """Where each input was measured (one table per input file)."""
+    parts = []
+    for run in data.runs:
+        body = tabulate([(k, v.replace("|", "\\|")) for k, v in _env_rows(run)],
+                        headers=["", ""], tablefmt="github", disable_numparse=True)
+        heading = f"`{run.source}`" if len(data.runs) > 1 else ""
+        parts.append(f"{heading}\n\n{body}" if heading else body)
+    return _section("Environment", "\n\n".join(parts))
+
+
+def render_markdown(data: ReportData, check: ClaimsCheck | None, plots: Sequence[Plot],
+                    text: ReportText) -> str:
+    """The whole report as markdown."""
+    sections: list[str | None] = [f"# {text.title}\n\n{_inputs_line(data)}\n"]
+    if check is not None:
+        sections += _claims_sections(data, check)
+    sections += [
+        _table_section(tables.table3(data, check.claims if check else None)),
+        _table_section(tables.overhead_table(data)),
+        _table_section(tables.block_table(data)),
+        _plots_section(plots, text.base_dir),
+        _unfinished_section(data),
+        environment_section(data),
+    ]
+    if text.reproduce:
+        commands = "\n".join(text.reproduce)
+        sections.append(_section("How to reproduce", f"```bash\n{commands}\n```"))
+    return "\n".join(s for s in sections if s)

@@ -1,0 +1,242 @@
+"""Report plots (matplotlib, Agg backend, PNG), each made only when the data has what it shows.
+
+- ``throughput-vs-params.png``: images/s (median, IQR as error bars) against parameters, per
+  mode, one marker per backbone and one colour per attention method (log-log);
+- ``attention-overhead.png``: what each method adds to its backbone: parameters %, FLOPs %
+  (all operators) and throughput lost per mode %;
+- ``block-time-vs-channels.png``: single blocks' median step time against channels, with
+  the memory-bandwidth floor (least traffic / measured copy bandwidth) of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
+
+from profiler.errors import InvalidOptionError
+from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
+from profiler.report.names import backbone_label, method_label
+
+__all__ = ["Plot", "make_plots"]
+
+MODE_TITLES = {"infer": "inference", "train": "training"}
+_MARKERS = "osD^vP*X"
+_DPI = 110
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A plot written to ``path``, with the caption the report shows under it."""
+
+    path: Path
+    title: str
+    caption: str
+
+
+def _colors(methods: Sequence[str]) -> dict[str, str]:
+    palette = plt.get_cmap("tab10").colors
+    return {m: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, m in
+            enumerate(methods)}
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=_DPI, format="png")
+    plt.close(figure)
+    return path
+
+
+def _scale(axis: Axes, xs: Sequence[float], ys: Sequence[float], base_x: float = 10) -> None:
+    """Log axes where the values span more than a decade (plain tick labels), else linear."""
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    for values, set_scale, which, base in ((xs, axis.set_xscale, axis.xaxis, base_x),
+                                           (ys, axis.set_yscale, axis.yaxis, 10)):
+        positive = [v for v in values if v > 0]
+        if positive and max(positive) / min(positive) > 10:
+            set_scale("log", base=base)
+            which.set_major_formatter(plain)
+            which.set_minor_formatter(NullFormatter())
+        else:
+            which.set_major_formatter(ScalarFormatter(useOffset=False))
+
+
+def _count_of(data: ReportData, entry: BenchEntry) -> CountEntry | None:
+    w = entry.workload
+    return next((c for c in data.model_counts if c.workload.model == w.model
+                 and c.workload.attention == w.attention and c.workload.options == w.options
+                 and c.workload.input_shape == w.input_shape), None)
+
+
+def throughput_vs_params(data: ReportData, path: Path) -> Plot | None:
+    points = [(b, c) for b in data.model_benches if (c := _count_of(data, b)) is not None]
+    modes = [m for m in MODE_TITLES if any(b.spec.mode == m for b, _ in points)]
+    if not modes:
+        return None
+    methods = list(dict.fromkeys(method_of(b.workload) for b, _ in points))
+    models = list(dict.fromkeys(b.workload.model or "" for b, _ in points))
+    colors = _colors(methods)
+    figure, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2), squeeze=False)
+    for axis, mode in zip(axes[0], modes, strict=True):
+        mine = [(b, c) for b, c in points if b.spec.mode == mode]
+        for bench, count in mine:
+            method = method_of(bench.workload)
+            result = bench.result
+            axis.errorbar(count.result.params / 1e6, result.images_per_sec,
+                          yerr=result.images_per_sec_iqr / 2, color=colors[method],
+                          marker=_MARKERS[models.index(bench.workload.model or "") %
+                                          len(_MARKERS)], markersize=6, capsize=2)
+        _scale(axis, [c.result.params / 1e6 for _, c in mine],
+               [b.result.images_per_sec for b, _ in mine])
+        axis.set_xlabel("parameters (M = 10^6)")
+        axis.set_ylabel("images/s (median, IQR bars)")
+        axis.set_title(MODE_TITLES[mode])
+        axis.grid(True, which="both", alpha=0.3)
+    _legend(axes[0][-1], methods, models, colors)
+    _save(figure, path)
+    return Plot(path, "Throughput vs parameters",
+                "Each point is one network; colour = attention method, marker = backbone. "
+                "Attention adds few parameters but moves throughput: points shift down, "
+                "hardly right.")
+
+
+def _legend(axis: Axes, methods: Sequence[str], models: Sequence[str],
+            colors: dict[str, str]) -> None:
+    handles = [plt.Line2D([], [], color=colors[m], marker="o", linestyle="",
+                          label=method_label(m) if m != "none" else "no attention")
+               for m in methods]
+    handles += [plt.Line2D([], [], color="black", marker=_MARKERS[i % len(_MARKERS)],
+                           linestyle="", label=backbone_label(m)) for i, m in enumerate(models)]
+    axis.legend(handles=handles, fontsize=7, loc="best")
+
+
+@dataclass(frozen=True)
+class _Overhead:
+    backbone: str
+    method: str
+    values: tuple[float | None, ...]
+
+
+def _overheads(data: ReportData) -> list[_Overhead]:
+    found: list[_Overhead] = []
+    for count in data.model_counts:
+        model, method = count.workload.model or "", method_of(count.workload)
+        if method == "none":
+            continue
+        base = data.count_for(model, "none", (), count.workload.input_shape)
+        if base is None:
+            continue
+        values: list[float | None] = [
+            100 * (count.result.params / base.result.params - 1),
+            100 * (count.flops_all / base.flops_all - 1) if base.flops_all else None,
+        ]
+        for mode in ("train", "infer"):
+            mine = data.bench_for(model, method, mode, count.workload.options,
+                                  count.workload.input_shape)
+            ref = data.bench_for(model, "none", mode, (), count.workload.input_shape)
+            values.append(None if mine is None or ref is None else
+                          100 * (1 - mine.result.images_per_sec / ref.result.images_per_sec))
+        found.append(_Overhead(model, method, tuple(values)))
+    return found
+
+
+def attention_overhead(data: ReportData, path: Path) -> Plot | None:
+    overheads = _overheads(data)
+    if not overheads:
+        return None
+    titles = ("parameters added (%)", "FLOPs added, all operators (%)",
+              "training throughput lost (%)", "inference throughput lost (%)")
+    panels = [i for i in range(len(titles)) if any(o.values[i] is not None for o in overheads)]
+    backbones = list(dict.fromkeys(o.backbone for o in overheads))
+    methods = list(dict.fromkeys(o.method for o in overheads))
+    colors = _colors(["none", *methods])
+    width = 0.8 / max(1, len(methods))
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for axis, panel in zip(axes[0], panels, strict=True):
+        for j, method in enumerate(methods):
+            xs, ys = [], []
+            for i, backbone in enumerate(backbones):
+                match = next((o for o in overheads if o.backbone == backbone
+                              and o.method == method), None)
+                if match is not None and match.values[panel] is not None:
+                    xs.append(i + (j - (len(methods) - 1) / 2) * width)
+                    ys.append(match.values[panel])
+            axis.bar(xs, ys, width=width, color=colors[method], label=method_label(method))
+        axis.set_xticks(range(len(backbones)), [backbone_label(b) for b in backbones],
+                        rotation=20, fontsize=8)
+        axis.set_xlim(-0.5, len(backbones) - 0.5)
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_title(titles[panel], fontsize=9)
+        axis.grid(True, axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    _save(figure, path)
+    return Plot(path, "Attention overhead per block",
+                "What each attention method costs over its own backbone. Parameter and FLOP "
+                "costs are small; the throughput cost is set by memory-bound passes, not "
+                "FLOPs.")
+
+
+def block_time_vs_channels(data: ReportData, path: Path) -> Plot | None:
+    benches = data.block_benches
+    modes = [m for m in MODE_TITLES if any(b.spec.mode == m for b in benches)]
+    if not modes:
+        return None
+    blocks = list(dict.fromkeys(b.workload.block or "" for b in benches))
+    colors = _colors(blocks)
+    figure, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2), squeeze=False)
+    for axis, mode in zip(axes[0], modes, strict=True):
+        for block in blocks:
+            mine = sorted((b for b in benches if b.spec.mode == mode
+                           and b.workload.block == block), key=lambda b: b.workload.input_shape)
+            if not mine:
+                continue
+            channels = [b.workload.input_shape[0] for b in mine]
+            axis.scatter(channels, [b.result.step_ms_median for b in mine], color=colors[block],
+                         marker="o", label=f"{method_label(block)} measured")
+            floors = [(c, b.result.min_bytes / (b.result.copy_gbps * 1e9) * 1e3)
+                      for c, b in zip(channels, mine, strict=True)
+                      if b.result.min_bytes and b.result.copy_gbps]
+            if floors:
+                axis.scatter([c for c, _ in floors], [f for _, f in floors],
+                             color=colors[block], marker="_", s=160,
+                             label=f"{method_label(block)} floor")
+        times = [b.result.step_ms_median for b in benches if b.spec.mode == mode]
+        _scale(axis, [b.workload.input_shape[0] for b in benches], times, base_x=2)
+        axis.set_xlabel("channels C (feature-map sizes as in the table)")
+        axis.set_ylabel("step time (ms, median)")
+        axis.set_title(MODE_TITLES[mode])
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    _save(figure, path)
+    return Plot(path, "Block time vs channels against the bandwidth floor",
+                "Dots: measured step time of each block alone; dashes: the floor, its least "
+                "memory traffic moved at the device's measured copy bandwidth. The gap is what "
+                "unfused kernels and launches cost.")
+
+
+PLOTS: tuple[tuple[str, Callable[[ReportData, Path], Plot | None]], ...] = (
+    ("throughput-vs-params.png", throughput_vs_params),
+    ("attention-overhead.png", attention_overhead),
+    ("block-time-vs-channels.png", block_time_vs_channels),
+)
+
+
+def make_plots(data: ReportData, directory: Path) -> tuple[Plot, ...]:
+    """Write every plot the data supports into ``directory``."""
+    try:
+        made = [draw(data, directory / name) for name, draw in PLOTS]
+    except OSError as exc:
+        plt.close("all")
+        raise InvalidOptionError(f"cannot write plots into {directory}: "
+                                 f"{exc.strerror or exc}") from None
+    return tuple(p for p in made if p is not None)

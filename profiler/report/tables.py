@@ -1,0 +1,352 @@
+"""Report tables: our measurements in the paper's Table 3 layout, overheads, blocks, verdicts.
+
+Each function returns a :class:`Table` (title, a units line, headers, rows of formatted
+cells); :meth:`Table.to_markdown` renders it with tabulate. One unit per column, stated in the
+units line: parameters in M = 10^6, FLOPs in G = 10^9 per image under fvcore's convention (one
+multiply-add = one FLOP), throughput in images/s as median ± IQR of the raw samples, with the
+batch, dtype and device; ``†`` marks a noisy measurement (IQR/median > 10%).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from profiler.report.cells import (
+    NOISY_MARK,
+    giga,
+    mib,
+    percent,
+    percent_sig,
+    ratio,
+    sig,
+    with_spread,
+)
+from profiler.report.claims import Claims, Table3Row
+from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
+from profiler.report.names import backbone_label, method_label
+from profiler.report.verdicts import Verdict
+from profiler.spec import Workload, thaw_options
+
+__all__ = [
+    "Table",
+    "block_table",
+    "claims_table",
+    "not_built_table",
+    "overhead_table",
+    "table3",
+    "verdict_table",
+]
+
+MODES = ("train", "infer")
+NOISY_NOTE = f"{NOISY_MARK} noisy: IQR/median of images/s above 10%."
+STATUS_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "partial": "◐ partial",
+                "inconclusive": "❔ inconclusive", "n.a.": "– n.a."}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table with its units line."""
+
+    title: str
+    units: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def to_markdown(self) -> str:
+        cells = [[c.replace("|", "\\|") for c in row] for row in self.rows]
+        body = tabulate(cells, headers=list(self.headers), tablefmt="github",
+                        disable_numparse=True)
+        return f"{self.units}\n\n{body}\n" if self.units else f"{body}\n"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+WorkloadKey = tuple[str, str, tuple[tuple[str, object], ...], tuple[int, int, int]]
+
+
+def _key(workload: Workload) -> WorkloadKey:
+    return (workload.model or "", method_of(workload), workload.options, workload.input_shape)
+
+
+def _options_text(workload: Workload) -> str:
+    options = thaw_options(workload.options)
+    return " ".join(f"{k}={_value(v)}" for k, v in options.items())
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _method_cell(workload: Workload) -> str:
+    options = _options_text(workload)
+    label = method_label(method_of(workload))
+    return f"{label} ({options})" if options else label
+
+
+def _backbone_cell(workload: Workload) -> str:
+    label = backbone_label(workload.model or "")
+    if workload.input_shape != (3, 224, 224):
+        label += f" @{'x'.join(str(d) for d in workload.input_shape[1:])}"
+    return label
+
+
+def _describe(values: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(values))
+    return " / ".join(unique) if unique else "–"
+
+
+def _timing_units(benches: Sequence[BenchEntry], data: ReportData) -> str:
+    parts = []
+    for mode in MODES:
+        found = [b for b in benches if b.spec.mode == mode]
+        if found:
+            batches = _describe(str(b.batch) for b in found)
+            name = "training" if mode == "train" else "inference"
+            parts.append(f"{name} at batch {batches}")
+    dtypes = _describe(b.spec.dtype for b in benches)
+    devices = _describe(_device_name(b, data) for b in benches)
+    if not parts:
+        return ""
+    return (f"FPS: images/s, median ± IQR of the raw samples; {', '.join(parts)}; {dtypes}; "
+            f"{devices}. {NOISY_NOTE}")
+
+
+def _device_name(entry: BenchEntry, data: ReportData) -> str:
+    device = entry.spec.device.split(":")[0]
+    for run in data.runs:
+        if run.environment.device.split(":")[0] == device and run.environment.device_name:
+            threads = (f", {run.environment.torch_threads} threads" if device == "cpu"
+                       and run.environment.torch_threads else "")
+            return f"{entry.spec.device} ({run.environment.device_name}{threads})"
+    return entry.spec.device
+
+
+def _fps_cell(entry: BenchEntry | None, mixed_batch: bool) -> str:
+    if entry is None:
+        return "–"
+    result = entry.result
+    text = with_spread(result.images_per_sec, result.images_per_sec_iqr, result.noisy)
+    return f"{text} (b{entry.batch})" if mixed_batch else text
+
+
+def _mixed(benches: Sequence[BenchEntry], mode: str) -> bool:
+    return len({b.batch for b in benches if b.spec.mode == mode}) > 1
+
+
+COUNT_UNITS = ("#Param: millions of parameters (M = 10^6). FLOPs: G = 10^9 per image at the "
+               "input size shown (3x224x224 unless marked), fvcore's convention: one "
+               "multiply-add counts as one FLOP.")
+
+
+# --- our measurements -------------------------------------------------------------------------
+
+def _model_keys(data: ReportData, claims: Claims | None) -> list[WorkloadKey]:
+    keys = list(dict.fromkeys([_key(c.workload) for c in data.model_counts]
+                              + [_key(b.workload) for b in data.model_benches]))
+    if claims is None:
+        return keys
+    order = {(r.backbone, r.method): i for i, r in enumerate(claims.table3)}
+    backbones = {b: i for i, b in enumerate(claims.backbones())}
+    return sorted(keys, key=lambda k: (backbones.get(k[0], len(backbones)),
+                                       order.get((k[0], k[1]), len(order))))
+
+
+Variant = tuple[str, bool, bool, str]
+
+
+def _variant(entry: BenchEntry) -> Variant:
+    spec = entry.spec
+    return (spec.dtype, spec.channels_last, spec.compile, spec.device)
+
+
+def _variant_label(variant: Variant) -> str:
+    dtype, channels_last, compiled, device = variant
+    flags = "".join(f" {f}" for f, on in (("channels_last", channels_last),
+                                          ("compiled", compiled)) if on)
+    return f"{dtype} {device}{flags}"
+
+
+def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
+    """Our figures in the paper's Table 3 layout, one row per network measured (and per timing
+    variant — dtype, channels_last, compile, device — when the results hold several; of two
+    timings of the same variant and mode, the first in file order is shown)."""
+    keys = _model_keys(data, claims)
+    if not keys:
+        return None
+    counts = {_key(c.workload): c for c in reversed(data.model_counts)}
+    benches = {(_key(b.workload), _variant(b), b.spec.mode): b
+               for b in reversed(data.model_benches)}
+    variants = list(dict.fromkeys(_variant(b) for b in data.model_benches))
+    several = len(variants) > 1
+    mixed = {mode: _mixed(data.model_benches, mode) for mode in MODES}
+    rows = []
+    for key in keys:
+        count = counts.get(key)
+        timed = [v for v in variants if any((key, v, m) in benches for m in MODES)]
+        for variant in [*timed] or [None]:
+            train = benches.get((key, variant, "train"))
+            infer = benches.get((key, variant, "infer"))
+            entry: CountEntry | BenchEntry | None = count or infer or train
+            if entry is None:
+                continue
+            method = _method_cell(entry.workload)
+            if several and variant is not None:
+                method += f" [{_variant_label(variant)}]"
+            rows.append((
+                method, _backbone_cell(entry.workload),
+                "–" if count is None else f"{count.result.params / 1e6:.2f}",
+                "–" if count is None else giga(count.flops),
+                _fps_cell(train, mixed["train"]), _fps_cell(infer, mixed["infer"]),
+            ))
+    units = " ".join(u for u in (COUNT_UNITS, _timing_units(data.model_benches, data)) if u)
+    return Table("Our measurements (Table 3 layout)", units,
+                 ("Method", "Backbone", "#Param (M)", "FLOPs (G)", "Training FPS",
+                  "Inference FPS"), tuple(rows))
+
+
+def overhead_table(data: ReportData) -> Table | None:
+    """What each attention method adds to its backbone: params, FLOPs, throughput lost."""
+    rows = []
+    for key in _model_keys(data, None):
+        model, method, _, shape = key
+        if method == "none":
+            continue
+        base_key: WorkloadKey = (model, "none", (), shape)
+        count = next((c for c in data.model_counts if _key(c.workload) == key), None)
+        base = next((c for c in data.model_counts if _key(c.workload) == base_key), None)
+        cells: list[str] = []
+        if count is not None and base is not None:
+            extra = count.result.params - base.result.params
+            cells += [f"{extra:+,}", percent_sig(extra / base.result.params),
+                      percent_sig((count.flops - base.flops) / base.flops),
+                      percent_sig((count.flops_all - base.flops_all) / base.flops_all)
+                      if base.flops_all else "–"]
+        else:
+            cells += ["–"] * 4
+        for mode in MODES:
+            mine = next((b for b in data.model_benches if _key(b.workload) == key
+                         and b.spec.mode == mode), None)
+            ref = next((b for b in data.model_benches if _key(b.workload) == base_key
+                        and b.spec.mode == mode), None)
+            cost = (None if mine is None or ref is None
+                    else mine.result.images_per_sec / ref.result.images_per_sec - 1)
+            noisy = mine is not None and ref is not None and (mine.result.noisy
+                                                              or ref.result.noisy)
+            cells.append(percent(cost) + (f" {NOISY_MARK}" if noisy else ""))
+        workload = Workload(model=model, attention=None if method == "none" else method,
+                            options=key[2], input_shape=shape)
+        rows.append((_backbone_cell(workload), _method_cell(workload), *cells))
+    if not rows:
+        return None
+    units = ("Change relative to the same backbone without attention: parameters (count and "
+             "%), FLOPs per image under fvcore's convention and with all operators, and "
+             "throughput (median images/s; negative = slower). " + NOISY_NOTE)
+    return Table("Attention overhead over each backbone", units,
+                 ("Backbone", "Method", "Δ params", "Δ params %", "Δ FLOPs % (fvcore)",
+                  "Δ FLOPs % (all)", "Δ training FPS", "Δ inference FPS"), tuple(rows))
+
+
+def block_table(data: ReportData) -> Table | None:
+    """Single blocks: counts and timings against the memory-bandwidth floor."""
+    benches = data.block_benches
+    counts = {(c.workload.block, c.workload.input_shape, c.workload.options): c
+              for c in data.block_counts}
+    rows = []
+    for entry in benches:
+        workload, result = entry.workload, entry.result
+        count = counts.get((workload.block, workload.input_shape, workload.options))
+        channels, height, width = workload.input_shape
+        floor_ms = (None if not (result.min_bytes and result.copy_gbps)
+                    else result.min_bytes / (result.copy_gbps * 1e9) * 1e3)
+        rows.append((
+            _method_cell(workload), str(channels), f"{height}x{width}", entry.spec.mode,
+            str(entry.batch), "–" if count is None else f"{count.result.params:,}",
+            with_spread(result.step_ms_median, result.step_ms_iqr, result.noisy),
+            sig(floor_ms), sig(result.achieved_gbps),
+            ratio(result.fraction_of_copy) if result.fraction_of_copy is not None else "–",
+            mib(result.peak_memory_bytes),
+        ))
+    if not rows:
+        return None
+    units = ("Step time in ms (median ± IQR of the raw samples) for the batch shown; floor = "
+             "least memory traffic (min_bytes) / the device's measured copy bandwidth; "
+             "achieved GB/s = min_bytes / median step time; % of copy = achieved / copy "
+             f"bandwidth; peak memory in MiB (2^20 bytes). {NOISY_NOTE}")
+    return Table("Attention blocks alone", units,
+                 ("Block", "C", "HxW", "Mode", "Batch", "Params", "Step (ms)", "Floor (ms)",
+                  "Achieved GB/s", "% of copy", "Peak MiB"), tuple(rows))
+
+
+# --- against the paper ------------------------------------------------------------------------
+
+def _paper_fps(row: Table3Row, base: Table3Row | None, mode: str) -> str:
+    fps = row.fps(mode)
+    if fps is None:
+        return "N/A"
+    base_fps = base.fps(mode) if base is not None else None
+    share = f" ({ratio(fps / base_fps)})" if base_fps and row is not base else ""
+    return f"{fps:g}{share}"
+
+
+def _our_fps(data: ReportData, row: Table3Row, mode: str) -> str:
+    entry = data.bench_for(row.backbone, row.method, mode, row.options)
+    if entry is None:
+        return "–"
+    base = data.bench_for(row.backbone, "none", mode)
+    result = entry.result
+    text = with_spread(result.images_per_sec, result.images_per_sec_iqr, result.noisy)
+    if base is not None and row.method != "none":
+        text += f" ({ratio(result.images_per_sec / base.result.images_per_sec)})"
+    return text
+
+
+def claims_table(data: ReportData, claims: Claims) -> Table:
+    """Table 3 with the paper's numbers beside ours (buildable rows)."""
+    rows = []
+    for row in claims.table3:
+        if not row.buildable:
+            continue
+        count = data.count_for(row.backbone, row.method, row.options)
+        base = claims.baseline(row.backbone)
+        rows.append((
+            backbone_label(row.backbone), row.label,
+            f"{row.params_m:.2f}",
+            "–" if count is None else f"{count.result.params / 1e6:.2f}",
+            f"{row.gflops:g}", "–" if count is None else giga(count.flops),
+            _paper_fps(row, base, "train"), _our_fps(data, row, "train"),
+            _paper_fps(row, base, "infer"), _our_fps(data, row, "infer"),
+        ))
+    units = (f"Paper: as printed ({claims.source}); its FPS were measured on "
+             f"{claims.fps_hardware}. Ours: #Param in M = 10^6, FLOPs in G = 10^9 under "
+             "fvcore's convention (the conventions under which the paper's figures reproduce "
+             "are judged in the verdicts below); FPS as median ± IQR images/s. In parentheses: "
+             "the share of the backbone's FPS kept, which is what carries across hardware. "
+             + NOISY_NOTE)
+    return Table("Table 3: paper vs ours", units,
+                 ("Backbone", "Method", "#Param paper", "#Param ours", "FLOPs paper",
+                  "FLOPs ours", "Train FPS paper", "Train FPS ours", "Infer FPS paper",
+                  "Infer FPS ours"), tuple(rows))
+
+
+def not_built_table(claims: Claims) -> Table | None:
+    """Table 3 rows attnprof cannot build, with the reason."""
+    rows = tuple((backbone_label(r.backbone), r.label, f"{r.params_m:.2f}", f"{r.gflops:g}",
+                  "not built", r.not_built_reason) for r in claims.table3 if not r.buildable)
+    if not rows:
+        return None
+    return Table("Rows not built", "", ("Backbone", "Method", "#Param paper (M)",
+                                        "FLOPs paper (G)", "Status", "Reason"), rows)
+
+
+def verdict_table(title: str, verdicts: Sequence[Verdict]) -> Table | None:
+    """One row per verdict: what was claimed, the paper's figure, ours, outcome and why."""
+    if not verdicts:
+        return None
+    rows = tuple((v.subject, v.claim, v.paper, v.ours, STATUS_MARKS[v.status], v.explanation)
+                 for v in verdicts)
+    return Table(title, "", ("Subject", "Claim", "Paper", "Ours", "Verdict", "Why"), rows)

@@ -1,0 +1,94 @@
+"""Claim checks: every published figure the results can speak to gets a :class:`Verdict`.
+
+Statuses:
+
+- ``pass``: our measurement agrees with the claim within the stated tolerance;
+- ``fail``: it does not, and the difference is larger than the measurement's spread (the
+  explanation says why it differs);
+- ``partial``: part of a compound claim holds (explained);
+- ``inconclusive``: the measurement is too noisy (IQR/median > 10%) or the difference is
+  within its spread, so it can neither confirm nor refute the claim;
+- ``n.a.``: the results hold no measurement for it, or the paper gives no number.
+
+Rules per kind (:mod:`profiler.report.verdict_counts` and :mod:`profiler.report.verdict_speed`):
+params and FLOPs are judged under the counting convention the counting work found for each
+published figure (``suites/claims/<id>-conventions.toml``), or, without that analysis, as
+M = 10^6 parameters and fvcore's FLOPs at the precision the paper prints. Throughput is
+judged as each method's ratio to its own backbone (absolute FPS depend on the hardware) within
+:data:`~profiler.report.verdict_speed.RATIO_TOLERANCE`; orderings ("ECA is faster than SE")
+per backbone and mode, where the interquartile ranges of the two measurements do not overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from profiler.report.claims import Claims
+from profiler.report.data import ReportData
+from profiler.report.findings import Findings
+
+__all__ = ["STATUSES", "ClaimsCheck", "Status", "Verdict", "check_claims"]
+
+Status = Literal["pass", "fail", "partial", "inconclusive", "n.a."]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "partial", "inconclusive", "n.a.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim checked: what the paper says, what we measured, and the outcome.
+
+    ``kind`` groups verdicts in the report: ``params``, ``flops``, ``throughput``,
+    ``ordering``, ``abstract`` or ``table2``.
+    """
+
+    kind: str
+    subject: str
+    claim: str
+    status: Status
+    paper: str
+    ours: str
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimsCheck:
+    """All verdicts of one claims set against one report's data."""
+
+    claims: Claims
+    findings: Findings
+    verdicts: tuple[Verdict, ...]
+
+    def of_kind(self, kind: str) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.kind == kind)
+
+    def counts(self) -> dict[Status, int]:
+        """How many verdicts have each status (all statuses present)."""
+        tally: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+        for verdict in self.verdicts:
+            tally[verdict.status] += 1
+        return tally
+
+    def summary(self) -> str:
+        """``12 pass, 3 fail, ...`` (statuses with a zero count left out)."""
+        return ", ".join(f"{n} {status}" for status, n in self.counts().items() if n)
+
+
+def check_claims(claims: Claims, data: ReportData, findings: Findings) -> ClaimsCheck:
+    """Check every claim of ``claims`` that ``data`` can speak to."""
+    from profiler.report.verdict_counts import (
+        abstract_verdicts,
+        count_verdicts,
+        table2_verdicts,
+    )
+    from profiler.report.verdict_speed import ordering_verdicts, ratio_verdicts
+
+    verdicts: Sequence[Verdict] = [
+        *abstract_verdicts(claims, data, findings),
+        *count_verdicts(claims, data, findings),
+        *ratio_verdicts(claims, data),
+        *ordering_verdicts(claims, data),
+        *table2_verdicts(claims, data),
+    ]
+    return ClaimsCheck(claims=claims, findings=findings, verdicts=tuple(verdicts))

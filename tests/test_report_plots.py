@@ -1,0 +1,34 @@
+"""Report plots: PNG files written only for what the data holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from profiler.report.data import collect
+from profiler.report.plots import make_plots
+from profiler.results.envelope import load_result_file
+
+RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_from_the_smoke_fixture(tmp_path: Path) -> None:
+    data = collect([("baseline", load_result_file(RESULTS / "baseline.json"))])
+    plots = make_plots(data, tmp_path / "plots")
+    names = [p.path.name for p in plots]
+    assert names == ["throughput-vs-params.png", "attention-overhead.png",
+                     "block-time-vs-channels.png"]
+    for plot in plots:
+        content = plot.path.read_bytes()
+        assert content.startswith(PNG_MAGIC) and len(content) > 10_000
+        assert plot.title and plot.caption
+
+
+def test_no_timing_no_timing_plots(tmp_path: Path) -> None:
+    result = load_result_file(RESULTS / "baseline.json")
+    counts_only = [c for c in result.cases if c.kind == "count"]
+    data = collect([("counts", result.__class__(environment=result.environment,
+                                                cases=tuple(counts_only)))])
+    plots = make_plots(data, tmp_path)
+    assert [p.path.name for p in plots] == ["attention-overhead.png"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["attention-overhead.png"]
