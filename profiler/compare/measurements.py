@@ -12,16 +12,15 @@ timing budgets, which changes the case id): attnprof ``bench <workload> <mode> b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from profiler.errors import ResultFileError
 from profiler.measure.stats import quantile
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
-from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile
+from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile, read_json_file
 
 __all__ = [
     "CaseMeasurement",
@@ -127,26 +126,12 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
                            cases=tuple(_case(r) for r in result.cases))
 
 
-def _read_json(path: Path) -> Any:
-    source = str(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultFileError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise ResultFileError(f"{source}: is a folder, not a result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{source}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-
-
 def load_measurements(path: str | Path) -> MeasurementFile:
     """Read an attnprof result file or a pytest-benchmark JSON file (detected by content)."""
     from profiler.compare.pytest_benchmark import from_pytest_benchmark, is_pytest_benchmark
 
     source = str(path)
-    data = _read_json(Path(path))
+    data = read_json_file(path)
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
         return from_result_file(ResultFile.from_dict(data, source), source)
     if is_pytest_benchmark(data):

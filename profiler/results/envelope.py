@@ -55,6 +55,7 @@ __all__ = [
     "Shard",
     "SuiteInfo",
     "load_result_file",
+    "read_json_file",
     "utc_now",
     "write_result_file",
 ]
@@ -328,11 +329,11 @@ def write_result_file(result: ResultFile, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def load_result_file(path: str | os.PathLike[str]) -> ResultFile:
-    """Load a result file; raises ResultFileError with the path on any problem."""
+def read_json_file(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file; any problem is a one-line ResultFileError naming the path."""
     source = str(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultFileError(f"{source}: no such file") from None
     except IsADirectoryError:
@@ -341,6 +342,12 @@ def load_result_file(path: str | os.PathLike[str]) -> ResultFile:
         raise ResultFileError(f"{source}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ResultFileError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+
+
+def load_result_file(path: str | os.PathLike[str]) -> ResultFile:
+    """Load a result file; raises ResultFileError with the path on any problem."""
+    source = str(path)
+    data = read_json_file(path)
     if not isinstance(data, dict):
         raise ResultFileError(f"{source}: not an attnprof result file (top level is not an object)")
     return ResultFile.from_dict(data, source)
