@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler.errors import SuiteError, UnknownNameError
+from profiler.errors import SuiteError
 from profiler.spec import Options, freeze_options
 from profiler.suites.context import SuiteContext, did_you_mean
-from profiler.suites.discover import claims_dirs
+from profiler.suites.discover import claims_dirs, find_named_file, named_files
 from profiler.suites.toml_lines import KeyPath
 
 if sys.version_info >= (3, 11):
@@ -141,27 +141,13 @@ class Claims:
 
 def available_claims() -> dict[str, Path]:
     """Claims id -> file in the claims folders (``-conventions`` files excluded)."""
-    found: dict[str, Path] = {}
-    for folder in claims_dirs():
-        for path in sorted(folder.glob("*.toml")):
-            if not path.stem.endswith(CONVENTIONS_SUFFIX):
-                found.setdefault(path.stem, path)
-    return dict(sorted(found.items()))
+    return named_files(claims_dirs(), skip_suffix=CONVENTIONS_SUFFIX)
 
 
 def claims_path(id_or_path: str) -> Path:
     """The file of claims ``id_or_path`` (an id such as ``eca-cvpr2020`` or a path)."""
-    as_path = Path(id_or_path)
-    if as_path.is_file():
-        return as_path
-    if id_or_path.endswith(".toml") or "/" in id_or_path:
-        raise UnknownNameError(f"claims file {id_or_path!r} does not exist")
     known = available_claims()
-    if id_or_path in known:
-        return known[id_or_path]
-    raise UnknownNameError(f"unknown claims {id_or_path!r}{did_you_mean(id_or_path, known)}; "
-                           f"valid: {', '.join(known) or '(none found)'}, or a path to a "
-                           ".toml file")
+    return find_named_file("claims", id_or_path, known, did_you_mean(id_or_path, known))
 
 
 def conventions_path(claims: Claims) -> Path:

@@ -7,12 +7,20 @@ in a ``claims/`` folder beside the suites and are not suites.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import profiler
 from profiler.errors import UnknownNameError
 
-__all__ = ["available_suites", "claims_dirs", "find_suite", "suite_dirs"]
+__all__ = [
+    "available_suites",
+    "claims_dirs",
+    "find_named_file",
+    "find_suite",
+    "named_files",
+    "suite_dirs",
+]
 
 
 def suite_dirs() -> tuple[Path, ...]:
@@ -36,26 +44,43 @@ def claims_dirs(suite_path: Path | None = None) -> tuple[Path, ...]:
     return tuple(unique)
 
 
-def available_suites() -> dict[str, Path]:
-    """Suite name -> file, sorted by name; the first folder wins for a name in both."""
-    suites: dict[str, Path] = {}
-    for folder in suite_dirs():
+def named_files(folders: Iterable[Path], skip_suffix: str | None = None) -> dict[str, Path]:
+    """Stem -> ``.toml`` file in ``folders``, sorted by stem; the first folder wins a name.
+    Stems ending in ``skip_suffix`` are left out."""
+    found: dict[str, Path] = {}
+    for folder in folders:
         for path in sorted(folder.glob("*.toml")):
-            suites.setdefault(path.stem, path)
-    return dict(sorted(suites.items()))
+            if skip_suffix is None or not path.stem.endswith(skip_suffix):
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
 
 
-def find_suite(name_or_path: str) -> Path:
-    """The file of suite ``name_or_path`` (a name or a path)."""
+def find_named_file(kind: str, name_or_path: str, known: Mapping[str, Path],
+                    hint: str = "", searched: str = "") -> Path:
+    """The file ``name_or_path`` names: an existing path, or a name among ``known``.
+
+    A missing path, or an unknown name, raises :class:`UnknownNameError` in one line: the
+    ``hint`` (e.g. "did you mean"), the valid names, and where they were ``searched``.
+    """
     as_path = Path(name_or_path)
     if as_path.is_file():
         return as_path
     if name_or_path.endswith(".toml") or "/" in name_or_path:
-        raise UnknownNameError(f"suite file {name_or_path!r} does not exist")
-    suites = available_suites()
-    if name_or_path in suites:
-        return suites[name_or_path]
-    where = ", ".join(str(d) for d in suite_dirs()) or "no suites/ folder found"
-    raise UnknownNameError(f"unknown suite {name_or_path!r}; valid: "
-                           f"{', '.join(suites) or '(none)'} (searched {where}), or a path to a "
+        raise UnknownNameError(f"{kind} file {name_or_path!r} does not exist")
+    if name_or_path in known:
+        return known[name_or_path]
+    raise UnknownNameError(f"unknown {kind} {name_or_path!r}{hint}; valid: "
+                           f"{', '.join(known) or '(none found)'}"
+                           f"{f' (searched {searched})' if searched else ''}, or a path to a "
                            ".toml file")
+
+
+def available_suites() -> dict[str, Path]:
+    """Suite name -> file, sorted by name; the first folder wins for a name in both."""
+    return named_files(suite_dirs())
+
+
+def find_suite(name_or_path: str) -> Path:
+    """The file of suite ``name_or_path`` (a name or a path)."""
+    where = ", ".join(str(d) for d in suite_dirs()) or "no suites/ folder found"
+    return find_named_file("suite", name_or_path, available_suites(), searched=where)
