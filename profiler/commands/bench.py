@@ -29,6 +29,7 @@ from profiler.errors import OutOfMemoryError
 from profiler.measure.case import run_case
 from profiler.measure.device import cudnn_benchmark, torch_threads
 from profiler.measure.env import Environment, collect_environment
+from profiler.measure.units import scale
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.spec import DTYPES, MODES, BenchSpec
@@ -113,10 +114,8 @@ def _number(value: float) -> str:
 def _bytes(value: int | None) -> str:
     if value is None:
         return "-"
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value} B"
+    number, prefix = scale(value, "binary")
+    return f"{number:.3g} {prefix}B"
 
 
 def _rows(result: BenchResult) -> list[tuple[str, str]]:
