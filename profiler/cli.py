@@ -18,6 +18,8 @@ from profiler.errors import AttnprofError
 __all__ = ["EXIT_BAD_INPUT", "ArgumentParser", "build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
+# Needed to measure, not to read result files (report, compare, merge run without them).
+MEASURING_DEPENDENCIES = ("torch", "fvcore")
 
 # Each module defines ``register(subparsers) -> None``, which adds its parser and sets
 # ``func(args) -> int`` as the parser default. Order here is the order of ``--help``.
@@ -42,7 +44,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> ArgumentParser:
-    from profiler.measure.env import tool_version
+    from profiler.provenance import tool_version
 
     parser = ArgumentParser(
         prog="attnprof",
@@ -68,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except AttnprofError as exc:
         print(f"attnprof: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in MEASURING_DEPENDENCIES:
+            raise
+        print(f"attnprof: error: '{args.command}' needs {exc.name.partition('.')[0]}, which is "
+              "not installed here (report, compare and merge work without it)", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("attnprof: interrupted", file=sys.stderr)

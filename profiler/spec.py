@@ -4,6 +4,8 @@ A :class:`Workload` names the network (a backbone with optional attention, or on
 block alone) and its per-sample input shape. :class:`CountSpec` and :class:`BenchSpec` add how
 it is measured. Specs are plain data: they serialise to JSON-able dicts and back, and two equal
 specs have the same :attr:`case_id`, which is how result files are resumed, merged and compared.
+They name dtypes and devices as strings and load without torch; building the module and its
+input is the measuring side's job (:mod:`profiler.measure.workload`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-import torch
-from torch import nn
-
+from profiler.devices import check_device
 from profiler.errors import InvalidOptionError
 
 __all__ = [
@@ -34,11 +34,8 @@ __all__ = [
 Options = tuple[tuple[str, Any], ...]
 Mode = Literal["infer", "train"]
 MODES: tuple[str, ...] = ("infer", "train")
-DTYPES: dict[str, torch.dtype] = {
-    "fp32": torch.float32,
-    "fp16": torch.float16,
-    "bf16": torch.bfloat16,
-}
+# Precisions by name; the torch dtypes they stand for are in profiler.measure.workload.
+DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16")
 
 
 def _freeze(value: Any) -> Any:
@@ -150,23 +147,6 @@ class Workload:
         name = self.model if self.attention is None else f"{self.model}+{self.attention}"
         return f"{name}[{opts}]" if opts else name
 
-    def build(self) -> nn.Module:
-        """Construct the module (fresh weights, train mode, on the CPU)."""
-        from profiler.blocks import build_block
-        from profiler.models import build_model
-
-        if self.block is not None:
-            assert self.channels is not None
-            return build_block(self.block, self.channels, **thaw_options(self.options))
-        assert self.model is not None
-        return build_model(self.model, self.attention, thaw_options(self.options) or None)
-
-    def example_input(
-        self, batch: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        """A synthetic batch of the workload's input shape, made directly on ``device``."""
-        return torch.randn((batch, *self.input_shape), device=device, dtype=dtype)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -274,12 +254,7 @@ class BenchSpec:
             raise InvalidOptionError("warmup and min_time must be >= 0")
         if self.threads is not None and self.threads <= 0:
             raise InvalidOptionError("threads must be a positive integer")
-        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
-            raise InvalidOptionError(f"unknown device {self.device!r}; valid: cpu, cuda, cuda:N")
-
-    @property
-    def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
+        check_device(self.device)
 
     @property
     def case_id(self) -> str:

@@ -10,6 +10,7 @@ from profiler.measure import bandwidth
 from profiler.measure.bandwidth import achieved_gbps, measure_copy_bandwidth, min_bytes
 from profiler.measure.clock import FakeClock
 from profiler.measure.timing import bench
+from profiler.measure.workload import build_module
 from profiler.spec import BenchSpec, Workload
 
 SHAPE = (2, 64, 14, 14)
@@ -74,7 +75,7 @@ def test_block_bench_reports_its_floor(mode: str, monkeypatch: pytest.MonkeyPatc
     spec = BenchSpec(Workload.for_block(name, 64, (14, 14)), mode=mode, batch=2,
                      min_time=0.01, repeats=2, memory=False)
     result = bench(spec)
-    params = sum(p.numel() * 4 for p in spec.workload.build().parameters())
+    params = sum(p.numel() * 4 for p in build_module(spec.workload).parameters())
     expected = (3 if mode == "infer" else 7) * X + (1 if mode == "infer" else 3) * params
     if name != "eca":
         expected = (2 if mode == "infer" else 4) * X + (1 if mode == "infer" else 3) * params

@@ -6,7 +6,8 @@ import json
 
 import torch
 
-from profiler.measure.env import Environment, collect_environment
+from profiler.measure.env import collect_environment
+from profiler.results.environment import Environment
 
 
 def test_cpu_environment_names_versions_and_threads() -> None:

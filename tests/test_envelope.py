@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.env import Environment
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import (
     SCHEMA_VERSION,
@@ -21,6 +20,7 @@ from profiler.results.envelope import (
     load_result_file,
     write_result_file,
 )
+from profiler.results.environment import Environment
 from profiler.spec import BenchSpec, CountSpec, Workload
 
 COUNT = CountSpec(Workload.for_model("resnet50", "eca", {"k_size": [3, 5, 5, 7]}))

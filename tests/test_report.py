@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 
 from profiler.measure.conventions import ConventionFinding
-from profiler.measure.env import Environment
+from profiler.report.check import check_claims
 from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.findings import Findings
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.tables import claims_table, not_built_table, overhead_table, table3
 from profiler.report.verdict_counts import evaluate_formula
-from profiler.report.verdicts import Verdict, check_claims
+from profiler.report.verdicts import Verdict
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
+from profiler.results.environment import Environment
 from profiler.spec import BenchSpec, CountSpec, Workload
 
 ECA50 = {"k_size": [3, 5, 5, 7]}

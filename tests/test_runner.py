@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.env import Environment
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, Shard, load_result_file, utc_now
+from profiler.results.environment import Environment
 from profiler.suites import (
     RunOptions,
     default_output,

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from profiler.errors import AttnprofError, DeviceUnavailableError, SuiteError, UnknownNameError
+from profiler.measure.device import available_device
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites import expand_suite, find_suite, load_suite, load_suite_file, parse_suite
-from profiler.suites.device import resolve_device
 from profiler.suites.toml_lines import format_key_path, locate_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,14 +290,14 @@ def test_import_paths_are_accepted_as_names(tmp_path: Path) -> None:
     assert expand_suite(suite, "cpu")[0].workload.block == "torch.nn:Identity"
 
 
-def test_resolve_device() -> None:
-    assert resolve_device("cpu") == "cpu"
-    assert resolve_device("auto") in ("cpu", "cuda")
+def test_available_device() -> None:
+    assert available_device("cpu") == "cpu"
+    assert available_device("auto") in ("cpu", "cuda")
     with pytest.raises(AttnprofError, match="unknown device 'tpu'"):
-        resolve_device("tpu")
+        available_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(DeviceUnavailableError, match="CUDA is not available"):
-            resolve_device("cuda:0")
+            available_device("cuda:0")
 
 
 # --- finding suites -----------------------------------------------------------------------------

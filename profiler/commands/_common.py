@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from profiler.errors import InvalidOptionError
-from profiler.measure.env import Environment, git_commit, tool_version
+from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import CaseRecord, ResultFile, write_result_file
+from profiler.results.environment import Environment
 from profiler.spec import Workload, parse_shape
 
 __all__ = [

@@ -27,11 +27,10 @@ from profiler.commands._common import (
 )
 from profiler.errors import OutOfMemoryError
 from profiler.measure.case import run_case
-from profiler.measure.device import cudnn_benchmark, torch_threads
-from profiler.measure.env import Environment, collect_environment
 from profiler.measure.units import scale
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
+from profiler.results.environment import Environment
 from profiler.spec import DTYPES, MODES, BenchSpec
 
 __all__ = ["add_run_arguments", "register", "render_table", "run", "spec_from_args"]
@@ -103,6 +102,9 @@ def spec_from_args(args: argparse.Namespace) -> BenchSpec:
 
 
 def _environment(spec: BenchSpec) -> Environment:
+    from profiler.measure.device import cudnn_benchmark, torch_threads  # torch: import when run
+    from profiler.measure.env import collect_environment
+
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
         return collect_environment(spec.device)
 

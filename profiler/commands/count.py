@@ -26,9 +26,9 @@ from profiler.commands._common import (
 )
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
-from profiler.measure.env import Environment, collect_environment
 from profiler.measure.units import SYSTEMS, format_count
 from profiler.results.count import CountResult
+from profiler.results.environment import Environment
 from profiler.spec import CountSpec
 
 __all__ = ["BREAKDOWNS", "register", "render", "run"]
@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidOptionError(f"--batch must be a positive integer, got {args.batch}")
     if not 1 <= args.depth <= 3:
         raise InvalidOptionError(f"--depth must be 1, 2 or 3, got {args.depth}")
+    from profiler.measure.env import collect_environment  # torch: import when run
+
     spec = CountSpec(workload_from_args(args), batch=args.batch)
     record = run_case(spec, catch=False)
     assert isinstance(record.result, CountResult)

@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from profiler.blocks import BLOCKS
-from profiler.models import MODELS
 from profiler.suites.discover import available_suites
 
 if sys.version_info >= (3, 11):
@@ -42,6 +40,9 @@ def _suite_summary(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from profiler.blocks import BLOCKS  # the registries need torch: load them when listing
+    from profiler.models import MODELS
+
     lines = _section("blocks", [(e.name, e.summary) for e in BLOCKS.entries()])
     lines += ["", *_section("models", [(e.name, e.summary) for e in MODELS.entries()])]
     suites = available_suites()

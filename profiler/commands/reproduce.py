@@ -22,7 +22,6 @@ from profiler.commands.report import write_text
 from profiler.commands.run import RichObserver, make_observer, summary_lines
 from profiler.suites import RunOptions, RunSummary, default_output, load_suite, run_suite
 from profiler.suites.definition import Suite
-from profiler.suites.device import resolve_device
 from profiler.suites.runner import RunObserver
 
 __all__ = ["DEFAULT_SUITE", "default_paths", "register", "run"]
@@ -83,8 +82,10 @@ def _command(args: argparse.Namespace, device: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from profiler.measure.device import available_device
+
     suite = load_suite(args.suite)
-    device = resolve_device(args.device)
+    device = available_device(args.device)
     results, report, plots = default_paths(suite.name, device)
     results = args.results or results
     report = args.output or report

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from profiler.commands._common import add_workload_arguments
 from profiler.commands.bench import add_run_arguments, spec_from_args
-from profiler.measure.trace import TraceSchedule, record_trace
 
 __all__ = ["register", "run"]
 
@@ -43,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from profiler.measure.trace import TraceSchedule, record_trace  # torch: import when run
+
     spec = spec_from_args(args)
     schedule = TraceSchedule(wait=args.wait, warmup=args.warmup, active=args.active,
                              repeat=args.repeat)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from profiler.devices import device_type
 from profiler.errors import ResultFileError
 from profiler.measure.stats import quantile
 from profiler.results.bench import BenchResult
@@ -104,7 +105,7 @@ def _loose_key(record: CaseRecord) -> str:
     spec = record.spec
     if record.kind == "bench":
         mode, dtype = getattr(spec, "mode", ""), getattr(spec, "dtype", "")
-        device = str(getattr(spec, "device", "")).split(":")[0]
+        device = device_type(str(getattr(spec, "device", "")))
         return f"bench {spec.workload.label} {mode} b{spec.batch} {dtype} {device}"
     return f"count {spec.workload.label} b{spec.batch}"
 

@@ -33,6 +33,7 @@ from profiler.measure.flop_handles import (
     KEY_SEEN,
     combined_handles,
 )
+from profiler.measure.workload import build_module, example_input
 from profiler.results.count import BlockCount, CountResult
 from profiler.spec import CountSpec
 
@@ -54,12 +55,12 @@ def count(spec: CountSpec) -> CountResult:
     workload = spec.workload
     with torch_threads(1):
         try:
-            module = workload.build()
+            module = build_module(workload)
         except AttnprofError:
             raise
         except Exception as exc:
             raise MeasurementError(f"cannot build {workload.label}: {_one_line(exc)}") from exc
-        inputs = workload.example_input(spec.batch)
+        inputs = example_input(workload, spec.batch)
         attention = [""] if workload.is_block else _attention_paths(module)
         return count_module(module, inputs, attention, label=workload.label)
 

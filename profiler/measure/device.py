@@ -1,30 +1,31 @@
 """Devices and the global torch settings a measurement changes (and always restores).
 
+Device names are parsed by :mod:`profiler.devices`; here they meet the machine:
 :func:`resolve_device` turns ``cpu`` / ``cuda`` / ``cuda:N`` into a :class:`torch.device` this
-machine has; the context managers set the CPU thread count and cuDNN's benchmark flag for the
+machine has, :func:`available_device` picks ``auto``'s device and checks the others; the
+context managers set the CPU thread count and cuDNN's benchmark flag for the
 duration of a measurement and put the previous values back in ``finally``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
+from profiler.devices import AUTO, check_device, device_index
 from profiler.errors import DeviceUnavailableError, InvalidOptionError
 
 __all__ = [
+    "available_device",
     "cudnn_benchmark",
     "free_memory_bytes",
     "resolve_device",
     "synchronize",
     "torch_threads",
 ]
-
-_DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -33,19 +34,34 @@ def resolve_device(name: str) -> torch.device:
     Raises InvalidOptionError for a malformed name and DeviceUnavailableError when CUDA is
     absent or the index is out of range.
     """
-    if not _DEVICE.match(name):
-        raise InvalidOptionError(f"unknown device {name!r}; valid: cpu, cuda, cuda:N")
+    check_device(name)
     if name == "cpu":
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise DeviceUnavailableError(f"device {name!r} asked for, but CUDA is not available on "
                                      "this machine; use --device cpu")
     count = torch.cuda.device_count()
-    index = int(name.split(":")[1]) if ":" in name else torch.cuda.current_device()
+    index = device_index(name)
+    if index is None:
+        index = torch.cuda.current_device()
     if index >= count:
         raise DeviceUnavailableError(f"device {name!r} asked for, but this machine has {count} "
                                      f"CUDA device(s): cuda:0..cuda:{count - 1}")
     return torch.device("cuda", index)
+
+
+def available_device(requested: str) -> str:
+    """``auto``/``cpu``/``cuda``/``cuda:N`` -> a device present on this machine.
+
+    ``auto`` becomes ``cuda`` when a CUDA device is available, else ``cpu``; any other name is
+    checked by :func:`resolve_device` and returned as spelled (``cuda`` stays ``cuda``),
+    because it is part of every timing case's id.
+    """
+    check_device(requested, allow_auto=True)
+    if requested == AUTO:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    resolve_device(requested)
+    return requested
 
 
 @contextmanager

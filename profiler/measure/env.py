@@ -1,46 +1,23 @@
-"""The environment a number was measured in, recorded in every result file."""
+"""Collect the environment of a measurement from the running machine (torch, devices, flags).
+
+The record itself is :class:`profiler.results.environment.Environment` (plain data that loads
+without torch); the tool's version and commit come from :mod:`profiler.provenance`.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import shutil
-import subprocess
-from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import torch
 
-__all__ = ["Environment", "collect_environment", "git_commit", "tool_version"]
+from profiler.provenance import git_commit, run_quietly, tool_version
+from profiler.results.environment import Environment
 
-
-def tool_version() -> str:
-    try:
-        return metadata.version("attnprof")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def _run(cmd: list[str], cwd: Path | None = None) -> str | None:
-    try:
-        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def git_commit() -> str | None:
-    """Commit of the attnprof checkout (``+dirty`` if it has local changes), None outside git."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists() or shutil.which("git") is None:
-        return None
-    commit = _run(["git", "rev-parse", "HEAD"], cwd=root)
-    if commit is None:
-        return None
-    dirty = _run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
-    return f"{commit}+dirty" if dirty else commit
+__all__ = ["collect_environment"]
 
 
 def _cpu_model() -> str:
@@ -63,63 +40,8 @@ def _package_version(name: str) -> str | None:
 def _nvidia_driver() -> str | None:
     if shutil.which("nvidia-smi") is None:
         return None
-    out = _run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"])
+    out = run_quietly(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"])
     return out.splitlines()[0].strip() if out else None
-
-
-@dataclass(frozen=True)
-class Environment:
-    """Everything needed to reproduce a measurement. Unknown fields load as None."""
-
-    device: str = "cpu"
-    device_name: str = ""
-    device_count: int = 0
-    device_capability: str | None = None
-    device_memory_bytes: int | None = None
-    driver_version: str | None = None
-    cuda_version: str | None = None
-    cudnn_version: int | None = None
-    torch_version: str = ""
-    torch_git_version: str | None = None
-    python_version: str = ""
-    platform: str = ""
-    hostname: str = ""
-    cpu_model: str = ""
-    cpu_count: int = 0
-    torch_threads: int = 0
-    torch_interop_threads: int = 0
-    mkldnn: bool = False
-    cudnn_benchmark: bool = False
-    cudnn_deterministic: bool = False
-    allow_tf32_matmul: bool = False
-    allow_tf32_cudnn: bool = False
-    float32_matmul_precision: str = ""
-    fvcore_version: str | None = None
-    numpy_version: str | None = None
-    attnprof_version: str = ""
-    git_commit: str | None = None
-    env_vars: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Environment:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    @property
-    def summary(self) -> str:
-        """One line: device, torch, CUDA/cuDNN, threads."""
-        parts = [self.device_name or self.device, f"torch {self.torch_version}"]
-        if self.cuda_version:
-            parts.append(f"CUDA {self.cuda_version}")
-        if self.cudnn_version:
-            parts.append(f"cuDNN {self.cudnn_version}")
-        if self.driver_version:
-            parts.append(f"driver {self.driver_version}")
-        parts.append(f"{self.torch_threads} threads")
-        return ", ".join(parts)
 
 
 _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES",

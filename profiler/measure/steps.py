@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from profiler.errors import AttnprofError, MeasurementError
+from profiler.measure.workload import build_module, example_input, torch_dtype
 from profiler.spec import BenchSpec
 
 __all__ = [
@@ -88,7 +89,7 @@ def static_memory_bytes(prepared: PreparedStep, mode: str) -> int:
 
 def _build(spec: BenchSpec) -> nn.Module:
     try:
-        module = spec.workload.build()
+        module = build_module(spec.workload)
     except AttnprofError:
         raise
     except Exception as exc:
@@ -106,7 +107,7 @@ AutocastFactory = Callable[[], contextlib.AbstractContextManager[object]]
 def _autocast(spec: BenchSpec, device: torch.device) -> AutocastFactory:
     if spec.dtype == "fp32" or spec.workload.is_block:
         return contextlib.nullcontext
-    dtype = spec.torch_dtype
+    dtype = torch_dtype(spec.dtype)
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
 
 
@@ -146,11 +147,11 @@ def prepare_step(spec: BenchSpec, device: torch.device, batch: int | None = None
     module = _build(spec)
     is_block = spec.workload.is_block
     layout = torch.channels_last if spec.channels_last else torch.contiguous_format
-    input_dtype = spec.torch_dtype if is_block else torch.float32
+    input_dtype = torch_dtype(spec.dtype) if is_block else torch.float32
     module = module.to(device=device, dtype=input_dtype)
     module = module.to(memory_format=layout)  # type: ignore[call-overload]
     module.train(spec.mode == "train")
-    inputs = spec.workload.example_input(batch, device=device, dtype=input_dtype)
+    inputs = example_input(spec.workload, batch, device=device, dtype=input_dtype)
     inputs = inputs.contiguous(memory_format=layout)
     runner: nn.Module = module if wrap is None else wrap(module)
     if spec.compile:

@@ -49,8 +49,23 @@ MODELS.register("resnet152", resnet152,
                 "ResNet-152 v1.5, torchvision layout (60,192,808 params)")
 MODELS.register("mobilenet_v2", mobilenet_v2,
                 "MobileNetV2 1.0, torchvision layout (3,504,872 params)")
+
+
+def _preset_factory(preset: Preset) -> Callable[..., nn.Module]:
+    """The registry's constructor of ``preset``: ``build_model`` with the preset's arguments."""
+
+    def build(attention: str | None = None,
+              attention_options: Mapping[str, Any] | None = None) -> nn.Module:
+        backbone, block, options = preset.arguments(attention, attention_options)
+        return build_model(backbone, block, options)
+
+    build.__name__ = build.__qualname__ = preset.name
+    build.__doc__ = preset.summary
+    return build
+
+
 for _preset in PRESETS:
-    MODELS.register(_preset.name, _preset, _preset.summary)
+    MODELS.register(_preset.name, _preset_factory(_preset), _preset.summary)
 
 
 def _accepted_keywords(factory: Callable[..., Any]) -> set[str] | None:

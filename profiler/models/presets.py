@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
-
 from profiler.errors import InvalidOptionError
 from profiler.spec import Options, freeze_options, thaw_options
 
@@ -30,18 +28,18 @@ class Preset:
     options: Options
     summary: str
 
-    def __call__(
+    def arguments(
         self, attention: str | None = None, attention_options: Mapping[str, Any] | None = None
-    ) -> nn.Module:
-        from profiler.models import build_model
-
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The :func:`profiler.models.build_model` arguments (backbone, attention, options) of
+        this preset, ``attention_options`` overriding its own; a preset takes no attention."""
         if attention is not None:
             raise InvalidOptionError(
                 f"model {self.name!r} is a preset ({self.backbone} + {self.attention}) and takes "
                 f"no attention, got {attention!r}; use {self.backbone!r} to choose the attention"
             )
         options = {**thaw_options(self.options), **dict(attention_options or {})}
-        return build_model(self.backbone, self.attention, options)
+        return self.backbone, self.attention, options
 
 
 def _preset(name: str, backbone: str, attention: str, options: Mapping[str, Any] | None,

@@ -10,6 +10,7 @@ for ``attnprof report`` and ``attnprof reproduce``. Nothing here measures.
 from __future__ import annotations
 
 from profiler.report.build import Report, ReportRequest, build_report
+from profiler.report.check import check_claims
 from profiler.report.claims import (
     AbstractClaim,
     Claims,
@@ -19,7 +20,7 @@ from profiler.report.claims import (
     load_claims,
 )
 from profiler.report.data import ReportData, collect
-from profiler.report.verdicts import ClaimsCheck, Verdict, check_claims
+from profiler.report.verdicts import ClaimsCheck, Verdict
 
 __all__ = [
     "AbstractClaim",

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiler.devices import device_type
 from profiler.errors import InvalidOptionError
+from profiler.report.check import check_claims
 from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.findings import load_claims_findings
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.plots import Plot, make_plots
-from profiler.report.verdicts import ClaimsCheck, check_claims
+from profiler.report.verdicts import ClaimsCheck
 from profiler.results.envelope import ResultFile, load_result_file
 
 __all__ = ["NO_CLAIMS", "Report", "ReportRequest", "build_report", "reproduce_commands"]
@@ -55,7 +57,7 @@ def _claims(choice: str | None, data: ReportData) -> Claims | None:
 
 
 def _devices(data: ReportData) -> str:
-    devices = dict.fromkeys(r.environment.device.split(":")[0] for r in data.runs)
+    devices = dict.fromkeys(device_type(r.environment.device) for r in data.runs)
     return "/".join(devices) or "unknown device"
 
 
@@ -77,7 +79,7 @@ def reproduce_commands(data: ReportData, output: Path | None,
     plots = f" --plots {plots_dir}" if plots_dir else ""
     out = f" -o {output}" if output else ""
     if run.suite.name == "eca-paper":
-        return (f"attnprof reproduce --device {device.split(':')[0]}{out}{plots}",)
+        return (f"attnprof reproduce --device {device_type(device)}{out}{plots}",)
     result = f"results/{run.suite.name}-{device.replace(':', '')}.json"
     return (f"attnprof run {run.suite.name} --device {device} -o {result}",
             f"attnprof report {result}{out}{plots}")

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from profiler.measure.env import Environment
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
+from profiler.results.environment import Environment
 from profiler.spec import BenchSpec, CountSpec, Options, Workload
 
 __all__ = ["BenchEntry", "CountEntry", "ReportData", "RunInfo", "collect", "method_of"]

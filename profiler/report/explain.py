@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profiler.measure.env import Environment
 from profiler.report.cells import percent, sig
+from profiler.results.environment import Environment
 
 __all__ = ["BLOCK_PASSES", "Setting", "order_mismatch", "ratio_mismatch"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from profiler.devices import device_type
 from profiler.report import tables
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
@@ -133,7 +134,7 @@ def _env_rows(run: RunInfo) -> list[tuple[str, str]]:
         ("python", env.python_version), ("fvcore", env.fvcore_version or "–"),
         ("numpy", env.numpy_version or "–"), ("platform", env.platform),
     ]
-    if env.cuda_version or env.device.startswith("cuda"):
+    if env.cuda_version or device_type(env.device) == "cuda":
         rows += [("CUDA / cuDNN / driver", f"{env.cuda_version or '–'} / "
                   f"{env.cudnn_version or '–'} / {env.driver_version or '–'}"),
                  ("TF32 matmul / cuDNN", f"{env.allow_tf32_matmul} / {env.allow_tf32_cudnn}")]

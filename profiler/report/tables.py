@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
+from profiler.devices import device_type
 from profiler.report.cells import (
     NOISY_MARK,
     giga,
@@ -117,9 +118,9 @@ def _timing_units(benches: Sequence[BenchEntry], data: ReportData) -> str:
 
 
 def _device_name(entry: BenchEntry, data: ReportData) -> str:
-    device = entry.spec.device.split(":")[0]
+    device = device_type(entry.spec.device)
     for run in data.runs:
-        if run.environment.device.split(":")[0] == device and run.environment.device_name:
+        if device_type(run.environment.device) == device and run.environment.device_name:
             threads = (f", {run.environment.torch_threads} threads" if device == "cpu"
                        and run.environment.torch_threads else "")
             return f"{entry.spec.device} ({run.environment.device_name}{threads})"

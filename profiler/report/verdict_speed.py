@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from profiler.measure.env import Environment
+from profiler.devices import device_type
 from profiler.measure.stats import quantile
 from profiler.report.cells import points, ratio, sig
 from profiler.report.claims import Claims, Table3Row
@@ -28,6 +28,7 @@ from profiler.report.data import BenchEntry, ReportData
 from profiler.report.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.names import backbone_label
 from profiler.report.verdicts import Verdict
+from profiler.results.environment import Environment
 
 __all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "Rates", "ordering_verdicts", "ratio_verdicts",
            "setting_of"]
@@ -66,9 +67,9 @@ class Rates:
 
 def setting_of(data: ReportData, entry: BenchEntry) -> Setting:
     """The hardware and settings ``entry`` was timed with."""
-    device = entry.spec.device.split(":")[0]
+    device = device_type(entry.spec.device)
     environments = [r.environment for r in data.runs]
-    environment = next((e for e in environments if e.device.split(":")[0] == device),
+    environment = next((e for e in environments if device_type(e.device) == device),
                        environments[0] if environments else None)
     return Setting.of(environment or Environment(device=device), device, entry.batch,
                       entry.spec.dtype, entry.spec.mode)

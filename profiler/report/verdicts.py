@@ -10,7 +10,8 @@ Statuses:
   within its spread, so it can neither confirm nor refute the claim;
 - ``n.a.``: the results hold no measurement for it, or the paper gives no number.
 
-Rules per kind (:mod:`profiler.report.verdict_counts` and :mod:`profiler.report.verdict_speed`):
+Rules per kind (:mod:`profiler.report.verdict_counts` and :mod:`profiler.report.verdict_speed`,
+run together by :func:`profiler.report.check.check_claims`):
 params and FLOPs are judged under the counting convention the counting work found for each
 published figure (``suites/claims/<id>-conventions.toml``), or, without that analysis, as
 M = 10^6 parameters and fvcore's FLOPs at the precision the paper prints. Throughput is
@@ -21,15 +22,13 @@ per backbone and mode, where the interquartile ranges of the two measurements do
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from profiler.report.claims import Claims
-from profiler.report.data import ReportData
 from profiler.report.findings import Findings
 
-__all__ = ["STATUSES", "ClaimsCheck", "Status", "Verdict", "check_claims"]
+__all__ = ["STATUSES", "ClaimsCheck", "Status", "Verdict"]
 
 Status = Literal["pass", "fail", "partial", "inconclusive", "n.a."]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "partial", "inconclusive", "n.a.")
@@ -73,22 +72,3 @@ class ClaimsCheck:
     def summary(self) -> str:
         """``12 pass, 3 fail, ...`` (statuses with a zero count left out)."""
         return ", ".join(f"{n} {status}" for status, n in self.counts().items() if n)
-
-
-def check_claims(claims: Claims, data: ReportData, findings: Findings) -> ClaimsCheck:
-    """Check every claim of ``claims`` that ``data`` can speak to."""
-    from profiler.report.verdict_counts import (
-        abstract_verdicts,
-        count_verdicts,
-        table2_verdicts,
-    )
-    from profiler.report.verdict_speed import ordering_verdicts, ratio_verdicts
-
-    verdicts: Sequence[Verdict] = [
-        *abstract_verdicts(claims, data, findings),
-        *count_verdicts(claims, data, findings),
-        *ratio_verdicts(claims, data),
-        *ordering_verdicts(claims, data),
-        *table2_verdicts(claims, data),
-    ]
-    return ClaimsCheck(claims=claims, findings=findings, verdicts=tuple(verdicts))

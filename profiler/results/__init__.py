@@ -1,7 +1,7 @@
 """Result records: what came out of a measurement, and the versioned result file.
 
 Measuring code produces these records; reports and comparisons consume them. Nothing here
-measures or renders.
+measures or renders, and nothing here needs torch: a result file loads anywhere.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from profiler.results.envelope import (
     load_result_file,
     write_result_file,
 )
+from profiler.results.environment import Environment
 
 __all__ = [
     "SCHEMA_VERSION",
     "BenchResult",
     "CaseRecord",
     "CountResult",
+    "Environment",
     "ResultFile",
     "SuiteInfo",
     "load_result_file",

@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.env import Environment
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
+from profiler.results.environment import Environment
 from profiler.spec import BenchSpec, CountSpec
 
 __all__ = [

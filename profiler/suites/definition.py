@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from profiler.devices import device_type
 from profiler.spec import MODES, Options
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "CasePoint",
     "MatrixEntry",
     "Suite",
-    "device_type",
 ]
 
 # BenchSpec's batch when neither the matrix nor a budget names one.
@@ -30,11 +30,6 @@ DEFAULT_BATCH = 32
 
 Kind = Literal["count", "bench"]
 Shape3 = tuple[int, int, int]
-
-
-def device_type(device: str) -> str:
-    """``cuda:1`` -> ``cuda``; ``cpu`` -> ``cpu`` (the key of ``[budget.<type>]``)."""
-    return device.split(":", 1)[0]
 
 
 @dataclass(frozen=True)

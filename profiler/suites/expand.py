@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from profiler.devices import device_type
 from profiler.errors import AttnprofError, SuiteError
 from profiler.spec import BenchSpec, CountSpec, Options, Workload
-from profiler.suites.definition import DEFAULT_BATCH, CasePoint, MatrixEntry, Suite, device_type
+from profiler.suites.definition import DEFAULT_BATCH, CasePoint, MatrixEntry, Suite
 
 __all__ = ["Spec", "expand_suite"]
 

@@ -16,18 +16,17 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from profiler.blocks import BLOCKS
-from profiler.models import MODELS
+from profiler.devices import DEVICE_TYPES
+from profiler.registry import Registry
 from profiler.spec import DTYPES, MODES, freeze_options
 from profiler.suites.context import SuiteContext
 from profiler.suites.definition import FILTER_AXES, CaseFilter, MatrixEntry
 from profiler.suites.toml_lines import KeyPath
 
-__all__ = ["CONVENTIONS", "DEVICE_TYPES", "parse_entry"]
+__all__ = ["CONVENTIONS", "parse_entry"]
 
 # Counting conventions a count entry may ask for (profiler.measure.counting).
 CONVENTIONS: tuple[str, ...] = ("fvcore", "all")
-DEVICE_TYPES: tuple[str, ...] = ("cpu", "cuda")
 
 _COMMON = {"kind", "batch", "devices", "options", "variants", "exclude", "include"}
 _MODEL_KEYS = {"models", "attention", "input"}
@@ -37,10 +36,22 @@ _COUNT_KEYS = {"conventions"}
 _ALL_KEYS = _COMMON | _MODEL_KEYS | _BLOCK_KEYS | _BENCH_KEYS | _COUNT_KEYS
 
 
+def _blocks() -> Registry[Any]:
+    from profiler.blocks import BLOCKS  # the block classes need torch: load on first check
+
+    return BLOCKS
+
+
+def _models() -> Registry[Any]:
+    from profiler.models import MODELS
+
+    return MODELS
+
+
 def _attention(ctx: SuiteContext, value: Any, path: KeyPath) -> str | None:
     if value == "none":
         return None
-    return ctx.name(value, path, BLOCKS)
+    return ctx.name(value, path, _blocks())
 
 
 def _check_roles(ctx: SuiteContext, raw: Mapping[str, Any], path: KeyPath) -> str:
@@ -170,7 +181,7 @@ def parse_entry(ctx: SuiteContext, raw_value: Any, path: KeyPath, index: int,
     fields: dict[str, Any] = {"index": index, "kind": kind}
     if "models" in raw:
         fields["models"] = ctx.items(raw["models"], key("models"),
-                                     lambda v, p: ctx.name(v, p, MODELS))
+                                     lambda v, p: ctx.name(v, p, _models()))
         if "attention" in raw:
             fields["attention"] = ctx.items(raw["attention"], key("attention"),
                                             lambda v, p: _attention(ctx, v, p))
@@ -180,7 +191,7 @@ def parse_entry(ctx: SuiteContext, raw_value: Any, path: KeyPath, index: int,
         role = "attention"
     else:
         fields["blocks"] = ctx.items(raw["blocks"], key("blocks"),
-                                     lambda v, p: ctx.name(v, p, BLOCKS))
+                                     lambda v, p: ctx.name(v, p, _blocks()))
         fields["shapes"] = _block_shapes(ctx, raw, path)
         names = fields["blocks"]
         role = "blocks"

@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from profiler.devices import DEVICE_CHOICES, DEVICE_TYPES, is_device
 from profiler.errors import SuiteError
 from profiler.suites.context import SuiteContext, did_you_mean
 from profiler.suites.definition import BatchSize, Budget, MatrixEntry, Suite
-from profiler.suites.device import DEVICE_CHOICES, valid_device
 from profiler.suites.discover import claims_dirs, find_suite
-from profiler.suites.matrix import DEVICE_TYPES, parse_entry
+from profiler.suites.matrix import parse_entry
 from profiler.suites.toml_lines import KeyPath
 
 if sys.version_info >= (3, 11):
@@ -140,7 +140,7 @@ def parse_suite(data: bytes, path: Path) -> Suite:
     meta = ctx.table(doc.get("suite", {}), ("suite",))
     ctx.check_keys(meta, _SUITE_KEYS, ("suite",))
     device = ctx.string(meta.get("device", "auto"), ("suite", "device"))
-    if not valid_device(device):
+    if not is_device(device, allow_auto=True):
         raise ctx.error(("suite", "device"), f"unknown device {device!r}; valid: "
                         f"{DEVICE_CHOICES}", device)
     budget, device_budgets = _budgets(ctx, doc.get("budget"))

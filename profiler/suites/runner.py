@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.env import Environment, collect_environment, git_commit, tool_version
+from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
     ResultFile,
@@ -37,8 +37,8 @@ from profiler.results.envelope import (
     utc_now,
     write_result_file,
 )
+from profiler.results.environment import Environment
 from profiler.suites.definition import Suite
-from profiler.suites.device import resolve_device
 from profiler.suites.expand import Spec, expand_suite
 
 __all__ = [
@@ -160,7 +160,9 @@ def default_output(suite: str, device: str, shard: Shard | None = None) -> Path:
 
 def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
     """Resolve the device, expand the suite and keep this shard's cases."""
-    device = resolve_device(options.device or suite.device)
+    from profiler.measure.device import available_device
+
+    device = available_device(options.device or suite.device)
     specs = expand_suite(suite, device)
     shard = options.shard
     cases = tuple(PlannedCase(i, s) for i, s in enumerate(specs)
@@ -230,21 +232,23 @@ def run_suite(
     run_case: RunCase | None = None,
     observer: RunObserver | None = None,
     clock: Callable[[], float] = time.monotonic,
-    environment: Callable[[str], Environment] = collect_environment,
+    environment: Callable[[str], Environment] | None = None,
 ) -> RunSummary:
     """Run ``suite`` and write its result file; see the module docstring for the rules.
 
     ``run_case`` measures one spec into a record (default: the real harnesses through
-    :func:`profiler.measure.case.run_case`). KeyboardInterrupt propagates after the file has
-    been written with every case finished before it.
+    :func:`profiler.measure.case.run_case`); ``environment`` reads the device's environment
+    (default :func:`profiler.measure.env.collect_environment`). KeyboardInterrupt propagates
+    after the file has been written with every case finished before it.
     """
     from profiler.measure import case as case_module
+    from profiler.measure.env import collect_environment
 
     options = options or RunOptions()
     measure_case: RunCase = run_case or case_module.run_case
     watch: RunObserver = observer or NullObserver()
     plan = plan_run(suite, options)
-    result = _ordered(_starting_file(plan, options, environment))
+    result = _ordered(_starting_file(plan, options, environment or collect_environment))
     write_result_file(result, plan.output)
     done = {c.case_id for c in result.cases}
     pending = [c for c in plan.cases if c.spec.case_id not in done]
