@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from profiler import defaults
 from profiler.devices import check_device
 from profiler.errors import InvalidOptionError
 
@@ -94,7 +95,7 @@ class Workload:
     block: str | None = None
     channels: int | None = None
     options: Options = ()
-    input_shape: tuple[int, int, int] = (3, 224, 224)
+    input_shape: tuple[int, int, int] = defaults.INPUT_SHAPE
 
     def __post_init__(self) -> None:
         if (self.model is None) == (self.block is None):
@@ -116,7 +117,7 @@ class Workload:
         model: str,
         attention: str | None = None,
         options: Mapping[str, Any] | None = None,
-        input_shape: tuple[int, int, int] = (3, 224, 224),
+        input_shape: tuple[int, int, int] = defaults.INPUT_SHAPE,
     ) -> Workload:
         return cls(model=model, attention=attention, options=freeze_options(options),
                    input_shape=tuple(input_shape))  # type: ignore[arg-type]
@@ -165,7 +166,7 @@ class Workload:
             block=data.get("block"),
             channels=data.get("channels"),
             options=freeze_options(data.get("options")),
-            input_shape=tuple(data.get("input_shape", (3, 224, 224))),  # type: ignore[arg-type]
+            input_shape=tuple(data.get("input_shape", defaults.INPUT_SHAPE)),  # type: ignore[arg-type]
         )
 
 
@@ -186,8 +187,8 @@ class CountSpec:
     """Count parameters, FLOPs and activations of a workload at a batch size."""
 
     workload: Workload
-    batch: int = 1
-    conventions: tuple[str, ...] = ("fvcore", "all")
+    batch: int = defaults.COUNT_BATCH
+    conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
 
     kind: Literal["count"] = field(default="count", init=False)
 
@@ -209,8 +210,9 @@ class CountSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CountSpec:
-        return cls(workload=Workload.from_dict(data["workload"]), batch=int(data.get("batch", 1)),
-                   conventions=tuple(data.get("conventions", ("fvcore", "all"))))
+        return cls(workload=Workload.from_dict(data["workload"]),
+                   batch=int(data.get("batch", defaults.COUNT_BATCH)),
+                   conventions=tuple(data.get("conventions", defaults.COUNT_CONVENTIONS)))
 
 
 @dataclass(frozen=True)
@@ -225,17 +227,17 @@ class BenchSpec:
     """
 
     workload: Workload
-    mode: Mode = "infer"
-    device: str = "cpu"
-    batch: int = 32
-    dtype: str = "fp32"
+    mode: Mode = defaults.MODE  # type: ignore[assignment]
+    device: str = defaults.DEVICE
+    batch: int = defaults.TIMING_BATCH
+    dtype: str = defaults.DTYPE
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = True
     threads: int | None = None
-    min_time: float = 1.0
-    repeats: int = 5
-    warmup: int = 3
+    min_time: float = defaults.MIN_TIME
+    repeats: int = defaults.REPEATS
+    warmup: int = defaults.WARMUP
     nproc: int = 1
     memory: bool = True
     oom_retry: bool = False

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from profiler import defaults
+from profiler.defaults import shape_text
 from profiler.errors import InvalidOptionError
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import CaseRecord, ResultFile, write_result_file
@@ -58,12 +60,14 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attention block inserted into MODEL (name or module:attr)")
     parser.add_argument("--attention-option", action="append", metavar="KEY=VALUE",
                         help="attention/block option, repeatable (lists: k_size=3,5,5,7)")
-    parser.add_argument("--input", default="3x224x224", metavar="CxHxW",
-                        help="per-sample input shape for MODEL (default 3x224x224)")
+    parser.add_argument("--input", default=shape_text(defaults.INPUT_SHAPE), metavar="CxHxW",
+                        help="per-sample input shape for MODEL (default "
+                        f"{shape_text(defaults.INPUT_SHAPE)})")
     parser.add_argument("--block", metavar="NAME", help="measure a single attention block")
     parser.add_argument("--channels", type=int, metavar="C", help="channels for --block")
-    parser.add_argument("--size", default="56x56", metavar="HxW",
-                        help="feature-map size for --block (default 56x56)")
+    parser.add_argument("--size", default=shape_text(defaults.BLOCK_SIZE), metavar="HxW",
+                        help="feature-map size for --block (default "
+                        f"{shape_text(defaults.BLOCK_SIZE)})")
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:

@@ -1,13 +1,14 @@
 """``attnprof bench``: time one model (or one attention block) in one mode on one device.
 
-Defaults: ``--mode infer --device cpu --batch 32 --dtype fp32 --min-time 1 --repeats 5
---warmup 3``, cuDNN benchmark on, torch's default CPU thread count, memory measured. The
-timing rules are those of :mod:`profiler.measure.timing`. ``--format json`` prints one JSON
-object: the result fields (``images_per_sec``, ``images_per_sec_iqr``, ``step_ms_median``,
-``samples`` in seconds, ``peak_memory_bytes``, ...), plus ``case_id``, ``spec`` and
-``environment``. ``-o`` writes a result file with this one case, in the suite runner's schema.
-Exit 0 on success, 2 with a one-line message on bad input, a missing device or out of memory
-(with ``-o`` the file then records the case as ``oom``).
+Defaults (:mod:`profiler.defaults`): ``--mode infer --device cpu --batch 32 --dtype fp32
+--min-time 1 --repeats 5 --warmup 3``, cuDNN benchmark on, torch's default CPU thread count,
+memory measured. The timing rules are those of :mod:`profiler.measure.timing`.
+``--format json`` prints one JSON object: the result fields (``images_per_sec``,
+``images_per_sec_iqr``, ``step_ms_median``, ``samples`` in seconds, ``peak_memory_bytes``,
+...), plus ``case_id``, ``spec`` and ``environment``. ``-o`` writes a result file with this
+one case, in the suite runner's schema. Exit 0 on success, 2 with a one-line message on bad
+input, a missing device or out of memory (with ``-o`` the file then records the case as
+``oom``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from typing import Any
 
 from tabulate import tabulate
 
+from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
     workload_from_args,
     write_single_case,
 )
+from profiler.devices import MEASURE_CHOICES
 from profiler.errors import OutOfMemoryError
 from profiler.measure.case import run_case
+from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.measure.units import scale
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
@@ -35,21 +39,19 @@ from profiler.spec import DTYPES, MODES, BenchSpec
 
 __all__ = ["add_run_arguments", "register", "render_table", "run", "spec_from_args"]
 
-DEFAULT_BATCH = 32
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, batch: int = DEFAULT_BATCH) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      batch: int = defaults.TIMING_BATCH) -> None:
     """How a step runs: mode, device, batch, dtype, layout, compile, cuDNN, threads."""
-    parser.add_argument("--mode", choices=MODES, default="infer",
+    parser.add_argument("--mode", choices=MODES, default=defaults.MODE,
                         help="infer (eval, inference_mode) or train (forward, cross-entropy, "
-                        "backward, SGD); default infer")
-    parser.add_argument("--device", default="cpu", metavar="DEVICE",
-                        help="cpu, cuda or cuda:N (default cpu)")
+                        f"backward, SGD); default {defaults.MODE}")
+    parser.add_argument("--device", default=defaults.DEVICE, metavar="DEVICE",
+                        help=f"{MEASURE_CHOICES} (default {defaults.DEVICE})")
     parser.add_argument("--batch", type=int, default=batch, metavar="N",
                         help=f"batch size (per process with --nproc; default {batch})")
-    parser.add_argument("--dtype", choices=tuple(DTYPES), default="fp32",
+    parser.add_argument("--dtype", choices=DTYPES, default=defaults.DTYPE,
                         help="fp32, or fp16/bf16 mixed precision (autocast; a --block is cast "
-                        "to the dtype); default fp32")
+                        f"to the dtype); default {defaults.DTYPE}")
     parser.add_argument("--channels-last", action="store_true",
                         help="model and input in torch.channels_last memory format")
     parser.add_argument("--compile", action="store_true",
@@ -68,12 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on bad input, a missing device, or out of memory.")
     add_workload_arguments(parser)
     add_run_arguments(parser)
-    parser.add_argument("--min-time", type=float, default=1.0, metavar="S",
-                        help="seconds of measured steps per repeat (default 1)")
-    parser.add_argument("--repeats", type=int, default=5, metavar="R",
-                        help="independent repeats of --min-time (default 5)")
-    parser.add_argument("--warmup", type=int, default=3, metavar="N",
-                        help="warm-up steps at least; more until step times settle (default 3)")
+    parser.add_argument("--min-time", type=float, default=defaults.MIN_TIME, metavar="S",
+                        help=f"seconds of measured steps per repeat (default "
+                        f"{defaults.MIN_TIME:g})")
+    parser.add_argument("--repeats", type=int, default=defaults.REPEATS, metavar="R",
+                        help=f"independent repeats of --min-time (default {defaults.REPEATS})")
+    parser.add_argument("--warmup", type=int, default=defaults.WARMUP, metavar="N",
+                        help="warm-up steps at least; more until step times settle (default "
+                        f"{defaults.WARMUP})")
     parser.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="data-parallel training on N processes (torchrun + DDP; gloo on "
                         "cpu, NCCL on cuda, rank i on cuda:i); --batch is per process")
@@ -95,8 +99,9 @@ def spec_from_args(args: argparse.Namespace) -> BenchSpec:
         workload=workload_from_args(args), mode=args.mode, device=args.device,
         batch=args.batch, dtype=args.dtype, channels_last=args.channels_last,
         compile=args.compile, cudnn_benchmark=args.cudnn_benchmark, threads=args.threads,
-        min_time=getattr(args, "min_time", 1.0), repeats=getattr(args, "repeats", 5),
-        warmup=getattr(args, "warmup", 3), nproc=getattr(args, "nproc", 1),
+        min_time=getattr(args, "min_time", defaults.MIN_TIME),
+        repeats=getattr(args, "repeats", defaults.REPEATS),
+        warmup=getattr(args, "warmup", defaults.WARMUP), nproc=getattr(args, "nproc", 1),
         memory=getattr(args, "memory", True), oom_retry=getattr(args, "oom_retry", False),
     )
 
@@ -160,8 +165,8 @@ def render_table(spec: BenchSpec, result: BenchResult, environment: Environment)
     lines = [title, tabulate(_rows(result), headers=("metric", "value"), tablefmt="simple"),
              environment.summary]
     if result.noisy:
-        lines.append("noisy: IQR/median of images/s > 10%; rerun on a quieter machine or with "
-                     "more --repeats")
+        lines.append(f"noisy: IQR/median of images/s > {NOISY_IQR_RATIO:.0%}; rerun on a "
+                     "quieter machine or with more --repeats")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
     workload_from_args,
@@ -34,7 +35,7 @@ from profiler.spec import CountSpec
 __all__ = ["BREAKDOWNS", "register", "render", "run"]
 
 BREAKDOWNS: tuple[str, ...] = ("total", "operator", "module", "block")
-CONVENTIONS: tuple[str, ...] = ("fvcore", "all")
+CONVENTIONS: tuple[str, ...] = defaults.COUNT_CONVENTIONS
 TABLE_FORMATS = {"table": "simple", "markdown": "github"}
 
 
@@ -46,12 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and the 'all' convention (elementwise ops added), activations, attention overhead, "
         "and the operators fvcore did not count.")
     add_workload_arguments(parser)
-    parser.add_argument("--batch", type=int, default=1, metavar="N",
-                        help="batch size (FLOPs and activations scale with it; default 1)")
+    parser.add_argument("--batch", type=int, default=defaults.COUNT_BATCH, metavar="N",
+                        help="batch size (FLOPs and activations scale with it; default "
+                        f"{defaults.COUNT_BATCH})")
     parser.add_argument("--by", choices=BREAKDOWNS, default="total",
                         help="total (default), per operator, per module, or per attention block")
-    parser.add_argument("--convention", choices=CONVENTIONS, default="fvcore",
-                        help="convention of the operator breakdown (default fvcore)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default=CONVENTIONS[0],
+                        help=f"convention of the operator breakdown (default {CONVENTIONS[0]})")
     parser.add_argument("--units", choices=SYSTEMS, default="si",
                         help="si (M = 1e6, G = 1e9; default) or binary (Mi = 2^20, Gi = 2^30)")
     parser.add_argument("--depth", type=int, default=2, metavar="D",

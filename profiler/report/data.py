@@ -1,11 +1,12 @@
 """What a report is made of: the cases of one or more result files, merged and typed.
 
 :func:`collect` merges result files in memory (a case id present in several files keeps its
-first ``ok`` record) and splits the cases into counts and timings of networks and of single
-blocks, plus the cases that did not finish (error, oom, skipped). Lookups match a claims row
-by backbone, attention and options: a case matches when its options contain the row's (so
-the paper's "ECA-Net" row matches ``resnet50+eca[k_size=3557]``); among several, an exact
-options match wins, then the first in file order.
+first ``ok`` record: :mod:`profiler.results.merge_rule`, as ``attnprof merge``) and splits the
+cases into counts and timings of networks and of single blocks, plus the cases that did not
+finish (error, oom, skipped). Lookups match a claims row by backbone, attention and options: a
+case matches when its options contain the row's (so the paper's "ECA-Net" row matches
+``resnet50+eca[k_size=3557]``); among several, an exact options match wins, then the first in
+file order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
+from profiler.results.merge_rule import keep_ok_records
 from profiler.spec import BenchSpec, CountSpec, Options, Workload
 
 __all__ = ["BenchEntry", "CountEntry", "ReportData", "RunInfo", "collect", "method_of"]
@@ -172,12 +174,7 @@ def _run_info(source: str, result: ResultFile) -> RunInfo:
 
 def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
     """Merge ``(source, file)`` pairs into one :class:`ReportData` (first ok record wins)."""
-    chosen: dict[str, CaseRecord] = {}
-    for _, result in results:
-        for record in result.cases:
-            held = chosen.get(record.case_id)
-            if held is None or (held.status != "ok" and record.status == "ok"):
-                chosen[record.case_id] = record
+    chosen = keep_ok_records(record for _, result in results for record in result.cases)
     counts: list[CountEntry] = []
     benches: list[BenchEntry] = []
     unfinished: list[CaseRecord] = []

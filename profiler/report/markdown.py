@@ -14,6 +14,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from profiler.devices import device_type
+from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report import tables
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
@@ -60,9 +61,9 @@ def _rules(check: ClaimsCheck) -> str:
             f"(absolute FPS depend on the hardware), `pass` within ±{100 * RATIO_TOLERANCE:.0f} "
             "percentage points of the paper's share; orderings per backbone and mode, `pass` "
             "when our medians are in the paper's order and the interquartile ranges do not "
-            "overlap. A noisy measurement (IQR/median > 10%) or a difference within the "
-            "measured spread is `inconclusive`; `n.a.` = nothing to compare. Every `fail` "
-            "says why.")
+            f"overlap. A noisy measurement (IQR/median > {NOISY_IQR_RATIO:.0%}) or a difference "
+            "within the measured spread is `inconclusive`; `n.a.` = nothing to compare. Every "
+            "`fail` says why.")
 
 
 def _missing_list(verdicts: Sequence[Verdict]) -> str:

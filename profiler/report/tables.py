@@ -4,7 +4,8 @@ Each function returns a :class:`Table` (title, a units line, headers, rows of fo
 cells); :meth:`Table.to_markdown` renders it with tabulate. One unit per column, stated in the
 units line: parameters in M = 10^6, FLOPs in G = 10^9 per image under fvcore's convention (one
 multiply-add = one FLOP), throughput in images/s as median ± IQR of the raw samples, with the
-batch, dtype and device; ``†`` marks a noisy measurement (IQR/median > 10%).
+batch, dtype and device; ``†`` marks a noisy measurement (IQR/median above
+:data:`~profiler.measure.stats.NOISY_IQR_RATIO`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from profiler.devices import device_type
+from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report.cells import (
     NOISY_MARK,
     giga,
@@ -26,7 +28,7 @@ from profiler.report.cells import (
     with_spread,
 )
 from profiler.report.claims import Claims, Table3Row
-from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
+from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 from profiler.report.verdicts import Verdict
 from profiler.spec import Workload, thaw_options
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 MODES = ("train", "infer")
-NOISY_NOTE = f"{NOISY_MARK} noisy: IQR/median of images/s above 10%."
+NOISY_NOTE = f"{NOISY_MARK} noisy: IQR/median of images/s above {NOISY_IQR_RATIO:.0%}."
 STATUS_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "partial": "◐ partial",
                 "inconclusive": "❔ inconclusive", "n.a.": "– n.a."}
 
@@ -91,7 +93,7 @@ def _method_cell(workload: Workload) -> str:
 
 def _backbone_cell(workload: Workload) -> str:
     label = backbone_label(workload.model or "")
-    if workload.input_shape != (3, 224, 224):
+    if workload.input_shape != PAPER_INPUT:
         label += f" @{'x'.join(str(d) for d in workload.input_shape[1:])}"
     return label
 

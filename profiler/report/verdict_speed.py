@@ -5,7 +5,8 @@ ResNet-50 keeps 1805 / 1855 = 97.3% of the plain backbone's inference FPS. Ours 
 the two median throughputs. Rules:
 
 - ratio: ``pass`` when ours is within :data:`RATIO_TOLERANCE` (5 percentage points) of the
-  paper's; ``inconclusive`` when either measurement is noisy (IQR/median > 10%) or the
+  paper's; ``inconclusive`` when either measurement is noisy (IQR/median above
+  :data:`~profiler.measure.stats.NOISY_IQR_RATIO`) or the
   difference exceeds the tolerance by less than the ratio's spread (the sum of both
   measurements' relative half-IQRs); otherwise ``fail``, with an explanation.
 - ordering ("ECA-Net is faster than SENet", per backbone and mode, for every pair of methods
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from profiler.devices import device_type
-from profiler.measure.stats import quantile
+from profiler.measure.stats import NOISY_IQR_RATIO, quantile
 from profiler.report.cells import points, ratio, sig
 from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import BenchEntry, ReportData
@@ -34,6 +35,7 @@ __all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "Rates", "ordering_verdicts", "ratio
            "setting_of"]
 
 RATIO_TOLERANCE = 0.05
+NOISY_TEXT = f"noisy measurement (IQR/median > {NOISY_IQR_RATIO:.0%})"
 MODE_NAMES = {"infer": "inference", "train": "training"}
 
 
@@ -116,8 +118,7 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     tolerance = f"{100 * RATIO_TOLERANCE:.0f} pp"
     if a.noisy or b.noisy:
         return Verdict("throughput", subject, claim, "inconclusive", paper, ours,
-                       f"noisy measurement (IQR/median > 10%): a difference of {points(delta)} "
-                       "cannot be judged")
+                       f"{NOISY_TEXT}: a difference of {points(delta)} cannot be judged")
     if abs(delta) <= RATIO_TOLERANCE:
         return Verdict("throughput", subject, claim, "pass", paper, ours,
                        f"{points(delta)} from the paper, within ±{tolerance}")
@@ -170,7 +171,7 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
     ours = f"{sig(a.median)} vs {sig(b.median)} images/s ({_where(entries[0])})"
     if a.noisy or b.noisy:
         return Verdict("ordering", subject, claim, "inconclusive", paper, ours,
-                       "noisy measurement (IQR/median > 10%)")
+                       NOISY_TEXT)
     if a.overlaps(b):
         return Verdict("ordering", subject, claim, "inconclusive", paper, ours,
                        f"the interquartile ranges overlap ([{sig(a.q1)}, {sig(a.q3)}] vs "

@@ -6,7 +6,8 @@ Statuses:
 - ``fail``: it does not, and the difference is larger than the measurement's spread (the
   explanation says why it differs);
 - ``partial``: part of a compound claim holds (explained);
-- ``inconclusive``: the measurement is too noisy (IQR/median > 10%) or the difference is
+- ``inconclusive``: the measurement is too noisy (IQR/median above
+  :data:`~profiler.measure.stats.NOISY_IQR_RATIO`) or the difference is
   within its spread, so it can neither confirm nor refute the claim;
 - ``n.a.``: the results hold no measurement for it, or the paper gives no number.
 

@@ -38,10 +38,11 @@ class BenchResult:
 
     ``samples`` are the raw per-step times in seconds; statistics derive from them
     (images/s per sample = ``batch`` / step time; median, IQR, CV; ``noisy`` when IQR/median of
-    images/s > 10%). ``batch`` is the batch actually run (smaller than ``requested_batch``
-    after an OOM retry). With ``nproc`` > 1, ``batch`` is per rank, a sample is the slowest
-    rank's time for that step and ``images_per_sec`` counts the images of all ranks;
-    ``per_rank`` has each rank's own figures.
+    images/s > :data:`~profiler.measure.stats.NOISY_IQR_RATIO`). ``batch`` is the batch
+    actually run (smaller than ``requested_batch`` after an OOM retry). With ``nproc`` > 1,
+    ``batch`` is per rank, a sample is the slowest rank's time for that step and
+    ``images_per_sec`` counts the images of all ranks; ``per_rank`` has each rank's own
+    figures.
 
     Memory, in bytes: ``peak_memory_bytes`` is the peak the workload needed, measured as
     ``memory_method`` says (``cuda_max_memory_allocated``: the CUDA caching allocator's peak;

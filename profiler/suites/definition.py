@@ -11,11 +11,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from profiler import defaults
 from profiler.devices import device_type
 from profiler.spec import MODES, Options
 
 __all__ = [
-    "DEFAULT_BATCH",
     "FILTER_AXES",
     "BatchSize",
     "Budget",
@@ -24,9 +24,6 @@ __all__ = [
     "MatrixEntry",
     "Suite",
 ]
-
-# BenchSpec's batch when neither the matrix nor a budget names one.
-DEFAULT_BATCH = 32
 
 Kind = Literal["count", "bench"]
 Shape3 = tuple[int, int, int]
@@ -126,16 +123,16 @@ class MatrixEntry:
     kind: Kind
     models: tuple[str, ...] = ()
     attention: tuple[str | None, ...] = (None,)
-    inputs: tuple[Shape3, ...] = ((3, 224, 224),)
+    inputs: tuple[Shape3, ...] = (defaults.INPUT_SHAPE,)
     blocks: tuple[str, ...] = ()
     shapes: tuple[Shape3, ...] = ()
     modes: tuple[str, ...] = MODES
     batch: tuple[int, ...] = ()
-    dtypes: tuple[str, ...] = ("fp32",)
+    dtypes: tuple[str, ...] = (defaults.DTYPE,)
     channels_last: tuple[bool, ...] = (False,)
     compile: tuple[bool, ...] = (False,)
     cudnn_benchmark: bool = True
-    conventions: tuple[str, ...] = ("fvcore", "all")
+    conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
     options: tuple[tuple[str, Options], ...] = ()
     variants: tuple[tuple[str, tuple[Options, ...]], ...] = ()
     devices: tuple[str, ...] = ()

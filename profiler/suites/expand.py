@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from profiler import defaults
 from profiler.devices import device_type
 from profiler.errors import AttnprofError, SuiteError
 from profiler.spec import BenchSpec, CountSpec, Options, Workload
-from profiler.suites.definition import DEFAULT_BATCH, CasePoint, MatrixEntry, Suite
+from profiler.suites.definition import CasePoint, MatrixEntry, Suite
 
 __all__ = ["Spec", "expand_suite"]
 
@@ -80,12 +81,12 @@ def _bench_batches(suite: Suite, entry: MatrixEntry, device: str, mode: str) -> 
         return entry.batch
     if suite.budget.batch is not None:
         return (suite.budget.batch.for_mode(mode),)
-    return (DEFAULT_BATCH,)
+    return (defaults.TIMING_BATCH,)
 
 
 def _settings(suite: Suite, entry: MatrixEntry, device: str) -> Iterator[_Setting]:
     if entry.kind == "count":
-        for batch in entry.batch or (1,):
+        for batch in entry.batch or (defaults.COUNT_BATCH,):
             yield _Setting(batch)
         return
     for dtype in entry.dtypes:
@@ -114,9 +115,9 @@ def _spec(suite: Suite, entry: MatrixEntry, device: str, workload: Workload,
         workload, mode=mode, device=device, batch=setting.batch, dtype=setting.dtype,
         channels_last=setting.channels_last, compile=setting.compile,
         cudnn_benchmark=entry.cudnn_benchmark, threads=budget.threads,
-        min_time=1.0 if budget.min_time is None else budget.min_time,
-        repeats=5 if budget.repeats is None else budget.repeats,
-        warmup=3 if budget.warmup is None else budget.warmup,
+        min_time=defaults.MIN_TIME if budget.min_time is None else budget.min_time,
+        repeats=defaults.REPEATS if budget.repeats is None else budget.repeats,
+        warmup=defaults.WARMUP if budget.warmup is None else budget.warmup,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from profiler import defaults
 from profiler.devices import DEVICE_TYPES
 from profiler.registry import Registry
 from profiler.spec import DTYPES, MODES, freeze_options
@@ -26,7 +27,7 @@ from profiler.suites.toml_lines import KeyPath
 __all__ = ["CONVENTIONS", "parse_entry"]
 
 # Counting conventions a count entry may ask for (profiler.measure.counting).
-CONVENTIONS: tuple[str, ...] = ("fvcore", "all")
+CONVENTIONS: tuple[str, ...] = defaults.COUNT_CONVENTIONS
 
 _COMMON = {"kind", "batch", "devices", "options", "variants", "exclude", "include"}
 _MODEL_KEYS = {"models", "attention", "input"}

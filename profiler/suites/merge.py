@@ -7,7 +7,7 @@ Rules:
 - parts measured on different devices (environment ``device``/``device_name``, or the suite's
   resolved device) are refused unless ``allow_mixed``;
 - a case present in several parts keeps its ``ok`` record over any other status, and the
-  earliest part's record among equals;
+  earliest part's record among equals (:mod:`profiler.results.merge_rule`);
 - the merged file takes the first part's environment, tool version and commit, lists every
   part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
   suite's case order (by each record's ``index``).
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from profiler.errors import ResultFileError
-from profiler.results.envelope import CaseRecord, PartInfo, ResultFile, SuiteInfo, utc_now
+from profiler.results.envelope import PartInfo, ResultFile, SuiteInfo, utc_now
+from profiler.results.merge_rule import keep_ok_records
 
 __all__ = ["merge_results"]
 
@@ -72,12 +73,6 @@ def _planned(parts: Sequence[tuple[str, ResultFile]]) -> int:
     return by_shard["all"] if "all" in by_shard else sum(by_shard.values())
 
 
-def _pick(records: dict[str, CaseRecord], record: CaseRecord) -> None:
-    held = records.get(record.case_id)
-    if held is None or (held.status != "ok" and record.status == "ok"):
-        records[record.case_id] = record
-
-
 def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = False
                   ) -> ResultFile:
     """Merge ``(source, file)`` pairs; see the module docstring for the rules."""
@@ -86,10 +81,7 @@ def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = F
     info = _check_same_suite(parts)
     if not allow_mixed:
         _check_same_device(parts)
-    records: dict[str, CaseRecord] = {}
-    for _, part in parts:
-        for record in part.cases:
-            _pick(records, record)
+    records = keep_ok_records(record for _, part in parts for record in part.cases)
     ordered = sorted(records.values(), key=lambda c: (c.index is None, c.index or 0))
     first = parts[0][1]
     part_infos = tuple(

@@ -1,0 +1,45 @@
+"""Default values, named once: specs, suites and the command line all import them from here.
+
+Plain constants, no imports: what a spec, a suite entry or a flag uses when it says nothing.
+Thresholds that belong to a rule live with the rule (the noise ratio in
+:mod:`profiler.measure.stats`, the ratio tolerance in :mod:`profiler.report.verdict_speed`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BLOCK_SIZE",
+    "COUNT_BATCH",
+    "COUNT_CONVENTIONS",
+    "DEVICE",
+    "DTYPE",
+    "INPUT_SHAPE",
+    "MIN_TIME",
+    "MODE",
+    "REPEATS",
+    "TIMING_BATCH",
+    "WARMUP",
+    "shape_text",
+]
+
+# What is measured.
+INPUT_SHAPE: tuple[int, int, int] = (3, 224, 224)  # per-sample (C, H, W) of a model
+BLOCK_SIZE: tuple[int, int] = (56, 56)  # feature map (H, W) of a block timed alone
+
+# Counting: batch 1 (counts are per image) under fvcore's and the all-ops convention.
+COUNT_BATCH = 1
+COUNT_CONVENTIONS: tuple[str, ...] = ("fvcore", "all")
+
+# Timing: what runs, and the budget (seconds of steps per repeat, repeats, warm-up steps).
+MODE = "infer"
+DEVICE = "cpu"
+DTYPE = "fp32"
+TIMING_BATCH = 32
+MIN_TIME = 1.0
+REPEATS = 5
+WARMUP = 3
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``(3, 224, 224)`` -> ``3x224x224`` (how shapes are written on the command line)."""
+    return "x".join(str(d) for d in shape)
