@@ -71,7 +71,7 @@ def test_copy_bandwidth_is_measured_once_per_device(monkeypatch: pytest.MonkeyPa
 def test_block_bench_reports_its_floor(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bandwidth, "_CACHE", {(str(torch.device("cpu")),
                                                torch.get_num_threads()): 10.0})
-    name = "eca" if "eca" in BLOCKS else "tests.helpers.timing_models:Gate"
+    name = "eca" if "eca" in BLOCKS else "tests.helpers.user_objects:Gate"
     spec = BenchSpec(Workload.for_block(name, 64, (14, 14)), mode=mode, batch=2,
                      min_time=0.01, repeats=2, memory=False)
     result = bench(spec)

@@ -13,8 +13,8 @@ from profiler.errors import OutOfMemoryError
 from profiler.measure import timing
 from profiler.results import BenchResult, load_result_file
 from profiler.spec import BenchSpec
+from tests.helpers.specs import TINY
 
-TINY = "tests.helpers.timing_models:TinyNet"
 FAST = ["--input", "3x16x16", "--batch", "4", "--min-time", "0.02", "--repeats", "2"]
 
 
@@ -56,7 +56,7 @@ def test_output_file_loads_as_a_result_file(tmp_path: Path,
 
 
 def test_block_benchmark_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--block", "tests.helpers.timing_models:Gate", "--channels", "16",
+    assert main(["bench", "--block", "tests.helpers.user_objects:Gate", "--channels", "16",
                  "--size", "8x8", "--batch", "2", "--min-time", "0.01", "--repeats", "1",
                  "--no-memory", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -91,7 +91,7 @@ def test_bad_options_exit_2(argv: list[str], needle: str,
 
 
 def test_unknown_model_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "tests.helpers.timing_models:Nope", "--no-memory"]) == 2
+    assert main(["bench", "tests.helpers.user_objects:Nope", "--no-memory"]) == 2
     assert "has no attribute" in _one_line_error(capsys)
 
 

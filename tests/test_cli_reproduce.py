@@ -8,10 +8,8 @@ import pytest
 
 from profiler.cli import main
 from profiler.commands.reproduce import default_paths
-from profiler.measure import case
-from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
-from profiler.spec import BenchSpec, CountSpec
+from tests.helpers.fakes import FakeMeasure, install
 
 SUITE = """\
 [suite]
@@ -42,26 +40,7 @@ CASES = 9
 # Params as the real models have them; throughput shaped like the paper's ratios.
 PARAMS = {None: (25_557_032, 0), "se": (28_088_024, 2_530_992), "eca": (25_557_112, 80)}
 RATES = {None: 10.0, "se": 8.7, "eca": 9.7}
-
-
-class FakeMeasure:
-    """Stands in for the counting and timing harnesses: fixed, paper-like numbers."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
-        self.calls += 1
-        attention = spec.workload.attention
-        if isinstance(spec, CountSpec):
-            params, attention_params = PARAMS[attention]
-            return CountResult(params=params, attention_params=attention_params,
-                               flops=4_111_514_624, flops_all=4_126_841_344)
-        rate = RATES[attention] / (3 if spec.mode == "train" else 1)
-        samples = [spec.batch / (rate * f) for f in (0.99, 1.0, 1.01)]
-        return BenchResult(images_per_sec=rate, images_per_sec_iqr=0.01 * rate,
-                           step_ms_median=1e3 * spec.batch / rate, samples=samples,
-                           batch=spec.batch)
+FLOPS = (4_111_514_624, 4_126_841_344)
 
 
 @pytest.fixture
@@ -74,9 +53,8 @@ def suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeMeasure:
-    measure = FakeMeasure()
-    monkeypatch.setattr(case, "measure", measure)
-    return measure
+    return install(monkeypatch, FakeMeasure(params=PARAMS, flops=FLOPS, rates=RATES,
+                                            train_slowdown=3))
 
 
 def test_reproduce_runs_the_suite_and_writes_the_report(
@@ -86,7 +64,7 @@ def test_reproduce_runs_the_suite_and_writes_the_report(
     results, report, plots = default_paths("mini-paper", "cpu")
     assert results == Path("results/mini-paper-cpu.json")
     assert report == Path("reports/mini-paper-cpu.md") and plots == Path("reports/mini-paper-cpu")
-    assert fake.calls == CASES and len(load_result_file(results).cases) == CASES
+    assert len(fake.labels) == CASES and len(load_result_file(results).cases) == CASES
     assert f"wrote {report}" in out and "claims: " in out
     text = report.read_text()
     assert "## Verdicts" in text and "![Throughput vs parameters](mini-paper-cpu/" in text
@@ -109,7 +87,7 @@ def test_existing_results_need_resume(suite: Path, fake: FakeMeasure,
     err = capsys.readouterr().err
     assert "--resume" in err and err.count("\n") == 1
     assert main([*args, "--resume"]) == 0
-    assert fake.calls == CASES  # nothing left to measure
+    assert len(fake.labels) == CASES  # nothing left to measure
 
 
 def test_cuda_without_cuda_is_exit_2(suite: Path, fake: FakeMeasure,
@@ -119,4 +97,4 @@ def test_cuda_without_cuda_is_exit_2(suite: Path, fake: FakeMeasure,
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert main(["reproduce", "--suite", str(suite), "--device", "cuda"]) == 2
-    assert "cuda" in capsys.readouterr().err.lower() and fake.calls == 0
+    assert "cuda" in capsys.readouterr().err.lower() and len(fake.labels) == 0

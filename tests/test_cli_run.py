@@ -11,43 +11,18 @@ import torch
 
 from profiler.cli import main
 from profiler.commands.run import PlainObserver, RichObserver, make_observer
-from profiler.measure import case
-from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
-from profiler.spec import BenchSpec, CountSpec
 from profiler.suites import RunOptions, load_suite, run_suite
+from tests.helpers.fakes import FakeMeasure, install
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = str(FIXTURES / "tiny.toml")
 TINY_CASES = 7
 
 
-
-class FakeMeasure:
-    """Stands in for the harnesses behind ``profiler.measure.case.run_case``."""
-
-    def __init__(self, interrupt_at: int | None = None, fail_label: str | None = None) -> None:
-        self.labels: list[str] = []
-        self.interrupt_at = interrupt_at
-        self.fail_label = fail_label
-
-    def __call__(self, spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
-        self.labels.append(spec.label)
-        if len(self.labels) == self.interrupt_at:
-            raise KeyboardInterrupt
-        if spec.label == self.fail_label:
-            raise RuntimeError("shape mismatch\nC++ trace")
-        if isinstance(spec, CountSpec):
-            return CountResult(params=1000, attention_params=10, flops=5000)
-        return BenchResult(images_per_sec=50.0, images_per_sec_iqr=1.0, step_ms_median=40.0,
-                           samples=[0.04, 0.041], batch=spec.batch)
-
-
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeMeasure:
-    measure = FakeMeasure()
-    monkeypatch.setattr(case, "measure", measure)
-    return measure
+    return install(monkeypatch)
 
 
 def test_run_writes_every_case_and_says_where(tmp_path: Path, fake: FakeMeasure,
@@ -77,13 +52,11 @@ def test_default_output_is_under_results(tmp_path: Path, fake: FakeMeasure,
 def test_ctrl_c_exits_130_and_resume_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "tiny.json"
-    interrupted = FakeMeasure(interrupt_at=3)
-    monkeypatch.setattr(case, "measure", interrupted)
+    interrupted = install(monkeypatch, FakeMeasure(interrupt_at=3))
     assert main(["run", TINY, "-o", str(out)]) == 130
     assert "--resume" in capsys.readouterr().err
     assert len(load_result_file(out).cases) == 2
-    rest = FakeMeasure()
-    monkeypatch.setattr(case, "measure", rest)
+    rest = install(monkeypatch)
     assert main(["run", TINY, "-o", str(out), "--resume"]) == 0
     assert rest.labels[0] == interrupted.labels[2]  # starts again at the interrupted case
     assert not set(rest.labels) & set(interrupted.labels[:2])
@@ -96,7 +69,7 @@ def test_failed_case_is_listed_and_strict_exits_1(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     label = "infer resnet18+eca b2 fp32 cpu"
-    monkeypatch.setattr(case, "measure", FakeMeasure(fail_label=label))
+    install(monkeypatch, FakeMeasure(fail_label=label))
     out = tmp_path / "tiny.json"
     assert main(["run", TINY, "-o", str(out), "-q"]) == 0
     printed = capsys.readouterr().out

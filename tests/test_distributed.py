@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,10 @@ from profiler.errors import MeasurementError, OutOfMemoryError
 from profiler.measure import distributed
 from profiler.measure.distributed import _combine, _RankFigures, launch_command
 from profiler.measure.timing import bench
-from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import tiny_spec
 
-TINY = "tests.helpers.timing_models:TinyNet"
-
-
-def _spec(**kwargs: object) -> BenchSpec:
-    options: dict[str, object] = {"mode": "train", "batch": 4, "min_time": 0.05, "repeats": 2,
-                                  "nproc": 2, "warmup": 2}
-    options.update(kwargs)
-    return BenchSpec(Workload.for_model(TINY, input_shape=(3, 16, 16)), **options)  # type: ignore[arg-type]
+# Two-process training of TinyNet, two repeats of 50 ms, memory measured.
+_spec = partial(tiny_spec, mode="train", min_time=0.05, nproc=2, warmup=2, memory=True)
 
 
 def test_two_gloo_processes_end_to_end() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,19 +18,15 @@ from profiler.measure.steps import prepare_step
 from profiler.measure.timing import bench
 from profiler.measure.trace import record_trace
 from profiler.spec import BenchSpec, Workload
-from tests.helpers.timing_models import TinyNet
+from tests.helpers.specs import GATE, tiny_spec
+from tests.helpers.user_objects import TinyNet
 
 pytestmark = pytest.mark.gpu
 
-TINY = "tests.helpers.timing_models:TinyNet"
-GATE = "tests.helpers.timing_models:Gate"
 
 
-def _spec(**kwargs: object) -> BenchSpec:
-    options: dict[str, object] = {"device": "cuda", "batch": 16, "min_time": 0.05,
-                                  "repeats": 2}
-    options.update(kwargs)
-    return BenchSpec(Workload.for_model(TINY, input_shape=(3, 64, 64)), **options)  # type: ignore[arg-type]
+# TinyNet at 64x64 on the GPU, batch 16, two repeats of 50 ms, memory measured.
+_spec = partial(tiny_spec, 64, device="cuda", batch=16, min_time=0.05, memory=True)
 
 
 def test_cuda_devices_resolve() -> None:

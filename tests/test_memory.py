@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,10 @@ from profiler.measure import memory
 from profiler.measure.memory import CPU_METHOD, MemoryFigures, measure_cpu_memory
 from profiler.measure.timing import bench
 from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import TINY, tiny_spec
 
-TINY = "tests.helpers.timing_models:TinyNet"
-
-
-def _spec(size: int, mode: str = "train") -> BenchSpec:
-    return BenchSpec(Workload.for_model(TINY, input_shape=(3, size, size)), mode=mode,
-                     batch=16, min_time=0.01, repeats=1)
+# TinyNet training at batch 16, one repeat of 10 ms, memory measured.
+_spec = partial(tiny_spec, mode="train", batch=16, min_time=0.01, repeats=1, memory=True)
 
 
 def test_child_measures_activations_of_a_training_step() -> None:
@@ -40,7 +38,7 @@ def test_child_entry_point_writes_figures_in_process(tmp_path: Path) -> None:
 
 
 def test_child_entry_point_records_errors(tmp_path: Path) -> None:
-    bad = BenchSpec(Workload.for_model("tests.helpers.timing_models:Missing"))
+    bad = BenchSpec(Workload.for_model("tests.helpers.user_objects:Missing"))
     spec_path, out_path = tmp_path / "spec.json", tmp_path / "out.json"
     spec_path.write_text(json.dumps(bad.to_dict()))
     assert memory.main([str(spec_path), str(out_path), "2", "1"]) == 0
@@ -49,7 +47,7 @@ def test_child_entry_point_records_errors(tmp_path: Path) -> None:
 
 
 def test_a_failing_child_is_recorded_as_unavailable() -> None:
-    bad = BenchSpec(Workload.for_model("tests.helpers.timing_models:Missing"))
+    bad = BenchSpec(Workload.for_model("tests.helpers.user_objects:Missing"))
     figures = measure_cpu_memory(bad.to_dict(), batch=2, steps=1)
     assert figures.peak_bytes is None
     assert figures.method.startswith("unavailable: memory child failed:")

@@ -12,22 +12,14 @@ from profiler.measure.clock import FakeClock, PerfCounterClock
 from profiler.measure.timing import TimingPolicy, bench, run_timing, warm_up
 from profiler.results.bench import BenchResult
 from profiler.spec import BenchSpec, Workload
-from tests.helpers.timing_models import TinyNet
+from tests.helpers.specs import GATE, TINY, tiny_spec
+from tests.helpers.user_objects import TinyNet
 
-TINY = "tests.helpers.timing_models:TinyNet"
-GATE = "tests.helpers.timing_models:Gate"
 POLICY = TimingPolicy(max_settle_seconds=100.0)
 
 
 def _noop() -> None:
     return None
-
-
-def _spec(**kwargs: object) -> BenchSpec:
-    options: dict[str, object] = {"batch": 4, "min_time": 0.02, "repeats": 2, "memory": False}
-    options.update(kwargs)
-    workload = Workload.for_model(TINY, input_shape=(3, 16, 16))
-    return BenchSpec(workload, **options)  # type: ignore[arg-type]
 
 
 # --- warm-up and calibration, deterministic --------------------------------------------------
@@ -118,7 +110,7 @@ def test_agree_makes_every_rank_follow_rank_zero() -> None:
 
 
 def test_bench_infer_returns_consistent_statistics() -> None:
-    result = bench(_spec(warmup=2))
+    result = bench(tiny_spec(warmup=2))
     assert isinstance(result, BenchResult)
     assert len(result.samples) == result.repeats * result.steps_per_repeat == \
         2 * result.steps_per_repeat
@@ -135,7 +127,7 @@ def test_bench_infer_returns_consistent_statistics() -> None:
 
 
 def test_bench_train_counts_gradients_and_momentum_as_static_memory() -> None:
-    result = bench(_spec(mode="train"))
+    result = bench(tiny_spec(mode="train"))
     params = sum(p.numel() for p in TinyNet().parameters())
     buffers = sum(b.numel() * b.element_size() for b in TinyNet().buffers())
     assert result.static_memory_bytes == 3 * params * 4 + buffers
@@ -152,7 +144,7 @@ def test_bench_sets_and_restores_threads(monkeypatch: pytest.MonkeyPatch) -> Non
             return super().forward(x)
 
     monkeypatch.setattr(steps, "_build", lambda spec: Spy())
-    bench(_spec(threads=1))
+    bench(tiny_spec(threads=1))
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == before
 
@@ -162,7 +154,7 @@ def test_agrees_with_torch_utils_benchmark_timer() -> None:
 
     The CPU is shared with other test runs, so the band is a factor of 2 either way.
     """
-    result = bench(_spec(batch=8, min_time=0.1, repeats=3))
+    result = bench(tiny_spec(batch=8, min_time=0.1, repeats=3))
     model = TinyNet().eval()
     x = torch.randn(8, 3, 16, 16)
 
@@ -178,12 +170,12 @@ def test_agrees_with_torch_utils_benchmark_timer() -> None:
 
 
 def test_bf16_and_channels_last_run_on_cpu() -> None:
-    result = bench(_spec(mode="train", dtype="bf16", channels_last=True, repeats=1))
+    result = bench(tiny_spec(mode="train", dtype="bf16", channels_last=True, repeats=1))
     assert result.images_per_sec > 0
 
 
 def test_a_model_without_logits_trains_on_its_mean() -> None:
-    workload = Workload.for_model("tests.helpers.timing_models:FeatureNet",
+    workload = Workload.for_model("tests.helpers.user_objects:FeatureNet",
                                   input_shape=(3, 8, 8))
     result = bench(BenchSpec(workload, mode="train", batch=2, min_time=0.01, repeats=1,
                              memory=False))
@@ -199,7 +191,7 @@ def test_a_failing_model_is_a_one_line_measurement_error() -> None:
 
 def test_nproc_needs_train_mode() -> None:
     with pytest.raises(InvalidOptionError, match="--mode train"):
-        bench(_spec(nproc=2))
+        bench(tiny_spec(nproc=2))
 
 
 def test_cpu_allocator_refusal_is_an_out_of_memory_error() -> None:
@@ -228,7 +220,7 @@ def _oom_above(limit: int, calls: list[int]) -> object:
 def test_oom_retry_halves_the_batch_until_it_fits(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     monkeypatch.setattr(timing, "bench_once", _oom_above(10, calls))
-    result = bench(_spec(batch=64, oom_retry=True))
+    result = bench(tiny_spec(batch=64, oom_retry=True))
     assert calls == [64, 32, 16, 8]
     assert result.batch == 8 and result.requested_batch == 64
 
@@ -237,7 +229,7 @@ def test_oom_without_retry_names_batch_and_request(monkeypatch: pytest.MonkeyPat
     calls: list[int] = []
     monkeypatch.setattr(timing, "bench_once", _oom_above(10, calls))
     with pytest.raises(OutOfMemoryError) as info:
-        bench(_spec(batch=64))
+        bench(tiny_spec(batch=64))
     assert calls == [64] and info.value.batch == 64
     assert "batch 64" in str(info.value) and "tried to allocate 2.00 GiB" in str(info.value)
     assert info.value.free_bytes is None or info.value.free_bytes > 0
@@ -247,7 +239,7 @@ def test_oom_at_batch_one_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     monkeypatch.setattr(timing, "bench_once", _oom_above(0, calls))
     with pytest.raises(OutOfMemoryError):
-        bench(_spec(batch=4, oom_retry=True))
+        bench(tiny_spec(batch=4, oom_retry=True))
     assert calls == [4, 2, 1]
 
 
@@ -264,6 +256,6 @@ def test_an_unsupported_cpu_dtype_is_an_invalid_option(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(timing, "bench_once", unsupported)
     with pytest.raises(InvalidOptionError, match=r"dtype fp16 does not run on cpu.*fp32 or bf16"):
-        bench(_spec(dtype="fp16"))
+        bench(tiny_spec(dtype="fp16"))
     with pytest.raises(MeasurementError, match="not implemented for 'Half'"):
-        bench(_spec(dtype="fp32"))
+        bench(tiny_spec(dtype="fp32"))

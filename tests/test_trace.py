@@ -13,8 +13,7 @@ from profiler.cli import main
 from profiler.errors import InvalidOptionError
 from profiler.measure.trace import STEP_LABEL, TraceSchedule, record_trace
 from profiler.spec import BenchSpec, Workload
-
-TINY = "tests.helpers.timing_models:TinyNet"
+from tests.helpers.specs import TINY
 
 
 def _load(path: Path) -> dict[str, Any]:

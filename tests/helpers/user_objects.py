@@ -1,4 +1,9 @@
-"""A user's own block and models, loaded in tests as ``tests.helpers.user_objects:NAME``."""
+"""A user's own blocks and models, loaded in tests as ``tests.helpers.user_objects:NAME``.
+
+They take the same arguments as registered models and blocks (``attention``,
+``attention_options`` / ``channels``), so any command accepts them, the way users plug in their
+own code. :class:`TinyNet` is the small model of the timing, memory and trace tests.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from torch import nn
 
 from profiler.models import plan_attention
 
-__all__ = ["PlainNet", "TinyGate", "TinyNet", "not_a_module", "tiny_gate"]
+__all__ = ["FeatureNet", "Gate", "PlainNet", "TinyGate", "TinyNet", "not_a_module", "tiny_gate"]
 
 
 class TinyGate(nn.Module):
@@ -38,24 +43,55 @@ def not_a_module(channels: int) -> str:
     return f"{channels} channels"
 
 
-class TinyNet(nn.Module):
-    """conv 3->8 -> BN -> ReLU -> [attn] -> GAP -> FC 8->10; one stage."""
+class Gate(nn.Module):
+    """A sigmoid channel gate (pool, linear, sigmoid, rescale): an SE without reduction."""
 
-    def __init__(
-        self, attention: str | None = None, attention_options: Mapping[str, Any] | None = None
-    ) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        plan = plan_attention(attention, attention_options, model="TinyNet", num_stages=1)
-        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(8)
-        self.attn = plan.block(1, 8)
-        self.fc = nn.Linear(8, 10)
+        self.fc = nn.Linear(channels, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn(self.conv(x)))
+        gate = torch.sigmoid(self.fc(x.mean(dim=(2, 3))))
+        return x * gate[:, :, None, None]
+
+
+class TinyNet(nn.Module):
+    """conv 3->8, BN, ReLU, [attn], conv 8->16 stride 2, BN, ReLU, GAP, FC 16->10 (logits).
+
+    One attention stage (8 channels) at ``attn``, placed by :func:`profiler.models.plan_attention`
+    like a registered backbone's.
+    """
+
+    def __init__(self, attention: str | None = None,
+                 attention_options: Mapping[str, Any] | None = None, classes: int = 10) -> None:
+        super().__init__()
+        plan = plan_attention(attention, attention_options, model="TinyNet", num_stages=1)
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.attn = plan.block(1, 8)
+        self.features = nn.Sequential(
+            nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
         if self.attn is not None:
             x = self.attn(x)
-        return self.fc(x.mean(dim=(2, 3)))
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class FeatureNet(nn.Module):
+    """A model that returns a feature map, not logits (trains on the output's mean)."""
+
+    def __init__(self, attention: str | None = None,
+                 attention_options: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
 
 
 class PlainNet(nn.Module):
