@@ -65,6 +65,11 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = Entry(name, factory, summary)
 
+    def unregister(self, name: str) -> None:
+        """Remove a registered name (a plug-in or a test undoing its ``register``)."""
+        self.entry(name)
+        del self._entries[name]
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 

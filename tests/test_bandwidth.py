@@ -31,9 +31,10 @@ def test_cbam_floor() -> None:
     assert min_bytes("cbam", SHAPE, 4, 10, "train").bytes is None
 
 
-def test_unknown_blocks_get_the_read_write_floor() -> None:
-    assert min_bytes("pkg.mod:Block", SHAPE, 2, 0, "infer").bytes == 2 * (X // 2)
-    assert min_bytes("pkg.mod:Block", SHAPE, 2, 8, "train").bytes == 4 * (X // 2) + 24
+def test_blocks_without_metadata_get_the_read_write_floor() -> None:
+    user = "tests.helpers.user_objects:Gate"  # a user block that declares no BlockInfo
+    assert min_bytes(user, SHAPE, 2, 0, "infer").bytes == 2 * (X // 2)
+    assert min_bytes(user, SHAPE, 2, 8, "train").bytes == 4 * (X // 2) + 24
 
 
 def test_achieved_bandwidth() -> None:

@@ -1,8 +1,11 @@
 """Attention blocks: one module per paper, registered by name in :data:`BLOCKS`.
 
-Every block takes ``channels`` first and maps (N, C, H, W) to (N, C, H, W). Adding a block is
-one file plus one ``BLOCKS.register`` line below. A name containing ``:`` loads a user block
-(``package.module:attr``, a class or a factory taking ``channels`` first).
+Every block takes ``channels`` first and maps (N, C, H, W) to (N, C, H, W). Everything about a
+block lives in its file: the module, its docstring (paper, formulas) and its ``info``
+(:class:`~profiler.blockinfo.BlockInfo`: label, paper, parameter and traffic formulas, what
+explains its timings), which :meth:`BlockRegistry.info` hands to reports and measurements.
+Adding a block is one file plus one ``BLOCKS.register`` line below. A name containing ``:``
+loads a user block (``package.module:attr``, a class or a factory taking ``channels`` first).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from profiler.blockinfo import BlockInfo
 from profiler.blocks._common import AttentionBlock, check_channels
 from profiler.blocks.ablations import ECANonShared, SEVar1, SEVar2, SEVar3
 from profiler.blocks.cbam import CBAM
@@ -27,6 +31,7 @@ __all__ = [
     "CBAM",
     "ECA",
     "AttentionBlock",
+    "BlockRegistry",
     "ECANonShared",
     "GlobalContext",
     "SEVar1",
@@ -39,22 +44,39 @@ __all__ = [
     "eca_kernel_size",
 ]
 
-BLOCKS: Registry[nn.Module] = Registry("block")
 
-BLOCKS.register("se", SqueezeExcitation,
-                "Squeeze-and-Excitation (Hu et al., CVPR 2018): FC C->C/r->C, sigmoid; r = 16")
-BLOCKS.register("cbam", CBAM,
-                "CBAM (Woo et al., ECCV 2018): avg+max channel MLP, then 7x7 spatial gate")
-BLOCKS.register("gc", GlobalContext,
-                "Global Context (Cao et al., ICCVW 2019): softmax pooling, C->C/16->C, add")
-BLOCKS.register("eca", ECA,
-                "ECA (Wang et al., CVPR 2020): 1-D conv across channels, k = psi(C); k params")
-BLOCKS.register("se_var1", SEVar1, "ECA paper ablation SE-Var1: sigmoid(GAP); 0 params")
-BLOCKS.register("se_var2", SEVar2,
-                "ECA paper ablation SE-Var2: one weight per channel; C params")
-BLOCKS.register("se_var3", SEVar3, "ECA paper ablation SE-Var3: one C x C FC; C^2 params")
-BLOCKS.register("eca_ns", ECANonShared,
-                "ECA paper ablation ECA-NS: k non-shared weights per channel; k*C params")
+
+class BlockRegistry(Registry[nn.Module]):
+    """The block registry: constructors by name, and what each block declares about itself."""
+
+    def register(self, name: str, factory: Callable[..., nn.Module],
+                 summary: str | None = None) -> None:
+        """Register ``factory`` as ``name``; the summary defaults to its ``info.summary``."""
+        super().register(name, factory, summary or declared_info(factory, name).summary)
+
+    def info(self, name: str) -> BlockInfo:
+        """The :class:`~profiler.blockinfo.BlockInfo` block ``name`` (registered, or a
+        ``package.module:attr`` path) declares; :meth:`BlockInfo.default` if it declares none.
+        Unknown names raise UnknownNameError like :meth:`factory`."""
+        return declared_info(self.factory(name), name)
+
+
+def declared_info(factory: Callable[..., Any], name: str) -> BlockInfo:
+    """``factory.info`` when it is a :class:`BlockInfo`, else the defaults for ``name``."""
+    info = getattr(factory, "info", None)
+    return info if isinstance(info, BlockInfo) else BlockInfo.default(name)
+
+
+BLOCKS = BlockRegistry("block")
+
+BLOCKS.register("se", SqueezeExcitation)
+BLOCKS.register("cbam", CBAM)
+BLOCKS.register("gc", GlobalContext)
+BLOCKS.register("eca", ECA)
+BLOCKS.register("se_var1", SEVar1)
+BLOCKS.register("se_var2", SEVar2)
+BLOCKS.register("se_var3", SEVar3)
+BLOCKS.register("eca_ns", ECANonShared)
 
 
 def _parameters_after_first(factory: Callable[..., Any]) -> list[inspect.Parameter] | None:

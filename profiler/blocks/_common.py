@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo
 from profiler.errors import InvalidOptionError
 
 __all__ = [
@@ -80,6 +81,8 @@ def check_number(
 class AttentionBlock(nn.Module):
     """Base of every attention block: (N, C, H, W) -> (N, C, H, W) for a fixed C.
 
+    ``info`` is what the block says about itself (:class:`~profiler.blockinfo.BlockInfo`:
+    label, paper, formulas, the passes that explain its timings); every block sets its own.
     ``is_attention`` marks the module for :func:`profiler.models.attention_modules`. Forward
     passes call :meth:`check_input`, a shape check on sizes only (no tensor data), skipped
     under ``torch.jit.trace`` (fvcore), so traced graphs hold no data-dependent control flow.
@@ -87,6 +90,7 @@ class AttentionBlock(nn.Module):
 
     is_attention: ClassVar[bool] = True
     block_name: ClassVar[str] = "attention"
+    info: ClassVar[BlockInfo | None] = None
 
     def __init__(self, channels: int) -> None:
         super().__init__()

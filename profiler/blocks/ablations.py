@@ -10,14 +10,25 @@ SE-Var2/SE-Var3 is an extension not in the paper.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic
 from profiler.blocks._common import AttentionBlock, check_bool
-from profiler.blocks.eca import resolve_kernel_size
+from profiler.blocks.eca import kernel_terms, resolve_kernel_size
 
 __all__ = ["ECANonShared", "SEVar1", "SEVar2", "SEVar3"]
+
+PAPER = "Wang et al., CVPR 2020 (ECA-Net), Table 2, arXiv:1910.03151"
+NS_KERNEL = 3  # ECA-NS's k in Table 2
+
+
+def _ns_terms(channels: int, options: Mapping[str, Any]) -> dict[str, float]:
+    return kernel_terms(channels, options, default=NS_KERNEL)
 
 
 class SEVar1(AttentionBlock):
@@ -32,6 +43,13 @@ class SEVar1(AttentionBlock):
     """
 
     block_name = "se_var1"
+    info = BlockInfo(
+        label="SE-Var1",
+        summary="ECA paper ablation SE-Var1: sigmoid(GAP); 0 params",
+        paper=PAPER, params="0",
+        passes="a global average pool, a sigmoid and a channel-wise rescale",
+        traffic=pool_rescale_traffic,
+    )
 
     def __init__(self, channels: int) -> None:
         super().__init__(channels)
@@ -57,6 +75,13 @@ class SEVar2(AttentionBlock):
     """
 
     block_name = "se_var2"
+    info = BlockInfo(
+        label="SE-Var2",
+        summary="ECA paper ablation SE-Var2: one weight per channel; C params",
+        paper=PAPER, params="C",
+        passes="a global average pool, one weight per channel and a channel-wise rescale",
+        traffic=pool_rescale_traffic,
+    )
 
     def __init__(self, channels: int, bias: bool = False) -> None:
         super().__init__(channels)
@@ -85,6 +110,14 @@ class SEVar3(AttentionBlock):
     """
 
     block_name = "se_var3"
+    info = BlockInfo(
+        label="SE-Var3",
+        summary="ECA paper ablation SE-Var3: one C x C FC; C^2 params",
+        paper=PAPER, params="C^2",
+        passes="a global average pool, one C x C fully connected layer and a channel-wise "
+               "rescale",
+        traffic=pool_rescale_traffic,
+    )
 
     def __init__(self, channels: int, bias: bool = False) -> None:
         super().__init__(channels)
@@ -117,9 +150,19 @@ class ECANonShared(AttentionBlock):
     """
 
     block_name = "eca_ns"
+    info = BlockInfo(
+        label="ECA-NS",
+        summary="ECA paper ablation ECA-NS: k non-shared weights per channel; k*C params",
+        paper=PAPER, params="kC",
+        passes="a global average pool, a non-shared local convolution across channels and a "
+               "channel-wise rescale",
+        traffic=pool_rescale_traffic,
+        terms=_ns_terms,
+    )
 
     def __init__(
-        self, channels: int, k_size: int | str | None = 3, gamma: float = 2, b: float = 1
+        self, channels: int, k_size: int | str | None = NS_KERNEL, gamma: float = 2,
+        b: float = 1
     ) -> None:
         super().__init__(channels)
         self.k_size = resolve_kernel_size(self.channels, k_size, gamma, b, block="eca_ns")

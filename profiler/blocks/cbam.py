@@ -10,15 +10,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo, TrafficFloor
 from profiler.blocks._common import (
     AttentionBlock,
     check_bool,
     check_odd_kernel,
     check_positive_int,
 )
-from profiler.blocks.se import se_hidden_channels
+from profiler.blocks.se import REDUCTION, reduction_terms, se_hidden_channels
 
-__all__ = ["CBAM", "CBAMChannelGate", "CBAMSpatialGate"]
+__all__ = ["CBAM", "CBAMChannelGate", "CBAMSpatialGate", "cbam_traffic"]
+
+
+def cbam_traffic(x: int, m: int, p: int, train: bool) -> TrafficFloor:
+    """Forward ``4X + 4M + P``: read x for the avg/max channel pool; read x for the channel-wise
+    avg/max of the rescaled x (2M written); read x and write y (the 7x7 conv reads the 2M
+    map). The backward pass is not derived (None)."""
+    if train:
+        return TrafficFloor(None, "not derived for cbam backward")
+    return TrafficFloor(4 * x + 4 * m + p, "4*N*C*H*W*s + 4*N*H*W*s + P")
 
 
 class CBAMChannelGate(nn.Module):
@@ -83,11 +93,21 @@ class CBAM(AttentionBlock):
     """
 
     block_name = "cbam"
+    info = BlockInfo(
+        label="CBAM",
+        summary="CBAM (Woo et al., ECCV 2018): avg+max channel MLP, then 7x7 spatial gate",
+        paper="Woo, Park, Lee, Kweon, ECCV 2018, arXiv:1807.06521",
+        params="2Ch + h + C + 2*7*7 + 2 (h = C // r)",
+        passes="average and max pools, a shared MLP, channel-wise max and mean maps, a 7x7 "
+               "convolution and two rescales",
+        traffic=cbam_traffic,
+        terms=reduction_terms,
+    )
 
     def __init__(
         self,
         channels: int,
-        reduction: int = 16,
+        reduction: int = REDUCTION,
         kernel_size: int = 7,
         spatial: bool = True,
         bias: bool = True,

@@ -8,15 +8,17 @@ arXiv:1910.03151. Official code: https://github.com/BangguWu/ECANet (``models/ec
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic
 from profiler.blocks._common import AttentionBlock, check_channels, check_number, check_odd_kernel
 from profiler.errors import InvalidOptionError
 
-__all__ = ["ADAPTIVE", "ECA", "eca_kernel_size", "resolve_kernel_size"]
+__all__ = ["ADAPTIVE", "ECA", "eca_kernel_size", "kernel_terms", "resolve_kernel_size"]
 
 ADAPTIVE = "adaptive"
 
@@ -47,6 +49,13 @@ def resolve_kernel_size(
     return check_odd_kernel(block, "k_size", k_size)
 
 
+def kernel_terms(channels: int, options: Mapping[str, Any],
+                 default: int | str | None = None) -> dict[str, float]:
+    """The ``k`` of a paper's formula (``k``, ``k*C``): the kernel size the block would use."""
+    psi = {key: options[key] for key in ("gamma", "b") if key in options}
+    return {"k": resolve_kernel_size(channels, options.get("k_size", default), **psi)}
+
+
 class ECA(AttentionBlock):
     """ECA: GAP -> Conv1d(1, 1, k, padding (k-1)//2, no bias) across channels -> sigmoid ->
     rescale.
@@ -66,6 +75,16 @@ class ECA(AttentionBlock):
     """
 
     block_name = "eca"
+    info = BlockInfo(
+        label="ECA",
+        summary="ECA (Wang et al., CVPR 2020): 1-D conv across channels, k = psi(C); k params",
+        paper="Wang, Wu, Zhu, Li, Zuo, Hu, CVPR 2020, arXiv:1910.03151",
+        params="k (k = psi(C) = nearest odd of (log2 C + 1) / 2, or a fixed k_size)",
+        passes="a global average pool, a 1-D convolution across channels and a channel-wise "
+               "rescale",
+        traffic=pool_rescale_traffic,
+        terms=kernel_terms,
+    )
 
     def __init__(
         self, channels: int, k_size: int | str | None = None, gamma: float = 2, b: float = 1

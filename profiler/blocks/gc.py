@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic
 from profiler.blocks._common import AttentionBlock, check_bool, check_number
 
 __all__ = ["GlobalContext", "gc_hidden_channels"]
@@ -56,6 +57,15 @@ class GlobalContext(AttentionBlock):
     """
 
     block_name = "gc"
+    info = BlockInfo(
+        label="GC",
+        summary="Global Context (Cao et al., ICCVW 2019): softmax pooling, C->C/16->C, add",
+        paper="Cao, Xu, Lin, Wei, Hu, ICCV Workshops 2019, arXiv:1904.11492",
+        params="2CP + 3P + 2C + 1 (P = int(C * ratio), ratio 1/16)",
+        passes="a softmax attention pool over all positions, a bottleneck transform with "
+               "LayerNorm and a broadcast add",
+        traffic=pool_rescale_traffic,  # one online-softmax pass to pool, then read x, write y
+    )
 
     def __init__(
         self, channels: int, ratio: float | str = 1.0 / 16, zero_init: bool = True

@@ -6,17 +6,28 @@ arXiv:1709.01507. Official code: https://github.com/hujie-frank/SENet (Caffe).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic
 from profiler.blocks._common import AttentionBlock, check_bool, check_positive_int
 
-__all__ = ["SqueezeExcitation", "se_hidden_channels"]
+__all__ = ["REDUCTION", "SqueezeExcitation", "reduction_terms", "se_hidden_channels"]
+
+REDUCTION = 16
 
 
 def se_hidden_channels(channels: int, reduction: int) -> int:
     """The bottleneck width: ``channels // reduction`` as in the official code, at least 1."""
     return max(1, channels // reduction)
+
+
+def reduction_terms(channels: int, options: Mapping[str, Any]) -> dict[str, float]:
+    """The ``r`` of a paper's formula (``2C^2/r``): the block's reduction ratio."""
+    return {"r": options.get("reduction", REDUCTION)}
 
 
 class SqueezeExcitation(AttentionBlock):
@@ -38,8 +49,18 @@ class SqueezeExcitation(AttentionBlock):
     """
 
     block_name = "se"
+    info = BlockInfo(
+        label="SE",
+        summary="Squeeze-and-Excitation (Hu et al., CVPR 2018): FC C->C/r->C, sigmoid; r = 16",
+        paper="Hu, Shen, Sun, CVPR 2018, arXiv:1709.01507",
+        params="2Ch + h + C (h = C // r; bias=False: 2Ch)",
+        passes="a global average pool, two small fully connected layers and a channel-wise "
+               "rescale",
+        traffic=pool_rescale_traffic,
+        terms=reduction_terms,
+    )
 
-    def __init__(self, channels: int, reduction: int = 16, bias: bool = True) -> None:
+    def __init__(self, channels: int, reduction: int = REDUCTION, bias: bool = True) -> None:
         super().__init__(channels)
         self.reduction = check_positive_int("se", "reduction", reduction)
         bias = check_bool("se", "bias", bias)

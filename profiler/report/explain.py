@@ -6,7 +6,8 @@ arithmetic (its FLOPs are a tiny share of the network's) but makes several memor
 passes over the whole feature map (pooling, the gate multiply, CBAM's channel max/mean maps,
 GC's softmax pooling) and launches extra small kernels. How much that costs relative to the
 convolutions depends on the device, the batch size, the precision and the thread count; the
-paper's FPS come from 4x RTX 2080Ti with an unstated batch size and precision.
+paper's FPS come from 4x RTX 2080Ti with an unstated batch size and precision. Each block
+names its own passes (``BlockInfo.passes`` in its file).
 """
 
 from __future__ import annotations
@@ -14,19 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from profiler.report.cells import percent, sig
+from profiler.report.names import block_info
 from profiler.results.environment import Environment
 
-__all__ = ["BLOCK_PASSES", "SMALL_GAP", "Setting", "order_mismatch", "ratio_mismatch"]
+__all__ = ["SMALL_GAP", "Setting", "order_mismatch", "ratio_mismatch"]
 
-BLOCK_PASSES: dict[str, str] = {
-    "se": "a global average pool, two small fully connected layers and a channel-wise rescale",
-    "eca": "a global average pool, a 1-D convolution across channels and a channel-wise "
-           "rescale",
-    "cbam": "average and max pools, a shared MLP, channel-wise max and mean maps, a 7x7 "
-            "convolution and two rescales",
-    "gc": "a softmax attention pool over all positions, a bottleneck transform with LayerNorm "
-          "and a broadcast add",
-}
 PAPER_HARDWARE = "the paper's 4x RTX 2080Ti (batch size and precision not stated)"
 # A gap between two methods' FPS in the paper below this is within what setups move.
 SMALL_GAP = 0.05
@@ -59,10 +52,6 @@ class Setting:
         return f"{where} at batch {self.batch} in {self.dtype}"
 
 
-def _passes(method: str) -> str:
-    return BLOCK_PASSES.get(method, "its pooling and gating passes over the feature map")
-
-
 def _training_note(setting: Setting) -> str:
     return "; training adds their backward passes" if setting.mode == "train" else ""
 
@@ -74,7 +63,7 @@ def ratio_mismatch(label: str, method: str, ours: float, paper: float,
              if flops_share is not None and flops_share > 0 else "")
     head = (f"{label} {share}costs {100 * (1.0 - ours):.1f}% of the backbone's throughput "
             f"here and {100 * (1.0 - paper):.1f}% in the paper")
-    passes = f"its memory-bound passes ({_passes(method)})"
+    passes = f"its memory-bound passes ({block_info(method).passes})"
     if ours < paper and setting.on_cpu:
         why = (f"{passes} run unfused on {setting.describe()}, far from the convolutions' "
                f"efficiency, so they take a larger share of the step than on {PAPER_HARDWARE}")

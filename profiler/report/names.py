@@ -1,14 +1,21 @@
-"""Display names: registry names as the paper prints them (``resnet50`` -> ``ResNet-50``)."""
+"""Display names and block metadata for reports (``resnet50`` -> ``ResNet-50``, ``se`` -> ``SE``).
+
+A block's label and the words that explain its timings come from the block itself
+(:meth:`profiler.blocks.BlockRegistry.info`). Reading them needs the block classes, hence
+torch: where torch (or a user block's module) cannot be imported, a report still renders,
+with :meth:`~profiler.blockinfo.BlockInfo.default` (the registry name as the label).
+"""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["backbone_label", "method_label"]
+from profiler.blockinfo import BlockInfo
+from profiler.errors import AttnprofError
 
-_METHODS = {"none": "none", "se": "SE", "cbam": "CBAM", "gc": "GC", "eca": "ECA",
-            "se_var1": "SE-Var1", "se_var2": "SE-Var2", "se_var3": "SE-Var3",
-            "eca_ns": "ECA-NS"}
+__all__ = ["NO_ATTENTION", "backbone_label", "block_info", "method_label"]
+
+NO_ATTENTION = "none"
 _RESNET = re.compile(r"^resnet(\d+)$")
 
 
@@ -21,6 +28,18 @@ def backbone_label(model: str) -> str:
     return model
 
 
+def block_info(name: str) -> BlockInfo:
+    """What block ``name`` declares about itself; the defaults when it cannot be loaded."""
+    try:
+        from profiler.blocks import BLOCKS  # needs torch
+    except ImportError:
+        return BlockInfo.default(name)
+    try:
+        return BLOCKS.info(name)
+    except (AttnprofError, ImportError):
+        return BlockInfo.default(name)
+
+
 def method_label(method: str) -> str:
-    """``se`` -> ``SE``; ``none`` (the plain backbone) stays ``none``; others unchanged."""
-    return _METHODS.get(method, method)
+    """``se`` -> ``SE`` (the block's label); ``none`` (the plain backbone) stays ``none``."""
+    return method if method == NO_ATTENTION else block_info(method).label

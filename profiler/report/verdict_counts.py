@@ -14,7 +14,6 @@ that the formulas leave out); else ``fail``.
 from __future__ import annotations
 
 import ast
-import inspect
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ from profiler.report.cells import printed_decimals, sig
 from profiler.report.claims import Claims, Table2Row, Table3Row
 from profiler.report.data import CountEntry, ReportData, method_of
 from profiler.report.findings import Finding, Findings
-from profiler.report.names import backbone_label
+from profiler.report.names import backbone_label, block_info
 from profiler.report.verdicts import Verdict
 from profiler.spec import thaw_options
 
@@ -216,7 +215,9 @@ def _evaluate(node: ast.AST, names: Mapping[str, float]) -> float:
         return _evaluate(node.body, names)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return float(node.value)
-    if isinstance(node, ast.Name) and node.id in names:
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            raise ValueError(f"no value for {node.id!r} (known: {', '.join(sorted(names))})")
         return names[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         return _OPERATORS[type(node.op)](_evaluate(node.left, names),
@@ -235,38 +236,23 @@ def evaluate_formula(formula: str, names: Mapping[str, float]) -> float:
         raise ValueError(f"cannot evaluate formula {formula!r}: {exc}") from None
 
 
-def _default_option(block: str, name: str) -> object:
-    from profiler.blocks import BLOCKS
-
-    try:
-        parameter = inspect.signature(BLOCKS.factory(block)).parameters.get(name)
-    except (TypeError, ValueError):
-        return None
-    return None if parameter is None else parameter.default
-
-
 def _formula_names(entry: CountEntry) -> dict[str, float]:
-    from profiler.blocks import eca_kernel_size
-
-    channels = entry.workload.channels or 0
-    options = thaw_options(entry.workload.options)
+    """``C`` and the symbols the block declares (``r``, ``k``) for this count's options."""
     block = entry.workload.block or ""
-    reduction = options.get("reduction", _default_option(block, "reduction"))
-    kernel = options.get("k_size", _default_option(block, "k_size"))
-    names: dict[str, float] = {"C": float(channels)}
-    if isinstance(reduction, (int, float)) and not isinstance(reduction, bool):
-        names["r"] = float(reduction)
-    names["k"] = float(kernel) if isinstance(kernel, int) and not isinstance(kernel, bool) \
-        else float(eca_kernel_size(channels))
-    return names
+    return block_info(block).formula_terms(entry.workload.channels or 0,
+                                           thaw_options(entry.workload.options))
 
 
 def _table2_verdict(row: Table2Row, entries: list[CountEntry]) -> Verdict:
     checks: list[tuple[int, float, int]] = []
     for entry in entries:
-        names = _formula_names(entry)
-        checks.append((entry.workload.channels or 0, evaluate_formula(row.module_params, names),
-                       entry.result.params))
+        try:
+            formula = evaluate_formula(row.module_params, _formula_names(entry))
+        except ValueError as exc:  # a symbol the block does not declare, or a bad option
+            return Verdict("table2", row.label, f"module parameters = {row.module_params}",
+                           "n.a.", row.module_params, f"{entry.result.params:,}",
+                           f"cannot evaluate the formula for {entry.workload.label}: {exc}")
+        checks.append((entry.workload.channels or 0, formula, entry.result.params))
     shown = "; ".join(f"C={c}: {sig(f, 6)} vs {n:,}" for c, f, n in checks)
     if all(abs(f - n) < 0.5 for _, f, n in checks):
         return Verdict("table2", row.label, f"module parameters = {row.module_params}", "pass",
