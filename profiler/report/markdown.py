@@ -1,6 +1,8 @@
-"""Assemble the markdown report: verdicts, tables, plots, unfinished cases, environment.
+"""Assemble the markdown report: summary, verdicts, tables, plots, unfinished cases, environment.
 
-Formatting only: the numbers come from :mod:`profiler.report.tables`, the judgements from
+The report opens with a summary that fits one screen (:mod:`profiler.report.summary`); the
+details follow, every long explanation as a numbered note under its table. Formatting only:
+the numbers come from :mod:`profiler.report.tables`, the judgements from
 :mod:`profiler.report.verdicts`, the images from :mod:`profiler.report.plots`.
 """
 
@@ -18,6 +20,7 @@ from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report import tables
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
+from profiler.report.summary import summary_markdown
 from profiler.report.verdict_speed import RATIO_TOLERANCE
 from profiler.report.verdicts import ClaimsCheck, Verdict
 
@@ -82,12 +85,7 @@ def _claims_sections(data: ReportData, check: ClaimsCheck) -> list[str]:
                     f"\n\n{_rules(check)}")]
     comparison = tables.claims_table(data, claims)
     out.append(_section(comparison.title, comparison.to_markdown()))
-    for title, kinds in (("Abstract", ("abstract",)),
-                         ("Parameters and FLOPs (Table 3)", ("params", "flops")),
-                         ("Throughput relative to the backbone (Table 3)", ("throughput",)),
-                         ("Orderings (Table 3)", ("ordering",)),
-                         ("Module parameters (Table 2)", ("table2",))):
-        verdicts = [v for v in check.verdicts if v.kind in kinds]
+    for title, verdicts in check.by_section():
         missing = [v for v in verdicts if v.status == "n.a." and v.ours == "–"]
         shown = [v for v in verdicts if v not in missing]
         table = tables.verdict_table(title, shown)
@@ -115,12 +113,12 @@ def _plots_section(plots: Sequence[Plot], base_dir: Path) -> str | None:
 def _unfinished_section(data: ReportData) -> str | None:
     if not data.unfinished:
         return None
-    rows = [(r.status, r.spec.label, (r.error or "").replace("|", "\\|"))
-            for r in data.unfinished]
-    body = tabulate(rows, headers=["Status", "Case", "Message"], tablefmt="github",
-                    disable_numparse=True)
-    return _section("Cases not measured", "Skipped cases ran past the run's time budget "
-                    "(`--resume` measures them); errors carry their message.\n\n" + body)
+    notes = tables.Notes()
+    rows = tuple((r.status, r.spec.label, notes.cell(r.error or "")) for r in data.unfinished)
+    table = tables.Table("Cases not measured", "Skipped cases ran past the run's time budget "
+                         "(`--resume` measures them); errors carry their message.",
+                         ("Status", "Case", "Message"), rows, notes.items())
+    return _table_section(table)
 
 
 def _env_rows(run: RunInfo) -> list[tuple[str, str]]:
@@ -165,7 +163,8 @@ def environment_section(data: ReportData) -> str:
 def render_markdown(data: ReportData, check: ClaimsCheck | None, plots: Sequence[Plot],
                     text: ReportText) -> str:
     """The whole report as markdown."""
-    sections: list[str | None] = [f"# {text.title}\n\n{_inputs_line(data)}\n"]
+    sections: list[str | None] = [f"# {text.title}\n\n{_inputs_line(data)}\n",
+                                  _section("Summary", summary_markdown(data, check))]
     if check is not None:
         sections += _claims_sections(data, check)
     sections += [

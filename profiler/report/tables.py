@@ -1,7 +1,9 @@
 """Report tables: our measurements in the paper's Table 3 layout, overheads, blocks, verdicts.
 
 Each function returns a :class:`Table` (title, a units line, headers, rows of formatted
-cells); :meth:`Table.to_markdown` renders it with tabulate. One unit per column, stated in the
+cells, numbered notes); :meth:`Table.to_markdown` renders it with tabulate. Cells stay short
+(at most :data:`MAX_CELL` characters): a long explanation becomes a numbered note, listed
+under its table, and the cell shows its number (:class:`Notes`). One unit per column, stated in the
 units line: parameters in M = 10^6, FLOPs in G = 10^9 per image under fvcore's convention (one
 multiply-add = one FLOP), throughput in images/s as median ± IQR of the raw samples, with the
 batch, dtype and device; ``†`` marks a noisy measurement (IQR/median above
@@ -34,6 +36,10 @@ from profiler.report.verdicts import Verdict
 from profiler.spec import Workload, thaw_options
 
 __all__ = [
+    "INLINE_LIMIT",
+    "MAX_CELL",
+    "STATUS_MARKS",
+    "Notes",
     "Table",
     "block_table",
     "claims_table",
@@ -47,22 +53,44 @@ MODES = ("train", "infer")
 NOISY_NOTE = f"{NOISY_MARK} noisy: IQR/median of images/s above {NOISY_IQR_RATIO:.0%}."
 STATUS_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "partial": "◐ partial",
                 "inconclusive": "❔ inconclusive", "n.a.": "– n.a."}
+MAX_CELL = 160  # no table cell is longer (characters)
+INLINE_LIMIT = 80  # explanations up to this length stay in their cell; longer become notes
+
+
+class Notes:
+    """A table's numbered notes: each distinct text gets the next number once."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+
+    def cell(self, text: str) -> str:
+        """``text`` itself when short enough for a cell, else its note number ``[n]``."""
+        if len(text) <= INLINE_LIMIT:
+            return text
+        number = self._numbers.setdefault(text, len(self._numbers) + 1)
+        return f"[{number}]"
+
+    def items(self) -> tuple[tuple[int, str], ...]:
+        return tuple((n, text) for text, n in self._numbers.items())
 
 
 @dataclass(frozen=True)
 class Table:
-    """A titled table with its units line."""
+    """A titled table with its units line and the notes its cells refer to."""
 
     title: str
     units: str
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    notes: tuple[tuple[int, str], ...] = ()
 
     def to_markdown(self) -> str:
         cells = [[c.replace("|", "\\|") for c in row] for row in self.rows]
         body = tabulate(cells, headers=list(self.headers), tablefmt="github",
                         disable_numparse=True)
-        return f"{self.units}\n\n{body}\n" if self.units else f"{body}\n"
+        notes = "".join(f"\n- [{n}] {text}" for n, text in self.notes)
+        text = f"{self.units}\n\n{body}\n" if self.units else f"{body}\n"
+        return f"{text}{notes}\n" if notes else text
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -347,9 +375,12 @@ def not_built_table(claims: Claims) -> Table | None:
 
 
 def verdict_table(title: str, verdicts: Sequence[Verdict]) -> Table | None:
-    """One row per verdict: what was claimed, the paper's figure, ours, outcome and why."""
+    """One row per verdict: what was claimed, the paper's figure, ours, outcome and why (a
+    long reason as a numbered note under the table)."""
     if not verdicts:
         return None
-    rows = tuple((v.subject, v.claim, v.paper, v.ours, STATUS_MARKS[v.status], v.explanation)
-                 for v in verdicts)
-    return Table(title, "", ("Subject", "Claim", "Paper", "Ours", "Verdict", "Why"), rows)
+    notes = Notes()
+    rows = tuple((v.subject, v.claim, v.paper, v.ours, STATUS_MARKS[v.status],
+                  notes.cell(v.explanation)) for v in verdicts)
+    return Table(title, "", ("Subject", "Claim", "Paper", "Ours", "Verdict", "Why"), rows,
+                 notes.items())

@@ -28,6 +28,8 @@ from profiler.spec import thaw_options
 
 __all__ = ["abstract_verdicts", "count_verdicts", "evaluate_formula", "table2_verdicts"]
 
+PARAMS_COLUMN = "#Param"  # the summary table's columns (Verdict.column)
+FLOPS_COLUMN = "FLOPs"
 PARAMS_DECIMALS = 2  # Table 3 prints params as 24.37 (M)
 FLOPS_DECIMALS = 2  # ... and FLOPs as 3.86 (G); MobileNetV2's 319.4M is 0.3194 G
 
@@ -123,16 +125,26 @@ def _row_verdicts(data: ReportData, row: Table3Row, findings: Findings) -> list[
     if entry is None:
         reason = _missing(data, row.backbone, row.method)
         return [Verdict("params", subject, params_claim, "n.a.", f"{row.params_m:.2f}M", "–",
-                        reason),
-                Verdict("flops", subject, flops_claim, "n.a.", f"{row.gflops:g} G", "–", reason)]
+                        reason).in_column(PARAMS_COLUMN, f"{row.params_m:.2f}M", "–"),
+                Verdict("flops", subject, flops_claim, "n.a.", f"{row.gflops:g} G", "–",
+                        reason).in_column(FLOPS_COLUMN, f"{row.gflops:g} G", "–")]
+    params_finding = findings.find("table3", row.backbone, row.method, "params")
+    flops_finding = findings.find("table3", row.backbone, row.method, "flops")
+    params = _params_verdict(subject, params_claim, row.params_m, entry, params_finding,
+                             findings, "params")
+    flops = _flops_verdict(subject, flops_claim, row.gflops, entry.flops, entry.flops_all,
+                           flops_finding, findings, "flops")
     return [
-        _params_verdict(subject, params_claim, row.params_m, entry,
-                        findings.find("table3", row.backbone, row.method, "params"), findings,
-                        "params"),
-        _flops_verdict(subject, flops_claim, row.gflops, entry.flops, entry.flops_all,
-                       findings.find("table3", row.backbone, row.method, "flops"), findings,
-                       "flops"),
+        params.in_column(PARAMS_COLUMN, params.paper,
+                         _brief(params_finding, f"{entry.result.params / 1e6:.2f}M")),
+        flops.in_column(FLOPS_COLUMN, flops.paper, _brief(flops_finding,
+                                                          f"{entry.flops / 1e9:.4g} G")),
     ]
+
+
+def _brief(finding: Finding | None, measured: str) -> str:
+    """Ours in a few characters: under the finding's convention if there is one."""
+    return measured if finding is None else f"{finding.ours:.6g} {finding.published_unit}"
 
 
 def count_verdicts(claims: Claims, data: ReportData, findings: Findings) -> list[Verdict]:

@@ -136,6 +136,18 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
                    f"{points(delta)} from the paper (tolerance ±{tolerance}); {why}")
 
 
+def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
+                 mode: str) -> tuple[str, str]:
+    """The paper's share of the backbone's FPS and ours, as percentages ("N/A", "–")."""
+    paper_fps, base_fps = row.fps(mode), base.fps(mode)
+    mine = data.bench_for(row.backbone, row.method, mode, row.options)
+    theirs = data.bench_for(row.backbone, "none", mode, base.options)
+    paper = "N/A" if paper_fps is None or base_fps is None else ratio(paper_fps / base_fps)
+    ours = ("–" if mine is None or theirs is None
+            else ratio(mine.result.images_per_sec / theirs.result.images_per_sec))
+    return paper, ours
+
+
 def ratio_verdicts(claims: Claims, data: ReportData) -> list[Verdict]:
     """One verdict per buildable Table 3 method (backbones excluded) and mode."""
     verdicts: list[Verdict] = []
@@ -149,7 +161,8 @@ def ratio_verdicts(claims: Claims, data: ReportData) -> list[Verdict]:
             for mode in MODE_NAMES:
                 verdict = _ratio_verdict(data, row, base, mode)
                 if verdict is not None:
-                    verdicts.append(verdict)
+                    verdicts.append(verdict.in_column(f"{MODE_NAMES[mode].capitalize()} FPS kept",
+                                                      *_ratio_brief(data, row, base, mode)))
     return verdicts
 
 

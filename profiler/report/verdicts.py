@@ -23,16 +23,24 @@ per backbone and mode, where the interquartile ranges of the two measurements do
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from profiler.report.claims import Claims
 from profiler.report.findings import Findings
 
-__all__ = ["STATUSES", "ClaimsCheck", "Status", "Verdict"]
+__all__ = ["SECTIONS", "STATUSES", "ClaimsCheck", "Status", "Verdict"]
 
 Status = Literal["pass", "fail", "partial", "inconclusive", "n.a."]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "partial", "inconclusive", "n.a.")
+# The report's sections of verdicts (title, kinds), in order; other kinds follow, by kind.
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Abstract", ("abstract",)),
+    ("Parameters and FLOPs (Table 3)", ("params", "flops")),
+    ("Throughput relative to the backbone (Table 3)", ("throughput",)),
+    ("Orderings (Table 3)", ("ordering",)),
+    ("Module parameters (Table 2)", ("table2",)),
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,9 @@ class Verdict:
     """One claim checked: what the paper says, what we measured, and the outcome.
 
     ``kind`` groups verdicts in the report: ``params``, ``flops``, ``throughput``,
-    ``ordering``, ``abstract`` or ``table2``.
+    ``ordering``, ``abstract`` or ``table2``. A verdict with a ``column`` also has a cell in
+    the report's one-screen summary table (row ``subject``, that column), showing ``brief``:
+    the paper's figure and ours in a few characters (``87.3% → 110.6%``).
     """
 
     kind: str
@@ -50,6 +60,12 @@ class Verdict:
     paper: str
     ours: str
     explanation: str = ""
+    column: str = ""
+    brief: str = ""
+
+    def in_column(self, column: str, paper: str, ours: str) -> Verdict:
+        """This verdict with a summary cell: ``column``, showing ``paper → ours``."""
+        return replace(self, column=column, brief=f"{paper} → {ours}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,16 @@ class ClaimsCheck:
         for verdict in self.verdicts:
             tally[verdict.status] += 1
         return tally
+
+    def by_section(self) -> list[tuple[str, tuple[Verdict, ...]]]:
+        """The verdicts of each of :data:`SECTIONS` (empty ones left out), then of any other
+        kind, one section per kind, in order of appearance."""
+        known = {kind for _, kinds in SECTIONS for kind in kinds}
+        others = dict.fromkeys(v.kind for v in self.verdicts if v.kind not in known)
+        groups = [*SECTIONS, *((kind, (kind,)) for kind in others)]
+        found = [(title, tuple(v for v in self.verdicts if v.kind in kinds))
+                 for title, kinds in groups]
+        return [(title, verdicts) for title, verdicts in found if verdicts]
 
     def summary(self) -> str:
         """``12 pass, 3 fail, ...`` (statuses with a zero count left out)."""
