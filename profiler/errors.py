@@ -12,8 +12,10 @@ __all__ = [
     "AttnprofError",
     "DeviceUnavailableError",
     "InvalidOptionError",
+    "LockedError",
     "MeasurementError",
     "OutOfMemoryError",
+    "OutputError",
     "ResultFileError",
     "SuiteError",
     "UnknownNameError",
@@ -55,3 +57,24 @@ class OutOfMemoryError(MeasurementError):
         super().__init__(message)
         self.batch = batch
         self.free_bytes = free_bytes
+
+
+class OutputError(AttnprofError):
+    """An output that cannot be written (or must not be: it exists, it is a FIFO...).
+
+    ``unsaved`` is the text that should have gone into the file (a result file's JSON), so
+    that the CLI can print it to stdout and nothing measured is lost; None for derived
+    outputs (reports, plots, traces) that a rerun remakes.
+    """
+
+    def __init__(self, message: str, unsaved: str | None = None) -> None:
+        super().__init__(message)
+        self.unsaved = unsaved
+
+
+class LockedError(AttnprofError, RuntimeError):
+    """A result file another live attnprof process is writing (the message names its PID)."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid

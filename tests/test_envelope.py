@@ -105,13 +105,13 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
     ('{"schema": "other"}', "not an attnprof result file"),
     ('{"schema": "attnprof.result", "schema_version": 99}', "schema_version 99"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "x"}]}',
-     "case of unknown kind 'x'"),
+     "case 1: field 'kind': expected one of count, bench, got 'x'"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
-     '"status": "lost", "spec": {"workload": {"model": "m"}}}]}', "unknown status 'lost'"),
+     '"status": "lost", "spec": {"workload": {"model": "m"}}}]}', "field 'status': expected one of ok"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "bench", '
-     '"spec": {"workload": {"model": "m"}, "mode": "sideways"}}]}', "unknown mode 'sideways'"),
+     '"spec": {"workload": {"model": "m"}, "mode": "sideways"}}]}', "field 'spec.mode': expected one of infer, train"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
-     '"spec": {}}]}', "malformed result file"),
+     '"spec": {}}]}', "field 'spec.workload': missing"),
 ])
 def test_bad_files_raise_one_line_errors(tmp_path: Path, content: str, fragment: str) -> None:
     path = tmp_path / "bad.json"

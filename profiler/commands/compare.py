@@ -40,7 +40,7 @@ noise-aware: a regression needs the new value worse than the baseline by more th
 limit AND the interquartile ranges [q1, q3] of the two runs' raw samples not overlapping
 (a change inside the measured spread is reported as 'within noise'); values without samples
 (peak memory) are judged by the limit alone. A case ok in the baseline and failed in the new
-file is a regression.
+file, or missing from it (an interrupted run), is a regression (--allow-missing: listed only).
 
 matching: by case id; cases left over are matched by workload, mode, batch, dtype and
 device type when that is unique in both files (so runs with other timing budgets compare).
@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a regression rule, repeatable (see below)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="table (terminal, default) or markdown ($GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="a case the baseline has and NEW lacks is listed, not a regression "
+                        "(for partial suites)")
     parser.set_defaults(func=run)
 
 
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     rules = resolve_rules(args.fail_on)
     baseline = load_measurements(args.baseline)
     new = load_measurements(args.new)
-    comparison = compare_files(baseline, new, rules, [r for r in given if r.enabled])
+    comparison = compare_files(baseline, new, rules, [r for r in given if r.enabled],
+                               allow_missing=args.allow_missing)
     print(render(comparison, args.format), end="")
     return 1 if comparison.regressions else 0

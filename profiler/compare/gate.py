@@ -16,8 +16,9 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   timings) are judged by the limit alone. Past the limit in the good direction with separated
   ranges: ``improved``.
 - a case ``ok`` in the baseline that ended ``error``/``oom``/``skipped`` in the new file is a
-  regression (metric ``status``); cases present in only one file, and cases that did not end
-  ``ok`` in the baseline, are listed, not gated.
+  regression (metric ``status``), and so is one the new file lacks (an interrupted or
+  crashed run; ``allow_missing`` lists those instead, for partial suites); cases only in the
+  new file, and cases that did not end ``ok`` in the baseline, are listed, not gated.
 """
 
 from __future__ import annotations
@@ -174,6 +175,12 @@ def _rows(base: CaseMeasurement, new: CaseMeasurement, rules: Sequence[Rule],
     return rows
 
 
+def _missing_row(base: CaseMeasurement) -> MetricComparison:
+    return MetricComparison(base.label, "status", None, None, "present", "status",
+                            "regression", "ok in the baseline, missing from the new file "
+                            "(--allow-missing accepts a partial run)")
+
+
 def _check_rules_apply(files: Sequence[MeasurementFile], given: Sequence[Rule]) -> None:
     present = {n for f in files for c in f.cases for n in c.metric_names}
     for rule in given:
@@ -184,9 +191,10 @@ def _check_rules_apply(files: Sequence[MeasurementFile], given: Sequence[Rule]) 
 
 
 def compare_files(baseline: MeasurementFile, new: MeasurementFile, rules: Sequence[Rule],
-                  given: Sequence[Rule] = ()) -> Comparison:
+                  given: Sequence[Rule] = (), allow_missing: bool = False) -> Comparison:
     """Compare ``new`` against ``baseline`` under ``rules`` (``given``: the user's rules,
-    which must each name a metric the files have)."""
+    which must each name a metric the files have; ``allow_missing``: a case of the baseline
+    that the new file lacks is listed, not a regression)."""
     if baseline.format != new.format:
         raise ResultFileError(f"cannot compare {baseline.source} ({baseline.format}) with "
                               f"{new.source} ({new.format}): different kinds of file")
@@ -196,6 +204,9 @@ def compare_files(baseline: MeasurementFile, new: MeasurementFile, rules: Sequen
         raise ResultFileError(f"{baseline.source} and {new.source} have no case in common "
                               "(matched by case id, then by workload, mode, batch and dtype)")
     rows = [row for base, fresh, loose in pairs for row in _rows(base, fresh, rules, loose)]
+    if not allow_missing:
+        rows += [_missing_row(case) for case in only_base if case.status == "ok"]
+        only_base = [case for case in only_base if case.status != "ok"]
     ordered = sorted(rows, key=lambda r: not r.regression)
     return Comparison(baseline=baseline.source, new=new.source, format=baseline.format,
                       rows=tuple(ordered), matched=len(pairs),

@@ -16,6 +16,7 @@ from typing import Any
 
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.errors import ResultFileError
+from profiler.results.validate import validate_pytest_benchmark
 
 __all__ = ["from_pytest_benchmark", "is_pytest_benchmark"]
 
@@ -67,6 +68,7 @@ def _case(bench: dict[str, Any], source: str) -> CaseMeasurement:
 
 
 def from_pytest_benchmark(data: dict[str, Any], source: str) -> MeasurementFile:
-    """The benchmarks of a pytest-benchmark JSON document as cases."""
+    """The benchmarks of a pytest-benchmark JSON document as cases (validated first)."""
+    validate_pytest_benchmark(data, source)
     return MeasurementFile(source=source, format="pytest-benchmark",
                            cases=tuple(_case(b, source) for b in data["benchmarks"]))

@@ -43,6 +43,7 @@ from profiler.errors import InvalidOptionError, ResultFileError
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
+from profiler.results.validate import validate_result_data
 from profiler.spec import BenchSpec, CountSpec
 
 __all__ = [
@@ -290,6 +291,7 @@ class ResultFile:
         if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
             raise ResultFileError(f"{source}: schema_version {version!r} is not one this "
                                   f"attnprof reads (1..{SCHEMA_VERSION}); upgrade attnprof")
+        validate_result_data(data, source)
         try:
             cases = tuple(CaseRecord.from_dict(c) for c in data.get("cases") or [])
             suite = data.get("suite")

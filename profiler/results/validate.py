@@ -1,0 +1,300 @@
+"""Check a parsed result file (or pytest-benchmark JSON) field by field, before anyone uses it.
+
+``attnprof compare``, ``report``, ``merge`` and ``run --resume`` read files that CI jobs,
+crashed runs or people wrote. Every one of them goes through :func:`validate_result_data`
+(attnprof result files, called by :meth:`~profiler.results.envelope.ResultFile.from_dict`) or
+:func:`validate_pytest_benchmark` before a single value is used, so that a NaN throughput, a
+negative time, a string where a number belongs or an ``ok`` case without a result is one
+line naming the file, the case and the field (:class:`~profiler.errors.ResultFileError`,
+exit 2), never a traceback and never a silent pass.
+
+The rules are data: each table lists a record's fields as :class:`Field` (kind, required,
+nullable, smallest value, allowed values, element kind). Numbers must be finite and at
+least ``minimum`` (0 unless a field says otherwise); ``bool`` is not a number. Unknown fields
+are allowed (files written by newer versions keep loading); a field added to a record is one
+more row in its table. Cross-field rules (an ``ok`` case has a result; a result matches its
+kind) live in :func:`validate_result_data`.
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
+
+from profiler.errors import ResultFileError
+
+__all__ = [
+    "BENCH_RESULT_FIELDS",
+    "BENCH_SPEC_FIELDS",
+    "CASE_FIELDS",
+    "COUNT_RESULT_FIELDS",
+    "COUNT_SPEC_FIELDS",
+    "FILE_FIELDS",
+    "Field",
+    "check_fields",
+    "validate_pytest_benchmark",
+    "validate_result_data",
+]
+
+Kind = Literal["int", "number", "string", "bool", "list", "object", "any"]
+
+_KIND_TEXT = {"int": "an integer", "number": "a finite number", "string": "a string",
+              "bool": "true or false", "list": "a list", "object": "an object", "any": "a value"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record and what its value may be.
+
+    ``items`` is the kind of a list's elements or of an object's values (``any``: not
+    checked); ``fields`` the table of each element (a list of objects) or of the value (an
+    object); ``minimum`` bounds numbers (None: unbounded); ``choices`` lists allowed strings.
+    """
+
+    name: str
+    kind: Kind
+    required: bool = False
+    nullable: bool = False
+    minimum: float | None = 0
+    choices: tuple[str, ...] = ()
+    items: Kind = "any"
+    fields: tuple[Field, ...] = ()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _kind_error(value: Any, kind: Kind, minimum: float | None) -> str | None:
+    """Why ``value`` is not of ``kind`` (None when it is)."""
+    if kind == "any":
+        return None
+    numeric = kind in ("int", "number")
+    if numeric:
+        ok_type = (isinstance(value, int) if kind == "int" else isinstance(value, (int, float)))
+        if isinstance(value, bool) or not ok_type or \
+                (isinstance(value, float) and not math.isfinite(value)):
+            bound = "" if minimum is None else f" >= {minimum:g}"
+            return f"expected {_KIND_TEXT[kind]}{bound}, got {_show(value)}"
+        if minimum is not None and value < minimum:
+            return f"expected {_KIND_TEXT[kind]} >= {minimum:g}, got {_show(value)}"
+        return None
+    expected = {"string": str, "bool": bool, "list": list, "object": dict}[kind]
+    if not isinstance(value, expected):
+        return f"expected {_KIND_TEXT[kind]}, got {_show(value)}"
+    return None
+
+
+def _check_value(value: Any, spec: Field, path: str, fail: Fail) -> None:
+    why = _kind_error(value, spec.kind, spec.minimum)
+    if why is not None:
+        fail(path, why)
+    if spec.choices and value not in spec.choices:
+        fail(path, f"expected one of {', '.join(spec.choices)}, got {_show(value)}")
+    if spec.kind == "list":
+        for i, item in enumerate(value):
+            _check_item(item, spec, f"{path}[{i}]", fail)
+    elif spec.kind == "object":
+        if spec.fields:
+            check_fields(value, spec.fields, path, fail)
+        elif spec.items != "any":
+            for key, item in value.items():
+                _check_item(item, spec, f"{path}.{key}", fail)
+
+
+def _check_item(item: Any, spec: Field, path: str, fail: Fail) -> None:
+    if spec.fields:
+        if not isinstance(item, dict):
+            fail(path, f"expected an object, got {_show(item)}")
+        check_fields(item, spec.fields, path, fail)
+        return
+    why = _kind_error(item, spec.items, spec.minimum)
+    if why is not None:
+        fail(path, why)
+
+
+class Fail:
+    """Raises the one-line error for a field of the record being checked."""
+
+    def __init__(self, source: str, where: str = "") -> None:
+        self.source = source
+        self.where = where
+
+    def __call__(self, path: str, why: str) -> NoReturn:
+        where = f" {self.where}:" if self.where else ""
+        raise ResultFileError(f"{self.source}:{where} field {path!r}: {why}")
+
+
+def check_fields(data: Mapping[str, Any], table: Sequence[Field], prefix: str,
+                 fail: Fail) -> None:
+    """Check ``data`` against ``table``; ``prefix`` is the path of ``data`` in the file."""
+    for spec in table:
+        path = f"{prefix}.{spec.name}" if prefix else spec.name
+        if spec.name not in data:
+            if spec.required:
+                fail(path, "missing")
+            continue
+        value = data[spec.name]
+        if value is None:
+            if not spec.nullable:
+                fail(path, f"expected {_KIND_TEXT[spec.kind]}, got null")
+            continue
+        _check_value(value, spec, path, fail)
+
+
+def _opt(name: str, kind: Kind, **kwargs: Any) -> Field:
+    """A field that may be absent or null."""
+    return Field(name, kind, nullable=True, **kwargs)
+
+
+SHARD_FIELDS = (Field("index", "int", required=True, minimum=1),
+                Field("count", "int", required=True, minimum=1))
+ENVIRONMENT_FIELDS = (
+    Field("device", "string"), Field("device_name", "string"), Field("device_count", "int"),
+    _opt("device_memory_bytes", "int"), Field("torch_version", "string"),
+    Field("cpu_count", "int"), Field("torch_threads", "int"),
+    Field("torch_interop_threads", "int"), Field("env_vars", "object", items="string"),
+)
+SUITE_FIELDS = (
+    Field("name", "string", required=True), Field("path", "string"), Field("hash", "string"),
+    _opt("claims", "string"), Field("description", "string"), Field("device", "string"),
+    Field("planned", "int"), Field("total", "int"), _opt("shard", "object", fields=SHARD_FIELDS),
+)
+PART_FIELDS = (
+    Field("source", "string"), _opt("shard", "object", fields=SHARD_FIELDS),
+    Field("cases", "int"), _opt("git_commit", "string"), Field("created_utc", "string"),
+    Field("environment", "object", fields=ENVIRONMENT_FIELDS),
+)
+FILE_FIELDS = (
+    Field("tool_version", "string"), _opt("git_commit", "string"),
+    Field("created_utc", "string"), Field("updated_utc", "string"),
+    _opt("environment", "object", fields=ENVIRONMENT_FIELDS),
+    _opt("suite", "object", fields=SUITE_FIELDS),
+    _opt("parts", "list", fields=PART_FIELDS),
+    _opt("cases", "list", items="object"),
+)
+CASE_FIELDS = (
+    Field("case_id", "string"), Field("kind", "string", required=True, choices=("count", "bench")),
+    _opt("index", "int"), Field("spec", "object", required=True),
+    Field("status", "string", choices=("ok", "oom", "error", "skipped")),
+    _opt("error", "string"), Field("started_utc", "string"), Field("duration_s", "number"),
+    _opt("result", "object"),
+)
+WORKLOAD_FIELDS = (
+    _opt("model", "string"), _opt("attention", "string"), _opt("block", "string"),
+    _opt("channels", "int", minimum=1), _opt("options", "object"),
+    Field("input_shape", "list", items="int", minimum=1),
+)
+COUNT_SPEC_FIELDS = (
+    Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
+    Field("batch", "int", minimum=1), Field("conventions", "list", items="string"),
+)
+BENCH_SPEC_FIELDS = (
+    Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
+    Field("mode", "string", choices=("infer", "train")), Field("device", "string"),
+    Field("batch", "int", minimum=1), Field("dtype", "string"),
+    Field("channels_last", "bool"), Field("compile", "bool"), Field("cudnn_benchmark", "bool"),
+    _opt("threads", "int", minimum=1), Field("min_time", "number"),
+    Field("repeats", "int", minimum=1), Field("warmup", "int"), Field("nproc", "int", minimum=1),
+    Field("memory", "bool"), Field("oom_retry", "bool"),
+)
+_COUNTS = ("params", "attention_params", "flops")
+_MORE_COUNTS = ("flops_all", "attention_flops", "attention_flops_all", "activations",
+                "activations_all", "attention_activations", "attention_activations_all")
+BLOCK_COUNT_FIELDS = (
+    Field("path", "string"), *(Field(n, "int", required=True)
+                               for n in ("params", "flops", "flops_all")),
+    Field("activations", "int"), Field("activations_all", "int"),
+)
+COUNT_RESULT_FIELDS = (
+    *(Field(n, "int", required=True) for n in _COUNTS), *(Field(n, "int") for n in _MORE_COUNTS),
+    Field("batch", "int", minimum=1), Field("input_shape", "list", items="int", minimum=1),
+    Field("convention", "string"),
+    *(Field(n, "object", items="int") for n in ("by_operator", "by_operator_all", "by_module",
+                                               "unsupported", "uncounted")),
+    Field("blocks", "list", fields=BLOCK_COUNT_FIELDS),
+)
+RANK_FIELDS = (
+    Field("rank", "int", required=True), Field("batch", "int", required=True),
+    Field("images_per_sec", "number", required=True),
+    Field("step_ms_median", "number", required=True),
+    Field("samples", "list", items="number"), _opt("peak_memory_bytes", "int"),
+)
+BENCH_RESULT_FIELDS = (
+    *(Field(n, "number", required=True)
+      for n in ("images_per_sec", "images_per_sec_iqr", "step_ms_median")),
+    Field("samples", "list", items="number"), Field("batch", "int"),
+    _opt("peak_memory_bytes", "int"), Field("memory_method", "string"),
+    Field("images_per_sec_cv", "number"), Field("step_ms_iqr", "number"),
+    Field("noisy", "bool"), Field("clock", "string"),
+    *(Field(n, "int") for n in ("warmup_steps", "steps_per_repeat", "repeats",
+                                "requested_batch")),
+    *(_opt(n, "int") for n in ("static_memory_bytes", "activation_memory_bytes",
+                               "reserved_memory_bytes", "min_bytes", "memory_estimate_bytes")),
+    Field("nproc", "int", minimum=1), Field("per_rank", "list", fields=RANK_FIELDS),
+    Field("min_bytes_formula", "string"),
+    *(_opt(n, "number") for n in ("achieved_gbps", "copy_gbps", "fraction_of_copy")),
+)
+SPEC_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_SPEC_FIELDS,
+                                             "bench": BENCH_SPEC_FIELDS}
+RESULT_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_RESULT_FIELDS,
+                                               "bench": BENCH_RESULT_FIELDS}
+
+
+def _case_name(position: int, case: Mapping[str, Any]) -> str:
+    case_id = case.get("case_id")
+    named = f" ({case_id})" if isinstance(case_id, str) and case_id else ""
+    return f"case {position + 1}{named}"
+
+
+def _validate_case(case: Any, position: int, source: str) -> None:
+    if not isinstance(case, dict):
+        Fail(source)(f"cases[{position}]", f"expected an object, got {_show(case)}")
+    fail = Fail(source, _case_name(position, case))
+    check_fields(case, CASE_FIELDS, "", fail)
+    kind = case["kind"]
+    check_fields(case["spec"], SPEC_TABLES[kind], "spec", fail)
+    result = case.get("result")
+    if case.get("status", "ok") == "ok" and result is None:
+        fail("result", "the case is 'ok' but has no result")
+    if result is not None:
+        check_fields(result, RESULT_TABLES[kind], "result", fail)
+
+
+def validate_result_data(data: Mapping[str, Any], source: str) -> None:
+    """Check an attnprof result file's JSON (schema and version already checked).
+
+    Raises :class:`~profiler.errors.ResultFileError` naming ``source``, the case (its
+    position and id) and the field, for the first problem found.
+    """
+    check_fields(data, FILE_FIELDS, "", Fail(source))
+    for position, case in enumerate(data.get("cases") or []):
+        _validate_case(case, position, source)
+
+
+_STATS_FIELDS = (
+    *(Field(n, "number", required=True) for n in ("min", "max", "mean", "median", "q1", "q3")),
+    _opt("ops", "number"), _opt("stddev", "number"), _opt("iqr", "number"),
+    _opt("rounds", "int"), _opt("data", "list", items="number"),
+)
+BENCHMARK_FIELDS = (
+    Field("name", "string", required=True), _opt("fullname", "string"),
+    _opt("group", "string"), Field("stats", "object", required=True, fields=_STATS_FIELDS),
+)
+
+
+def validate_pytest_benchmark(data: Mapping[str, Any], source: str) -> None:
+    """Check pytest-benchmark JSON: every benchmark has a name and finite, non-negative stats."""
+    for position, bench in enumerate(data.get("benchmarks") or []):
+        name = bench.get("name") if isinstance(bench, dict) else None
+        where = f"benchmark {position + 1}" + (f" ({name})" if isinstance(name, str) else "")
+        if not isinstance(bench, dict):
+            Fail(source)(f"benchmarks[{position}]", f"expected an object, got {_show(bench)}")
+        check_fields(bench, BENCHMARK_FIELDS, "", Fail(source, where))
