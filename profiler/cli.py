@@ -2,7 +2,9 @@
 
 Every subcommand exits 0 on success and 2 with a one-line ``attnprof: error: ...`` message on
 bad input (argparse errors included), never a traceback. ``compare`` also exits 1 when it finds
-a regression.
+a regression; 130 after Ctrl-C, 128 + N after SIGTERM/SIGHUP (cleanup done, see
+:mod:`profiler.signals`). An output that cannot be written is one line too, and a result it
+held is printed to stdout instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from profiler.errors import AttnprofError
+from profiler.signals import Terminated, termination_raises
 
 __all__ = ["EXIT_BAD_INPUT", "ArgumentParser", "build_parser", "main"]
 
@@ -40,7 +43,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error message (no usage dump) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_BAD_INPUT, f"attnprof: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> ArgumentParser:
@@ -60,26 +63,42 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _report(exc: AttnprofError) -> int:
+    """Print ``exc`` as the one error line; a measurement that could not be saved goes to
+    stdout first (OutputError.unsaved), so that nothing measured is lost."""
+    unsaved = getattr(exc, "unsaved", None)
+    if unsaved:
+        sys.stdout.write(unsaved)
+        sys.stdout.flush()
+    where = "; the result file's content was printed to stdout instead" if unsaved else ""
+    print(f"attnprof: error: {exc}{where}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    try:
-        return int(args.func(args))
-    except AttnprofError as exc:
-        print(f"attnprof: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.partition(".")[0] not in MEASURING_DEPENDENCIES:
-            raise
-        print(f"attnprof: error: '{args.command}' needs {exc.name.partition('.')[0]}, which is "
-              "not installed here (report, compare and merge work without it)", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("attnprof: interrupted", file=sys.stderr)
-        return 130
+    with termination_raises():
+        try:
+            return int(args.func(args))
+        except AttnprofError as exc:
+            return _report(exc)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.partition(".")[0] not in MEASURING_DEPENDENCIES:
+                raise
+            print(f"attnprof: error: '{args.command}' needs {exc.name.partition('.')[0]}, "
+                  "which is not installed here (report, compare and merge work without it)",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            print("attnprof: interrupted", file=sys.stderr)
+            return 130
+        except Terminated as exc:
+            print(f"attnprof: {exc}", file=sys.stderr)
+            return exc.exit_status
 
 
 if __name__ == "__main__":  # pragma: no cover

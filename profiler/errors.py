@@ -14,6 +14,7 @@ __all__ = [
     "InvalidOptionError",
     "LockedError",
     "MeasurementError",
+    "MemoryLimitError",
     "OutOfMemoryError",
     "OutputError",
     "ResultFileError",
@@ -57,6 +58,15 @@ class OutOfMemoryError(MeasurementError):
         super().__init__(message)
         self.batch = batch
         self.free_bytes = free_bytes
+
+
+class MemoryLimitError(OutOfMemoryError):
+    """The CPU memory guard's refusal: the estimated peak exceeds the limit (nothing ran)."""
+
+    def __init__(self, message: str, batch: int, estimate_bytes: int, limit_bytes: int) -> None:
+        super().__init__(message, batch, free_bytes=limit_bytes)
+        self.estimate_bytes = estimate_bytes
+        self.limit_bytes = limit_bytes
 
 
 class OutputError(AttnprofError):

@@ -76,7 +76,7 @@ def test_unwritable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["report", SMOKE, "--plots", str(blocker / "plots")]) == 2
-    assert "cannot write plots into" in capsys.readouterr().err
+    assert f"{blocker} is not a folder" in capsys.readouterr().err
     assert main(["report", SMOKE, "-o", str(blocker / "r.md")]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and err.count("\n") == 1

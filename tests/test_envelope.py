@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.errors import InvalidOptionError, OutputError, ResultFileError
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import (
     SCHEMA_VERSION,
@@ -95,7 +95,7 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
     assert second.spec.batch == 4 and second.result is None
     assert loaded.environment.torch_version == "2.1.0"
     # rewriting upgrades it to the current version
-    write_result_file(loaded, path)
+    write_result_file(loaded, path, overwrite=True)
     assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
 
 
@@ -138,8 +138,9 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path,
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        write_result_file(ResultFile(environment=Environment()), path)
+    with pytest.raises(OutputError, match="disk full") as info:
+        write_result_file(ResultFile(environment=Environment()), path, overwrite=True)
+    assert info.value.unsaved is not None and '"schema": "attnprof.result"' in info.value.unsaved
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
 

@@ -23,7 +23,6 @@ __all__ = [
     "write_single_case",
 ]
 
-
 def parse_value(text: str) -> Any:
     """Parse a CLI value: ``3``, ``0.25``, ``true``, ``none``, lists ``3,5,5,7``."""
     if "," in text:
@@ -60,35 +59,54 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attention block inserted into MODEL (name or module:attr)")
     parser.add_argument("--attention-option", action="append", metavar="KEY=VALUE",
                         help="attention/block option, repeatable (lists: k_size=3,5,5,7)")
-    parser.add_argument("--input", default=shape_text(defaults.INPUT_SHAPE), metavar="CxHxW",
+    parser.add_argument("--input", metavar="CxHxW",
                         help="per-sample input shape for MODEL (default "
                         f"{shape_text(defaults.INPUT_SHAPE)})")
     parser.add_argument("--block", metavar="NAME", help="measure a single attention block")
     parser.add_argument("--channels", type=int, metavar="C", help="channels for --block")
-    parser.add_argument("--size", default=shape_text(defaults.BLOCK_SIZE), metavar="HxW",
+    parser.add_argument("--size", metavar="HxW",
                         help="feature-map size for --block (default "
                         f"{shape_text(defaults.BLOCK_SIZE)})")
+
+
+def _check_applicable(args: argparse.Namespace) -> None:
+    """Options given for the other kind of workload are errors, not silently ignored."""
+    if args.block is not None:
+        wrong = [flag for flag, value in (("--input", args.input),
+                                          ("--attention", args.attention)) if value is not None]
+        if wrong:
+            raise InvalidOptionError(f"{' and '.join(wrong)} apply to a MODEL, not to --block "
+                                     "(a block takes --channels and --size)")
+        return
+    wrong = [flag for flag, value in (("--channels", args.channels), ("--size", args.size))
+             if value is not None]
+    if wrong:
+        raise InvalidOptionError(f"{' and '.join(wrong)} apply only with --block NAME "
+                                 "(a MODEL takes --input CxHxW)")
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
     """Build the Workload named by :func:`add_workload_arguments`' arguments."""
     options = parse_key_values(args.attention_option, "--attention-option")
+    if args.block is not None and args.model is not None:
+        raise InvalidOptionError("give either MODEL or --block, not both")
+    _check_applicable(args)
     if args.block is not None:
-        if args.model is not None:
-            raise InvalidOptionError("give either MODEL or --block, not both")
         if args.channels is None:
             raise InvalidOptionError("--block needs --channels C")
-        height, width = parse_shape(args.size, dims=2)
+        height, width = parse_shape(args.size or shape_text(defaults.BLOCK_SIZE), dims=2)
         return Workload.for_block(args.block, args.channels, (height, width), options)
     if args.model is None:
         raise InvalidOptionError("name a MODEL (see 'attnprof list') or use --block NAME")
-    shape = parse_shape(args.input, dims=3)
+    shape = parse_shape(args.input or shape_text(defaults.INPUT_SHAPE), dims=3)
     return Workload.for_model(args.model, args.attention, options, shape)  # type: ignore[arg-type]
 
 
-def write_single_case(path: Path, record: CaseRecord, environment: Environment) -> None:
-    """Write a result file holding one case (the suite runner's schema) and say where."""
+def write_single_case(path: Path, record: CaseRecord, environment: Environment,
+                      overwrite: bool = False) -> None:
+    """Write a result file holding one case (the suite runner's schema) and say where; if it
+    cannot be written the OutputError carries the file's text (printed to stdout)."""
     result_file = ResultFile(environment=environment, cases=(record,),
                              tool_version=tool_version(), git_commit=git_commit())
-    write_result_file(result_file, path)
+    write_result_file(result_file, path, overwrite=overwrite)
     print(f"wrote {path}", file=sys.stderr)

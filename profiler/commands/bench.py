@@ -6,9 +6,11 @@ memory measured. The timing rules are those of :mod:`profiler.measure.timing`.
 ``--format json`` prints one JSON object: the result fields (``images_per_sec``,
 ``images_per_sec_iqr``, ``step_ms_median``, ``samples`` in seconds, ``peak_memory_bytes``,
 ...), plus ``case_id``, ``spec`` and ``environment``. ``-o`` writes a result file with this
-one case, in the suite runner's schema. Exit 0 on success, 2 with a one-line message on bad
-input, a missing device or out of memory (with ``-o`` the file then records the case as
-``oom``).
+one case, in the suite runner's schema (an existing file only with ``--overwrite``; if it
+cannot be written, its content goes to stdout). On the CPU the memory guard refuses a step
+whose estimated peak exceeds ``--max-memory`` (default: the available memory) before it runs.
+Exit 0 on success, 2 with a one-line message on bad input, a missing device or out of memory
+(with ``-o`` the file then records the case as ``oom``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from profiler.commands._common import (
     add_workload_arguments,
     workload_from_args,
     write_single_case,
+)
+from profiler.commands._safety import (
+    add_max_memory_argument,
+    add_overwrite_argument,
+    check_output_argument,
+    memory_limit,
 )
 from profiler.devices import MEASURE_CHOICES
 from profiler.errors import OutOfMemoryError
@@ -60,6 +68,7 @@ def add_run_arguments(parser: argparse.ArgumentParser,
                         help="cuDNN autotuning during the run (default on; restored after)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads (torch.set_num_threads; restored after)")
+    add_max_memory_argument(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="table (default) or one JSON object")
     parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -136,7 +146,7 @@ def _rows(result: BenchResult) -> list[tuple[str, str]]:
         ("samples", f"{count} = {result.repeats} repeats x {result.steps_per_repeat} steps, "
                     f"after {result.warmup_steps} warm-up steps ({result.clock})"),
         ("batch", str(result.batch) if result.batch == result.requested_batch
-         else f"{result.batch} (asked {result.requested_batch}; halved after OOM)"),
+         else f"{result.batch} (asked {result.requested_batch}; lowered to fit in memory)"),
         ("peak memory", f"{_bytes(result.peak_memory_bytes)} ({result.memory_method})"),
         ("static memory", _bytes(result.static_memory_bytes)),
         ("activation memory", _bytes(result.activation_memory_bytes)),
@@ -178,18 +188,19 @@ def _json(spec: BenchSpec, result: BenchResult, environment: Environment) -> str
 
 def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
+    check_output_argument(args.output, args)
     started, clock = utc_now(), time.perf_counter()
     try:
-        record = run_case(spec, catch=False)
+        record = run_case(spec, catch=False, memory_limit=memory_limit(args))
     except OutOfMemoryError as exc:
         if args.output is not None:
             oom = CaseRecord(spec=spec, status="oom", error=str(exc), started_utc=started,
                              duration_s=time.perf_counter() - clock)
-            write_single_case(args.output, oom, _environment(spec))
+            write_single_case(args.output, oom, _environment(spec), args.overwrite)
         raise
     environment = _environment(spec)
     if args.output is not None:
-        write_single_case(args.output, record, environment)
+        write_single_case(args.output, record, environment, args.overwrite)
     assert isinstance(record.result, BenchResult)
     if args.format == "json":
         print(_json(spec, record.result, environment))

@@ -25,6 +25,7 @@ from profiler.commands._common import (
     workload_from_args,
     write_single_case,
 )
+from profiler.commands._safety import add_overwrite_argument, check_output_argument
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.measure.units import SYSTEMS, format_count
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="table (default), markdown, or one JSON object")
     parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -73,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from profiler.measure.env import collect_environment  # torch: import when run
 
     spec = CountSpec(workload_from_args(args), batch=args.batch)
+    check_output_argument(args.output, args)
     record = run_case(spec, catch=False)
     assert isinstance(record.result, CountResult)
     environment = collect_environment("cpu")
     if args.output is not None:
-        write_single_case(args.output, record, environment)
+        write_single_case(args.output, record, environment, args.overwrite)
     if args.format == "json":
         print(_json(spec, record.result, environment))
     else:

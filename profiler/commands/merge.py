@@ -2,7 +2,8 @@
 
 All parts must hold the same suite (name and hash). Parts from different devices are refused
 unless ``--allow-mixed``; the merged file keeps the first part's environment and lists every
-part's under ``parts``. A case in several parts keeps its ``ok`` record. Exit 2 on mismatched
+part's under ``parts``. A case in several parts keeps its ``ok`` record. ``OUT`` replaces an
+existing file only with ``--overwrite`` and is never one of the parts. Exit 2 on mismatched
 or unreadable files.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiler.commands._safety import add_overwrite_argument
+from profiler.output import check_output
 from profiler.results.envelope import load_result_file, write_result_file
 from profiler.suites.merge import merge_results
 
@@ -30,13 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-mixed", action="store_true",
                         help="merge parts measured on different devices (each part's "
                         "environment is kept under 'parts')")
+    add_overwrite_argument(parser, "OUT")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output, overwrite=args.overwrite, inputs=args.parts)
     parts = [(str(path), load_result_file(path)) for path in args.parts]
     merged = merge_results(parts, allow_mixed=args.allow_mixed)
-    write_result_file(merged, args.output)
+    write_result_file(merged, args.output, overwrite=args.overwrite, inputs=args.parts)
     counts = ", ".join(f"{n} {status}" for status, n in merged.status_counts().items())
     planned = merged.suite.planned if merged.suite is not None else 0
     missing = planned - len(merged.cases)

@@ -3,7 +3,8 @@
 Result files are merged in memory (a case in several files keeps its ok record). Claims
 default to the suite's (``claims = "eca-cvpr2020"`` in ``eca-paper``); ``--claims none``
 leaves them out. Prints to stdout unless ``-o`` is given; ``--plots DIR`` writes PNG plots
-linked from the markdown with relative paths.
+linked from the markdown with relative paths. Existing report and plot files are replaced
+only with ``--overwrite``. Every input is validated first (:mod:`profiler.results.validate`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from profiler.errors import InvalidOptionError
+from profiler.commands._safety import add_overwrite_argument
+from profiler.output import check_output, write_output
 from profiler.report.claims import available_claims
 
 __all__ = ["register", "run", "write_text"]
@@ -35,28 +37,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plots", metavar="DIR", type=Path,
                         help="write PNG plots into DIR and link them")
     parser.add_argument("--title", help="report title (default: from the claims and suite)")
+    add_overwrite_argument(parser, "report and plot")
     parser.set_defaults(func=run)
 
 
-def write_text(text: str, output: Path | None) -> None:
-    """Write ``text`` to ``output`` (creating folders), or to stdout."""
+def write_text(text: str, output: Path | None, overwrite: bool = False) -> None:
+    """Write ``text`` to ``output`` (creating folders; see :mod:`profiler.output`), or to
+    stdout."""
     if output is None:
         sys.stdout.write(text)
         return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InvalidOptionError(f"cannot write {output}: {exc.strerror or exc}") from None
+    write_output(output, text, overwrite=overwrite)
 
 
 def run(args: argparse.Namespace) -> int:
     from profiler.report.build import ReportRequest, build_report  # matplotlib: import late
 
+    if args.output is not None:
+        check_output(args.output, overwrite=args.overwrite, inputs=args.results)
     report = build_report(ReportRequest(results=tuple(args.results), output=args.output,
                                         claims=args.claims, plots_dir=args.plots,
-                                        title=args.title))
-    write_text(report.markdown, args.output)
+                                        title=args.title, overwrite=args.overwrite))
+    write_text(report.markdown, args.output, args.overwrite)
     if args.output is not None:
         check = f"; claims: {report.check.summary()}" if report.check else ""
         print(f"wrote {args.output} ({len(report.plots)} plots){check}")

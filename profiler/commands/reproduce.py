@@ -8,9 +8,9 @@ measures them later), then renders the report with the suite's claims:
 - results: ``results/<suite>-<device>.json``
 - report: ``reports/<suite>-<device>.md``, plots in ``reports/<suite>-<device>/``
 
-Exit status: 0 when the report was written, 2 on bad input (an existing result file without
-``--resume``/``--overwrite``, CUDA asked for where there is none, a malformed suite), 130 on
-Ctrl-C (the result file keeps every finished case; ``--resume`` continues).
+Exit status: 0 when the report was written, 2 on bad input (an existing result file, report or
+plot without ``--resume``/``--overwrite``, CUDA asked for where there is none, a malformed
+suite), 130 on Ctrl-C (the result file keeps every finished case; ``--resume`` continues).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiler.commands._safety import add_max_memory_argument, memory_limit
 from profiler.commands.report import write_text
 from profiler.commands.run import RichObserver, make_observer, summary_lines
+from profiler.output import check_output
 from profiler.suites import RunOptions, RunSummary, default_output, load_suite, run_suite
 from profiler.suites.definition import Suite
 from profiler.suites.runner import RunObserver
@@ -46,12 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an existing result file (its ok cases are kept)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing result file")
+                        help="replace an existing result file, report and plots (--resume "
+                        "replaces the report and plots too)")
     parser.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
                         help=f"suite to run (default {DEFAULT_SUITE})")
     parser.add_argument("--max-minutes", metavar="M", type=float,
                         help="wall-clock budget (default: the suite's; 0 = no limit)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_max_memory_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -91,14 +95,21 @@ def run(args: argparse.Namespace) -> int:
     report = args.output or report
     plots = args.plots or (report.with_suffix("") if args.output else plots)
     options = RunOptions(output=results, device=device, resume=args.resume,
-                         overwrite=args.overwrite, max_minutes=args.max_minutes)
+                         overwrite=args.overwrite, max_minutes=args.max_minutes,
+                         max_memory=memory_limit(args))
     from profiler.report.build import ReportRequest, build_report  # matplotlib: import late
+    from profiler.report.plots import check_plot_outputs
 
+    replace_report = args.overwrite or args.resume
+    again = "--resume (or --overwrite to start again)"
+    check_output(report, overwrite=replace_report, inputs=(results,), flag=again)
+    check_plot_outputs(plots, replace_report, flag=again)
     summary = _run(suite, options, make_observer(args.quiet))
     print("\n".join(summary_lines(summary)))
     built = build_report(ReportRequest(results=(results,), output=report, plots_dir=plots,
-                                       reproduce=(_command(args, device),)))
-    write_text(built.markdown, report)
+                                       reproduce=(_command(args, device),),
+                                       overwrite=replace_report))
+    write_text(built.markdown, report, replace_report)
     check = f"; claims: {built.check.summary()}" if built.check else ""
     print(f"wrote {report} ({len(built.plots)} plots in {plots}){check}")
     return 0

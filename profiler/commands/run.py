@@ -3,8 +3,11 @@
 Progress goes to stderr: a rich progress bar (current case, ETA) on a terminal, one plain line
 per case otherwise, nothing with ``--quiet``. The summary and the output path go to stdout.
 Exit status: 0 when the run completed (failed cases are listed and recorded in the file),
-1 with ``--strict`` if any case is not ``ok``, 2 on bad input, 130 on Ctrl-C (the file then
-holds every case finished before it; ``--resume`` continues).
+1 with ``--strict`` if any case is not ``ok``, 2 on bad input, a result file another run is
+writing (its PID is named) or a failed write (disk full: the file keeps every case written
+before), 130 on Ctrl-C, 143/129 on SIGTERM/SIGHUP (the file then holds every case finished
+before it; ``--resume`` continues). On the CPU a case whose estimated memory exceeds
+``--max-memory`` (default: the memory available) is recorded ``oom`` without running.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from profiler.commands._safety import add_max_memory_argument, memory_limit
 from profiler.results.envelope import CaseRecord, Shard
+from profiler.signals import Terminated
 from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
 from profiler.suites.runner import (
     NullObserver,
@@ -70,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="exit 1 if any case ended other than ok")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress output, only the summary")
+    add_max_memory_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -198,7 +204,7 @@ def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
     options = RunOptions(output=args.output, device=args.device, resume=args.resume,
                          overwrite=args.overwrite, force=args.force,
                          shard=None if args.shard is None else Shard.parse(args.shard),
-                         max_minutes=args.max_minutes)
+                         max_minutes=args.max_minutes, max_memory=memory_limit(args))
     return run_suite(suite, options, observer=observer)
 
 
@@ -210,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
                 summary = _execute(args, observer)
         else:
             summary = _execute(args, observer)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         print("attnprof: cases finished before the interrupt are in the result file; continue "
               "with --resume", file=sys.stderr)
         raise

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 
 from profiler.compare.metrics import Metric, metric
 from profiler.errors import InvalidOptionError
+from profiler.measure.units import BYTE_UNITS
 
 __all__ = ["DEFAULT_RULES", "Rule", "parse_rule", "resolve_rules"]
 
 DEFAULT_RULES: tuple[str, ...] = ("params:+0", "attention_params:+0", "flops:+0",
                                   "flops_all:+0", "images_per_sec:-5%", "median:+5%")
 _LIMIT = re.compile(r"^(?P<sign>[+-]?)(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>%|[A-Za-z]*)$")
-_BYTES = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
-          "gib": 2**30}
 _FORMS = "METRIC:-5% (may drop 5%), METRIC:+10% (may rise 10%), METRIC:+50MB, METRIC:0 or " \
          "METRIC:off"
 
@@ -87,9 +86,9 @@ def parse_rule(text: str) -> Rule:
     if relative:
         amount /= 100.0
     elif info.unit == "B":
-        if unit.lower() not in _BYTES:
+        if unit.lower() not in BYTE_UNITS:
             raise _malformed(text, f"unknown size unit {unit!r} (B, KB, MB, GB, KiB, MiB, GiB)")
-        amount *= _BYTES[unit.lower()]
+        amount *= BYTE_UNITS[unit.lower()]
     elif unit:
         raise _malformed(text, f"{canonical} takes a percentage or a plain number in "
                          f"{info.unit or 'its unit'}, not {unit!r}")

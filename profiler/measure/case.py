@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from profiler.errors import AttnprofError, OutOfMemoryError
+from profiler.errors import AttnprofError, MeasurementError, OutOfMemoryError
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
@@ -19,27 +19,37 @@ from profiler.spec import BenchSpec, CountSpec
 __all__ = ["measure", "run_case"]
 
 
-def measure(spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
-    """Measure ``spec`` with its harness; errors propagate."""
-    if isinstance(spec, CountSpec):
-        from profiler.measure.counting import count
+def measure(spec: CountSpec | BenchSpec,
+            memory_limit: int | None = None) -> CountResult | BenchResult:
+    """Measure ``spec`` with its harness; errors propagate (``SystemExit`` from a user's model
+    becomes a MeasurementError: a model cannot end the program)."""
+    try:
+        if isinstance(spec, CountSpec):
+            from profiler.measure.counting import count
 
-        return count(spec)
-    from profiler.measure.timing import bench
+            return count(spec)
+        from profiler.measure.timing import bench
 
-    return bench(spec)
+        return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)
+    except SystemExit as exc:
+        raise MeasurementError(f"{spec.label} failed: the model called sys.exit({exc.code!r})") \
+            from None
 
 
-def run_case(spec: CountSpec | BenchSpec, *, catch: bool = True) -> CaseRecord:
+def run_case(spec: CountSpec | BenchSpec, *, catch: bool = True,
+             memory_limit: int | None = None) -> CaseRecord:
     """Measure ``spec`` and record the outcome.
 
-    With ``catch`` (the suite runner's way), an out-of-memory error becomes an ``oom`` record
-    and any other failure an ``error`` record carrying its one-line message, so that a suite
-    goes on. Without it, errors propagate (the single-case commands' way: exit 2).
+    With ``catch`` (the suite runner's way), an out-of-memory error (the CPU memory guard's
+    refusal included, with its estimate) becomes an ``oom`` record and any other failure an
+    ``error`` record carrying its one-line message, so that a suite goes on. Without it,
+    errors propagate (the single-case commands' way: exit 2). ``memory_limit`` bounds the CPU
+    memory guard (bytes; None: the available memory).
     """
     started, clock = utc_now(), time.perf_counter()
     try:
-        result = measure(spec)
+        # one argument without a limit: ``measure(spec)`` is what stand-ins replace
+        result = measure(spec) if memory_limit is None else measure(spec, memory_limit)
     except OutOfMemoryError as exc:
         if not catch:
             raise

@@ -47,6 +47,7 @@ from profiler.errors import (
     MeasurementError,
     OutOfMemoryError,
 )
+from profiler.measure.children import run_child
 from profiler.measure.clock import clock_for
 from profiler.measure.memory import CudaMemoryProbe, child_environment
 from profiler.measure.stats import median, summarize
@@ -110,9 +111,8 @@ def bench_distributed(spec: BenchSpec, batch: int,
         spec_path.write_text(json.dumps(payload), encoding="utf-8")
         env = child_environment(spec.threads or 1)
         try:
-            proc = subprocess.run(launch_command(spec.nproc, spec_path, out_path),
-                                  capture_output=True, text=True, timeout=timeout, env=env,
-                                  check=False)
+            proc = run_child(launch_command(spec.nproc, spec_path, out_path),
+                             timeout=timeout, env=env, grace=15.0)
         except subprocess.TimeoutExpired:
             raise MeasurementError(f"torchrun with {spec.nproc} processes did not finish "
                                    f"within {timeout:.0f} s") from None

@@ -44,6 +44,8 @@ from pathlib import Path
 
 import torch
 
+from profiler.measure.children import run_child
+
 __all__ = [
     "CPU_METHOD",
     "CUDA_METHOD",
@@ -133,8 +135,7 @@ def measure_cpu_memory(spec_dict: dict[str, object], batch: int, steps: int = 2,
         command = [sys.executable, "-m", "profiler.measure.memory", str(spec_path),
                    str(out_path), str(batch), str(steps)]
         try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  env=env, check=False)
+            proc = run_child(command, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return MemoryFigures.unavailable(f"memory child timed out after {timeout:.0f} s")
         except OSError as exc:

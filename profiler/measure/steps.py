@@ -44,6 +44,7 @@ __all__ = [
     "PreparedStep",
     "prepare_step",
     "static_memory_bytes",
+    "static_memory_parts",
     "tensor_bytes",
 ]
 
@@ -70,21 +71,30 @@ def tensor_bytes(tensor: torch.Tensor) -> int:
     return tensor.numel() * tensor.element_size()
 
 
-def static_memory_bytes(prepared: PreparedStep, mode: str) -> int:
-    """Bytes of parameters, buffers, gradients (training) and optimizer state.
+def static_memory_parts(prepared: PreparedStep, mode: str) -> tuple[int, int, int]:
+    """Bytes of (parameters + buffers, gradients, optimizer state).
 
-    Gradients are counted as one per trainable parameter, the size they have at the end of a
-    backward pass (``zero_grad(set_to_none=True)`` frees them between steps).
+    Gradients are counted as one per trainable parameter in training, the size they have at
+    the end of a backward pass (``zero_grad(set_to_none=True)`` frees them between steps);
+    optimizer state is what the optimizer holds now (SGD's momentum after the first step).
     """
     module = prepared.module
-    total = sum(tensor_bytes(p) for p in module.parameters())
-    total += sum(tensor_bytes(b) for b in module.buffers())
+    weights = sum(tensor_bytes(p) for p in module.parameters())
+    weights += sum(tensor_bytes(b) for b in module.buffers())
+    gradients = 0
     if mode == "train":
-        total += sum(tensor_bytes(p) for p in module.parameters() if p.requires_grad)
+        gradients = sum(tensor_bytes(p) for p in module.parameters() if p.requires_grad)
+    optimizer = 0
     if prepared.optimizer is not None:
         for state in prepared.optimizer.state.values():
-            total += sum(tensor_bytes(v) for v in state.values() if isinstance(v, torch.Tensor))
-    return total
+            optimizer += sum(tensor_bytes(v) for v in state.values()
+                             if isinstance(v, torch.Tensor))
+    return weights, gradients, optimizer
+
+
+def static_memory_bytes(prepared: PreparedStep, mode: str) -> int:
+    """Bytes of parameters, buffers, gradients (training) and optimizer state."""
+    return sum(static_memory_parts(prepared, mode))
 
 
 def _build(spec: BenchSpec) -> nn.Module:

@@ -28,6 +28,11 @@
 Out of memory (CUDA, or the CPU allocator refusing) becomes
 :class:`~profiler.errors.OutOfMemoryError` with the batch and the free memory; with
 ``spec.oom_retry`` the batch is halved until it fits (the result keeps ``requested_batch``).
+On the CPU, where the kernel's OOM killer would decide instead, the memory guard
+(:mod:`profiler.measure.memory_guard`) first estimates the step's peak from a probe step and
+refuses a batch that would exceed ``memory_limit`` (default: the available memory); with
+``spec.oom_retry`` it starts at the largest batch that fits. ``memory_estimate_bytes`` keeps
+the estimate.
 ``spec.nproc`` > 1 runs data-parallel training through torchrun
 (:mod:`profiler.measure.distributed`), with these same rules on every rank.
 """
@@ -56,6 +61,7 @@ from profiler.measure.device import (
     torch_threads,
 )
 from profiler.measure.memory import CudaMemoryProbe, MemoryFigures, measure_cpu_memory
+from profiler.measure.memory_guard import plan_memory
 from profiler.measure.stats import is_settled, median, steps_for_budget, summarize
 from profiler.measure.steps import PreparedStep, prepare_step, static_memory_bytes, tensor_bytes
 from profiler.results.bench import BenchResult
@@ -304,9 +310,11 @@ def _bench_at(spec: BenchSpec, device: torch.device, batch: int,
     raise oom_error(device, batch, oom_detail)
 
 
-def with_oom_retry(spec: BenchSpec, attempt: Callable[[int], BenchResult]) -> BenchResult:
-    """``attempt(batch)``; after an OutOfMemoryError, halve the batch if ``spec.oom_retry``."""
-    batch = spec.batch
+def with_oom_retry(spec: BenchSpec, attempt: Callable[[int], BenchResult],
+                   start: int | None = None) -> BenchResult:
+    """``attempt(batch)`` from ``start`` (default ``spec.batch``); after an OutOfMemoryError,
+    halve the batch if ``spec.oom_retry``."""
+    batch = spec.batch if start is None else start
     while True:
         try:
             result = attempt(batch)
@@ -318,12 +326,24 @@ def with_oom_retry(spec: BenchSpec, attempt: Callable[[int], BenchResult]) -> Be
         return replace(result, requested_batch=spec.batch)
 
 
-def bench(spec: BenchSpec, policy: TimingPolicy = DEFAULT_POLICY) -> BenchResult:
-    """Measure ``spec`` (see the module doc for every rule) and return its result."""
+def bench(spec: BenchSpec, policy: TimingPolicy = DEFAULT_POLICY,
+          memory_limit: int | None = None) -> BenchResult:
+    """Measure ``spec`` (see the module doc for every rule) and return its result.
+
+    ``memory_limit`` (bytes) bounds the CPU memory guard's estimate; None: what is available.
+    """
     validate(spec)
+    plan = plan_memory(spec, memory_limit) if spec.device == "cpu" else None
+    start = None if plan is None else plan.batch
     if spec.nproc > 1:
         from profiler.measure.distributed import bench_distributed
 
-        return with_oom_retry(spec, lambda batch: bench_distributed(spec, batch, policy))
-    device = resolve_device(spec.device)
-    return with_oom_retry(spec, lambda batch: _bench_at(spec, device, batch, policy))
+        result = with_oom_retry(spec, lambda batch: bench_distributed(spec, batch, policy),
+                                start)
+    else:
+        device = resolve_device(spec.device)
+        result = with_oom_retry(spec, lambda batch: _bench_at(spec, device, batch, policy),
+                                start)
+    if plan is None:
+        return result
+    return replace(result, memory_estimate_bytes=plan.estimate.peak_bytes(result.batch))

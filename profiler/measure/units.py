@@ -7,16 +7,26 @@ stores exact integers and converts only for display, always naming the unit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from profiler.errors import InvalidOptionError
 
-__all__ = ["PREFIXES", "SYSTEMS", "Unit", "format_count", "scale", "unit"]
+__all__ = ["BYTE_UNITS", "PREFIXES", "SYSTEMS", "Unit", "format_count", "parse_bytes", "scale",
+           "unit"]
 
 System = Literal["si", "binary"]
 SYSTEMS: tuple[str, ...] = ("si", "binary")
 PREFIXES: tuple[str, ...] = ("", "K", "M", "G", "T")
+# Byte-size suffixes (lower case): SI (KB = 10^3) and binary (KiB = 2^10); a bare prefix
+# (``8G``) is SI, ``8Gi`` binary.
+BYTE_UNITS: dict[str, int] = {
+    "": 1, "b": 1,
+    **{f"{p.lower()}{b}": 1000**i for i, p in enumerate(PREFIXES) if p for b in ("", "b")},
+    **{f"{p.lower()}i{b}": 1024**i for i, p in enumerate(PREFIXES) if p for b in ("", "b")},
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*$")
 
 
 @dataclass(frozen=True)
@@ -74,3 +84,15 @@ def format_count(value: int | float, system: str = "si", digits: int = 4) -> str
         return str(value)
     number, prefix = scale(value, system)
     return f"{number:.{digits}g} {prefix}".rstrip()
+
+
+def parse_bytes(text: str) -> int:
+    """A byte size: ``8GiB`` (8 x 2^30), ``8GB`` or ``8G`` (8 x 10^9), ``512MiB``; a plain
+    number is bytes. Anything else is an InvalidOptionError naming the accepted forms."""
+    match = _SIZE.match(text)
+    factor = BYTE_UNITS.get(match.group(2).lower()) if match else None
+    if match is None or factor is None:
+        raise InvalidOptionError(f"malformed size {text!r}: expected a number with B, KB, MB, "
+                                 "GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of "
+                                 "1024), like 8GiB")
+    return int(float(match.group(1)) * factor)

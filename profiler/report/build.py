@@ -37,6 +37,7 @@ class ReportRequest:
     plots_dir: Path | None = None
     title: str | None = None
     reproduce: tuple[str, ...] | None = None
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def build_report(request: ReportRequest) -> Report:
     data = collect(loaded)
     claims = _claims(request.claims, data)
     check = None if claims is None else check_claims(claims, data, load_claims_findings(claims))
-    plots = () if request.plots_dir is None else make_plots(data, request.plots_dir)
+    plots = () if request.plots_dir is None else make_plots(data, request.plots_dir,
+                                                            request.overwrite)
     base_dir = request.output.parent if request.output is not None else Path.cwd()
     reproduce = (request.reproduce if request.reproduce is not None
                  else reproduce_commands(data, request.output, request.plots_dir))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.errors import InvalidOptionError
+from profiler.output import check_output, write_output
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 
-__all__ = ["Plot", "make_plots"]
+__all__ = ["Plot", "check_plot_outputs", "make_plots"]
 
 MODE_TITLES = {"infer": "inference", "train": "training"}
 _MARKERS = "osD^vP*X"
@@ -50,11 +52,15 @@ def _colors(methods: Sequence[str]) -> dict[str, str]:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=_DPI, format="png")
-    plt.close(figure)
-    return path
+    """Render ``figure`` and write it through :func:`profiler.output.write_output` (the
+    target was checked by :func:`make_plots` before any plot was drawn)."""
+    buffer = io.BytesIO()
+    try:
+        figure.tight_layout()
+        figure.savefig(buffer, dpi=_DPI, format="png")
+    finally:
+        plt.close(figure)
+    return write_output(path, buffer.getvalue(), overwrite=True)
 
 
 def _scale(axis: Axes, xs: Sequence[float], ys: Sequence[float], base_x: float = 10) -> None:
@@ -231,12 +237,24 @@ PLOTS: tuple[tuple[str, Callable[[ReportData, Path], Plot | None]], ...] = (
 )
 
 
-def make_plots(data: ReportData, directory: Path) -> tuple[Plot, ...]:
-    """Write every plot the data supports into ``directory``."""
+def check_plot_outputs(directory: Path, overwrite: bool = False,
+                       flag: str = "--overwrite") -> None:
+    """Refuse plot files that must not be written (see :func:`profiler.output.check_output`)."""
+    for name, _ in PLOTS:
+        check_output(directory / name, overwrite=overwrite, flag=flag)
+
+
+def make_plots(data: ReportData, directory: Path, overwrite: bool = False) -> tuple[Plot, ...]:
+    """Write every plot the data supports into ``directory`` (existing plot files are
+    replaced only with ``overwrite``; every target is checked before any is drawn)."""
+    check_plot_outputs(directory, overwrite)
     try:
         made = [draw(data, directory / name) for name, draw in PLOTS]
     except OSError as exc:
         plt.close("all")
         raise InvalidOptionError(f"cannot write plots into {directory}: "
                                  f"{exc.strerror or exc}") from None
+    except BaseException:
+        plt.close("all")
+        raise
     return tuple(p for p in made if p is not None)

@@ -55,6 +55,9 @@ class BenchResult:
     Single blocks: ``min_bytes`` is the least memory traffic the block needs
     (``min_bytes_formula``), ``achieved_gbps`` = min_bytes / median step time,
     ``copy_gbps`` the device's measured copy bandwidth and ``fraction_of_copy`` their ratio.
+
+    ``memory_estimate_bytes``: the CPU memory guard's estimate of the peak at ``batch``
+    (:mod:`profiler.measure.memory_guard`; None on CUDA), to set beside the measured peak.
     """
 
     images_per_sec: float
@@ -82,6 +85,7 @@ class BenchResult:
     achieved_gbps: float | None = None
     copy_gbps: float | None = None
     fraction_of_copy: float | None = None
+    memory_estimate_bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -24,22 +24,24 @@ Version history: 1 had no ``suite.description/device/planned/total/shard``, no `
 ``index`` and no ``skipped`` status. Version 2 only adds fields, so a version-1 file loads
 with the defaults (empty strings, ``None``, ``0``, no parts).
 
-Writes are atomic (temporary file in the same folder, then ``os.replace``), so a crash never
-leaves a half-written file. Loaders ignore unknown fields and fill fields added later with
-defaults, so files written by older versions keep loading.
+Writes go through :mod:`profiler.output` (atomic: temporary file in the same folder, then
+``os.replace``), so a crash never leaves a half-written file. Loads are validated field by
+field (:mod:`profiler.results.validate`). Loaders ignore unknown fields and fill fields added
+later with defaults, so files written by older versions keep loading.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.output.files import write_output
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
@@ -313,22 +315,14 @@ class ResultFile:
             raise ResultFileError(f"{source}: malformed result file: {detail}") from None
 
 
-def write_result_file(result: ResultFile, path: str | os.PathLike[str]) -> Path:
-    """Write ``result`` atomically to ``path`` (creating parent folders)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+def write_result_file(result: ResultFile, path: str | os.PathLike[str], *,
+                      overwrite: bool = False, inputs: Sequence[str | os.PathLike[str]] = ()
+                      ) -> Path:
+    """Write ``result`` atomically to ``path`` (creating parent folders) through
+    :func:`profiler.output.write_output`: an existing file only with ``overwrite``, never one
+    of ``inputs``; on failure the OutputError carries the JSON so that it can be printed."""
     text = json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_output(path, text, overwrite=overwrite, inputs=inputs, unsaved=text)
 
 
 def read_json_file(path: str | os.PathLike[str]) -> Any:

@@ -16,17 +16,23 @@ Rules (the CLI documents them too):
 - ``max_minutes`` (the suite's budget, or the caller's override) bounds the run's wall clock:
   cases that would start after it are recorded as ``skipped`` and the run ends normally.
 - Shards are round-robin over the expanded case list (see :class:`~profiler.results.Shard`).
+- The output is locked for the whole run (:func:`profiler.output.hold_lock`): a second writer
+  of the same file stops at once, naming this run's PID. A write that fails (disk full) stops
+  the run with :class:`~profiler.errors.OutputError`: the file keeps every case written
+  before, the error carries the unwritten file's text, and ``resume`` continues later.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
+from profiler.output import check_output, hold_lock
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
@@ -70,6 +76,7 @@ class RunOptions:
     force: bool = False
     shard: Shard | None = None
     max_minutes: float | None = None
+    max_memory: int | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +232,20 @@ def _skipped(case: PlannedCase, minutes: float) -> CaseRecord:
                       "was spent; run again with --resume to measure it")
 
 
+def _save(result: ResultFile, plan: RunPlan) -> None:
+    """Rewrite the run's file; a failed write says what the file still holds."""
+    try:
+        write_result_file(result, plan.output, overwrite=True)
+    except OutputError as exc:
+        try:
+            kept = str(len(load_result_file(plan.output).cases))
+        except AttnprofError:
+            kept = "no"
+        raise OutputError(f"{exc}; the run stopped: {plan.output} keeps {kept} case(s) "
+                          "written before; free the space and continue with --resume",
+                          exc.unsaved) from None
+
+
 def run_suite(
     suite: Suite,
     options: RunOptions | None = None,
@@ -237,19 +258,34 @@ def run_suite(
     """Run ``suite`` and write its result file; see the module docstring for the rules.
 
     ``run_case`` measures one spec into a record (default: the real harnesses through
-    :func:`profiler.measure.case.run_case`); ``environment`` reads the device's environment
-    (default :func:`profiler.measure.env.collect_environment`). KeyboardInterrupt propagates
-    after the file has been written with every case finished before it.
+    :func:`profiler.measure.case.run_case`, under ``options.max_memory``); ``environment``
+    reads the device's environment (default :func:`profiler.measure.env.collect_environment`).
+    KeyboardInterrupt propagates after the file has been written with every case finished
+    before it.
     """
     from profiler.measure import case as case_module
     from profiler.measure.env import collect_environment
 
     options = options or RunOptions()
-    measure_case: RunCase = run_case or case_module.run_case
+    measure_case: RunCase = run_case or functools.partial(case_module.run_case,
+                                                          memory_limit=options.max_memory)
     watch: RunObserver = observer or NullObserver()
     plan = plan_run(suite, options)
-    result = _ordered(_starting_file(plan, options, environment or collect_environment))
-    write_result_file(result, plan.output)
+    check_output(plan.output, overwrite=True)
+    try:
+        plan.output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {plan.output}: {exc.strerror or exc}") from None
+    with hold_lock(plan.output):
+        return _run_locked(plan, options, measure_case, watch, clock,
+                           environment or collect_environment)
+
+
+def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
+                watch: RunObserver, clock: Callable[[], float],
+                environment: Callable[[str], Environment]) -> RunSummary:
+    result = _ordered(_starting_file(plan, options, environment))
+    _save(result, plan)
     done = {c.case_id for c in result.cases}
     pending = [c for c in plan.cases if c.spec.case_id not in done]
     watch.run_started(plan, pending, len(done))
@@ -262,12 +298,12 @@ def run_suite(
                 result = result.with_case(record)
                 watch.case_finished(rest, record)
             result = _ordered(result)
-            write_result_file(result, plan.output)
+            _save(result, plan)
             break
         watch.case_started(case)
         record = replace(measure_case(case.spec), index=case.index)
         result = _ordered(result.with_case(record))
-        write_result_file(result, plan.output)
+        _save(result, plan)
         ran += 1
         watch.case_finished(case, record)
     return RunSummary(plan=plan, result=result, ran=ran, reused=len(done),

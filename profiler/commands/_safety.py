@@ -1,0 +1,49 @@
+"""Flags that keep a command from losing or clobbering anything: --overwrite, --max-memory.
+
+The rules behind them live elsewhere (:mod:`profiler.output` writes files,
+:mod:`profiler.measure.memory_guard` estimates memory); this module only adds the flags and
+turns their values into arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from profiler.errors import InvalidOptionError
+from profiler.measure.units import parse_bytes
+from profiler.output import check_output
+
+__all__ = ["add_max_memory_argument", "add_overwrite_argument", "check_output_argument",
+           "memory_limit"]
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "-o") -> None:
+    """``--overwrite``: replace an existing output (refused otherwise)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace an existing {what} file (refused otherwise)")
+
+
+def add_max_memory_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-memory SIZE``: the CPU memory guard's limit."""
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="CPU memory limit for a step's estimated peak, like 8GiB or "
+                        "500MB (default: the memory available); a step over it is refused "
+                        "before it runs (--oom-retry: the largest batch that fits)")
+
+
+def memory_limit(args: argparse.Namespace) -> int | None:
+    """The ``--max-memory`` limit in bytes (None when not given)."""
+    text = getattr(args, "max_memory", None)
+    if text is None:
+        return None
+    limit = parse_bytes(text)
+    if limit <= 0:
+        raise InvalidOptionError(f"--max-memory must be a positive size, got {text!r}")
+    return limit
+
+
+def check_output_argument(path: Path | None, args: argparse.Namespace) -> None:
+    """Check ``-o`` before any work starts (regular file, --overwrite to replace)."""
+    if path is not None:
+        check_output(path, overwrite=getattr(args, "overwrite", False))
