@@ -45,6 +45,10 @@ def load_object(path: str) -> Any:
         raise UnknownNameError(
             f"cannot import module {module_name!r} from {path!r}: {exc}"
         ) from exc
+    except (Exception, SystemExit) as exc:  # the module itself fails while it is imported
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UnknownNameError(f"cannot import module {module_name!r} from {path!r}: it "
+                               f"raised {type(exc).__name__}: {first}".rstrip(": ")) from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

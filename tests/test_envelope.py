@@ -107,9 +107,11 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "x"}]}',
      "case 1: field 'kind': expected one of count, bench, got 'x'"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
-     '"status": "lost", "spec": {"workload": {"model": "m"}}}]}', "field 'status': expected one of ok"),
+     '"status": "lost", "spec": {"workload": {"model": "m"}}}]}',
+     "field 'status': expected one of ok"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "bench", '
-     '"spec": {"workload": {"model": "m"}, "mode": "sideways"}}]}', "field 'spec.mode': expected one of infer, train"),
+     '"spec": {"workload": {"model": "m"}, "mode": "sideways"}}]}',
+     "field 'spec.mode': expected one of infer, train"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
      '"spec": {}}]}', "field 'spec.workload': missing"),
 ])

@@ -194,8 +194,11 @@ def test_nproc_needs_train_mode() -> None:
         bench(tiny_spec(nproc=2))
 
 
-def test_cpu_allocator_refusal_is_an_out_of_memory_error() -> None:
-    # 2**24 samples of 64x1024x1024 fp32 = 4.5 PB: refused at once, nothing is touched
+def test_cpu_allocator_refusal_is_an_out_of_memory_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2**24 samples of 64x1024x1024 fp32 = 4.5 PB: refused at once, nothing is touched. The
+    # memory guard would refuse it first (tests/test_memory_guard.py): switched off here.
+    monkeypatch.setattr(timing, "plan_memory", lambda spec, limit=None: None)
     workload = Workload.for_block(GATE, 64, (1024, 1024))
     spec = BenchSpec(workload, batch=2**24, min_time=0.01, repeats=1, memory=False)
     with pytest.raises(OutOfMemoryError) as info:

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from profiler.commands._common import add_workload_arguments
+from profiler.commands._safety import memory_limit
 from profiler.commands.bench import add_run_arguments, spec_from_args
 
 __all__ = ["register", "run"]
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = TraceSchedule(wait=args.wait, warmup=args.warmup, active=args.active,
                              repeat=args.repeat)
     result = record_trace(spec, args.logdir, schedule, with_stack=args.with_stack,
-                          gzip=args.gzip)
+                          gzip=args.gzip, memory_limit=memory_limit(args))
     print(f"traced {spec.label}: {result.steps} steps, {schedule.active * schedule.repeat} "
           f"recorded")
     for path in result.files:

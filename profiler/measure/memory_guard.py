@@ -10,8 +10,9 @@ process: ``MemAvailable``, bounded by the cgroup's limit in a container):
 
 - weights (parameters and buffers), gradients (one per trainable parameter in training) and
   optimizer state (SGD's momentum buffers) are counted exactly from one *probe* step;
-- activations come from the same probe, run at a small batch ``b0`` (2, or the batch if
-  smaller): the bytes autograd saves for backward (parameters excluded, each storage once),
+- activations come from the same probe, run at a small batch ``b0`` (2, or 1 when the batch
+  is 1 or two samples' input is over 1/16 of the limit; a sample over 1/16 alone is refused
+  without a probe): the bytes autograd saves for backward (parameters excluded, each storage once),
   the input batch, and a working set of the largest tensor a module returns (twice in
   training: that output and its gradient; three times in inference: a residual, the layer's
   input and output). Divided by ``b0`` that is the activations per image, which scale
@@ -42,6 +43,7 @@ from profiler.measure.steps import prepare_step, static_memory_parts, tensor_byt
 from profiler.spec import BenchSpec
 
 __all__ = [
+    "INPUT_SHARE",
     "MARGIN",
     "PROBE_BATCH",
     "MemoryEstimate",
@@ -52,10 +54,14 @@ __all__ = [
     "largest_batch",
     "plan_memory",
     "probe_step",
+    "sample_input_bytes",
 ]
 
 MARGIN = 1.25
 PROBE_BATCH = 2
+# A probe runs only where INPUT_SHARE probe inputs fit in the limit (activations are several
+# times the input); a sample bigger than that is refused without a probe.
+INPUT_SHARE = 16
 _CGROUP_V2 = Path("/sys/fs/cgroup")
 _CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 
@@ -80,7 +86,8 @@ def activation_bytes(probe: ProbeFigures, mode: str) -> int:
 
 
 def _gib(value: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20),
+                       ("KiB", 2**10)):
         if abs(value) >= size:
             return f"{value / size:.3g} {unit}"
     return f"{value:.0f} B"
@@ -225,6 +232,12 @@ def probe_step(spec: BenchSpec, batch: int) -> ProbeFigures:
     return figures
 
 
+def sample_input_bytes(spec: BenchSpec) -> int:
+    """Bytes of one sample of the synthetic input (a block's input is in the run's dtype)."""
+    dtype = spec.torch_dtype if spec.workload.is_block else torch.float32
+    return math.prod(spec.workload.input_shape) * torch.empty((), dtype=dtype).element_size()
+
+
 @dataclass(frozen=True)
 class MemoryPlan:
     """The batch to time and the estimate behind it."""
@@ -261,8 +274,15 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     bound = limit if limit is not None else available()
     if bound is None:
         return None
+    sample = sample_input_bytes(spec)
+    if INPUT_SHARE * sample > bound:  # the probe itself would not fit: refuse unprobed
+        raise MemoryLimitError(
+            f"{spec.label}: one sample's input is {_gib(sample)}; with its activations (several "
+            f"times that) not even batch 1 fits in {_limit_text(bound, limit is not None)}",
+            batch=spec.batch, estimate_bytes=spec.nproc * sample * spec.batch, limit_bytes=bound)
+    probe_batch = 1 if INPUT_SHARE * PROBE_BATCH * sample > bound else PROBE_BATCH
     try:
-        figures = probe(spec, min(PROBE_BATCH, spec.batch))
+        figures = probe(spec, min(probe_batch, spec.batch))
     except AttnprofError:
         return None
     except Exception:  # the real run reports the model's failure, in its own words
@@ -276,6 +296,7 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     hint = (f"the largest batch that fits is {fits}: pass --batch {fits} or --oom-retry"
             if fits >= 1 else "not even batch 1 fits")
     raise MemoryLimitError(
-        f"{spec.label}: estimated peak memory {estimate.describe(spec.batch)} exceeds "
+        f"{spec.label}: estimated peak memory at batch {spec.batch}: "
+        f"{estimate.describe(spec.batch)} exceeds "
         f"{_limit_text(bound, limit is not None)}; {hint}",
         batch=spec.batch, estimate_bytes=estimate.peak_bytes(spec.batch), limit_bytes=bound)

@@ -3,28 +3,37 @@
 :func:`record_trace` runs the same step as the timing harness under ``torch.profiler`` with a
 ``schedule(wait, warmup, active, repeat)``: ``wait`` steps unprofiled, ``warmup`` steps
 profiled and thrown away (the profiler's own start-up cost), then ``active`` steps recorded,
-``repeat`` times. Each cycle is written by ``tensorboard_trace_handler(logdir)`` as a Chrome
-trace ``<worker>.<time>.pt.trace.json`` (``.gz`` with ``gzip``), with tensor shapes
-(``record_shapes``), allocations (``profile_memory``) and, optionally, Python stacks.
+``repeat`` times. Each cycle is written as a Chrome trace ``<worker>.<time>.pt.trace.json``
+(``.gz`` with ``gzip``; the names ``tensorboard_trace_handler`` gives) through
+:func:`profiler.output.write_output`, with tensor shapes (``record_shapes``), allocations
+(``profile_memory``) and, optionally, Python stacks. ``logdir`` is checked to be a writable
+folder before any step runs, and a failed write is one error, not a silent loss; on the CPU
+the memory guard (:mod:`profiler.measure.memory_guard`) checks the batch first.
 ``tensorboard --logdir LOGDIR`` shows them once torch-tb-profiler is installed.
 Each step is labelled ``attnprof_step`` (``record_function``).
 """
 
 from __future__ import annotations
 
+import gzip
 import platform
+import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.profiler import ProfilerActivity, profile, record_function, tensorboard_trace_handler
+from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
-from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError
+from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
+from profiler.measure.memory_guard import plan_memory
 from profiler.measure.steps import prepare_step
 from profiler.measure.timing import is_oom, oom_error
+from profiler.output import write_output
 from profiler.spec import BenchSpec
 
 __all__ = ["STEP_LABEL", "TraceResult", "TraceSchedule", "record_trace", "trace_files"]
@@ -67,6 +76,31 @@ def trace_files(logdir: Path) -> set[Path]:
     return set(logdir.glob("*.pt.trace.json")) | set(logdir.glob("*.pt.trace.json.gz"))
 
 
+def _trace_writer(logdir: Path, worker: str, compress: bool) -> Callable[[profile], None]:
+    """``on_trace_ready``: export the cycle's Chrome trace and write it into ``logdir``."""
+
+    def write(prof: profile) -> None:
+        name = f"{worker}.{time.time_ns()}.pt.trace.json" + (".gz" if compress else "")
+        with tempfile.TemporaryDirectory(prefix="attnprof-trace-") as tmp:
+            exported = Path(tmp) / "trace.json"
+            prof.export_chrome_trace(str(exported))
+            data = exported.read_bytes()
+        write_output(logdir / name, gzip.compress(data) if compress else data)
+
+    return write
+
+
+def _check_logdir(folder: Path) -> None:
+    """``folder`` exists (created if missing) and takes a new file."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write traces into --logdir {str(folder)!r}: "
+                          f"{exc.strerror or exc}") from None
+
+
 def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
             worker: str, with_stack: bool, gzip: bool) -> None:
     activities = [ProfilerActivity.CPU]
@@ -82,8 +116,7 @@ def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trace
             activities=activities,
             schedule=make_schedule(wait=schedule.wait, warmup=schedule.warmup,
                                    active=schedule.active, repeat=schedule.repeat),
-            on_trace_ready=tensorboard_trace_handler(str(logdir), worker_name=worker,
-                                                     use_gzip=gzip),
+            on_trace_ready=_trace_writer(logdir, worker, gzip),
             record_shapes=True,
             profile_memory=True,
             with_stack=with_stack,
@@ -96,15 +129,15 @@ def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trace
 
 def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | None = None,
                  with_stack: bool = False, gzip: bool = False,
-                 worker: str | None = None) -> TraceResult:
-    """Profile ``schedule.steps`` steps of ``spec`` into ``logdir`` (created if missing)."""
+                 worker: str | None = None, memory_limit: int | None = None) -> TraceResult:
+    """Profile ``schedule.steps`` steps of ``spec`` into ``logdir`` (created if missing);
+    ``memory_limit`` bounds the CPU memory guard (bytes; None: the available memory)."""
     schedule = TraceSchedule() if schedule is None else schedule
     device = resolve_device(spec.device)
     folder = Path(logdir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidOptionError(f"cannot create --logdir {str(folder)!r}: {exc}") from None
+    _check_logdir(folder)
+    if device.type == "cpu":
+        plan_memory(spec, memory_limit)
     name = worker or f"{platform.node() or 'host'}_{spec.mode}"
     before = trace_files(folder)
     oom_detail: str | None = None

@@ -8,6 +8,7 @@ the file, the line (found by :func:`~profiler.suites.toml_lines.locate_line`) an
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,7 +78,8 @@ class SuiteContext:
         return value
 
     def number(self, value: Any, path: KeyPath, positive: bool = False) -> float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value)
         if not ok or value < 0 or (positive and value == 0):
             bound = "> 0" if positive else ">= 0"
             raise self.error(path, f"expected a number {bound}, got {value!r}")

@@ -39,6 +39,7 @@ _TOP_KEYS = ("suite", "budget", "matrix")
 _SUITE_KEYS = ("name", "description", "claims", "device")
 _BUDGET_KEYS = ("min_time", "repeats", "warmup", "threads", "max_minutes", "batch")
 _LINE = re.compile(r"at line (\d+)")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def suite_hash(data: bytes) -> str:
@@ -50,6 +51,18 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _name(ctx: SuiteContext, meta: Mapping[str, Any], path: Path) -> str:
+    """The suite's name: letters, digits, '-', '_' and '.', never a path (it names files)."""
+    name = ctx.string(meta["name"], ("suite", "name")) if "name" in meta else path.stem
+    if not _NAME.match(name) or set(name) == {"."}:
+        why = (f"suite name {name!r} is not a name" if "name" in meta
+               else f"the file name gives the suite name {name!r}, which is not a name")
+        raise ctx.error(("suite", "name") if "name" in meta else (),
+                        f"{why}: use letters, digits, '-', '_' and '.' (it names the result "
+                        "file results/<name>-<device>.json)", name)
+    return name
 
 
 def _batch(ctx: SuiteContext, value: Any, path: KeyPath) -> BatchSize:
@@ -145,7 +158,7 @@ def parse_suite(data: bytes, path: Path) -> Suite:
                         f"{DEVICE_CHOICES}", device)
     budget, device_budgets = _budgets(ctx, doc.get("budget"))
     return Suite(
-        name=ctx.string(meta.get("name", path.stem), ("suite", "name")),
+        name=_name(ctx, meta, path),
         path=path,
         hash=suite_hash(data),
         description=str(meta.get("description", "")) if "description" not in meta
