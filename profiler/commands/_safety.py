@@ -8,6 +8,7 @@ turns their values into arguments.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from profiler.errors import InvalidOptionError
@@ -15,7 +16,14 @@ from profiler.measure.units import parse_bytes
 from profiler.output import check_output
 
 __all__ = ["add_max_memory_argument", "add_overwrite_argument", "check_output_argument",
-           "memory_limit"]
+           "memory_limit", "output_path"]
+
+
+def output_path(text: str) -> Path:
+    """argparse ``type`` of an output file: ``Path`` would drop the slash of ``out/``."""
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file name")
+    return Path(text)
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "-o") -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
@@ -34,6 +33,7 @@ from profiler.commands._safety import (
     add_overwrite_argument,
     check_output_argument,
     memory_limit,
+    output_path,
 )
 from profiler.devices import MEASURE_CHOICES
 from profiler.errors import OutOfMemoryError
@@ -97,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "process; default on)")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or one JSON object")
-    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
     add_overwrite_argument(parser)
     parser.set_defaults(func=run)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
@@ -25,7 +24,7 @@ from profiler.commands._common import (
     workload_from_args,
     write_single_case,
 )
-from profiler.commands._safety import add_overwrite_argument, check_output_argument
+from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.measure.units import SYSTEMS, format_count
@@ -61,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="module depth of --by module (1-3; default 2)")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                         help="table (default), markdown, or one JSON object")
-    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
     add_overwrite_argument(parser)
     parser.set_defaults(func=run)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from profiler.commands._safety import add_overwrite_argument
+from profiler.commands._safety import add_overwrite_argument, output_path
 from profiler.output import check_output
 from profiler.results.envelope import load_result_file, write_result_file
 from profiler.suites.merge import merge_results
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "parts keeps its ok record.")
     parser.add_argument("parts", nargs="+", metavar="PART", type=Path,
                         help="result files to join")
-    parser.add_argument("-o", "--output", metavar="OUT", type=Path, required=True,
+    parser.add_argument("-o", "--output", metavar="OUT", type=output_path, required=True,
                         help="merged result file to write")
     parser.add_argument("--allow-mixed", action="store_true",
                         help="merge parts measured on different devices (each part's "

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from profiler.commands._safety import add_overwrite_argument
+from profiler.commands._safety import add_overwrite_argument, output_path
 from profiler.output import check_output, write_output
 from profiler.report.claims import available_claims
 
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "claim, plots and the environment.")
     parser.add_argument("results", nargs="+", metavar="RESULT", type=Path,
                         help="result files (merged)")
-    parser.add_argument("-o", "--output", metavar="REPORT.md", type=Path,
+    parser.add_argument("-o", "--output", metavar="REPORT.md", type=output_path,
                         help="write the report here (default: stdout)")
     parser.add_argument("--claims", metavar="ID|PATH",
                         help="claims to check: an id "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from profiler.commands._safety import add_max_memory_argument, memory_limit
+from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.commands.report import write_text
 from profiler.commands.run import RichObserver, make_observer, summary_lines
 from profiler.output import check_output
@@ -39,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report (paper vs ours, a verdict per claim) and its plots.")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="auto (default: cuda if available, else cpu), cpu, cuda, cuda:N")
-    parser.add_argument("-o", "--output", metavar="REPORT.md", type=Path,
+    parser.add_argument("-o", "--output", metavar="REPORT.md", type=output_path,
                         help="report file (default reports/<suite>-<device>.md)")
-    parser.add_argument("--results", metavar="RESULT.json", type=Path,
+    parser.add_argument("--results", metavar="RESULT.json", type=output_path,
                         help="result file (default results/<suite>-<device>.json)")
     parser.add_argument("--plots", metavar="DIR", type=Path,
                         help="plot folder (default: the report's name without .md)")

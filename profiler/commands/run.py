@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
@@ -30,7 +29,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from profiler.commands._safety import add_max_memory_argument, memory_limit
+from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.signals import Terminated
 from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
@@ -53,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "write the result file after each case. Exit 0 when the run completes (failed cases "
         "are recorded and listed), 1 with --strict if any case failed, 2 on bad input.")
     parser.add_argument("suite", metavar="SUITE", help="suite name or path to a .toml file")
-    parser.add_argument("-o", "--output", metavar="RESULT.json", type=Path,
+    parser.add_argument("-o", "--output", metavar="RESULT.json", type=output_path,
                         help="result file (default results/<suite>-<device>.json)")
     parser.add_argument("--device", metavar="DEVICE",
                         help="override the suite's device: auto, cpu, cuda, cuda:N")

@@ -329,6 +329,9 @@ def read_json_file(path: str | os.PathLike[str]) -> Any:
     """Parse a JSON file; any problem is a one-line ResultFileError naming the path."""
     source = str(path)
     try:
+        if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+            raise ResultFileError(f"{source}: not a regular file (a FIFO or device would "
+                                  "block or never end)")
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultFileError(f"{source}: no such file") from None
