@@ -261,17 +261,17 @@ def _limit_text(limit: int, given: bool) -> str:
 
 
 def plan_memory(spec: BenchSpec, limit: int | None = None, *,
-                probe: Probe = probe_step,
-                available: Callable[[], int | None] = available_memory_bytes
-                ) -> MemoryPlan | None:
+                probe: Probe | None = None,
+                available: Callable[[], int | None] | None = None) -> MemoryPlan | None:
     """Check that ``spec`` fits in ``limit`` (None: the available memory) on the CPU.
 
     Returns the plan (``spec.batch``, or with ``spec.oom_retry`` the largest batch that fits
     if that is smaller); None when there is nothing to check against or the probe step
     itself fails (the timing run then reports that failure). Raises MemoryLimitError when
-    the batch does not fit (with ``oom_retry``: when not even batch 1 does).
+    the batch does not fit (with ``oom_retry``: when not even batch 1 does). ``probe`` and
+    ``available`` default to :func:`probe_step` and :func:`available_memory_bytes`.
     """
-    bound = limit if limit is not None else available()
+    bound = limit if limit is not None else (available or available_memory_bytes)()
     if bound is None:
         return None
     sample = sample_input_bytes(spec)
@@ -282,7 +282,7 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
             batch=spec.batch, estimate_bytes=spec.nproc * sample * spec.batch, limit_bytes=bound)
     probe_batch = 1 if INPUT_SHARE * PROBE_BATCH * sample > bound else PROBE_BATCH
     try:
-        figures = probe(spec, min(probe_batch, spec.batch))
+        figures = (probe or probe_step)(spec, min(probe_batch, spec.batch))
     except AttnprofError:
         return None
     except Exception:  # the real run reports the model's failure, in its own words

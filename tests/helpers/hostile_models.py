@@ -1,7 +1,7 @@
 """User models that misbehave, loaded as ``tests.helpers.hostile_models:NAME``.
 
 - ``ExitNet`` calls ``sys.exit`` while it is built (a user script's stray exit);
-- ``ChildSleeper`` is :class:`~tests.helpers.timing_models.TinyNet` in the timing process but
+- ``ChildSleeper`` is :class:`~tests.helpers.user_objects.TinyNet` in the timing process but
   sleeps while it is built in attnprof's CPU memory child, writing its PID to
   ``$ATTNPROF_TEST_PIDFILE`` first, so that a test can signal the parent while the child runs.
 """
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.timing_models import TinyNet
+from tests.helpers.user_objects import TinyNet
 
 __all__ = ["ChildSleeper", "ExitNet"]
 

@@ -15,7 +15,8 @@ from torch import nn
 
 from profiler.models import plan_attention
 
-__all__ = ["FeatureNet", "Gate", "PlainNet", "TinyGate", "TinyNet", "not_a_module", "tiny_gate"]
+__all__ = ["MLP", "FeatureNet", "Gate", "PlainNet", "TinyGate", "TinyNet", "not_a_module",
+           "tiny_gate"]
 
 
 class TinyGate(nn.Module):
@@ -103,3 +104,18 @@ class PlainNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x.mean(dim=(2, 3)))
+
+
+class MLP(nn.Module):
+    """flatten, linear 48->32, ReLU, linear 32->10: (N, 3, 4, 4) -> (N, 10) logits.
+
+    Its activations are known exactly: see ``tests/test_memory_guard.py``.
+    """
+
+    def __init__(self, attention: str | None = None,
+                 attention_options: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
