@@ -821,3 +821,50 @@ def test_lock_held_by_a_live_process_then_taken_over_when_it_dies(
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+def test_disk_full_mid_run_then_resume_after_space_is_freed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    first = FakeMeasure()
+    monkeypatch.setattr(case_module, "measure", first)
+    _disk_full_after(3)(monkeypatch)  # the start, cases 1 and 2 are written; case 3 is not
+    assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("attnprof: error:") == 1 and "--resume" in captured.err
+    assert first.calls == 3 and len(json.loads(captured.out)["cases"]) == 3
+    assert len(load_result_file(out).cases) == 2
+    monkeypatch.undo()  # space freed
+    rest = FakeMeasure()
+    monkeypatch.setattr(case_module, "measure", rest)
+    assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
+    assert rest.calls == TINY_CASES - 2
+    assert [c.status for c in load_result_file(out).cases] == ["ok"] * TINY_CASES
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="needs POSIX signals")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_termination_mid_run_keeps_finished_cases_and_the_lock_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        signum: int) -> None:
+    out = tmp_path / "r.json"
+    measure = FakeMeasure()
+
+    def terminated_at_the_third(spec: CountSpec | BenchSpec,
+                                memory_limit: int | None = None) -> CountResult | BenchResult:
+        if measure.calls == 2:
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # the handler raises before this ends
+        return measure(spec)
+
+    monkeypatch.setattr(case_module, "measure", terminated_at_the_third)
+    assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 128 + signum
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"attnprof: terminated by {signal.Signals(signum).name}"
+    assert "--resume" in err and "Traceback" not in err
+    assert len(load_result_file(out).cases) == 2 and not lock_path(out).exists()
+    assert signal.getsignal(signum) is not signal.SIG_IGN  # handlers restored after main
+    monkeypatch.setattr(case_module, "measure", FakeMeasure())
+    assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
+    assert len(load_result_file(out).cases) == TINY_CASES
