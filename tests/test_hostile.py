@@ -40,6 +40,7 @@ from profiler.output.lock import lock_path
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
 from profiler.spec import BenchSpec, CountSpec
+from tests.helpers.fakes import FakeMeasure
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -239,21 +240,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- stand-ins and faults -----------------------------------------------------------------------
-
-
-class FakeMeasure:
-    """Stands in for the harnesses behind ``run_case`` (instant, deterministic results)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, spec: CountSpec | BenchSpec, memory_limit: int | None = None
-                 ) -> CountResult | BenchResult:
-        self.calls += 1
-        if isinstance(spec, CountSpec):
-            return CountResult(params=1000, attention_params=10, flops=5000)
-        return BenchResult(images_per_sec=50.0, images_per_sec_iqr=1.0, step_ms_median=40.0,
-                           samples=[0.04, 0.041], batch=spec.batch)
 
 
 def _disk_full_after(writes: int) -> Callable[[pytest.MonkeyPatch], None]:
@@ -833,13 +819,13 @@ def test_disk_full_mid_run_then_resume_after_space_is_freed(
     assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("attnprof: error:") == 1 and "--resume" in captured.err
-    assert first.calls == 3 and len(json.loads(captured.out)["cases"]) == 3
+    assert len(first.labels) == 3 and len(json.loads(captured.out)["cases"]) == 3
     assert len(load_result_file(out).cases) == 2
     monkeypatch.undo()  # space freed
     rest = FakeMeasure()
     monkeypatch.setattr(case_module, "measure", rest)
     assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
-    assert rest.calls == TINY_CASES - 2
+    assert len(rest.labels) == TINY_CASES - 2
     assert [c.status for c in load_result_file(out).cases] == ["ok"] * TINY_CASES
 
 
@@ -853,7 +839,7 @@ def test_termination_mid_run_keeps_finished_cases_and_the_lock_goes(
 
     def terminated_at_the_third(spec: CountSpec | BenchSpec,
                                 memory_limit: int | None = None) -> CountResult | BenchResult:
-        if measure.calls == 2:
+        if len(measure.labels) == 2:
             os.kill(os.getpid(), signum)
             time.sleep(5)  # the handler raises before this ends
         return measure(spec)

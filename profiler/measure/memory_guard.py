@@ -40,6 +40,7 @@ from torch import nn
 from profiler.errors import AttnprofError, MemoryLimitError
 from profiler.measure.device import free_memory_bytes, torch_threads
 from profiler.measure.steps import prepare_step, static_memory_parts, tensor_bytes
+from profiler.measure.workload import torch_dtype
 from profiler.spec import BenchSpec
 
 __all__ = [
@@ -234,7 +235,7 @@ def probe_step(spec: BenchSpec, batch: int) -> ProbeFigures:
 
 def sample_input_bytes(spec: BenchSpec) -> int:
     """Bytes of one sample of the synthetic input (a block's input is in the run's dtype)."""
-    dtype = spec.torch_dtype if spec.workload.is_block else torch.float32
+    dtype = torch_dtype(spec.dtype) if spec.workload.is_block else torch.float32
     return math.prod(spec.workload.input_shape) * torch.empty((), dtype=dtype).element_size()
 
 
