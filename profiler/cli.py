@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "list",
     "count",
     "bench",
+    "breakdown",
     "trace",
     "run",
     "merge",

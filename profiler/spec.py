@@ -24,6 +24,7 @@ __all__ = [
     "DTYPES",
     "MODES",
     "BenchSpec",
+    "BreakdownSpec",
     "CountSpec",
     "Options",
     "Workload",
@@ -277,6 +278,68 @@ class BenchSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BenchSpec:
+        known = {f.name for f in fields(cls) if f.init}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["workload"] = Workload.from_dict(data["workload"])
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class BreakdownSpec:
+    """Split one workload's step into parts (``attnprof breakdown``).
+
+    The step is the one :class:`BenchSpec` times (same ``mode``, ``device``, ``batch``,
+    ``dtype``, layout, cuDNN and thread settings); after ``warmup`` (as in timing), the step
+    time is measured over ``timed_steps`` steps without the profiler, then ``profiled_steps``
+    steps are profiled and attributed. No ``torch.compile``: compiled graphs fuse operations
+    across modules, so eager ops are what is attributed.
+    """
+
+    workload: Workload
+    mode: Mode = "infer"
+    device: str = "cpu"
+    batch: int = 4
+    dtype: str = "fp32"
+    channels_last: bool = False
+    cudnn_benchmark: bool = True
+    threads: int | None = None
+    warmup: int = 3
+    timed_steps: int = 3
+    profiled_steps: int = 2
+
+    kind: Literal["breakdown"] = field(default="breakdown", init=False)
+
+    def __post_init__(self) -> None:
+        self.bench_spec()  # same checks as timing
+        for name in ("timed_steps", "profiled_steps"):
+            if getattr(self, name) <= 0:
+                raise InvalidOptionError(f"{name} must be a positive integer")
+
+    def bench_spec(self) -> BenchSpec:
+        """The timing spec of the same step (no memory measurement)."""
+        return BenchSpec(workload=self.workload, mode=self.mode, device=self.device,
+                         batch=self.batch, dtype=self.dtype, channels_last=self.channels_last,
+                         cudnn_benchmark=self.cudnn_benchmark, threads=self.threads,
+                         warmup=self.warmup, memory=False)
+
+    @property
+    def case_id(self) -> str:
+        return _case_id(self.kind, self.to_dict())
+
+    @property
+    def label(self) -> str:
+        layout = " cl" if self.channels_last else ""
+        return (f"breakdown {self.mode} {self.workload.label} b{self.batch} {self.dtype} "
+                f"{self.device}{layout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("kind")
+        data["workload"] = self.workload.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BreakdownSpec:
         known = {f.name for f in fields(cls) if f.init}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["workload"] = Workload.from_dict(data["workload"])

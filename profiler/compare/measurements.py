@@ -103,10 +103,10 @@ def _bench_values(result: BenchResult, batch: int) -> tuple[tuple[str, MetricVal
 
 def _loose_key(record: CaseRecord) -> str:
     spec = record.spec
-    if record.kind == "bench":
+    if record.kind in ("bench", "breakdown"):
         mode, dtype = getattr(spec, "mode", ""), getattr(spec, "dtype", "")
         device = device_type(str(getattr(spec, "device", "")))
-        return f"bench {spec.workload.label} {mode} b{spec.batch} {dtype} {device}"
+        return f"{record.kind} {spec.workload.label} {mode} b{spec.batch} {dtype} {device}"
     return f"count {spec.workload.label} b{spec.batch}"
 
 

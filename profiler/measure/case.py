@@ -1,7 +1,8 @@
 """Run one spec and turn its outcome into a :class:`~profiler.results.CaseRecord`.
 
 This is the single place where a spec meets its harness: ``CountSpec`` goes to
-:func:`profiler.measure.counting.count`, ``BenchSpec`` to :func:`profiler.measure.timing.bench`.
+:func:`profiler.measure.counting.count`, ``BenchSpec`` to :func:`profiler.measure.timing.bench`,
+``BreakdownSpec`` to :func:`profiler.measure.breakdown.breakdown`.
 The suite runner and the single-case commands (``count -o``, ``bench -o``) both use it, so a
 case measured alone and a case measured in a suite produce the same record.
 """
@@ -12,15 +13,16 @@ import time
 
 from profiler.errors import AttnprofError, MeasurementError, OutOfMemoryError
 from profiler.results.bench import BenchResult
+from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
-from profiler.spec import BenchSpec, CountSpec
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
 __all__ = ["measure", "run_case"]
 
 
-def measure(spec: CountSpec | BenchSpec,
-            memory_limit: int | None = None) -> CountResult | BenchResult:
+def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
+            memory_limit: int | None = None) -> CountResult | BenchResult | BreakdownResult:
     """Measure ``spec`` with its harness; errors propagate (``SystemExit`` from a user's model
     becomes a MeasurementError: a model cannot end the program)."""
     try:
@@ -28,6 +30,10 @@ def measure(spec: CountSpec | BenchSpec,
             from profiler.measure.counting import count
 
             return count(spec)
+        if isinstance(spec, BreakdownSpec):
+            from profiler.measure.breakdown import breakdown
+
+            return breakdown(spec)
         from profiler.measure.timing import bench
 
         return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)
@@ -36,7 +42,7 @@ def measure(spec: CountSpec | BenchSpec,
             from None
 
 
-def run_case(spec: CountSpec | BenchSpec, *, catch: bool = True,
+def run_case(spec: CountSpec | BenchSpec | BreakdownSpec, *, catch: bool = True,
              memory_limit: int | None = None) -> CaseRecord:
     """Measure ``spec`` and record the outcome.
 

@@ -37,7 +37,7 @@ from profiler.measure.workload import build_module, example_input
 from profiler.results.count import BlockCount, CountResult
 from profiler.spec import CountSpec
 
-__all__ = ["MODULE_DEPTH", "count", "count_module"]
+__all__ = ["MODULE_DEPTH", "count", "count_module", "flops_by_module_and_operator"]
 
 # by_module keeps modules up to this depth ("layer1.0.attn" is depth 3), enough to see each
 # block and its attention module without storing every BN of a ResNet-152.
@@ -117,6 +117,28 @@ def count_module(
         unsupported=_fvcore_unsupported(seen, unsupported),
         uncounted=dict(sorted(unsupported.items())),
     )
+
+
+def flops_by_module_and_operator(module: nn.Module, inputs: torch.Tensor
+                                 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """FLOPs of every module (path -> operator -> FLOPs, submodules included; "" = all of it)
+    under the fvcore and the all-operators conventions, from one trace of ``module`` on
+    ``inputs`` in eval mode under ``torch.no_grad`` (its training flag is restored)."""
+    training = module.training
+    analysis = _analysis(module.eval(), inputs)
+    try:
+        with _quiet(), torch.no_grad():
+            per_module = analysis.by_module_and_operator()
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot trace the model for counting: {_one_line(exc)}") from exc
+    finally:
+        module.train(training)
+    fvcore = {path: _strip(counts, KEY_FLOPS) for path, counts in per_module.items()}
+    extra = {path: _strip(counts, KEY_FLOPS_EXTRA) for path, counts in per_module.items()}
+    every = {path: {**fvcore[path], **extra[path]} for path in per_module}
+    return fvcore, every
 
 
 def _analysis(module: nn.Module, inputs: torch.Tensor) -> JitModelAnalysis:

@@ -1,9 +1,9 @@
 """The versioned result file: environment, suite, and one record per case.
 
-Schema (``schema_version`` 2; the full field reference is ``docs/result-schema.md``)::
+Schema (``schema_version`` 3; the full field reference is ``docs/result-schema.md``)::
 
     {
-      "schema": "attnprof.result", "schema_version": 2,
+      "schema": "attnprof.result", "schema_version": 3,
       "tool_version": "0.1.0", "git_commit": "<sha>[+dirty]" | null,
       "created_utc": "2026-11-25T10:00:00Z", "updated_utc": "...",
       "environment": {...Environment...},
@@ -13,16 +13,17 @@ Schema (``schema_version`` 2; the full field reference is ``docs/result-schema.m
       "parts": [{"source": ..., "shard": ..., "cases": 20, "git_commit": ...,
                  "created_utc": ..., "environment": {...}}],
       "cases": [
-        {"case_id": "bench-1a2b...", "kind": "count" | "bench", "index": 3 | null,
+        {"case_id": "bench-1a2b...", "kind": "count" | "bench" | "breakdown", "index": 3 | null,
          "spec": {...}, "status": "ok" | "oom" | "error" | "skipped",
          "error": null | "message", "started_utc": ..., "duration_s": ...,
-         "result": {...CountResult|BenchResult...} | null}
+         "result": {...CountResult|BenchResult|BreakdownResult...} | null}
       ]
     }
 
 Version history: 1 had no ``suite.description/device/planned/total/shard``, no ``parts``, no case
 ``index`` and no ``skipped`` status. Version 2 only adds fields, so a version-1 file loads
-with the defaults (empty strings, ``None``, ``0``, no parts).
+with the defaults (empty strings, ``None``, ``0``, no parts). Version 3 adds the
+``breakdown`` case kind (older files have none).
 
 Writes go through :mod:`profiler.output` (atomic: temporary file in the same folder, then
 ``os.replace``), so a crash never leaves a half-written file. Loads are validated field by
@@ -43,10 +44,11 @@ from typing import Any, Literal
 from profiler.errors import InvalidOptionError, ResultFileError
 from profiler.output.files import write_output
 from profiler.results.bench import BenchResult
+from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
 from profiler.results.validate import validate_result_data
-from profiler.spec import BenchSpec, CountSpec
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
 __all__ = [
     "SCHEMA",
@@ -64,13 +66,13 @@ __all__ = [
 ]
 
 SCHEMA = "attnprof.result"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 Status = Literal["ok", "oom", "error", "skipped"]
 # "skipped": the suite runner did not start the case because the run's wall-clock budget
 # (``max_minutes``) was spent; ``--resume`` runs it later.
 STATUSES: tuple[str, ...] = ("ok", "oom", "error", "skipped")
-Spec = CountSpec | BenchSpec
-Result = CountResult | BenchResult
+Spec = CountSpec | BenchSpec | BreakdownSpec
+Result = CountResult | BenchResult | BreakdownResult
 
 
 def utc_now() -> str:
@@ -199,8 +201,12 @@ class CaseRecord:
         elif kind == "bench":
             spec = BenchSpec.from_dict(raw_spec)
             result = None if raw_result is None else BenchResult.from_dict(raw_result)
+        elif kind == "breakdown":
+            spec = BreakdownSpec.from_dict(raw_spec)
+            result = None if raw_result is None else BreakdownResult.from_dict(raw_result)
         else:
-            raise ResultFileError(f"case of unknown kind {kind!r}; valid: count, bench")
+            raise ResultFileError(f"case of unknown kind {kind!r}; valid: count, bench, "
+                                  "breakdown")
         status = data.get("status", "ok")
         if status not in STATUSES:
             raise ResultFileError(f"case of unknown status {status!r}; valid: "

@@ -25,7 +25,7 @@ __all__ = [
     "Suite",
 ]
 
-Kind = Literal["count", "bench"]
+Kind = Literal["count", "bench", "breakdown"]
 Shape3 = tuple[int, int, int]
 
 
@@ -133,6 +133,8 @@ class MatrixEntry:
     compile: tuple[bool, ...] = (False,)
     cudnn_benchmark: bool = True
     conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
+    timed_steps: int | None = None
+    profiled_steps: int | None = None
     options: tuple[tuple[str, Options], ...] = ()
     variants: tuple[tuple[str, tuple[Options, ...]], ...] = ()
     devices: tuple[str, ...] = ()

@@ -23,12 +23,12 @@ from typing import Literal
 from profiler import defaults
 from profiler.devices import device_type
 from profiler.errors import AttnprofError, SuiteError
-from profiler.spec import BenchSpec, CountSpec, Options, Workload
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Options, Workload
 from profiler.suites.definition import CasePoint, MatrixEntry, Suite
 
 __all__ = ["Spec", "expand_suite"]
 
-Spec = CountSpec | BenchSpec
+Spec = CountSpec | BenchSpec | BreakdownSpec
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,9 @@ def _spec(suite: Suite, entry: MatrixEntry, device: str, workload: Workload,
     budget = suite.budget_for(device)
     assert setting.mode is not None and setting.dtype is not None
     mode: Literal["infer", "train"] = "train" if setting.mode == "train" else "infer"
+    if entry.kind == "breakdown":
+        return _breakdown_spec(entry, device, workload, setting, mode, budget.threads,
+                               budget.warmup)
     return BenchSpec(
         workload, mode=mode, device=device, batch=setting.batch, dtype=setting.dtype,
         channels_last=setting.channels_last, compile=setting.compile,
@@ -119,6 +122,18 @@ def _spec(suite: Suite, entry: MatrixEntry, device: str, workload: Workload,
         repeats=defaults.REPEATS if budget.repeats is None else budget.repeats,
         warmup=defaults.WARMUP if budget.warmup is None else budget.warmup,
     )
+
+
+def _breakdown_spec(entry: MatrixEntry, device: str, workload: Workload, setting: _Setting,
+                    mode: Literal["infer", "train"], threads: int | None,
+                    warmup: int | None) -> BreakdownSpec:
+    assert setting.dtype is not None
+    steps = {name: value for name in ("timed_steps", "profiled_steps")
+             if (value := getattr(entry, name)) is not None}
+    return BreakdownSpec(workload, mode=mode, device=device, batch=setting.batch,
+                         dtype=setting.dtype, channels_last=setting.channels_last,
+                         cudnn_benchmark=entry.cudnn_benchmark, threads=threads,
+                         warmup=defaults.WARMUP if warmup is None else warmup, **steps)
 
 
 def _entry_specs(suite: Suite, entry: MatrixEntry, device: str) -> Iterator[Spec]:

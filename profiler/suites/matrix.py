@@ -2,11 +2,13 @@
 
 Keys by role (see ``suites/README.md``):
 
-- always: ``kind`` ("count" | "bench"), ``batch``, ``devices``, ``options``, ``variants``,
-  ``exclude``, ``include``;
+- always: ``kind`` ("count" | "bench" | "breakdown"), ``batch``, ``devices``, ``options``,
+  ``variants``, ``exclude``, ``include``;
 - model entries: ``models``, ``attention``, ``input``;
 - block entries: ``blocks`` and either ``shapes`` or ``channels`` x ``sizes``;
-- timing only: ``modes``, ``dtype``, ``channels_last``, ``compile``, ``cudnn_benchmark``;
+- timing only: ``modes``, ``dtype``, ``channels_last``, ``compile``, ``cudnn_benchmark``
+  (breakdowns take the same but ``compile``);
+- breakdown only: ``timed_steps``, ``profiled_steps``;
 - counting only: ``conventions``.
 """
 
@@ -34,7 +36,18 @@ _MODEL_KEYS = {"models", "attention", "input"}
 _BLOCK_KEYS = {"blocks", "shapes", "channels", "sizes"}
 _BENCH_KEYS = {"modes", "dtype", "channels_last", "compile", "cudnn_benchmark"}
 _COUNT_KEYS = {"conventions"}
-_ALL_KEYS = _COMMON | _MODEL_KEYS | _BLOCK_KEYS | _BENCH_KEYS | _COUNT_KEYS
+_BREAKDOWN_KEYS = {"timed_steps", "profiled_steps"}
+KINDS: tuple[str, ...] = ("count", "bench", "breakdown")
+_ALL_KEYS = _COMMON | _MODEL_KEYS | _BLOCK_KEYS | _BENCH_KEYS | _COUNT_KEYS | _BREAKDOWN_KEYS
+
+
+def _wrong_keys(kind: str) -> set[str]:
+    """Keys that do not apply to an entry of ``kind``."""
+    if kind == "count":
+        return _BENCH_KEYS | _BREAKDOWN_KEYS
+    if kind == "breakdown":
+        return _COUNT_KEYS | {"compile"}
+    return _COUNT_KEYS | _BREAKDOWN_KEYS
 
 
 def _blocks() -> Registry[Any]:
@@ -58,12 +71,12 @@ def _attention(ctx: SuiteContext, value: Any, path: KeyPath) -> str | None:
 def _check_roles(ctx: SuiteContext, raw: Mapping[str, Any], path: KeyPath) -> str:
     """Check ``kind`` and that model, block, timing and counting keys are not mixed."""
     if "kind" not in raw:
-        raise ctx.error(path, 'missing key "kind" (count or bench)')
-    kind = ctx.choice(raw["kind"], (*path, "kind"), ("count", "bench"))
+        raise ctx.error(path, 'missing key "kind" (count, bench or breakdown)')
+    kind = ctx.choice(raw["kind"], (*path, "kind"), KINDS)
     if ("models" in raw) == ("blocks" in raw):
         raise ctx.error(path, "give exactly one of models = [...] or blocks = [...]")
     group, other = ("models", _BLOCK_KEYS) if "models" in raw else ("blocks", _MODEL_KEYS)
-    wrong_kind = _COUNT_KEYS if kind == "bench" else _BENCH_KEYS
+    wrong_kind = _wrong_keys(kind)
     for key in raw:
         if key in other:
             raise ctx.error((*path, key), f"does not apply to an entry with {group} = [...]")
@@ -212,6 +225,9 @@ def parse_entry(ctx: SuiteContext, raw_value: Any, path: KeyPath, index: int,
             fields[flag] = ctx.items(raw[flag], key(flag), ctx.boolean)
     if "cudnn_benchmark" in raw:
         fields["cudnn_benchmark"] = ctx.boolean(raw["cudnn_benchmark"], key("cudnn_benchmark"))
+    for steps in sorted(_BREAKDOWN_KEYS):
+        if steps in raw:
+            fields[steps] = ctx.integer(raw[steps], key(steps))
     if "conventions" in raw:
         fields["conventions"] = ctx.items(raw["conventions"], key("conventions"),
                                           lambda v, p: ctx.choice(v, p, CONVENTIONS))

@@ -156,6 +156,8 @@ def estimated_seconds(spec: Spec) -> float:
     """A rough relative cost, used to weight progress and its ETA (not a prediction)."""
     if spec.kind == "count":
         return 3.0
+    if spec.kind == "breakdown":
+        return 0.5 * (spec.warmup + spec.timed_steps + spec.profiled_steps + 1) + 4.0
     return spec.repeats * spec.min_time + spec.warmup * 0.2 + 2.0
 
 

@@ -1,0 +1,170 @@
+"""``attnprof breakdown``: where one step's time goes, part by part, beside FLOPs and bytes.
+
+Warms the step up under the timing harness's rules, times a few steps without the profiler
+(``step_ms``, the cross-check), then profiles a short window (torch.profiler; CPU, and CUDA on
+a GPU) and attributes every operation's self time to a part of the model: layers by kind
+(convolution, batch norm, activation, pooling, classifier), the operations inside attention
+blocks (pooling, 1-D conv / FC, sigmoid, rescale, other), other model ops, loss, optimizer and
+unattributed time (:mod:`profiler.measure.breakdown`). Each part also gets its share of the
+FLOPs (fvcore, forward) and of the minimal memory traffic (:mod:`profiler.measure.traffic`).
+
+Defaults: ``--mode infer --device cpu --batch 4 --dtype fp32 --warmup 3 --timed-steps 3
+--profiled-steps 2``. ``--format json`` prints one object: ``step_ms``, ``parts`` (each with
+``part``, ``ms``, ``time_share``, ``flops_share``, ``bytes_share``, ...),
+``attention_time_share``, ``attention_flops_share`` and the rest of the result, plus
+``case_id``, ``spec`` and ``environment``; ``-o`` writes a result file with this one case.
+Exit 0 on success, 2 with one line on bad input (``--compile``, ``--nproc``...), a missing
+device or out of memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from profiler.commands._common import (
+    add_workload_arguments,
+    workload_from_args,
+    write_single_case,
+)
+from profiler.commands.bench import add_run_arguments
+from profiler.errors import InvalidOptionError
+from profiler.measure.case import run_case
+from profiler.measure.device import cudnn_benchmark, torch_threads
+from profiler.measure.env import Environment, collect_environment
+from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
+from profiler.spec import BreakdownSpec
+
+__all__ = ["DEFAULT_BATCH", "register", "render", "run", "spec_from_args"]
+
+DEFAULT_BATCH = 4
+TABLE_FORMATS = {"table": "simple", "markdown": "github"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "breakdown", help="where a step's time goes: time vs FLOPs vs bytes per part",
+        description="Profile a short window of MODEL's (or one --block's) steps after warm-up "
+        "and split the step time among the model's parts (layers by kind, the operations "
+        "inside attention blocks, loss, optimizer, unattributed), each beside its share of "
+        "the FLOPs and of the minimal memory traffic. The step is also timed without the "
+        "profiler: the parts must add up to it within 5%.")
+    add_workload_arguments(parser)
+    add_run_arguments(parser, batch=DEFAULT_BATCH)
+    parser.add_argument("--warmup", type=int, default=3, metavar="N",
+                        help="warm-up steps at least; more until step times settle (default 3)")
+    parser.add_argument("--timed-steps", type=int, default=3, metavar="N",
+                        help="steps timed without the profiler: the cross-check (default 3)")
+    parser.add_argument("--profiled-steps", type=int, default=2, metavar="N",
+                        help="steps profiled and attributed, after one thrown away (default 2)")
+    parser.add_argument("--blocks", action="store_true",
+                        help="also list every attention module of the model")
+    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
+                        help="table (default), markdown, or one JSON object")
+    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+                        help="also write a result file with this case (suite schema)")
+    parser.set_defaults(func=run)
+
+
+def spec_from_args(args: argparse.Namespace) -> BreakdownSpec:
+    """The BreakdownSpec the arguments describe."""
+    if args.compile:
+        raise InvalidOptionError("--compile does not apply to breakdown: compiled graphs fuse "
+                                 "operations across modules; breakdown attributes eager ops")
+    return BreakdownSpec(
+        workload=workload_from_args(args), mode=args.mode, device=args.device,
+        batch=args.batch, dtype=args.dtype, channels_last=args.channels_last,
+        cudnn_benchmark=args.cudnn_benchmark, threads=args.threads, warmup=args.warmup,
+        timed_steps=args.timed_steps, profiled_steps=args.profiled_steps)
+
+
+def _environment(spec: BreakdownSpec) -> Environment:
+    with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
+        return collect_environment(spec.device)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _gbps(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _part_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
+    rows = [(p.label, f"{p.ms:.4g}", _pct(p.time_share), _pct(p.flops_share),
+             _pct(p.bytes_share), _gbps(p.achieved_gbps)) for p in result.parts]
+    if result.attention_parts:
+        rows.append(("attention, all operations", f"{result.attention_ms:.4g}",
+                     _pct(result.attention_time_share), _pct(result.attention_flops_share),
+                     _pct(result.attention_bytes_share), _gbps(result.attention_gbps)))
+    rows.append(("profiled step", f"{result.profiled_step_ms:.4g}", "100%", "100%", "100%",
+                 "-"))
+    return rows
+
+
+def _block_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
+    return [(b.path or "(the block)", f"{b.ms:.4g}", _pct(b.time_share), _pct(b.flops_share),
+             f"{b.bytes / 2**20:.3g}") for b in result.blocks]
+
+
+def _notes(result: BreakdownResult) -> list[str]:
+    within = "within" if result.agrees else "OUTSIDE"
+    lines = [
+        f"step time without the profiler: {result.step_ms:.4g} ms (median of "
+        f"{len(result.samples)} steps); the parts add up to {result.profiled_step_ms:.4g} ms "
+        f"over {result.profiled_steps} profiled steps; leftover {result.leftover_ms:+.3g} ms "
+        f"({100 * result.leftover_share:+.1f}%, {within} ±{100 * AGREEMENT_TOLERANCE:.0f}%: "
+        "profiler overhead and drift between the timed and the profiled steps)",
+        f"time: {result.time_source.replace('_', ' ')} per op, ms per step; FLOPs: fvcore, "
+        "forward pass; bytes: least memory traffic per step (traffic model in "
+        "profiler/measure/traffic.py)",
+    ]
+    if result.attention_gbps is not None and result.copy_gbps:
+        lines.append(f"attention ops move their least traffic at {result.attention_gbps:.3g} "
+                     f"GB/s, {_pct(result.attention_gbps / result.copy_gbps)} of this device's "
+                     f"copy bandwidth ({result.copy_gbps:.3g} GB/s)")
+    if not result.attention_parts:
+        lines.append("no attention modules in this model: attention share 0")
+    return lines
+
+
+def render(spec: BreakdownSpec, result: BreakdownResult, environment: Environment,
+           fmt: str = "table", blocks: bool = False) -> str:
+    """The breakdown as a plain-text (``table``) or markdown table with notes."""
+    tablefmt = TABLE_FORMATS[fmt]
+    headers = ("part", "ms/step", "time", "FLOPs", "bytes", "GB/s")
+    parts = [spec.label, tabulate(_part_rows(result), headers=headers, tablefmt=tablefmt,
+                                  disable_numparse=True)]
+    if blocks and result.blocks:
+        parts.append(tabulate(_block_rows(result), headers=("attention module", "ms/step",
+                                                            "time", "FLOPs", "MiB moved"),
+                              tablefmt=tablefmt, disable_numparse=True))
+    bullet = "- " if fmt == "markdown" else ""
+    parts.append("\n".join(f"{bullet}{line}" for line in _notes(result)))
+    parts.append(environment.summary)
+    return "\n\n".join(parts) if fmt == "markdown" else "\n".join(parts)
+
+
+def _json(spec: BreakdownSpec, result: BreakdownResult, environment: Environment) -> str:
+    data: dict[str, Any] = {**result.to_dict(), "case_id": spec.case_id,
+                            "spec": spec.to_dict(), "environment": environment.to_dict()}
+    return json.dumps(data, indent=2)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    record = run_case(spec, catch=False)
+    environment = _environment(spec)
+    if args.output is not None:
+        write_single_case(args.output, record, environment)
+    assert isinstance(record.result, BreakdownResult)
+    if args.format == "json":
+        print(_json(spec, record.result, environment))
+    else:
+        print(render(spec, record.result, environment, args.format, args.blocks))
+    return 0
