@@ -52,7 +52,7 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert loaded.cases[0].result == original.cases[0].result
     assert loaded.suite is not None and loaded.suite.shard == Shard(2, 3)
     assert loaded.cases[1].status == "skipped" and loaded.cases[1].index == 1
-    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION == 2
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION == 3
 
 
 def test_status_counts_include_every_status() -> None:

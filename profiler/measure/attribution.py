@@ -294,8 +294,8 @@ def attribute(events: Iterable[OpEvent], roles: Mapping[str, ModuleRole], *,
         part_us[part] = part_us.get(part, 0.0) + event.self_us / count
         if placed.block is not None:
             block_us[placed.block] = block_us.get(placed.block, 0.0) + event.self_us / count
-        if placed.loose:
-            loose[part] = loose.get(part, 0.0) + op_bytes(event) / count
+        if placed.loose and (moved := op_bytes(event)):
+            loose[part] = loose.get(part, 0.0) + moved / count
     durations = tuple(s.end_us - s.start_us for s in steps)
     step_us = sum(durations) / count
     part_us["unattributed"] = step_us - sum(part_us.values())

@@ -1,0 +1,121 @@
+"""The breakdown harness on toy models whose parts' costs are known (real profiler, CPU)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from profiler.measure.attribution import place
+from profiler.measure.breakdown import breakdown, module_ranges, profile_events
+from profiler.measure.parts import module_roles
+from profiler.measure.steps import prepare_step
+from profiler.results.breakdown import PARTS
+from profiler.spec import BreakdownSpec, Workload
+from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS
+
+HEAVY = "tests.helpers.breakdown_models:HeavyConvNet"
+TINY = "tests.helpers.timing_models:TinyNet"
+
+
+def _spec(model: str = HEAVY, mode: str = "train", channels: int = IN_CHANNELS,
+          **kwargs: object) -> BreakdownSpec:
+    settings = {"batch": 2, "threads": 1, "warmup": 1, "timed_steps": 1, "profiled_steps": 1,
+                **kwargs}
+    return BreakdownSpec(Workload.for_model(model, input_shape=(channels, 48, 48)), mode=mode,
+                         **settings)  # type: ignore[arg-type]
+
+
+def _placements(mode: str) -> list:
+    spec = _spec(mode=mode)
+    prepared = prepare_step(spec.bench_spec(), torch.device("cpu"))
+    roles = module_roles(prepared.module, ["attn"])
+    with module_ranges(prepared.module):
+        prepared.run()
+        events = profile_events(prepared.run, torch.device("cpu"), 1)
+    placements, _ = place(events, roles, train=mode == "train", same_thread=True)
+    return placements
+
+
+def _parts_of(placements: list, *names: str) -> set[str]:
+    return {p.part for p in placements if p.event.name in names}
+
+
+def test_every_training_op_goes_to_its_part() -> None:
+    placements = _placements("train")
+    assert _parts_of(placements, "aten::conv2d", "aten::mkldnn_convolution") == {"convolution"}
+    assert _parts_of(placements, "aten::relu") == {"activation"}
+    assert _parts_of(placements, "aten::sigmoid", "aten::sigmoid_backward") == \
+        {"attention.sigmoid"}
+    assert _parts_of(placements, "aten::mul") <= {"attention.rescale", "attention.sigmoid",
+                                                  "optimizer"}
+    assert _parts_of(placements, "aten::cross_entropy_loss", "aten::nll_loss_backward") == \
+        {"loss"}
+    # backward of each layer follows its forward op (autograd sequence numbers)
+    backward = {p.event.name.split(": ")[1]: p.part for p in placements
+                if p.event.name.startswith("autograd::engine::evaluate_function: ")
+                and not p.event.name.endswith("AccumulateGrad")}
+    assert backward["ConvolutionBackward0"] == "convolution"
+    assert backward["ReluBackward0"] == "activation"
+    assert backward["SigmoidBackward0"] == "attention.sigmoid"
+    assert backward["MulBackward0"] == "attention.rescale"
+    assert backward["MeanBackward1"] in ("attention.pooling", "other_ops")
+    assert backward["AddmmBackward0"] in ("attention.conv_fc", "classifier")
+    assert _parts_of(placements, "Optimizer.step#SGD.step") == {"optimizer"}
+    assert not _parts_of(placements, "aten::max_pool2d", "aten::adaptive_avg_pool2d")
+
+
+def test_attention_ops_are_named_and_the_head_is_the_classifier() -> None:
+    placements = _placements("infer")
+    linear = {p.part for p in placements if p.event.name == "aten::linear"}
+    assert linear == {"attention.conv_fc", "classifier"}
+    means = [p for p in placements if p.event.name == "aten::mean"]
+    assert {p.part for p in means} == {"attention.pooling", "other_ops"}
+    assert {p.block for p in means if p.part == "attention.pooling"} == {"attn"}
+    assert _parts_of(placements, "aten::mul") == {"attention.rescale"}
+
+
+def test_heavy_part_leads_and_the_parts_add_up() -> None:
+    result = breakdown(_spec(profiled_steps=2))
+    shares = {p.part: p.time_share for p in result.parts}
+    assert max(shares, key=lambda k: shares[k]) == "convolution"
+    assert shares["convolution"] > 0.5
+    assert "pooling" not in shares and "batch_norm" not in shares  # nothing in them
+    assert list(shares) == [p for p in PARTS if p in shares]
+    assert sum(p.ms for p in result.parts) == pytest.approx(result.profiled_step_ms)
+    assert sum(p.time_share for p in result.parts) == pytest.approx(1.0)
+    assert result.attention_time_share == pytest.approx(
+        sum(p.time_share for p in result.attention_parts))
+    assert result.leftover_ms == pytest.approx(result.step_ms - result.profiled_step_ms)
+    assert result.profiled_steps == 2 and len(result.samples) == 1
+    conv = result.part("convolution")
+    assert conv is not None
+    macs = HEAVY_CHANNELS * 48 * 48 * IN_CHANNELS * HEAVY_KERNEL**2
+    assert conv.flops == 2 * macs  # batch 2
+    assert conv.flops_share > 0.98
+    x, y = 2 * IN_CHANNELS * 48 * 48 * 4, 2 * HEAVY_CHANNELS * 48 * 48 * 4
+    weights = HEAVY_CHANNELS * IN_CHANNELS * HEAVY_KERNEL**2 * 4
+    assert conv.bytes == 3 * x + 2 * y + 3 * weights  # traffic table, training
+    assert [b.path for b in result.blocks] == ["attn"]
+    assert result.attention_bytes == result.blocks[0].bytes
+    assert result.copy_gbps is not None and result.copy_gbps > 0
+
+
+def test_model_without_attention_still_breaks_down() -> None:
+    result = breakdown(_spec(TINY, mode="infer", channels=3))
+    assert result.attention_time_share == 0.0 and result.attention_flops_share == 0.0
+    assert not result.attention_parts and result.attention_gbps is None
+    assert {"convolution", "batch_norm", "activation", "pooling", "classifier"} <= \
+        {p.part for p in result.parts}
+    assert result.part("optimizer") is None and result.part("loss") is None
+
+
+def test_a_block_alone_is_all_attention() -> None:
+    spec = BreakdownSpec(Workload.for_block("se", 32, (14, 14)), mode="train", batch=2,
+                         threads=1, warmup=1, timed_steps=1, profiled_steps=1)
+    result = breakdown(spec)
+    model_parts = {"convolution", "batch_norm", "activation", "pooling", "classifier"}
+    assert not model_parts & {p.part for p in result.parts}
+    assert {"attention.pooling", "attention.conv_fc", "attention.sigmoid",
+            "attention.rescale"} <= {p.part for p in result.parts}
+    assert result.attention_flops_share == pytest.approx(1.0)
+    assert [b.path for b in result.blocks] == [""]
