@@ -323,8 +323,8 @@ def test_find_suite_by_name_path_or_fail(tmp_path: Path, monkeypatch: pytest.Mon
 # --- the shipped suites -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "device", "total", "counts"), [
-    ("eca-paper", "cpu", 45, 18),
-    ("eca-paper", "cuda", 48, 18),
+    ("eca-paper", "cpu", 55, 18),
+    ("eca-paper", "cuda", 58, 18),
     ("kernel-size", "cpu", 36, 12),
     ("blocks", "cpu", 96, 32),
     ("ci-smoke", "cpu", 18, 6),
