@@ -62,7 +62,7 @@ def test_bad_breakdown_keys_are_one_line_errors(tmp_path: Path, extra: str,
 
 def test_steps_keys_belong_to_breakdowns(tmp_path: Path) -> None:
     text = SUITE.replace('kind = "breakdown"', 'kind = "bench"')
-    with pytest.raises(SuiteError, match='profiled_steps.*does not apply to kind = "bench"'):
+    with pytest.raises(SuiteError, match=r'profiled_steps.*does not apply to kind = "bench"'):
         _load(tmp_path, text)
 
 
