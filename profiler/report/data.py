@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from profiler.results.bench import BenchResult
+from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
 from profiler.results.merge_rule import keep_ok_records
-from profiler.spec import BenchSpec, CountSpec, Options, Workload
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Options, Workload
 
-__all__ = ["BenchEntry", "CountEntry", "ReportData", "RunInfo", "collect", "method_of"]
+__all__ = ["BenchEntry", "BreakdownEntry", "CountEntry", "ReportData", "RunInfo", "collect",
+           "method_of"]
 
 PAPER_INPUT = (3, 224, 224)
 
@@ -90,6 +92,18 @@ class BenchEntry:
 
 
 @dataclass(frozen=True)
+class BreakdownEntry:
+    """A finished breakdown case (where one step's time goes)."""
+
+    spec: BreakdownSpec
+    result: BreakdownResult
+
+    @property
+    def workload(self) -> Workload:
+        return self.spec.workload
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """Where one input file was measured."""
 
@@ -111,6 +125,7 @@ class ReportData:
     benches: tuple[BenchEntry, ...]
     unfinished: tuple[CaseRecord, ...]
     runs: tuple[RunInfo, ...]
+    breakdowns: tuple[BreakdownEntry, ...] = ()
 
     @property
     def model_counts(self) -> tuple[CountEntry, ...]:
@@ -143,12 +158,18 @@ class ReportData:
         return _best([b for b in self.model_benches if b.spec.mode == mode
                       and _same(b.workload, model, method, options, input_shape)], options)
 
+    def breakdown_for(self, model: str, method: str, mode: str, options: Options = (),
+                      input_shape: tuple[int, int, int] = PAPER_INPUT) -> BreakdownEntry | None:
+        return _best([b for b in self.breakdowns if b.spec.mode == mode and not
+                      b.workload.is_block and _same(b.workload, model, method, options,
+                                                    input_shape)], options)
+
     def unfinished_for(self, model: str, method: str) -> tuple[CaseRecord, ...]:
         return tuple(r for r in self.unfinished if r.spec.workload.model == model
                      and method_of(r.spec.workload) == method)
 
 
-E = TypeVar("E", CountEntry, BenchEntry)
+E = TypeVar("E", CountEntry, BenchEntry, BreakdownEntry)
 
 
 def _same(workload: Workload, model: str, method: str, options: Options,
@@ -177,6 +198,7 @@ def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
     chosen = keep_ok_records(record for _, result in results for record in result.cases)
     counts: list[CountEntry] = []
     benches: list[BenchEntry] = []
+    breakdowns: list[BreakdownEntry] = []
     unfinished: list[CaseRecord] = []
     for record in chosen.values():
         if record.status != "ok" or record.result is None:
@@ -185,6 +207,10 @@ def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
             counts.append(CountEntry(record.spec, record.result))
         elif isinstance(record.spec, BenchSpec) and isinstance(record.result, BenchResult):
             benches.append(BenchEntry(record.spec, record.result))
+        elif isinstance(record.spec, BreakdownSpec) and \
+                isinstance(record.result, BreakdownResult):
+            breakdowns.append(BreakdownEntry(record.spec, record.result))
     return ReportData(counts=tuple(counts), benches=tuple(benches),
                       unfinished=tuple(unfinished),
-                      runs=tuple(_run_info(source, result) for source, result in results))
+                      runs=tuple(_run_info(source, result) for source, result in results),
+                      breakdowns=tuple(breakdowns))

@@ -57,12 +57,16 @@ def _training_note(setting: Setting) -> str:
 
 
 def ratio_mismatch(label: str, method: str, ours: float, paper: float,
-                   flops_share: float | None, setting: Setting) -> str:
-    """Why ``label`` keeps ``ours`` of its backbone's throughput here but ``paper`` there."""
+                   flops_share: float | None, setting: Setting,
+                   measured: str | None = None) -> str:
+    """Why ``label`` keeps ``ours`` of its backbone's throughput here but ``paper`` there;
+    ``measured`` (a breakdown's finding) replaces the general reasoning when there is one."""
     share = (f"adds {sig(100 * flops_share, 2)}% of the FLOPs but "
              if flops_share is not None and flops_share > 0 else "")
     head = (f"{label} {share}costs {100 * (1.0 - ours):.1f}% of the backbone's throughput "
             f"here and {100 * (1.0 - paper):.1f}% in the paper")
+    if measured is not None:
+        return f"{head}: {measured}."
     passes = f"its memory-bound passes ({block_info(method).passes})"
     if ours < paper and setting.on_cpu:
         why = (f"{passes} run unfused on {setting.describe()}, far from the convolutions' "
@@ -81,14 +85,18 @@ def ratio_mismatch(label: str, method: str, ours: float, paper: float,
 
 
 def order_mismatch(first: str, second: str, ours: tuple[float, float],
-                   paper: tuple[float, float], setting: Setting) -> str:
-    """Why the paper's order of two methods' FPS is reversed here."""
+                   paper: tuple[float, float], setting: Setting,
+                   measured: str | None = None) -> str:
+    """Why the paper's order of two methods' FPS is reversed here (``measured``: both
+    methods' breakdown findings, cited instead of the general reasoning)."""
     paper_gap = paper[0] / paper[1] - 1.0
     ours_gap = ours[0] / ours[1] - 1.0
     head = (f"paper: {first} {paper[0]:g} vs {second} {paper[1]:g} images/s "
             f"({percent(paper_gap)}); ours: {sig(ours[0])} vs {sig(ours[1])} "
             f"({percent(ours_gap)})")
-    if abs(paper_gap) < SMALL_GAP:
+    if measured is not None:
+        why = measured
+    elif abs(paper_gap) < SMALL_GAP:
         why = (f"the paper's gap is under {SMALL_GAP:.0%}, well within what hardware, batch "
                "size and implementation details move")
     else:

@@ -18,6 +18,7 @@ from tabulate import tabulate
 from profiler.devices import device_type
 from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report import tables
+from profiler.report.breakdown import breakdown_section
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
 from profiler.report.summary import summary_markdown
@@ -171,6 +172,7 @@ def render_markdown(data: ReportData, check: ClaimsCheck | None, plots: Sequence
         _table_section(tables.table3(data, check.claims if check else None)),
         _table_section(tables.overhead_table(data)),
         _table_section(tables.block_table(data)),
+        breakdown_section(data),
         _plots_section(plots, text.base_dir),
         _unfinished_section(data),
         environment_section(data),

@@ -5,7 +5,9 @@
 - ``attention-overhead.png``: what each method adds to its backbone: parameters %, FLOPs %
   (all operators) and throughput lost per mode %;
 - ``block-time-vs-channels.png``: single blocks' median step time against channels, with
-  the memory-bandwidth floor (least traffic / measured copy bandwidth) of each.
+  the memory-bandwidth floor (least traffic / measured copy bandwidth) of each;
+- ``time-vs-flops.png``: per backbone and mode, for each method a bar of its step time by
+  part beside a bar of its FLOPs by part (stacked shares, from breakdown cases).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.errors import InvalidOptionError
 from profiler.output import check_output, write_output
+from profiler.report.breakdown import GROUPS, group_shares, panels
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 
@@ -230,10 +233,50 @@ def block_time_vs_channels(data: ReportData, path: Path) -> Plot | None:
                 "unfused kernels and launches cost.")
 
 
+# one colour per part group of the breakdown (attention in red), in GROUPS order
+_GROUP_COLORS = ("#1f77b4", "#17becf", "#2ca02c", "#9467bd", "#8c564b", "#d62728", "#7f7f7f",
+                 "#e377c2", "#bcbd22", "#c7c7c7")
+
+
+def time_vs_flops(data: ReportData, path: Path) -> Plot | None:
+    """Stacked shares of time and FLOPs by part, one pair of bars per method."""
+    found = panels(data)
+    if not found:
+        return None
+    colors = dict(zip([label for label, _ in GROUPS], _GROUP_COLORS, strict=True))
+    figure, axes = plt.subplots(1, len(found), figsize=(max(4.5, 1.6 * max(
+        len(p.entries) for p in found)) * len(found), 4.2), squeeze=False)
+    for axis, panel in zip(axes[0], found, strict=True):
+        for i, entry in enumerate(panel.entries):
+            bottoms = [0.0, 0.0]
+            for label, parts in GROUPS:
+                shares = group_shares(entry.result, parts)
+                for j, share in enumerate(shares):
+                    axis.bar(i + (j - 0.5) * 0.38, 100 * share, width=0.36, bottom=bottoms[j],
+                             color=colors[label], edgecolor="white", linewidth=0.3,
+                             label=label if i == 0 and j == 0 else None)
+                    bottoms[j] += 100 * share
+        labels = [method_label(method_of(e.workload)) for e in panel.entries]
+        axis.set_xticks(range(len(labels)), [f"{m}\ntime | FLOPs" for m in labels],
+                        fontsize=7)
+        axis.set_ylim(0, 100)
+        axis.set_ylabel("share of the step / of the FLOPs (%)")
+        axis.set_title(panel.title, fontsize=9)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    axes[0][-1].legend(handles[::-1], names[::-1], fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0))
+    _save(figure, path)
+    return Plot(path, "Where the time goes: time share vs FLOPs share",
+                "For each method, left bar: its measured step time split by part; right bar: "
+                "its FLOPs (fvcore, forward) split the same way. Red is attention: a sliver of "
+                "the FLOPs, a visible share of the time.")
+
+
 PLOTS: tuple[tuple[str, Callable[[ReportData, Path], Plot | None]], ...] = (
     ("throughput-vs-params.png", throughput_vs_params),
     ("attention-overhead.png", attention_overhead),
     ("block-time-vs-channels.png", block_time_vs_channels),
+    ("time-vs-flops.png", time_vs_flops),
 )
 
 

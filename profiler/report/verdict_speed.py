@@ -23,6 +23,7 @@ from itertools import combinations
 
 from profiler.devices import device_type
 from profiler.measure.stats import NOISY_IQR_RATIO, quantile
+from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, ratio, sig
 from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import BenchEntry, ReportData
@@ -131,7 +132,8 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     if count is not None and count.flops_all:
         share = count.attention_flops_all / count.flops_all
     why = ratio_mismatch(row.label, row.method, ours_ratio, paper_ratio, share,
-                         setting_of(data, mine))
+                         setting_of(data, mine),
+                         measured_cost(data, row.backbone, row.method, mode, row.options))
     return Verdict("throughput", subject, claim, "fail", paper, ours,
                    f"{points(delta)} from the paper (tolerance ±{tolerance}); {why}")
 
@@ -192,8 +194,11 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
     if a.median > b.median:
         return Verdict("ordering", subject, claim, "pass", paper, ours,
                        f"{fast.label} is {100 * (a.median / b.median - 1):.1f}% faster here")
+    measured = measured_order(data, fast.backbone, mode,
+                              (fast.label, fast.method, fast.options),
+                              (slow.label, slow.method, slow.options))
     why = order_mismatch(fast.label, slow.label, (a.median, b.median),
-                         (paper_fast, paper_slow), setting_of(data, entries[0]))
+                         (paper_fast, paper_slow), setting_of(data, entries[0]), measured)
     return Verdict("ordering", subject, claim, "fail", paper, ours, why)
 
 
