@@ -1,10 +1,12 @@
-"""``attnprof trace``: record torch.profiler traces of a model's steps for TensorBoard.
+"""``attnprof trace``: record torch.profiler traces of a model's steps (Chrome trace JSON).
 
 Runs ``(wait + warmup + active) * repeat`` steps of the same step ``attnprof bench`` times
 under ``torch.profiler`` (shapes and memory recorded) and writes one Chrome trace per cycle
-into ``--logdir`` with ``tensorboard_trace_handler``; view with
-``tensorboard --logdir DIR`` (torch-tb-profiler installed). Defaults: ``--mode infer --device
-cpu --batch 8 --wait 1 --warmup 1 --active 3 --repeat 1``.
+into ``--logdir`` with ``tensorboard_trace_handler``. Open a trace in https://ui.perfetto.dev,
+analyse the folder with Holistic Trace Analysis, or ``tensorboard --logdir DIR`` where
+torch-tb-profiler still installs (deprecated upstream). ``--memory`` (CUDA only; exit 2 on the
+CPU) also dumps the CUDA allocator's history for https://pytorch.org/memory_viz. Defaults:
+``--mode infer --device cpu --batch 8 --wait 1 --warmup 1 --active 3 --repeat 1``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "trace", help="write torch.profiler traces for TensorBoard",
+        "trace", help="write torch.profiler traces (Perfetto, HTA, TensorBoard)",
         description="Profile MODEL's (or one --block's) steps with torch.profiler "
-        "(schedule wait/warmup/active, shapes, memory) and write TensorBoard traces to LOGDIR.")
+        "(schedule wait/warmup/active, shapes, memory) and write Chrome trace JSON to LOGDIR "
+        "(open in https://ui.perfetto.dev; TensorBoard's torch-tb-profiler, deprecated "
+        "upstream, reads the same files).")
     add_workload_arguments(parser)
     add_run_arguments(parser, batch=8)
     parser.add_argument("--logdir", type=Path, required=True, metavar="DIR",
@@ -39,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--with-stack", action="store_true",
                         help="record Python stacks (larger traces)")
     parser.add_argument("--gzip", action="store_true", help="write .pt.trace.json.gz")
+    parser.add_argument("--memory", action="store_true",
+                        help="also write a CUDA memory snapshot (<worker>.memory-snapshot."
+                        "pickle) for https://pytorch.org/memory_viz; CUDA only")
     parser.set_defaults(func=run)
 
 
@@ -49,10 +56,16 @@ def run(args: argparse.Namespace) -> int:
     schedule = TraceSchedule(wait=args.wait, warmup=args.warmup, active=args.active,
                              repeat=args.repeat)
     result = record_trace(spec, args.logdir, schedule, with_stack=args.with_stack,
-                          gzip=args.gzip, memory_limit=memory_limit(args))
+                          gzip=args.gzip, memory_limit=memory_limit(args),
+                          memory=args.memory)
     print(f"traced {spec.label}: {result.steps} steps, {schedule.active * schedule.repeat} "
           f"recorded")
     for path in result.files:
         print(f"wrote {path}")
-    print(f"view: tensorboard --logdir {result.logdir}")
+    if result.snapshot is not None:
+        print(f"wrote {result.snapshot} (memory snapshot: drop it on "
+              "https://pytorch.org/memory_viz)")
+    print("view: open a trace in https://ui.perfetto.dev, or HTA "
+          f"(TraceAnalysis(trace_dir='{result.logdir}')), or tensorboard --logdir "
+          f"{result.logdir} (torch-tb-profiler, deprecated upstream)")
     return 0

@@ -1,4 +1,4 @@
-"""Profiler traces of a workload's steps, for TensorBoard (torch-tb-profiler).
+"""Profiler traces of a workload's steps: Chrome trace JSON for Perfetto, HTA and TensorBoard.
 
 :func:`record_trace` runs the same step as the timing harness under ``torch.profiler`` with a
 ``schedule(wait, warmup, active, repeat)``: ``wait`` steps unprofiled, ``warmup`` steps
@@ -9,8 +9,13 @@ profiled and thrown away (the profiler's own start-up cost), then ``active`` ste
 (``profile_memory``) and, optionally, Python stacks. ``logdir`` is checked to be a writable
 folder before any step runs, and a failed write is one error, not a silent loss; on the CPU
 the memory guard (:mod:`profiler.measure.memory_guard`) checks the batch first.
-``tensorboard --logdir LOGDIR`` shows them once torch-tb-profiler is installed.
-Each step is labelled ``attnprof_step`` (``record_function``).
+The files are plain Chrome trace JSON (``{"traceEvents": [...]}``): https://ui.perfetto.dev
+opens them, Holistic Trace Analysis reads the folder (``TraceAnalysis(trace_dir=LOGDIR)``),
+and ``tensorboard --logdir LOGDIR`` shows them where torch-tb-profiler still installs (PyTorch
+deprecated it; the file names are the ones it looks for). Each step is labelled
+``attnprof_step`` (``record_function``). With ``memory`` (CUDA only) the CUDA allocator's
+history over the run is dumped as ``<worker>.<time>.memory-snapshot.pickle`` for
+https://pytorch.org/memory_viz (:mod:`profiler.measure.memory_snapshot`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from torch.profiler import schedule as make_schedule
 from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
 from profiler.measure.memory_guard import plan_memory
+from profiler.measure.memory_snapshot import (
+    SNAPSHOT_SUFFIX,
+    check_snapshot_device,
+    memory_history,
+)
 from profiler.measure.steps import prepare_step
 from profiler.measure.timing import is_oom, oom_error
 from profiler.output import write_output
@@ -63,12 +73,14 @@ class TraceSchedule:
 
 @dataclass(frozen=True)
 class TraceResult:
-    """What a trace run wrote: the new trace files under ``logdir``."""
+    """What a trace run wrote: the new trace files under ``logdir`` (and the CUDA memory
+    snapshot, with ``memory``)."""
 
     logdir: Path
     files: tuple[Path, ...]
     steps: int
     worker: str
+    snapshot: Path | None = None
 
 
 def trace_files(logdir: Path) -> set[Path]:
@@ -102,7 +114,16 @@ def _check_logdir(folder: Path) -> None:
 
 
 def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
-            worker: str, with_stack: bool, gzip: bool) -> None:
+            worker: str, with_stack: bool, gzip: bool, snapshot: Path | None = None) -> None:
+    if snapshot is None:
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+        return
+    with memory_history(snapshot):
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+
+
+def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
+             worker: str, with_stack: bool, gzip: bool) -> None:
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
@@ -129,20 +150,25 @@ def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trace
 
 def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | None = None,
                  with_stack: bool = False, gzip: bool = False,
-                 worker: str | None = None, memory_limit: int | None = None) -> TraceResult:
+                 worker: str | None = None, memory_limit: int | None = None,
+                 memory: bool = False) -> TraceResult:
     """Profile ``schedule.steps`` steps of ``spec`` into ``logdir`` (created if missing);
-    ``memory_limit`` bounds the CPU memory guard (bytes; None: the available memory)."""
+    ``memory_limit`` bounds the CPU memory guard (bytes; None: the available memory);
+    ``memory`` also writes a CUDA memory snapshot (a one-line error on another device)."""
     schedule = TraceSchedule() if schedule is None else schedule
     device = resolve_device(spec.device)
+    if memory:
+        check_snapshot_device(device)
     folder = Path(logdir)
     _check_logdir(folder)
     if device.type == "cpu":
         plan_memory(spec, memory_limit)
     name = worker or f"{platform.node() or 'host'}_{spec.mode}"
     before = trace_files(folder)
+    snapshot = folder / f"{name}.{time.time_ns()}{SNAPSHOT_SUFFIX}" if memory else None
     oom_detail: str | None = None
     try:
-        _record(spec, device, folder, schedule, name, with_stack, gzip)
+        _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot)
     except AttnprofError:
         raise
     except Exception as exc:
@@ -154,4 +180,4 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
     if oom_detail is not None:
         raise oom_error(device, spec.batch, oom_detail)
     files = tuple(sorted(trace_files(folder) - before))
-    return TraceResult(folder, files, schedule.steps, name)
+    return TraceResult(folder, files, schedule.steps, name, snapshot)
