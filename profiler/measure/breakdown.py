@@ -5,8 +5,8 @@
 1. Build the step exactly as the timing harness does (:func:`profiler.measure.steps.
    prepare_step`: same mode, device, batch, dtype, layout; threads and cuDNN set and restored).
    On a GPU the step ends with a synchronize, so that its range spans its kernels.
-2. Count FLOPs per module and operator with fvcore (one trace at batch 1, in eval mode;
-   :func:`profiler.measure.counting.flops_by_module_and_operator`).
+2. Count FLOPs per module and operator with fvcore (one trace at batch 1, in eval mode, on
+   one thread; :func:`profiler.measure.counting.flops_by_module_and_operator`).
 3. Put a ``record_function`` range around every module's forward (pre/post hooks named
    :data:`~profiler.measure.attribution.MODULE_RANGE` + path), record the tensor sizes of
    every module call in the first step (the traffic model's input, :mod:`profiler.measure.
@@ -166,7 +166,8 @@ def _attention_paths(model: nn.Module, is_block: bool) -> list[str]:
 def _flops(prepared: PreparedStep, roles: Mapping[str, ModuleRole]
            ) -> tuple[PartFlops, PartFlops]:
     inputs = prepared.inputs[:1].detach().clone()
-    fvcore, every = flops_by_module_and_operator(prepared.module, inputs)
+    with torch_threads(1):  # shapes, not speed (as counting does): no oversubscription
+        fvcore, every = flops_by_module_and_operator(prepared.module, inputs)
     return part_flops(fvcore, roles), part_flops(every, roles)
 
 
