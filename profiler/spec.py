@@ -21,6 +21,9 @@ from profiler.devices import check_device
 from profiler.errors import InvalidOptionError
 
 __all__ = [
+    "BREAKDOWN_BATCH",
+    "BREAKDOWN_PROFILED_STEPS",
+    "BREAKDOWN_TIMED_STEPS",
     "DTYPES",
     "MODES",
     "BenchSpec",
@@ -284,6 +287,13 @@ class BenchSpec:
         return cls(**kwargs)
 
 
+# BreakdownSpec's defaults (also ``attnprof breakdown``'s): small, so that a CPU breakdown of
+# a ResNet-50 training step takes well under a minute.
+BREAKDOWN_BATCH = 4
+BREAKDOWN_TIMED_STEPS = 3
+BREAKDOWN_PROFILED_STEPS = 2
+
+
 @dataclass(frozen=True)
 class BreakdownSpec:
     """Split one workload's step into parts (``attnprof breakdown``).
@@ -298,14 +308,14 @@ class BreakdownSpec:
     workload: Workload
     mode: Mode = "infer"
     device: str = "cpu"
-    batch: int = 4
+    batch: int = BREAKDOWN_BATCH
     dtype: str = "fp32"
     channels_last: bool = False
     cudnn_benchmark: bool = True
     threads: int | None = None
     warmup: int = 3
-    timed_steps: int = 3
-    profiled_steps: int = 2
+    timed_steps: int = BREAKDOWN_TIMED_STEPS
+    profiled_steps: int = BREAKDOWN_PROFILED_STEPS
 
     kind: Literal["breakdown"] = field(default="breakdown", init=False)
 

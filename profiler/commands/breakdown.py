@@ -37,11 +37,15 @@ from profiler.measure.case import run_case
 from profiler.measure.device import cudnn_benchmark, torch_threads
 from profiler.measure.env import Environment, collect_environment
 from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
-from profiler.spec import BreakdownSpec
+from profiler.spec import (
+    BREAKDOWN_BATCH,
+    BREAKDOWN_PROFILED_STEPS,
+    BREAKDOWN_TIMED_STEPS,
+    BreakdownSpec,
+)
 
-__all__ = ["DEFAULT_BATCH", "register", "render", "run", "spec_from_args"]
+__all__ = ["register", "render", "run", "spec_from_args"]
 
-DEFAULT_BATCH = 4
 TABLE_FORMATS = {"table": "simple", "markdown": "github"}
 
 
@@ -54,13 +58,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the FLOPs and of the minimal memory traffic. The step is also timed without the "
         "profiler: the parts must add up to it within 5%.")
     add_workload_arguments(parser)
-    add_run_arguments(parser, batch=DEFAULT_BATCH)
+    add_run_arguments(parser, batch=BREAKDOWN_BATCH)
     parser.add_argument("--warmup", type=int, default=3, metavar="N",
                         help="warm-up steps at least; more until step times settle (default 3)")
-    parser.add_argument("--timed-steps", type=int, default=3, metavar="N",
-                        help="steps timed without the profiler: the cross-check (default 3)")
-    parser.add_argument("--profiled-steps", type=int, default=2, metavar="N",
-                        help="steps profiled and attributed, after one thrown away (default 2)")
+    parser.add_argument("--timed-steps", type=int, default=BREAKDOWN_TIMED_STEPS, metavar="N",
+                        help="steps timed without the profiler: the cross-check "
+                        f"(default {BREAKDOWN_TIMED_STEPS})")
+    parser.add_argument("--profiled-steps", type=int, default=BREAKDOWN_PROFILED_STEPS,
+                        metavar="N", help="steps profiled and attributed, after one thrown "
+                        f"away (default {BREAKDOWN_PROFILED_STEPS})")
     parser.add_argument("--blocks", action="store_true",
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",

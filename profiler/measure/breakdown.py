@@ -120,7 +120,7 @@ def _op_events(events: Sequence[Any], device_time: bool) -> list[OpEvent]:
             self_us=float(own), thread=int(event.thread),
             sequence_nr=int(event.sequence_nr), fwd_thread=int(event.fwd_thread or 0),
             input_shapes=_shapes(event.input_shapes or ()),
-            input_dtypes=tuple(str(d) for d in (event.input_dtypes or ()))))
+            input_dtypes=tuple(str(d) for d in (getattr(event, "input_dtypes", None) or ()))))
     return found
 
 
