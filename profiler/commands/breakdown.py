@@ -31,11 +31,11 @@ from profiler.commands._common import (
     workload_from_args,
     write_single_case,
 )
+from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
-from profiler.measure.device import cudnn_benchmark, torch_threads
-from profiler.measure.env import Environment, collect_environment
+from profiler.measure.env import Environment
 from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
 from profiler.spec import (
     BREAKDOWN_BATCH,
@@ -86,11 +86,6 @@ def spec_from_args(args: argparse.Namespace) -> BreakdownSpec:
         batch=args.batch, dtype=args.dtype, channels_last=args.channels_last,
         cudnn_benchmark=args.cudnn_benchmark, threads=args.threads, warmup=args.warmup,
         timed_steps=args.timed_steps, profiled_steps=args.profiled_steps)
-
-
-def _environment(spec: BreakdownSpec) -> Environment:
-    with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
-        return collect_environment(spec.device)
 
 
 def _pct(value: float) -> str:
@@ -165,7 +160,7 @@ def _json(spec: BreakdownSpec, result: BreakdownResult, environment: Environment
 def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     record = run_case(spec, catch=False)
-    environment = _environment(spec)
+    environment = bench_environment(spec.bench_spec())  # same threads, cuDNN flag, device
     if args.output is not None:
         write_single_case(args.output, record, environment)
     assert isinstance(record.result, BreakdownResult)

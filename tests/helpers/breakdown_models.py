@@ -13,23 +13,13 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["HEAVY_CHANNELS", "HEAVY_KERNEL", "IN_CHANNELS", "HeavyConvNet", "TinyGate"]
+from tests.helpers.timing_models import Gate
+
+__all__ = ["HEAVY_CHANNELS", "HEAVY_KERNEL", "IN_CHANNELS", "HeavyConvNet"]
 
 IN_CHANNELS = 32
 HEAVY_CHANNELS = 64
 HEAVY_KERNEL = 5
-
-
-class TinyGate(nn.Module):
-    """Attention by name (``attn``): mean pool, linear, sigmoid, channel rescale."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(channels, channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = torch.sigmoid(self.fc(x.mean(dim=(2, 3))))
-        return x * gate[:, :, None, None]
 
 
 class HeavyConvNet(nn.Module):
@@ -41,7 +31,7 @@ class HeavyConvNet(nn.Module):
         self.conv = nn.Conv2d(IN_CHANNELS, HEAVY_CHANNELS, HEAVY_KERNEL, padding=HEAVY_KERNEL // 2,
                               bias=False)
         self.act = nn.ReLU()
-        self.attn = TinyGate(HEAVY_CHANNELS)
+        self.attn = Gate(HEAVY_CHANNELS)  # attention by name: mean, linear, sigmoid, rescale
         self.head = nn.Linear(HEAVY_CHANNELS, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
