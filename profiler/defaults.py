@@ -9,6 +9,9 @@ from __future__ import annotations
 
 __all__ = [
     "BLOCK_SIZE",
+    "BREAKDOWN_BATCH",
+    "BREAKDOWN_PROFILED_STEPS",
+    "BREAKDOWN_TIMED_STEPS",
     "COUNT_BATCH",
     "COUNT_CONVENTIONS",
     "DEVICE",
@@ -38,6 +41,12 @@ TIMING_BATCH = 32
 MIN_TIME = 1.0
 REPEATS = 5
 WARMUP = 3
+
+# Breakdowns (attnprof breakdown): small, so that a CPU breakdown of a ResNet-50 training step
+# takes well under a minute; steps timed without the profiler, then steps profiled.
+BREAKDOWN_BATCH = 4
+BREAKDOWN_TIMED_STEPS = 3
+BREAKDOWN_PROFILED_STEPS = 2
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

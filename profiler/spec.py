@@ -21,9 +21,6 @@ from profiler.devices import check_device
 from profiler.errors import InvalidOptionError
 
 __all__ = [
-    "BREAKDOWN_BATCH",
-    "BREAKDOWN_PROFILED_STEPS",
-    "BREAKDOWN_TIMED_STEPS",
     "DTYPES",
     "MODES",
     "BenchSpec",
@@ -287,13 +284,6 @@ class BenchSpec:
         return cls(**kwargs)
 
 
-# BreakdownSpec's defaults (also ``attnprof breakdown``'s): small, so that a CPU breakdown of
-# a ResNet-50 training step takes well under a minute.
-BREAKDOWN_BATCH = 4
-BREAKDOWN_TIMED_STEPS = 3
-BREAKDOWN_PROFILED_STEPS = 2
-
-
 @dataclass(frozen=True)
 class BreakdownSpec:
     """Split one workload's step into parts (``attnprof breakdown``).
@@ -306,16 +296,16 @@ class BreakdownSpec:
     """
 
     workload: Workload
-    mode: Mode = "infer"
-    device: str = "cpu"
-    batch: int = BREAKDOWN_BATCH
-    dtype: str = "fp32"
+    mode: Mode = defaults.MODE  # type: ignore[assignment]
+    device: str = defaults.DEVICE
+    batch: int = defaults.BREAKDOWN_BATCH
+    dtype: str = defaults.DTYPE
     channels_last: bool = False
     cudnn_benchmark: bool = True
     threads: int | None = None
-    warmup: int = 3
-    timed_steps: int = BREAKDOWN_TIMED_STEPS
-    profiled_steps: int = BREAKDOWN_PROFILED_STEPS
+    warmup: int = defaults.WARMUP
+    timed_steps: int = defaults.BREAKDOWN_TIMED_STEPS
+    profiled_steps: int = defaults.BREAKDOWN_PROFILED_STEPS
 
     kind: Literal["breakdown"] = field(default="breakdown", init=False)
 

@@ -14,7 +14,7 @@ from profiler.spec import BreakdownSpec, Workload
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS
 
 HEAVY = "tests.helpers.breakdown_models:HeavyConvNet"
-TINY = "tests.helpers.timing_models:TinyNet"
+TINY = "tests.helpers.user_objects:TinyNet"
 
 
 def _spec(model: str = HEAVY, mode: str = "train", channels: int = IN_CHANNELS,

@@ -12,7 +12,7 @@ from profiler.results import load_result_file
 from profiler.results.breakdown import PARTS, BreakdownResult
 from profiler.spec import BreakdownSpec
 
-TINY = "tests.helpers.timing_models:TinyNet"
+TINY = "tests.helpers.user_objects:TinyNet"
 FAST = ["--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1",
         "--timed-steps", "1", "--profiled-steps", "1"]
 

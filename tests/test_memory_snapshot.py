@@ -15,7 +15,7 @@ from profiler.measure.memory_snapshot import check_snapshot_device, memory_histo
 from profiler.measure.trace import TraceSchedule, record_trace
 from profiler.spec import BenchSpec, Workload
 
-TINY = "tests.helpers.timing_models:TinyNet"
+TINY = "tests.helpers.user_objects:TinyNet"
 
 
 class FakeAllocator:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from profiler.blocks import BLOCKS, build_block
 from profiler.measure.attribution import ModuleRole
 from profiler.measure.bandwidth import min_bytes
 from profiler.measure.parts import module_roles
@@ -23,7 +24,8 @@ P = 4 * 100
 
 
 def _call(block: str | None, shape: tuple[int, ...] = (N, C, H, W)) -> ModuleCall:
-    return ModuleCall("attn", X, X, P, shape, S, block)
+    floor = None if block is None else BLOCKS.info(block).traffic
+    return ModuleCall("attn", X, X, P, shape, S, floor)
 
 
 def test_layer_rows() -> None:
@@ -82,6 +84,17 @@ def test_capture_records_every_call_with_real_sizes() -> None:
     assert set(by_path) == {"conv", "act", "attn", "head"}
     assert by_path["conv"].in_bytes == 2 * IN_CHANNELS * 8 * 8 * 4
     assert by_path["conv"].out_bytes == feature
-    assert by_path["attn"].shape == (2, HEAVY_CHANNELS, 8, 8) and by_path["attn"].block is None
+    assert by_path["attn"].shape == (2, HEAVY_CHANNELS, 8, 8) and by_path["attn"].floor is None
     model(torch.randn(1, IN_CHANNELS, 8, 8))
     assert len(calls) == 4  # hooks removed on exit
+
+
+def test_a_block_alone_brings_its_own_floor() -> None:
+    block = build_block("se", C)
+    roles = module_roles(block, [""])
+    with capture_calls(block, roles) as calls:
+        block(torch.randn(N, C, H, W))
+    (call,) = calls
+    params = sum(p.numel() * 4 for p in block.parameters())
+    assert call.floor is not None
+    assert sum(attention_split(call, True).values()) == 7 * X + 3 * params

@@ -26,6 +26,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
     workload_from_args,
@@ -35,14 +36,9 @@ from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
-from profiler.measure.env import Environment
 from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
-from profiler.spec import (
-    BREAKDOWN_BATCH,
-    BREAKDOWN_PROFILED_STEPS,
-    BREAKDOWN_TIMED_STEPS,
-    BreakdownSpec,
-)
+from profiler.results.environment import Environment
+from profiler.spec import BreakdownSpec
 
 __all__ = ["register", "render", "run", "spec_from_args"]
 
@@ -58,15 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the FLOPs and of the minimal memory traffic. The step is also timed without the "
         "profiler: the parts must add up to it within 5%.")
     add_workload_arguments(parser)
-    add_run_arguments(parser, batch=BREAKDOWN_BATCH)
-    parser.add_argument("--warmup", type=int, default=3, metavar="N",
-                        help="warm-up steps at least; more until step times settle (default 3)")
-    parser.add_argument("--timed-steps", type=int, default=BREAKDOWN_TIMED_STEPS, metavar="N",
-                        help="steps timed without the profiler: the cross-check "
-                        f"(default {BREAKDOWN_TIMED_STEPS})")
-    parser.add_argument("--profiled-steps", type=int, default=BREAKDOWN_PROFILED_STEPS,
+    add_run_arguments(parser, batch=defaults.BREAKDOWN_BATCH)
+    parser.add_argument("--warmup", type=int, default=defaults.WARMUP, metavar="N",
+                        help="warm-up steps at least; more until step times settle "
+                        f"(default {defaults.WARMUP})")
+    parser.add_argument("--timed-steps", type=int, default=defaults.BREAKDOWN_TIMED_STEPS,
+                        metavar="N", help="steps timed without the profiler: the cross-check "
+                        f"(default {defaults.BREAKDOWN_TIMED_STEPS})")
+    parser.add_argument("--profiled-steps", type=int, default=defaults.BREAKDOWN_PROFILED_STEPS,
                         metavar="N", help="steps profiled and attributed, after one thrown "
-                        f"away (default {BREAKDOWN_PROFILED_STEPS})")
+                        f"away (default {defaults.BREAKDOWN_PROFILED_STEPS})")
     parser.add_argument("--blocks", action="store_true",
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",

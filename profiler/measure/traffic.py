@@ -14,9 +14,9 @@ batch norm          ``x + y + P`` (train mode:  ``2y + 3x + 2P``: one pass reads
                     statistics pass first)      writes dx; read and write the affine grads
 activation          ``x + y``                   ``2y + x``: read dy and the saved output
 pooling             ``x + y``                   ``y + x``: read dy, write dx
-attention module    its block's floor,          the floor's training figure (same table);
-                    :func:`profiler.measure.    ``cbam`` (not derived there): forward floor
-                    bandwidth.min_bytes`        ``+ 4X + 2P``
+attention module    the floor its block         the floor's training figure; ``cbam`` (not
+                    declares (``BlockInfo.      derived there): forward floor ``+ 4X + 2P``
+                    traffic``)
 other model ops,    each op reads its tensor    as much again (each op's backward reads dy
 loss                inputs once and writes one  and writes the inputs' gradients)
                     output the size of its
@@ -31,8 +31,8 @@ feature map), rescale or fusion ``2X`` (read x, write y; training ``+ 4X``: read
 the gate's gradient, read dy and write dx), 1-D conv / FC ``P`` (training ``+ 2P``), sigmoid
 0 (per-channel vectors are C/(H*W) of X and left out, as in the floors), "other" the rest of the
 floor (CBAM's spatial gate: its channel-wise pooling pass and 2-D maps). For SE, ECA and GC the
-split adds up to the floor exactly. A block whose floor is below that split (a user block
-under the generic floor) gets the split as its traffic.
+split adds up to the floor exactly. A module that declares no floor (a user's attention
+module without ``info``), or whose floor is below that split, gets the split as its traffic.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from profiler.blockinfo import BlockInfo, Traffic
 from profiler.measure.attribution import ModuleRole
-from profiler.measure.bandwidth import min_bytes
 from profiler.results.breakdown import ATTENTION_PREFIX
 
 __all__ = [
@@ -62,7 +62,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ModuleCall:
-    """One call of a module in a step: tensor bytes in and out, and its first input's shape."""
+    """One call of a module in a step: tensor bytes in and out, its first input's shape, and
+    for an attention block the traffic floor it declares."""
 
     path: str
     in_bytes: int
@@ -70,7 +71,7 @@ class ModuleCall:
     param_bytes: int
     shape: tuple[int, ...] = ()
     itemsize: int = 4
-    block: str | None = None
+    floor: Traffic | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,12 @@ def attention_split(call: ModuleCall, train: bool) -> dict[str, int]:
     split = {"pooling": x, "rescale": 2 * x + (4 * x if train else 0),
              "conv_fc": p + (2 * p if train else 0), "sigmoid": 0}
     floor = None
-    if len(call.shape) == 4 and call.block is not None:
-        n, c, h, w = call.shape
-        figure = min_bytes(call.block, (n, c, h, w), call.itemsize, p,
-                           "train" if train else "infer")
-        floor = figure.bytes
+    if len(call.shape) == 4 and call.floor is not None:
+        n, _, h, w = call.shape
+        m = n * h * w * call.itemsize
+        floor = call.floor(x, m, p, train).bytes
         if floor is None and train:
-            forward = min_bytes(call.block, (n, c, h, w), call.itemsize, p, "infer").bytes
+            forward = call.floor(x, m, p, False).bytes
             floor = None if forward is None else forward + 4 * x + 2 * p
     split["other"] = max(0, (floor or 0) - sum(split.values()))
     return split
@@ -175,17 +175,17 @@ def capture_calls(model: nn.Module, roles: Mapping[str, ModuleRole]
         if path not in wanted:
             continue
         params = sum(p.numel() * p.element_size() for p in module.parameters())
-        block = getattr(module, "block_name", None)
+        info = getattr(module, "info", None)
+        floor = info.traffic if isinstance(info, BlockInfo) else None
 
         def hook(module: nn.Module, args: tuple[Any, ...], output: Any, path: str = path,
-                 params: int = params, block: Any = block) -> None:
+                 params: int = params, floor: Traffic | None = floor) -> None:
             first = _first_tensor(args)
             calls.append(ModuleCall(
                 path=path, in_bytes=_tensor_bytes(args), out_bytes=_tensor_bytes(output),
                 param_bytes=params,
                 shape=() if first is None else tuple(first.shape),
-                itemsize=4 if first is None else first.element_size(),
-                block=block if isinstance(block, str) else None))
+                itemsize=4 if first is None else first.element_size(), floor=floor))
 
         handles.append(module.register_forward_hook(hook))
     try:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tests.helpers.timing_models import Gate
+from tests.helpers.user_objects import Gate
 
 __all__ = ["HEAVY_CHANNELS", "HEAVY_KERNEL", "IN_CHANNELS", "HeavyConvNet"]
 
