@@ -216,6 +216,22 @@ class CountSpec:
                    conventions=tuple(data.get("conventions", defaults.COUNT_CONVENTIONS)))
 
 
+def _step_spec_dict(spec: Any) -> dict[str, Any]:
+    """A spec with a workload (bench, breakdown) as a JSON-able dict, without its kind."""
+    data = asdict(spec)
+    data.pop("kind")
+    data["workload"] = spec.workload.to_dict()
+    return data
+
+
+def _step_spec_kwargs(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The init arguments of ``cls`` found in ``data`` (unknown keys ignored)."""
+    known = {f.name for f in fields(cls) if f.init}
+    kwargs = {k: v for k, v in data.items() if k in known}
+    kwargs["workload"] = Workload.from_dict(data["workload"])
+    return kwargs
+
+
 @dataclass(frozen=True)
 class BenchSpec:
     """Time one workload in one mode on one device.
@@ -271,17 +287,11 @@ class BenchSpec:
         return f"{self.mode} {self.workload.label} b{self.batch} {self.dtype} {self.device}{flags}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("kind")
-        data["workload"] = self.workload.to_dict()
-        return data
+        return _step_spec_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BenchSpec:
-        known = {f.name for f in fields(cls) if f.init}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["workload"] = Workload.from_dict(data["workload"])
-        return cls(**kwargs)
+        return cls(**_step_spec_kwargs(cls, data))
 
 
 @dataclass(frozen=True)
@@ -333,14 +343,8 @@ class BreakdownSpec:
                 f"{self.device}{layout}")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("kind")
-        data["workload"] = self.workload.to_dict()
-        return data
+        return _step_spec_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BreakdownSpec:
-        known = {f.name for f in fields(cls) if f.init}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["workload"] = Workload.from_dict(data["workload"])
-        return cls(**kwargs)
+        return cls(**_step_spec_kwargs(cls, data))
