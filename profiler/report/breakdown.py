@@ -153,7 +153,8 @@ def _attention_table(data: ReportData, panel: Panel) -> Table | None:
     units = ("The attention operations together: share of the step's time, of the FLOPs and "
              "of the minimal memory traffic; achieved bandwidth = their minimal bytes / their "
              "time (GB/s = 10^9 B/s), and as a share of the device's measured copy "
-             "bandwidth. Last column: 1 - throughput ratio of the timing cases (variant / "
+             "bandwidth (a large buffer from memory; above 100% the blocks' data came from "
+             "cache). Last column: 1 - throughput ratio of the timing cases (variant / "
              "plain backbone, timed separately), which the time share should approach.")
     return Table(f"Attention cost: {panel.title}", units,
                  ("Method", "time", "FLOPs", "traffic", "GB/s", "of copy",

@@ -95,8 +95,8 @@ def order_mismatch(first: str, second: str, ours: tuple[float, float],
             f"({percent(paper_gap)}); ours: {sig(ours[0])} vs {sig(ours[1])} "
             f"({percent(ours_gap)})")
     if measured is not None:
-        why = measured
-    elif abs(paper_gap) < SMALL_GAP:
+        return f"{head}; {measured}."
+    if abs(paper_gap) < SMALL_GAP:
         why = (f"the paper's gap is under {SMALL_GAP:.0%}, well within what hardware, batch "
                "size and implementation details move")
     else:
