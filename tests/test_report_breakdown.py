@@ -132,3 +132,19 @@ def test_round_trip_through_a_result_file(tmp_path: Path, mode: str) -> None:
     (loaded,) = load_result_file(path).cases
     assert loaded.kind == "breakdown" and loaded.spec == record.spec
     assert loaded.result == record.result
+
+
+def test_ordering_verdict_cites_both_measurements() -> None:
+    claims = load_claims("eca-cvpr2020")
+    eca = {**SE, "attention.rescale": (0.03, 0.0), "unattributed": (0.12, 0.0)}
+    data = _data([bench_case("resnet50", "se", "infer", 10.0),
+                  bench_case("resnet50", "eca", "infer", 8.0, options=ECA50),
+                  breakdown_case("se", "infer", SE),
+                  breakdown_case("eca", "infer", eca, options=ECA50)])
+    check = check_claims(claims, data, Findings(path=claims.path.with_name("x.toml")))
+    (verdict,) = [v for v in check.verdicts if v.kind == "ordering"
+                  and v.subject == "ResNet-50, inference"
+                  and v.claim == "ECA-Net is faster than SENet"]
+    assert verdict.status == "fail"
+    assert ("measured here, attention ops take 10.0% of the inference step with ECA-Net and "
+            "15.0% with SENet") in verdict.explanation
