@@ -105,7 +105,7 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
     ('{"schema": "other"}', "not an attnprof result file"),
     ('{"schema": "attnprof.result", "schema_version": 99}', "schema_version 99"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "x"}]}',
-     "case 1: field 'kind': expected one of count, bench, got 'x'"),
+     "case 1: field 'kind': expected one of count, bench, breakdown, got 'x'"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
      '"status": "lost", "spec": {"workload": {"model": "m"}}}]}',
      "field 'status': expected one of ok"),

@@ -36,9 +36,10 @@ def test_history_is_recorded_dumped_and_switched_off(tmp_path: Path) -> None:
     fake = FakeAllocator()
     with memory_history(tmp_path / "sub" / "m.pickle", max_entries=5, backend=fake) as path:
         fake.calls.append(("work", None))
-    assert fake.calls == [("record", {"max_entries": 5}), ("work", None),
-                          ("dump", str(path)), ("record", None)]
-    assert path.read_bytes() == b"snapshot"
+    assert [c[0] for c in fake.calls] == ["record", "work", "dump", "record"]
+    assert fake.calls[0][1] == {"max_entries": 5} and fake.calls[-1][1] is None
+    assert path.read_bytes() == b"snapshot"  # dumped aside, then written by the output writer
+    assert fake.calls[2][1] != str(path)
 
 
 def test_a_failing_run_dumps_nothing_but_stops_recording(tmp_path: Path) -> None:
@@ -84,7 +85,9 @@ def test_cuda_trace_path_writes_the_snapshot(tmp_path: Path,
     spec = BenchSpec(Workload.for_model(TINY, input_shape=(3, 8, 8)), device="cuda", batch=2)
     result = record_trace(spec, tmp_path, TraceSchedule(), worker="w", memory=True)
     assert ran == ["cuda"]
-    assert result.snapshot == tmp_path / "w.memory-snapshot.pickle"
+    assert result.snapshot is not None and result.snapshot.parent == tmp_path
+    assert result.snapshot.name.startswith("w.")
+    assert result.snapshot.name.endswith(".memory-snapshot.pickle")
     assert result.snapshot.read_bytes() == b"snapshot"
     assert [c[0] for c in fake.calls] == ["record", "work", "dump", "record"]
     assert result.files == (tmp_path / "w.1.pt.trace.json",)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
@@ -31,6 +30,12 @@ from profiler.commands._common import (
     add_workload_arguments,
     workload_from_args,
     write_single_case,
+)
+from profiler.commands._safety import (
+    add_overwrite_argument,
+    check_output_argument,
+    memory_limit,
+    output_path,
 )
 from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
@@ -68,8 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                         help="table (default), markdown, or one JSON object")
-    parser.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -156,10 +162,11 @@ def _json(spec: BreakdownSpec, result: BreakdownResult, environment: Environment
 
 def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    record = run_case(spec, catch=False)
+    check_output_argument(args.output, args)
+    record = run_case(spec, catch=False, memory_limit=memory_limit(args))
     environment = bench_environment(spec.bench_spec())  # same threads, cuDNN flag, device
     if args.output is not None:
-        write_single_case(args.output, record, environment)
+        write_single_case(args.output, record, environment, args.overwrite)
     assert isinstance(record.result, BreakdownResult)
     if args.format == "json":
         print(_json(spec, record.result, environment))

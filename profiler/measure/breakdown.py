@@ -23,7 +23,8 @@
    per part, and measure the device's copy bandwidth for the attention ops' achieved
    bandwidth.
 
-Out of memory and torch failures become one-line errors, as in timing.
+On the CPU the memory guard (:mod:`profiler.measure.memory_guard`) checks the batch before
+anything runs. Out of memory and torch failures become one-line errors, as in timing.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from profiler.measure.bandwidth import achieved_gbps, copy_bandwidth
 from profiler.measure.clock import clock_for
 from profiler.measure.counting import flops_by_module_and_operator
 from profiler.measure.device import cudnn_benchmark, resolve_device, synchronize, torch_threads
+from profiler.measure.memory_guard import plan_memory
 from profiler.measure.part_flops import PartFlops, part_flops
 from profiler.measure.parts import module_roles
 from profiler.measure.stats import median
@@ -248,9 +250,14 @@ def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy
                     else "cpu_self_time", warmup_steps=len(first) + len(warm))
 
 
-def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY) -> BreakdownResult:
-    """Measure ``spec`` (every rule in the module doc) and return its breakdown."""
+def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,
+              memory_limit: int | None = None) -> BreakdownResult:
+    """Measure ``spec`` (every rule in the module doc) and return its breakdown. On the CPU
+    the memory guard checks the batch first, as for timing (``memory_limit`` in bytes; None:
+    the memory available)."""
     device = resolve_device(spec.device)
+    if device.type == "cpu":
+        plan_memory(spec.bench_spec(), memory_limit)
     oom_detail: str | None = None
     try:
         return _measure(spec, device, policy)

@@ -33,7 +33,7 @@ def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
         if isinstance(spec, BreakdownSpec):
             from profiler.measure.breakdown import breakdown
 
-            return breakdown(spec)
+            return breakdown(spec, memory_limit=memory_limit)
         from profiler.measure.timing import bench
 
         return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)

@@ -30,6 +30,8 @@ from profiler.errors import ResultFileError
 __all__ = [
     "BENCH_RESULT_FIELDS",
     "BENCH_SPEC_FIELDS",
+    "BREAKDOWN_RESULT_FIELDS",
+    "BREAKDOWN_SPEC_FIELDS",
     "CASE_FIELDS",
     "COUNT_RESULT_FIELDS",
     "COUNT_SPEC_FIELDS",
@@ -181,7 +183,8 @@ FILE_FIELDS = (
     _opt("cases", "list", items="object"),
 )
 CASE_FIELDS = (
-    Field("case_id", "string"), Field("kind", "string", required=True, choices=("count", "bench")),
+    Field("case_id", "string"),
+    Field("kind", "string", required=True, choices=("count", "bench", "breakdown")),
     _opt("index", "int"), Field("spec", "object", required=True),
     Field("status", "string", choices=("ok", "oom", "error", "skipped")),
     _opt("error", "string"), Field("started_utc", "string"), Field("duration_s", "number"),
@@ -242,10 +245,46 @@ BENCH_RESULT_FIELDS = (
     Field("min_bytes_formula", "string"),
     *(_opt(n, "number") for n in ("achieved_gbps", "copy_gbps", "fraction_of_copy")),
 )
+BREAKDOWN_SPEC_FIELDS = (
+    Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
+    Field("mode", "string", choices=("infer", "train")), Field("device", "string"),
+    Field("batch", "int", minimum=1), Field("dtype", "string"),
+    Field("channels_last", "bool"), Field("cudnn_benchmark", "bool"),
+    _opt("threads", "int", minimum=1), Field("warmup", "int"),
+    Field("timed_steps", "int", minimum=1), Field("profiled_steps", "int", minimum=1),
+)
+# A part's time may be negative only for "unattributed" (kernels overlapping on a GPU).
+PART_SHARE_FIELDS = (
+    Field("part", "string", required=True), Field("ms", "number", required=True, minimum=None),
+    Field("time_share", "number", required=True, minimum=None),
+    *(Field(n, "number") for n in ("flops_share", "bytes_share", "flops_all_share")),
+    Field("flops", "int"), Field("bytes", "int"), _opt("achieved_gbps", "number"),
+)
+BLOCK_SHARE_FIELDS = (
+    Field("path", "string", required=True), Field("ms", "number", required=True),
+    Field("time_share", "number", required=True), Field("flops_share", "number"),
+    Field("bytes", "int"),
+)
+BREAKDOWN_RESULT_FIELDS = (
+    Field("step_ms", "number", required=True),
+    Field("parts", "list", required=True, fields=PART_SHARE_FIELDS),
+    *(Field(n, "number", required=True)
+      for n in ("attention_time_share", "attention_flops_share")),
+    *(Field(n, "number") for n in ("attention_bytes_share", "attention_ms", "profiled_step_ms")),
+    *(_opt(n, "number") for n in ("attention_gbps", "copy_gbps")),
+    *(Field(n, "number", minimum=None) for n in ("leftover_ms", "leftover_share")),
+    Field("agrees", "bool"), Field("samples", "list", items="number"),
+    *(Field(n, "int") for n in ("attention_bytes", "profiled_steps", "warmup_steps", "batch",
+                                "flops", "bytes")),
+    Field("clock", "string"), Field("time_source", "string"),
+    Field("blocks", "list", fields=BLOCK_SHARE_FIELDS),
+)
 SPEC_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_SPEC_FIELDS,
-                                             "bench": BENCH_SPEC_FIELDS}
+                                             "bench": BENCH_SPEC_FIELDS,
+                                             "breakdown": BREAKDOWN_SPEC_FIELDS}
 RESULT_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_RESULT_FIELDS,
-                                               "bench": BENCH_RESULT_FIELDS}
+                                               "bench": BENCH_RESULT_FIELDS,
+                                               "breakdown": BREAKDOWN_RESULT_FIELDS}
 
 
 def _case_name(position: int, case: Mapping[str, Any]) -> str:
