@@ -30,6 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "list",
     "count",
     "bench",
+    "calibrate",
     "trace",
     "run",
     "merge",

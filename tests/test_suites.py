@@ -12,6 +12,7 @@ from profiler.errors import AttnprofError, DeviceUnavailableError, SuiteError, U
 from profiler.measure.device import available_device
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites import expand_suite, find_suite, load_suite, load_suite_file, parse_suite
+from profiler.suites.groups import comparison_groups, group_key, pairing_settings
 from profiler.suites.toml_lines import format_key_path, locate_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,7 +324,7 @@ def test_find_suite_by_name_path_or_fail(tmp_path: Path, monkeypatch: pytest.Mon
 # --- the shipped suites -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "device", "total", "counts"), [
-    ("eca-paper", "cpu", 45, 18),
+    ("eca-paper", "cpu", 48, 18),
     ("eca-paper", "cuda", 48, 18),
     ("kernel-size", "cpu", 36, 12),
     ("blocks", "cpu", 96, 32),
@@ -358,11 +359,41 @@ def test_eca_paper_matches_the_released_configurations() -> None:
     bench = [s for s in cpu if isinstance(s, BenchSpec)]
     order = list(dict.fromkeys(s.workload.model for s in bench))
     assert order == ["resnet50", "mobilenet_v2", "resnet101", "resnet152"]
-    assert {(s.mode, s.batch) for s in bench} == {("infer", 8), ("train", 4)}
-    assert not any(s.workload.model == "resnet152" and s.mode == "train" for s in bench)
-    assert suite.budget_for("cpu").max_minutes == 12
+    assert {(s.mode, s.batch) for s in bench} == {("infer", 2), ("train", 2)}
+    assert len(bench) == 30  # every Table 3 row in both modes, ResNet-152 training included
+    assert suite.budget_for("cpu").max_minutes == 14
+    assert len(comparison_groups(cpu)) == 8
+    cpu_rounds = pairing_settings(suite.budget_for("cpu"))
+    assert (cpu_rounds.min_rounds, cpu_rounds.group_time) == (8, 50.0)
     cuda = [s for s in expand_suite(suite, "cuda") if isinstance(s, BenchSpec)]
     assert {s.batch for s in cuda} == {128} and len(cuda) == 30
+    assert pairing_settings(suite.budget_for("cuda")).target_half_width == 0.02
+
+
+def test_pairing_keys_in_a_budget(tmp_path: Path) -> None:
+    head = '[budget]\nblock_time = 0.1\nmin_rounds = 6\ngroup_time = 5\n'
+    matrix = '[[matrix]]\nkind = "bench"\nmodels = "resnet18"\nattention = ["none", "se"]\n'
+    suite = load_suite_file(_suite(tmp_path, head + '[budget.cpu]\npaired = false\n' + matrix))
+    settings = pairing_settings(suite.budget_for("cuda"))
+    assert (settings.block_time, settings.min_rounds, settings.group_time) == (0.1, 6, 5.0)
+    assert suite.budget_for("cpu").paired is False and suite.budget_for("cuda").paired is None
+    bad = _suite(tmp_path, '[budget]\nmin_rounds = 10\n[budget.cuda]\nmax_rounds = 5\n' + matrix,
+                 "bad.toml")
+    with pytest.raises(SuiteError, match=r"bad.toml:3: key 'budget.cuda': .*min_rounds <= "):
+        load_suite_file(bad)
+    with pytest.raises(SuiteError, match=r"key 'budget.paired': expected true or false"):
+        load_suite_file(_suite(tmp_path, '[budget]\npaired = "yes"\n' + matrix, "b2.toml"))
+
+
+def test_groups_gather_the_cases_that_differ_only_in_attention() -> None:
+    specs = expand_suite(load_suite("eca-paper"), "cpu")
+    groups = comparison_groups(specs)
+    first = [specs[i] for i in groups[0]]
+    assert [s.workload.attention for s in first] == [None, "se", "cbam", "gc", "eca"]
+    assert {(s.workload.model, s.mode) for s in first} == {("resnet50", "infer")}
+    assert all(group_key(s) is None for s in specs if isinstance(s, CountSpec))
+    blocks = comparison_groups(expand_suite(load_suite("blocks"), "cpu"))
+    assert len(blocks) == 16 and all(len(g) == 4 for g in blocks)
 
 
 def test_kernel_size_suite_sweeps_k() -> None:

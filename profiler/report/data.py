@@ -19,7 +19,8 @@ from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
-from profiler.results.merge_rule import keep_ok_records
+from profiler.results.group import GroupResult
+from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 from profiler.spec import BenchSpec, CountSpec, Options, Workload
 
 __all__ = ["BenchEntry", "CountEntry", "ReportData", "RunInfo", "collect", "method_of"]
@@ -105,12 +106,18 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class ReportData:
-    """Every case of the report's inputs, by kind."""
+    """Every case of the report's inputs, by kind, and the comparison groups that timed some
+    of them together (calibrations included)."""
 
     counts: tuple[CountEntry, ...]
     benches: tuple[BenchEntry, ...]
     unfinished: tuple[CaseRecord, ...]
     runs: tuple[RunInfo, ...]
+    groups: tuple[GroupResult, ...] = ()
+
+    @property
+    def calibrations(self) -> tuple[GroupResult, ...]:
+        return tuple(g for g in self.groups if g.kind == "calibration")
 
     @property
     def model_counts(self) -> tuple[CountEntry, ...]:
@@ -175,6 +182,7 @@ def _run_info(source: str, result: ResultFile) -> RunInfo:
 def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
     """Merge ``(source, file)`` pairs into one :class:`ReportData` (first ok record wins)."""
     chosen = keep_ok_records(record for _, result in results for record in result.cases)
+    groups = keep_ok_groups(group for _, result in results for group in result.groups)
     counts: list[CountEntry] = []
     benches: list[BenchEntry] = []
     unfinished: list[CaseRecord] = []
@@ -187,4 +195,5 @@ def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
             benches.append(BenchEntry(record.spec, record.result))
     return ReportData(counts=tuple(counts), benches=tuple(benches),
                       unfinished=tuple(unfinished),
-                      runs=tuple(_run_info(source, result) for source, result in results))
+                      runs=tuple(_run_info(source, result) for source, result in results),
+                      groups=tuple(groups.values()))

@@ -1,4 +1,5 @@
-"""A stand-in for the measuring harnesses, for end-to-end runs of ``run`` and ``reproduce``."""
+"""A stand-in for the measuring harnesses, for end-to-end runs of ``run`` and ``reproduce``
+(cases alone and comparison groups)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,13 @@ class FakeMeasure:
 
 
 def install(monkeypatch: pytest.MonkeyPatch, fake: FakeMeasure | None = None) -> FakeMeasure:
-    """Make every case measured through :mod:`profiler.measure.case` use ``fake``."""
+    """Make every case measured through :mod:`profiler.measure.case` use ``fake``, and every
+    comparison group the suite runner times go through
+    :class:`~tests.helpers.fake_groups.FakeGroups` over ``fake``."""
+    from profiler.suites import runner
+    from tests.helpers.fake_groups import FakeGroups
+
     fake = fake or FakeMeasure()
     monkeypatch.setattr(case, "measure", fake)
+    monkeypatch.setattr(runner, "measure_planned_group", FakeGroups(fake))
     return fake
