@@ -364,7 +364,7 @@ def test_eca_paper_matches_the_released_configurations() -> None:
     assert suite.budget_for("cpu").max_minutes == 14
     assert len(comparison_groups(cpu)) == 8
     cpu_rounds = pairing_settings(suite.budget_for("cpu"))
-    assert (cpu_rounds.min_rounds, cpu_rounds.group_time) == (8, 50.0)
+    assert (cpu_rounds.min_rounds, cpu_rounds.group_time) == (8, 40.0)
     cuda = [s for s in expand_suite(suite, "cuda") if isinstance(s, BenchSpec)]
     assert {s.batch for s in cuda} == {128} and len(cuda) == 30
     assert pairing_settings(suite.budget_for("cuda")).target_half_width == 0.02
