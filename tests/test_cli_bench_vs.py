@@ -12,9 +12,10 @@ from profiler.results import BenchResult, load_result_file
 
 NET = "tests.helpers.user_objects:TinyNet"
 GATE = "tests.helpers.user_objects:Gate"
-QUICK = ["--input", "3x16x16", "--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1",
-         "--min-time", "0.01", "--block-time", "0.002", "--min-rounds", "6", "--max-rounds",
-         "8", "--group-time", "0.3", "--seed", "3"]
+QUICK = ["--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1", "--min-time", "0.01",
+         "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8", "--group-time", "0.3",
+         "--seed", "3"]
+SMALL = ["--input", "3x16x16"]
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -25,7 +26,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_json_gives_baseline_and_comparisons(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, "--attention", "eca", "--vs", "none", "--vs", "se",
-                 "--vs", GATE, *QUICK, "--format", "json"]) == 0
+                 "--vs", GATE, *SMALL, *QUICK, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["baseline"]["attention"] == "eca" and data["baseline"]["images_per_sec"] > 0
     assert [c["attention"] for c in data["comparisons"]] == ["none", "se", GATE]
@@ -43,7 +44,7 @@ def test_json_gives_baseline_and_comparisons(capsys: pytest.CaptureFixture[str])
 
 def test_table_and_result_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "vs.json"
-    assert main(["bench", NET, "--vs", "eca", *QUICK, "-o", str(out)]) == 0
+    assert main(["bench", NET, "--vs", "eca", *SMALL, *QUICK, "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "throughput vs none [95% CI]" in printed and "baseline" in printed
     assert "interleaved: " in printed and "seed 3" in printed
@@ -65,7 +66,7 @@ def test_blocks_at_the_same_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_member_out_of_memory_is_listed_and_the_rest_measured(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, "--vs", "eca", "--vs", "tests.helpers.user_objects:OomGate",
-                 *QUICK, "--format", "json"]) == 0
+                 *SMALL, *QUICK, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     eca, oom = data["comparisons"]
     assert eca["status"] == "ok" and eca["ci_low"] is not None
@@ -87,5 +88,11 @@ def test_a_member_out_of_memory_is_listed_and_the_rest_measured(
 ])
 def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: list[str],
                                         fragment: str) -> None:
-    assert main(["bench", *args, "--input", "3x16x16", "--batch", "2"]) == 2
+    small = [] if "--block" in args else SMALL
+    assert main(["bench", *args, *small, "--batch", "2"]) == 2
     assert fragment in _one_line_error(capsys)
+
+
+def test_rounds_flags_without_vs_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", NET, *SMALL, "--seed", "3", "--target", "1"]) == 2
+    assert "--target, --seed apply with --vs" in _one_line_error(capsys)

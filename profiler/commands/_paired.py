@@ -31,37 +31,57 @@ __all__ = [
     "comparison_table",
     "member_name",
     "pairing_from_args",
+    "pairing_given",
     "rounds_line",
     "vs_specs",
 ]
 
 
+_FLAGS = {"block_time": "--block-time", "min_rounds": "--min-rounds",
+          "max_rounds": "--max-rounds", "group_time": "--group-time", "target": "--target",
+          "order": "--order", "seed": "--seed"}
+
+
 def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
-    """The rounds engine's budget: block and group time, rounds, target, order, seed."""
+    """The rounds engine's budget: block and group time, rounds, target, order, seed (None
+    when not given: :func:`pairing_from_args` fills the engine's defaults)."""
     group = parser.add_argument_group("interleaved rounds (--vs, calibrate)")
-    group.add_argument("--block-time", type=float, default=DEFAULT_BLOCK_TIME, metavar="S",
+    group.add_argument("--block-time", type=float, metavar="S",
                        help=f"seconds of steps per member per round (default "
                        f"{DEFAULT_BLOCK_TIME:g}; at least one step)")
-    group.add_argument("--min-rounds", type=int, default=DEFAULT_MIN_ROUNDS, metavar="N",
+    group.add_argument("--min-rounds", type=int, metavar="N",
                        help=f"rounds always run (default {DEFAULT_MIN_ROUNDS})")
-    group.add_argument("--max-rounds", type=int, default=DEFAULT_MAX_ROUNDS, metavar="N",
+    group.add_argument("--max-rounds", type=int, metavar="N",
                        help=f"rounds at most (default {DEFAULT_MAX_ROUNDS})")
-    group.add_argument("--group-time", type=float, default=DEFAULT_GROUP_TIME, metavar="S",
+    group.add_argument("--group-time", type=float, metavar="S",
                        help=f"seconds of rounds before stopping short of the target (default "
                        f"{DEFAULT_GROUP_TIME:g})")
-    group.add_argument("--target", type=float, default=100 * DEFAULT_TARGET_HALF_WIDTH,
-                       metavar="PP", help="stop once every ratio's 95%% interval is narrower "
-                       f"than +-PP percentage points (default {100 * DEFAULT_TARGET_HALF_WIDTH:g})")
-    group.add_argument("--order", choices=ORDERS, default="shuffle",
+    group.add_argument("--target", type=float, metavar="PP",
+                       help="stop once every ratio's 95%% interval is narrower than +-PP "
+                       f"percentage points (default {100 * DEFAULT_TARGET_HALF_WIDTH:g})")
+    group.add_argument("--order", choices=ORDERS,
                        help="member order per round: shuffled afresh (default) or alternating")
     group.add_argument("--seed", type=int, metavar="N",
                        help="seed of the shuffle (default: drawn, and recorded)")
 
 
+def pairing_given(args: argparse.Namespace) -> list[str]:
+    """The rounds flags given on the command line."""
+    return [flag for name, flag in _FLAGS.items() if getattr(args, name, None) is not None]
+
+
 def pairing_from_args(args: argparse.Namespace) -> PairingSettings:
-    return PairingSettings(block_time=args.block_time, min_rounds=args.min_rounds,
-                           max_rounds=args.max_rounds, group_time=args.group_time,
-                           target_half_width=args.target / 100.0, order=args.order)
+    def pick(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    return PairingSettings(
+        block_time=pick(args.block_time, DEFAULT_BLOCK_TIME),
+        min_rounds=pick(args.min_rounds, DEFAULT_MIN_ROUNDS),
+        max_rounds=pick(args.max_rounds, max(DEFAULT_MAX_ROUNDS,
+                                             pick(args.min_rounds, DEFAULT_MIN_ROUNDS))),
+        group_time=pick(args.group_time, DEFAULT_GROUP_TIME),
+        target_half_width=pick(args.target, 100 * DEFAULT_TARGET_HALF_WIDTH) / 100.0,
+        order=pick(args.order, "shuffle"))
 
 
 def member_name(workload: Workload) -> str:

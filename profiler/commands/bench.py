@@ -43,6 +43,7 @@ from profiler.commands._paired import (
     comparison_table,
     member_name,
     pairing_from_args,
+    pairing_given,
     vs_specs,
 )
 from profiler.commands._safety import (
@@ -53,7 +54,7 @@ from profiler.commands._safety import (
     output_path,
 )
 from profiler.devices import MEASURE_CHOICES
-from profiler.errors import MeasurementError, OutOfMemoryError
+from profiler.errors import InvalidOptionError, MeasurementError, OutOfMemoryError
 from profiler.measure.case import run_case
 from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.measure.units import scale
@@ -248,6 +249,10 @@ def run(args: argparse.Namespace) -> int:
     check_output_argument(args.output, args)
     if args.vs:
         return _run_group(args, spec)
+    given = pairing_given(args)
+    if given:
+        raise InvalidOptionError(f"{', '.join(given)} apply with --vs (interleaved rounds of a "
+                                 "comparison group), not to one workload timed alone")
     started, clock = utc_now(), time.perf_counter()
     try:
         record = run_case(spec, catch=False, memory_limit=memory_limit(args))

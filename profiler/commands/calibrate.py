@@ -23,8 +23,15 @@ from typing import Any
 
 from profiler.commands._common import add_workload_arguments, workload_from_args
 from profiler.commands._paired import add_pairing_arguments, pairing_from_args, rounds_line
+from profiler.commands._safety import (
+    add_overwrite_argument,
+    check_output_argument,
+    memory_limit,
+    output_path,
+)
 from profiler.commands.bench import add_run_arguments
 from profiler.errors import MeasurementError
+from profiler.output import hold_lock
 from profiler.report.cells import ratio_with_interval
 from profiler.report.ratios import stored_interval
 from profiler.results.envelope import ResultFile, load_result_file, write_result_file
@@ -55,11 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or one JSON object")
     out = parser.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", type=Path, metavar="RESULT.json",
+    out.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
                      help="write a result file holding this calibration")
-    out.add_argument("--into", type=Path, metavar="RESULT.json",
+    out.add_argument("--into", type=output_path, metavar="RESULT.json",
                      help="add this calibration to an existing result file (its report then "
                      "prints it)")
+    add_overwrite_argument(parser)
     add_pairing_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -102,32 +110,43 @@ def _table(group: GroupResult) -> str:
     return "\n".join(lines)
 
 
-def _write(target: Path, base: ResultFile | None, group: GroupResult, spec: BenchSpec) -> None:
+def _write(target: Path, base: ResultFile | None, group: GroupResult, spec: BenchSpec,
+           overwrite: bool) -> None:
     from profiler.measure.env import collect_environment
     from profiler.provenance import git_commit, tool_version
 
     if base is None:
         base = ResultFile(environment=collect_environment(spec.device),
                           tool_version=tool_version(), git_commit=git_commit())
-    write_result_file(base.with_group(group), target)
+    write_result_file(base.with_group(group), target, overwrite=overwrite)
     print(f"wrote {target}", file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
+def _calibrate(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
     from profiler.measure.group import measure_group
 
-    spec = _spec(args)
-    base = None if args.into is None else load_result_file(args.into)
     measured = measure_group([spec, spec], pairing_from_args(args), kind="calibration",
-                             names=["A", "A'"], seed=args.seed)
-    group = measured.group
-    failed = next((m for m in group.members if m.status != "ok"), None)
+                             names=["A", "A'"], seed=args.seed, memory_limit=memory_limit(args))
+    failed = next((m for m in measured.group.members if m.status != "ok"), None)
     if failed is not None:
         raise MeasurementError(f"calibrate {spec.workload.label}: {failed.status}: "
                                f"{failed.error}")
-    target = args.into or args.output
-    if target is not None:
-        _write(target, base, group, spec)
+    return measured.group
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    if args.into is not None:
+        # the file is read, measured into and rewritten under its lock: no other writer between
+        with hold_lock(args.into):
+            base = load_result_file(args.into)
+            group = _calibrate(args, spec)
+            _write(args.into, base, group, spec, overwrite=True)
+    else:
+        check_output_argument(args.output, args)
+        group = _calibrate(args, spec)
+        if args.output is not None:
+            _write(args.output, None, group, spec, overwrite=args.overwrite)
     if args.format == "json":
         print(json.dumps(calibration_json(group), indent=2))
     else:

@@ -56,7 +56,7 @@ class FakeGroups:
         self.groups: list[PlannedGroup] = []
 
     def __call__(self, group: PlannedGroup, settings: PairingSettings,
-                 time_left: float | None) -> GroupMeasurement:
+                 time_left: float | None, memory_limit: int | None = None) -> GroupMeasurement:
         self.groups.append(group)
         specs = group.specs
         members, results = [], []

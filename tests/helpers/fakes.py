@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
 import pytest
 
@@ -54,7 +55,18 @@ class FakeMeasure:
                            batch=spec.batch)
 
 
-def install(monkeypatch: pytest.MonkeyPatch, fake: FakeMeasure | None = None) -> FakeMeasure:
+M = TypeVar("M", bound=Callable[..., "CountResult | BenchResult"])
+
+
+@overload
+def install(monkeypatch: pytest.MonkeyPatch) -> FakeMeasure: ...
+
+
+@overload
+def install(monkeypatch: pytest.MonkeyPatch, fake: M) -> M: ...
+
+
+def install(monkeypatch: pytest.MonkeyPatch, fake: Any = None) -> Any:
     """Make every case measured through :mod:`profiler.measure.case` use ``fake``, and every
     comparison group the suite runner times go through
     :class:`~tests.helpers.fake_groups.FakeGroups` over ``fake``."""
