@@ -71,17 +71,10 @@ def pairing_given(args: argparse.Namespace) -> list[str]:
 
 
 def pairing_from_args(args: argparse.Namespace) -> PairingSettings:
-    def pick(value: Any, default: Any) -> Any:
-        return default if value is None else value
-
-    return PairingSettings(
-        block_time=pick(args.block_time, DEFAULT_BLOCK_TIME),
-        min_rounds=pick(args.min_rounds, DEFAULT_MIN_ROUNDS),
-        max_rounds=pick(args.max_rounds, max(DEFAULT_MAX_ROUNDS,
-                                             pick(args.min_rounds, DEFAULT_MIN_ROUNDS))),
-        group_time=pick(args.group_time, DEFAULT_GROUP_TIME),
-        target_half_width=pick(args.target, 100 * DEFAULT_TARGET_HALF_WIDTH) / 100.0,
-        order=pick(args.order, "shuffle"))
+    target = None if args.target is None else args.target / 100.0
+    return PairingSettings.given(block_time=args.block_time, min_rounds=args.min_rounds,
+                                 max_rounds=args.max_rounds, group_time=args.group_time,
+                                 target_half_width=target, order=args.order)
 
 
 def member_name(workload: Workload) -> str:

@@ -120,6 +120,15 @@ class PairingSettings:
         if not 0.0 < self.confidence < 1.0:
             raise InvalidOptionError("confidence must lie strictly between 0 and 1")
 
+    @classmethod
+    def given(cls, **values: Any) -> PairingSettings:
+        """Settings from the values a user gave (None: the default); without ``max_rounds``,
+        at least ``min_rounds``."""
+        chosen = {k: v for k, v in values.items() if v is not None}
+        if "max_rounds" not in chosen and "min_rounds" in chosen:
+            chosen["max_rounds"] = max(DEFAULT_MAX_ROUNDS, chosen["min_rounds"])
+        return cls(**chosen)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

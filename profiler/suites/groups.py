@@ -17,14 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from profiler.measure.paired import (
-    DEFAULT_BLOCK_TIME,
-    DEFAULT_GROUP_TIME,
-    DEFAULT_MAX_ROUNDS,
-    DEFAULT_MIN_ROUNDS,
-    DEFAULT_TARGET_HALF_WIDTH,
-    PairingSettings,
-)
+from profiler.measure.paired import PairingSettings
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites.definition import Budget
 
@@ -57,14 +50,6 @@ def comparison_groups(specs: Sequence[CountSpec | BenchSpec]) -> list[list[int]]
 def pairing_settings(budget: Budget) -> PairingSettings:
     """The rounds engine's settings from a suite budget (unset keys: the engine's defaults).
     Raises InvalidOptionError for inconsistent values (``max_rounds`` < ``min_rounds``)."""
-    def pick(value: Any, default: Any) -> Any:
-        return default if value is None else value
-
-    return PairingSettings(
-        block_time=pick(budget.block_time, DEFAULT_BLOCK_TIME),
-        min_rounds=pick(budget.min_rounds, DEFAULT_MIN_ROUNDS),
-        max_rounds=pick(budget.max_rounds, max(DEFAULT_MAX_ROUNDS,
-                                               pick(budget.min_rounds, DEFAULT_MIN_ROUNDS))),
-        group_time=pick(budget.group_time, DEFAULT_GROUP_TIME),
-        target_half_width=pick(budget.target_half_width, DEFAULT_TARGET_HALF_WIDTH),
-    )
+    return PairingSettings.given(block_time=budget.block_time, min_rounds=budget.min_rounds,
+                                 max_rounds=budget.max_rounds, group_time=budget.group_time,
+                                 target_half_width=budget.target_half_width)
