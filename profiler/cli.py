@@ -29,6 +29,7 @@ MEASURING_DEPENDENCIES = ("torch", "fvcore")
 COMMANDS: tuple[str, ...] = (
     "list",
     "count",
+    "conventions",
     "bench",
     "calibrate",
     "trace",

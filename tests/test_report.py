@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.measure.conventions import ConventionFinding
+from profiler.claims.findings import Finding
 from profiler.report.check import check_claims
 from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
@@ -237,19 +237,22 @@ def test_flops_without_findings_try_both_conventions(claims: Claims) -> None:
 
 def test_findings_decide_params_and_flops(claims: Claims) -> None:
     findings = Findings(path=Path("x-conventions.toml"), available=True, items=(
-        ConventionFinding("table3", "resnet50", "none", "params", 24.37, "M", 24.373, "M (2^20)",
-                    True, "params / 2^20"),
-        ConventionFinding("table3", "resnet50", "none", "flops", 3.86, "G", 4.11, None, False,
-                    "nearest is fvcore at 4.11"),
+        Finding("table3", "resnet50", "none", "params", 24.37, "M", "24.37M", 24.373,
+                25_557_032, "backbone", True, "25,557,032 parameters / 2^20 = 24.3731M"),
+        Finding("table3", "resnet50", "none", "flops", 3.86, "G", "3.86G", 4.11,
+                4_110_000_000, "backbone", False, "4,110,000,000 / 10^9 = 4.1100G",
+                "post hoc, not a pass: x would print it"),
     ))
     data = data_of([count_case("resnet50", None, 25_557_032)])
     verdicts = check_claims(claims, data, findings).verdicts
     params = verdict(verdicts, "params", "ResNet-50 / ResNet")
-    assert params.status == "pass"
-    assert params.explanation == "reproduced under convention M (2^20): params / 2^20"
-    assert "24.373 M under M (2^20)" in params.ours and "25,557,032" in params.ours
+    assert params.status == "pass" and params.ours == "24.373M"
+    assert params.explanation == ("reproduced under the paper-wide convention: 25,557,032 "
+                                  "parameters / 2^20 = 24.3731M")
     flops = verdict(verdicts, "flops", "ResNet-50 / ResNet")
-    assert flops.status == "fail" and flops.explanation.startswith("not reproduced: nearest")
+    assert flops.status == "fail" and flops.explanation.startswith(
+        "not reproduced under the paper-wide convention: 4,110,000,000")
+    assert flops.explanation.endswith("post hoc, not a pass: x would print it")
 
 
 def test_missing_counts_are_na(claims: Claims) -> None:

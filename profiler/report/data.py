@@ -55,7 +55,15 @@ class CountEntry:
 
     @property
     def flops(self) -> float:
-        return self._per_image(self.result.flops)
+        """fvcore's FLOPs per image (whichever counter the case headlined)."""
+        fvcore = self.result.counted("fvcore")
+        return self._per_image(self.result.flops if fvcore is None else fvcore.flops)
+
+    @property
+    def train_step_flops(self) -> float | None:
+        """Forward + backward FLOPs of a training step per image, if counted."""
+        total = self.result.train_step_flops
+        return None if total is None else self._per_image(total)
 
     @property
     def flops_all(self) -> float:
@@ -63,7 +71,9 @@ class CountEntry:
 
     @property
     def attention_flops(self) -> float:
-        return self._per_image(self.result.attention_flops)
+        fvcore = self.result.counted("fvcore")
+        return self._per_image(self.result.attention_flops if fvcore is None
+                               else fvcore.attention_flops)
 
     @property
     def attention_flops_all(self) -> float:

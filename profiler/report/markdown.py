@@ -57,7 +57,8 @@ def _inputs_line(data: ReportData) -> str:
 
 def _rules(check: ClaimsCheck) -> str:
     findings = check.findings
-    basis = (f"the counting conventions found per figure (`{findings.path.name}`)"
+    basis = (f"one counting convention for the whole paper (`{findings.path.name}`): "
+             f"{findings.statement.rstrip('.')}"
              if findings.available else
              "M = 10^6 and fvcore's FLOPs (no convention analysis found, "
              f"`{findings.path.name}`)")

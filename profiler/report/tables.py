@@ -174,6 +174,11 @@ COUNT_UNITS = ("#Param: millions of parameters (M = 10^6). FLOPs: G = 10^9 per i
                "multiply-add counts as one FLOP.")
 
 
+BACKWARD_UNITS = ("Train-step FLOPs: forward + backward of one training step per image, "
+                  "from torch's FlopCounterMode (2 FLOPs per multiply-add; conv and matmul "
+                  "only).")
+
+
 # --- our measurements -------------------------------------------------------------------------
 
 def _model_keys(data: ReportData, claims: Claims | None) -> list[WorkloadKey]:
@@ -214,6 +219,7 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
                for b in reversed(data.model_benches)}
     variants = list(dict.fromkeys(_variant(b) for b in data.model_benches))
     several = len(variants) > 1
+    backward = any(c.train_step_flops is not None for c in data.model_counts)
     mixed = {mode: _mixed(data.model_benches, mode) for mode in MODES}
     rows = []
     for key in keys:
@@ -228,15 +234,20 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
             method = _method_cell(entry.workload)
             if several and variant is not None:
                 method += f" [{_variant_label(variant)}]"
+            step = [] if not backward else [
+                "–" if count is None or count.train_step_flops is None
+                else giga(count.train_step_flops)]
             rows.append((
                 method, _backbone_cell(entry.workload),
                 "–" if count is None else f"{count.result.params / 1e6:.2f}",
-                "–" if count is None else giga(count.flops),
+                "–" if count is None else giga(count.flops), *step,
                 _fps_cell(train, mixed["train"]), _fps_cell(infer, mixed["infer"]),
             ))
-    units = " ".join(u for u in (COUNT_UNITS, _timing_units(data.model_benches, data)) if u)
+    units = " ".join(u for u in (COUNT_UNITS, BACKWARD_UNITS if backward else "",
+                                 _timing_units(data.model_benches, data)) if u)
     return Table("Our measurements (Table 3 layout)", units,
-                 ("Method", "Backbone", "#Param (M)", "FLOPs (G)", "Training FPS",
+                 ("Method", "Backbone", "#Param (M)", "FLOPs (G)",
+                  *(["Train-step FLOPs (G)"] if backward else []), "Training FPS",
                   "Inference FPS"), tuple(rows))
 
 

@@ -141,6 +141,7 @@ class MatrixEntry:
     compile: tuple[bool, ...] = (False,)
     cudnn_benchmark: bool = True
     conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
+    backward: bool = False
     options: tuple[tuple[str, Options], ...] = ()
     variants: tuple[tuple[str, tuple[Options, ...]], ...] = ()
     devices: tuple[str, ...] = ()
