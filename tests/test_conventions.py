@@ -15,7 +15,7 @@ from profiler.claims.paper import load_claims
 from profiler.cli import main
 from profiler.errors import ResultFileError
 from profiler.measure.counters import COUNTERS
-from profiler.results.count import CountResult, CounterTotal
+from profiler.results.count import CounterTotal, CountResult
 
 ROOT = Path(__file__).resolve().parents[1]
 FINDINGS = ROOT / "suites" / "claims" / "eca-cvpr2020-conventions.toml"
@@ -100,7 +100,7 @@ def test_one_hypothesis_for_the_whole_paper() -> None:
         (h.reproduced for h in found.hypotheses), reverse=True)
     assert found.convention.statement.startswith(
         "3 of 4 figures reproduce under a (tool A 1.0), binary units (M = 2^20, G = 2^30), "
-        "with SE with biases.")
+        "with these implementations: SE with biases.")
 
 
 def test_a_miss_gets_a_labelled_post_hoc_note_never_a_pass() -> None:
@@ -170,7 +170,7 @@ def test_committed_findings_state_one_convention_for_every_figure() -> None:
 
 
 def test_parse_findings_names_its_source() -> None:
-    with pytest.raises(ResultFileError, match="^somewhere: invalid TOML"):
+    with pytest.raises(ResultFileError, match=r"^somewhere: invalid TOML"):
         parse_findings("[x", "somewhere")
 
 

@@ -231,7 +231,7 @@ class _Analysis:
         scale = "" if best.scale == 1 else ", FLOPs = 2 x counted multiply-adds"
         statement = (f"{best.reproduced} of {best.figures} figures reproduce under "
                      f"{best.counter} ({counter.emulates}), {_UNIT_TEXT[best.units]}{scale}, "
-                     f"with {'; '.join(shown)}.")
+                     f"with these implementations: {'; '.join(shown)}.")
         return Convention(best, counter.emulates, statement, tuple(descriptions))
 
 

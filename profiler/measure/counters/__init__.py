@@ -69,36 +69,43 @@ class FlopCounter:
 
 
 _LIST: tuple[FlopCounter, ...] = (
-    FlopCounter("fvcore", "fvcore 0.1.5 FlopCountAnalysis defaults (run live)",
-            "conv/linear/matmul multiply-adds, BN 2 per element, GAP 1 per input element; "
-            "elementwise ops free", "fvcore_default"),
-    FlopCounter("all", "attnprof's all-operators convention (no external tool)",
-            "fvcore plus 1 per element of every elementwise op, reduction and pooling window",
-            "all_ops"),
-    FlopCounter("thop-0.0.23", "thop 0.0.23.post1907171430 to 0.0.23.post1908021522 (PyPI, "
-            "17 Jul - 2 Aug 2019)",
-            "module hooks, last call per module; conv C_in*y*(k+bias)//g, BN 4, ReLU 1, "
-            "max pooling 0, Linear 2*in-1; float32 sum", "thop_0_0_23", release="LATE"),
-    FlopCounter("thop-0.0.23-early", "thop 0.0.22 to 0.0.23.post1907011323 (PyPI, June - "
-            "16 Jul 2019)", "thop-0.0.23 with max pooling counted (an int kernel k counts k)",
-            "thop_0_0_23", "count_early", release="EARLY"),
-    FlopCounter("thop-0.0.31-aug", "thop 0.0.23.post1908061459 to 0.0.31.post1909230639 (PyPI, "
-            "6 Aug - Sep 2019)", "module hooks, every call; conv y*(C_in/g*k+bias), BN 4, "
-            "ReLU 0, Linear 2*in-1; float32 sum", "thop_0_0_31", "count_august",
-                release="AUGUST"),
-    FlopCounter("thop-0.0.31", "thop 0.0.31.post1910280903 and 0.0.31.post1912272122 (PyPI, "
-            "Oct - Dec 2019)", "thop-0.0.31-aug with Linear 2*in-1+bias", "thop_0_0_31",
-                release="OCTOBER"),
-    FlopCounter("thop-2020-jan", "thop 0.0.31.post2001170342 (PyPI, Jan 2020)",
-            "module hooks, every call; conv y*(C_in/g*k+bias), BN 2 (eval), ReLU 0, "
-            "Linear 2*in-1+bias; float32 sum", "thop_2020", "count_january",
-                release="JANUARY"),
-    FlopCounter("thop-2020", "thop 0.0.31.post2004101309 to 0.0.4.post2009191310 (PyPI, "
-            "Apr - Sep 2020)", "module hooks, every call; conv y*(C_in/g*k+bias), BN 2 "
-            "(eval), ReLU 0, Linear in*out; float64 sum", "thop_2020", release="LATER"),
-    FlopCounter("torch", "torch.utils.flop_counter.FlopCounterMode of the installed torch "
-            "(run live)", "2 FLOPs per multiply-add of conv/matmul; nothing else; forward "
-            "and training step", "torch_flops", per_mac=2, backward=True),
+    FlopCounter(
+        "fvcore", "fvcore 0.1.5 FlopCountAnalysis defaults, run live",
+        "conv/linear/matmul multiply-adds, BN 2 per element, GAP 1 per input element; "
+        "elementwise ops free", "fvcore_default"),
+    FlopCounter(
+        "all", "attnprof's all-operators convention, no external tool",
+        "fvcore plus 1 per element of every elementwise op, reduction and pooling window",
+        "all_ops"),
+    FlopCounter(
+        "thop-0.0.23", "thop 0.0.23.post1907171430 to 0.0.23.post1908021522, on PyPI 17 Jul "
+        "to 2 Aug 2019", "module hooks, last call per module; conv C_in*y*(k+bias)//g, BN 4, "
+        "ReLU 1, max pooling 0, Linear 2*in-1; float32 sum", "thop_0_0_23", release="LATE"),
+    FlopCounter(
+        "thop-0.0.23-early", "thop 0.0.22 to 0.0.23.post1907011323, on PyPI June to 16 Jul "
+        "2019", "thop-0.0.23 with max pooling counted (an int kernel k counts k)",
+        "thop_0_0_23", "count_early", release="EARLY"),
+    FlopCounter(
+        "thop-0.0.31-aug", "thop 0.0.23.post1908061459 to 0.0.31.post1909230639, on PyPI "
+        "6 Aug to Sep 2019", "module hooks, every call; conv y*(C_in/g*k+bias), BN 4, "
+        "ReLU 0, Linear 2*in-1; float32 sum", "thop_0_0_31", "count_august",
+        release="AUGUST"),
+    FlopCounter(
+        "thop-0.0.31", "thop 0.0.31.post1910280903 and 0.0.31.post1912272122, on PyPI Oct "
+        "to Dec 2019", "thop-0.0.31-aug with Linear 2*in-1+bias", "thop_0_0_31",
+        release="OCTOBER"),
+    FlopCounter(
+        "thop-2020-jan", "thop 0.0.31.post2001170342, on PyPI Jan 2020",
+        "module hooks, every call; conv y*(C_in/g*k+bias), BN 2 (eval), ReLU 0, "
+        "Linear 2*in-1+bias; float32 sum", "thop_2020", "count_january", release="JANUARY"),
+    FlopCounter(
+        "thop-2020", "thop 0.0.31.post2004101309 to 0.0.4.post2009191310, on PyPI Apr to "
+        "Sep 2020", "module hooks, every call; conv y*(C_in/g*k+bias), BN 2 (eval), ReLU 0, "
+        "Linear in*out; float64 sum", "thop_2020", release="LATER"),
+    FlopCounter(
+        "torch", "torch.utils.flop_counter.FlopCounterMode of the installed torch, run live",
+        "2 FLOPs per multiply-add of conv/matmul; nothing else; forward and training step",
+        "torch_flops", per_mac=2, backward=True),
 )
 
 COUNTERS: dict[str, FlopCounter] = {c.name: c for c in _LIST}
