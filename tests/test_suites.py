@@ -131,6 +131,12 @@ def test_malformed_fixture_suites_name_file_line_and_key(fixture: str, line: int
     ('[suite]\nclaims = "eca-cvpr202"\n[[matrix]]\nkind = "count"\nmodels = "resnet18"\n',
      "unknown claims 'eca-cvpr202'"),
     ('[bogus]\n', "s.toml:1: key 'bogus': unknown key"),
+    ('[[matrix]]\nkind = "count"\nmodels = "resnet18"\nconventions = ["thop"]\n',
+     "key 'matrix[1].conventions': invalid value 'thop'"),
+    ('[[matrix]]\nkind = "count"\nmodels = "resnet18"\nbackward = true\n',
+     "backward = true needs a counter that counts backward in conventions: torch"),
+    ('[[matrix]]\nkind = "bench"\nmodels = "resnet18"\nbackward = true\n',
+     "does not apply to kind = \"bench\""),
 ])
 def test_malformed_suites_are_rejected_in_one_line(tmp_path: Path, body: str,
                                                    fragment: str) -> None:
@@ -276,6 +282,17 @@ shapes = ["128x4x4", "32x2x2"]
     labels = [s.workload.label for s in expand_suite(suite, "cpu")]
     assert labels == ["eca[C=64,8x8]", "eca[C=64,4x4]", "eca[C=128,8x8]", "eca[C=128,4x4]",
                       "eca[C=32,2x2]"]  # 128x4x4 appears once
+
+
+def test_count_entries_name_counters_and_backward(tmp_path: Path) -> None:
+    suite = load_suite_file(_suite(tmp_path, '[[matrix]]\nkind = "count"\nmodels = "resnet18"\n'
+                                             'conventions = ["thop-0.0.23", "torch"]\n'
+                                             'backward = true\n'))
+    spec = expand_suite(suite, "cpu")[0]
+    assert isinstance(spec, CountSpec) and spec.backward and spec.counter == "thop-0.0.23"
+    assert spec.to_dict()["backward"] is True and CountSpec.from_dict(spec.to_dict()) == spec
+    plain = CountSpec(spec.workload)
+    assert "backward" not in plain.to_dict()  # case ids of earlier files are unchanged
 
 
 def test_suite_without_cases_on_a_device_is_an_error(tmp_path: Path) -> None:
