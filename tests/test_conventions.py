@@ -226,3 +226,21 @@ def test_conventions_command_bad_claims_is_one_line(capsys: pytest.CaptureFixtur
     assert main(["conventions", "--claims", "no-such-paper"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("attnprof: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("method", ["se", "cbam", "gc", "eca"])
+def test_every_declared_variant_builds(method: str) -> None:
+    """Each block file declares its counting variants (BlockInfo.variants); all build."""
+    import torch
+
+    from profiler.measure.variants import variant_options, variants_of
+    from profiler.models import build_model
+    from profiler.spec import thaw_options
+
+    declared = variants_of(method)
+    assert len(declared) >= 3 and declared[0].options == ()
+    assert len({v.id for v in declared}) == len(declared)
+    for choice in declared:
+        options = thaw_options(variant_options("resnet50", method, choice))
+        with torch.device("meta"):
+            assert build_model("resnet50", method, options or None) is not None, choice.id

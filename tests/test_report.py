@@ -377,3 +377,15 @@ def test_markdown_report_sections(claims: Claims) -> None:
     assert "±5 percentage points" in text
     failing = [v for v in check.verdicts if v.status == "fail"]
     assert failing and all(v.explanation for v in failing)
+
+
+def test_training_step_flops_get_a_column_when_counted() -> None:
+    plain = count_case("resnet50", None, 25_557_032)
+    without = table3(data_of([plain]))
+    assert without is not None and "Train-step FLOPs (G)" not in without.headers
+    assert isinstance(plain.result, CountResult)
+    stepped = replace(plain, result=replace(plain.result, train_step_flops=24_314_167_296))
+    table = table3(data_of([stepped]))
+    assert table is not None and "Train-step FLOPs (G)" in table.headers
+    column = table.headers.index("Train-step FLOPs (G)")
+    assert table.rows[0][column] == "24.31" and "FlopCounterMode" in table.units

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from profiler.blockinfo import BlockInfo, TrafficFloor
+from profiler.blockinfo import BlockInfo, TrafficFloor, variant
 from profiler.blocks._common import (
     AttentionBlock,
     check_bool,
@@ -124,6 +124,15 @@ class CBAM(AttentionBlock):
                "convolution and two rescales",
         traffic=cbam_traffic,
         terms=reduction_terms,
+        variants=(
+            variant("cbam", "CBAM with pooling modules and MLP biases"),
+            variant("cbam-official", "CBAM with functional channel pooling and MLP biases "
+                    "(the official code)", pooling="functional"),
+            variant("cbam-nobias", "CBAM with pooling modules, without MLP biases",
+                    bias=False),
+            variant("cbam-official-nobias", "CBAM with functional channel pooling, without "
+                    "MLP biases", pooling="functional", bias=False),
+        ),
     )
 
     def __init__(

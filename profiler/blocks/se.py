@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from profiler.blockinfo import BlockInfo, pool_rescale_traffic
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic, variant
 from profiler.blocks._common import (
     AttentionBlock,
     check_bool,
@@ -84,6 +84,14 @@ class SqueezeExcitation(AttentionBlock):
                "rescale",
         traffic=pool_rescale_traffic,
         terms=reduction_terms,
+        variants=(
+            variant("se", "SE with 1x1-conv FCs and biases (the Caffe release)"),
+            variant("se-nobias", "SE with 1x1-conv FCs without biases (Table 2's 2C^2/r)",
+                    bias=False),
+            variant("se-linear", "SE with Linear FCs and biases", fc="linear"),
+            variant("se-linear-nobias", "SE with Linear FCs without biases (senet.pytorch)",
+                    fc="linear", bias=False),
+        ),
     )
 
     def __init__(self, channels: int, reduction: int = REDUCTION, bias: bool = True,

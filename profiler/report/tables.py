@@ -363,10 +363,10 @@ def claims_table(data: ReportData, claims: Claims) -> Table:
         ))
     units = (f"Paper: as printed ({claims.source}); its FPS were measured on "
              f"{claims.fps_hardware}. Ours: #Param in M = 10^6, FLOPs in G = 10^9 under "
-             "fvcore's convention (the conventions under which the paper's figures reproduce "
-             "are judged in the verdicts below); FPS as median ± IQR images/s. In parentheses: "
-             "the share of the backbone's FPS kept, which is what carries across hardware, "
-             "with its 95% interval (paired over interleaved rounds; "
+             "fvcore's convention (the paper's figures are judged under the paper-wide "
+             "counting convention in the verdicts below); FPS as median ± IQR images/s. In "
+             "parentheses: the share of the backbone's FPS kept, which is what carries across "
+             "hardware, with its 95% interval (paired over interleaved rounds; "
              f"{UNPAIRED_MARK}: timed apart). " + NOISY_NOTE)
     return Table("Table 3: paper vs ours", units,
                  ("Backbone", "Method", "#Param paper", "#Param ours", "FLOPs paper",

@@ -13,8 +13,9 @@ Statuses:
 
 Rules per kind (:mod:`profiler.report.verdict_counts` and :mod:`profiler.report.verdict_speed`,
 run together by :func:`profiler.report.check.check_claims`):
-params and FLOPs are judged under the counting convention the counting work found for each
-published figure (``suites/claims/<id>-conventions.toml``), or, without that analysis, as
+params and FLOPs are judged under the one counting convention ``attnprof conventions`` chose
+for the whole paper (``suites/claims/<id>-conventions.toml``; a miss carries the nearest
+alternative as a post-hoc note, never a pass), or, without that analysis, as
 M = 10^6 parameters and fvcore's FLOPs at the precision the paper prints. Throughput is
 judged as each method's ratio to its own backbone (absolute FPS depend on the hardware), its
 95% interval against the paper's share ±
