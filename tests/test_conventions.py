@@ -244,3 +244,13 @@ def test_every_declared_variant_builds(method: str) -> None:
         options = thaw_options(variant_options("resnet50", method, choice))
         with torch.device("meta"):
             assert build_model("resnet50", method, options or None) is not None, choice.id
+
+
+def test_conventions_refuses_to_replace_findings_before_counting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "x-conventions.toml"
+    existing.write_text("kept")
+    assert main(["conventions", "--write", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("attnprof: error: ") and "--overwrite" in err and err.count("\n") == 1
+    assert existing.read_text() == "kept"

@@ -5,18 +5,19 @@ counter (:mod:`profiler.measure.counters`, :mod:`profiler.measure.variants`), ch
 paper-wide hypothesis that reproduces the most params/FLOPs figures
 (:mod:`profiler.claims.conventions`), and prints each figure under it. ``--write FILE``
 stores the findings that reports judge published counts by (TOML, see
-:mod:`profiler.claims.findings`). About 2-3 minutes on two cores for the ECA paper.
+:mod:`profiler.claims.findings`; an existing file only with ``--overwrite``). About 2-3
+minutes on two cores for the ECA paper.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from profiler.claims.conventions import Implementation, analyse
 from profiler.claims.figures import figures
 from profiler.claims.findings import Findings, dump_findings
 from profiler.claims.paper import available_claims, load_claims
+from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path
 from profiler.commands.report import write_text
 from profiler.measure.counters import COUNTERS
 
@@ -35,9 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="claims to analyse: an id "
                         f"({', '.join(available_claims()) or 'none found'}) or a claims file "
                         f"(default {DEFAULT_CLAIMS})")
-    parser.add_argument("--write", type=Path, metavar="FINDINGS.toml",
+    parser.add_argument("--write", type=output_path, metavar="FINDINGS.toml",
                         help="write the findings there (reports read "
                         "suites/claims/<id>-conventions.toml)")
+    add_overwrite_argument(parser, "--write")
     parser.set_defaults(func=run)
 
 
@@ -63,6 +65,7 @@ def render(findings: Findings) -> str:
 def run(args: argparse.Namespace) -> int:
     from profiler.measure.variants import count_variants
 
+    check_output_argument(args.write, args)  # before minutes of counting
     claims = load_claims(args.claims)
     published = figures(claims)
     counts = count_variants(((f.backbone, f.method, f.options) for f in published),
@@ -71,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
                        _implementations)
     print(render(findings), end="")
     if args.write is not None:
-        write_text(dump_findings(findings, args.write), args.write)
+        write_text(dump_findings(findings, args.write), args.write, args.overwrite)
         print(f"wrote {args.write}")
     return 0
