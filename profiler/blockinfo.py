@@ -32,11 +32,13 @@ from typing import Any
 __all__ = [
     "GENERIC_PASSES",
     "BlockInfo",
+    "CountingVariant",
     "FormulaTerms",
     "Traffic",
     "TrafficFloor",
     "pool_rescale_traffic",
     "read_write_traffic",
+    "variant",
 ]
 
 GENERIC_PASSES = "its pooling and gating passes over the feature map"
@@ -71,11 +73,30 @@ def read_write_traffic(x: int, m: int, p: int, train: bool) -> TrafficFloor:
     return TrafficFloor(2 * x + p, "2*N*C*H*W*s + P (read x, write y)")
 
 
+@dataclass(frozen=True)
+class CountingVariant:
+    """One implementation choice of a block that a paper's counts may have used (SE's FC
+    biases, GC's ratio...): block ``options`` (as ``(name, value)`` pairs, lists as tuples),
+    named ``id`` and described in words. Counted like any model by ``attnprof conventions``
+    (:mod:`profiler.measure.variants`); the first variant of a block is the block as attnprof
+    builds it for the paper (no options)."""
+
+    id: str
+    description: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+def variant(id_: str, description: str, **options: Any) -> CountingVariant:
+    """A :class:`CountingVariant` with keyword options (lists become tuples, keys sorted)."""
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                          for k, v in options.items()))
+    return CountingVariant(id_, description, frozen)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BlockInfo:
     """A block's metadata. Only ``label`` is required; every later field has a default, so a
-    field added here (the counting variants of :mod:`profiler.measure.conventions` are meant to
-    be one) never breaks a block that does not set it.
+    field added here never breaks a block that does not set it.
 
     ``label``: the name reports print (``SE``); ``summary``: one line for ``attnprof list``;
     ``paper``: the citation; ``params``: the parameter count as a formula of C (text);
@@ -83,7 +104,9 @@ class BlockInfo:
     timings in reports ("a global average pool, ... and a channel-wise rescale");
     ``traffic``: its memory-traffic floor (:data:`Traffic`); ``terms``: the values of the
     symbols of a paper's formula for given channels and options (:data:`FormulaTerms`;
-    ``{"r": 16}`` for SE), None when the block has none.
+    ``{"r": 16}`` for SE), None when the block has none; ``variants``: its implementation
+    choices for explaining published counts (:class:`CountingVariant`, the block as built
+    first), empty when it has none.
     """
 
     label: str
@@ -93,6 +116,7 @@ class BlockInfo:
     passes: str = GENERIC_PASSES
     traffic: Traffic = read_write_traffic
     terms: FormulaTerms | None = None
+    variants: tuple[CountingVariant, ...] = ()
 
     @classmethod
     def default(cls, name: str) -> BlockInfo:

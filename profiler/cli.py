@@ -29,8 +29,10 @@ MEASURING_DEPENDENCIES = ("torch", "fvcore")
 COMMANDS: tuple[str, ...] = (
     "list",
     "count",
+    "conventions",
     "bench",
     "breakdown",
+    "calibrate",
     "trace",
     "run",
     "merge",

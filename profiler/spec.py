@@ -185,17 +185,30 @@ def _case_id(kind: str, payload: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class CountSpec:
-    """Count parameters, FLOPs and activations of a workload at a batch size."""
+    """Count parameters, FLOPs and activations of a workload at a batch size.
+
+    ``conventions`` names the FLOP counters to run (:mod:`profiler.measure.counters`); the
+    first is the one the result's ``flops`` reports (fvcore and all always run). ``backward``
+    also counts a training step (forward + backward) with the first of them that can.
+    """
 
     workload: Workload
     batch: int = defaults.COUNT_BATCH
     conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
+    backward: bool = False
 
     kind: Literal["count"] = field(default="count", init=False)
 
     def __post_init__(self) -> None:
         if self.batch <= 0:
             raise InvalidOptionError(f"batch must be a positive integer, got {self.batch}")
+        if not self.conventions:
+            raise InvalidOptionError("a count needs at least one counter")
+
+    @property
+    def counter(self) -> str:
+        """The counter whose total is the result's ``flops``."""
+        return self.conventions[0]
 
     @property
     def case_id(self) -> str:
@@ -206,14 +219,18 @@ class CountSpec:
         return f"count {self.workload.label} b{self.batch}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"workload": self.workload.to_dict(), "batch": self.batch,
+        data = {"workload": self.workload.to_dict(), "batch": self.batch,
                 "conventions": list(self.conventions)}
+        if self.backward:  # written only when set, so earlier case ids stay the same
+            data["backward"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CountSpec:
         return cls(workload=Workload.from_dict(data["workload"]),
                    batch=int(data.get("batch", defaults.COUNT_BATCH)),
-                   conventions=tuple(data.get("conventions", defaults.COUNT_CONVENTIONS)))
+                   conventions=tuple(data.get("conventions", defaults.COUNT_CONVENTIONS)),
+                   backward=bool(data.get("backward", False)))
 
 
 def _step_spec_dict(spec: Any) -> dict[str, Any]:

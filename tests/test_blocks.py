@@ -313,6 +313,8 @@ def test_unknown_block_lists_valid_names() -> None:
     ("eca_ns", {"k_size": 2}, "k_size"),
     ("se", {"k_size": 3}, "block 'se' has no option 'k_size'; valid options: reduction, bias"),
     ("se_var1", {"bias": True}, "valid options: none"),
+    ("se", {"fc": "dense"}, "se: option fc must be one of conv, linear, got 'dense'"),
+    ("cbam", {"pooling": "max"}, "option pooling must be one of modules, functional"),
 ])
 def test_bad_options_raise_one_line_invalid_option(
     name: str, options: dict[str, object], needle: str
@@ -340,7 +342,7 @@ def test_wrong_input_shape_is_a_clear_value_error(name: str) -> None:
 def test_block_options_lists_signatures() -> None:
     assert block_options("eca") == ("k_size", "gamma", "b")
     assert block_options("gc") == ("ratio", "zero_init")
-    assert block_options("cbam") == ("reduction", "kernel_size", "spatial", "bias")
+    assert block_options("cbam") == ("reduction", "kernel_size", "spatial", "bias", "pooling")
     assert block_options("se_var1") == ()
 
 
@@ -354,3 +356,28 @@ def test_cbam_without_mlp_biases() -> None:
     block = CBAM(256, bias=False)
     assert _params(block) == 2 * 256 * 16 + 2 * 7 * 7 + 2
     assert block(torch.randn(2, 256, 4, 4)).shape == (2, 256, 4, 4)
+
+
+def test_se_with_linear_fcs_is_the_same_function_and_size() -> None:
+    conv = SqueezeExcitation(64, reduction=8)
+    linear = SqueezeExcitation(64, reduction=8, fc="linear")
+    assert isinstance(linear.fc1, nn.Linear) and isinstance(linear.fc2, nn.Linear)
+    assert _params(linear) == _params(conv) == 2 * 64 * 8 + 8 + 64
+    assert _params(SqueezeExcitation(64, reduction=8, fc="linear", bias=False)) == 2 * 64 * 8
+    with torch.no_grad():  # a Linear weight is the 1x1 conv weight without its 1x1
+        linear.fc1.weight.copy_(conv.fc1.weight[:, :, 0, 0])
+        linear.fc1.bias.copy_(conv.fc1.bias)
+        linear.fc2.weight.copy_(conv.fc2.weight[:, :, 0, 0])
+        linear.fc2.bias.copy_(conv.fc2.bias)
+    x = torch.randn(2, 64, 5, 5)
+    torch.testing.assert_close(linear(x), conv(x))
+
+
+def test_cbam_functional_pooling_gives_the_same_values() -> None:
+    modules = CBAM(64)
+    functional = CBAM(64, pooling="functional")
+    functional.load_state_dict(modules.state_dict())
+    assert not any(isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+                   for m in functional.modules())
+    x = torch.randn(2, 64, 6, 7)
+    torch.testing.assert_close(functional.eval()(x), modules.eval()(x))

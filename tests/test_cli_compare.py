@@ -102,4 +102,23 @@ def test_help_states_the_test(capsys: pytest.CaptureFixture[str]) -> None:
         main(["compare", "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "interquartile ranges" in out and "images_per_sec:-5%" in out
+    assert "Mann-Whitney U" in out and "images_per_sec:-5%" in out
+
+
+def test_first_line_says_when_the_machines_differ(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(Path(SLOW).read_text())
+    data["environment"].update(cpu_model="Other CPU", torch_version="2.99.0", torch_threads=8)
+    other = tmp_path / "other-machine.json"
+    other.write_text(json.dumps(data))
+    code, out, _ = _compare(capsys, BASELINE, str(other))
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("different machines (CPU ") and "'Other CPU'" in first
+    assert "torch '2.13.0+cpu' vs '2.99.0'" in first and "threads 2 vs 8" in first
+    assert first.endswith("throughput is not comparable across machines; params and FLOPs "
+                          "still are")
+    code, markdown, _ = _compare(capsys, BASELINE, str(other), "--format", "markdown")
+    assert markdown.splitlines()[0].startswith("⚠ different machines (")
+    _, same, _ = _compare(capsys, BASELINE, NOISE)
+    assert "different machines" not in same

@@ -28,6 +28,39 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["unsupported"]["aten::sigmoid"] == 8
 
 
+def test_counter_makes_flops_its_total(capsys: pytest.CaptureFixture[str]) -> None:
+    data = _json(capsys, "--block", "se", "--channels", "64", "--size", "8x8", "--counter",
+                 "torch", "--backward")
+    counters = {c["counter"]: c for c in data["counters"]}  # type: ignore[union-attr]
+    assert data["convention"] == "torch" and set(counters) == {"fvcore", "all", "torch"}
+    assert data["flops"] == counters["torch"]["flops"] == 2 * (64 * 4 + 4 * 64)
+    assert data["train_step_flops"] == 3 * data["flops"]  # type: ignore[operator]
+    assert data["spec"]["conventions"] == ["torch", "fvcore", "all"]  # type: ignore[index]
+    assert main(["count", "--block", "se", "--channels", "64", "--size", "8x8", "--counter",
+                 "thop-0.0.23"]) == 0
+    table = capsys.readouterr().out
+    assert "FLOPs (thop-0.0.23)" in table and "thop 0.0.23.post1907171430" in table
+
+
+def test_unknown_counter_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["count", "resnet18", "--counter", "thop"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert "argument --counter: invalid choice: 'thop' (choose from 'fvcore', 'all'" in err
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--backward"], "counter 'fvcore' cannot count backward; counters that can: torch"),
+    (["--counter", "thop-2020", "--backward"], "counter 'thop-2020' cannot count backward"),
+])
+def test_bad_counter_is_one_line_exit_2(args: list[str], needle: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["count", "--block", "eca", "--channels", "8", "--size", "4x4", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
 def test_block_counting(capsys: pytest.CaptureFixture[str]) -> None:
     data = _json(capsys, "--block", "se", "--channels", "64", "--size", "8x8")
     assert data["params"] == data["attention_params"] == 2 * 64 * 4 + 4 + 64

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from profiler.cli import main
-from profiler.measure import case
-from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
-from profiler.spec import BenchSpec, CountSpec
+from tests.helpers.fakes import install
 
 TINY = str(Path(__file__).resolve().parent / "fixtures" / "suites" / "tiny.toml")
 
@@ -19,13 +17,7 @@ TINY = str(Path(__file__).resolve().parent / "fixtures" / "suites" / "tiny.toml"
 @pytest.fixture(autouse=True)
 def fake_measure(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake measurement: these tests are about sharding and merging, not measuring."""
-
-    def measure(spec: CountSpec | BenchSpec) -> CountResult | BenchResult:
-        if isinstance(spec, CountSpec):
-            return CountResult(params=1000, attention_params=10, flops=5000)
-        return BenchResult(images_per_sec=50.0, images_per_sec_iqr=1.0, step_ms_median=40.0)
-
-    monkeypatch.setattr(case, "measure", measure)
+    install(monkeypatch)
 
 
 @pytest.fixture
@@ -40,13 +32,15 @@ def shards(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_shards_merge_into_the_full_run(tmp_path: Path, shards: tuple[Path, Path, Path],
                                        capsys: pytest.CaptureFixture[str]) -> None:
     full, one, two = shards
-    assert len(load_result_file(one).cases) == 4 and len(load_result_file(two).cases) == 3
+    # shards are round-robin over units (cases alone or whole comparison groups)
+    assert len(load_result_file(one).cases) == 5 and len(load_result_file(two).cases) == 2
     merged = tmp_path / "merged.json"
     capsys.readouterr()
     assert main(["merge", str(two), str(one), "-o", str(merged)]) == 0
     assert f"merged 2 part(s) into {merged}: 7 cases (7 ok" in capsys.readouterr().out
     joined, whole = load_result_file(merged), load_result_file(full)
     assert [c.case_id for c in joined.cases] == [c.case_id for c in whole.cases]
+    assert [g.group_id for g in joined.groups] == [g.group_id for g in whole.groups]
     assert joined.suite is not None and joined.suite.shard is None
     assert [str(p.source) for p in joined.parts] == [str(two), str(one)]
 
@@ -56,7 +50,7 @@ def test_a_missing_shard_is_reported(tmp_path: Path, shards: tuple[Path, Path, P
     _, one, _ = shards
     capsys.readouterr()
     assert main(["merge", str(one), "-o", str(tmp_path / "m.json")]) == 0
-    assert "4 cases (4 ok, 0 oom, 0 error, 0 skipped); 3 of 7 planned cases missing" in \
+    assert "5 cases (5 ok, 0 oom, 0 error, 0 skipped); 2 of 7 planned cases missing" in \
         capsys.readouterr().out
 
 

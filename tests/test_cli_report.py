@@ -40,8 +40,13 @@ def test_paper_report_with_claims_and_plots(tmp_path: Path,
             assert len(lines) == 2, subject  # one params and one FLOPs verdict
             assert all(re.search(r"(✅ pass|❌ fail) +\| \S", line) for line in lines)
     throughput = text.split("## Throughput relative to the backbone")[1].split("\n## ")[0]
-    assert "❔ inconclusive" in throughput and "noisy measurement" in throughput
-    assert "skipped: not started" in throughput  # the budget's skipped cases are named
+    if data.get("groups"):  # a paired run: every ratio from its group's rounds
+        assert "(paired over" in throughput and "‡" not in throughput
+    else:  # the version-2 fixture, cases timed apart: unpaired intervals, marked ‡
+        assert "❔ inconclusive" in throughput and "too noisy to confirm" in throughput
+        assert "‡" in throughput and "unpaired: timed apart" in throughput
+    if any(c["status"] == "skipped" for c in data["cases"]):
+        assert "skipped: not started" in throughput  # the budget's skipped cases are named
     for heading in ("## Rows not built", "## Cases not measured", "## Environment",
                     "## How to reproduce"):
         assert heading in text

@@ -73,7 +73,11 @@ def test_reproduce_runs_the_suite_and_writes_the_report(
                if "ResNet-50 / ECA-Net" in line and "inference keeps" in line)
     assert "✅ pass" in eca  # 9.7 / 10 = 97% vs the paper's 97.3%
     assert sorted(p.name for p in plots.iterdir()) == ["attention-overhead.png",
+                                                       "throughput-share-forest.png",
                                                        "throughput-vs-params.png"]
+    results_file = load_result_file(results)
+    assert len(results_file.groups) == 2  # ResNet-50 inference and training, timed together
+    assert "‡" not in eca and "the interval overlaps the paper's share ±5 pp (paired over" in text
 
 
 def test_existing_results_need_resume(suite: Path, fake: FakeMeasure,

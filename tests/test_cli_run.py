@@ -32,7 +32,10 @@ def test_run_writes_every_case_and_says_where(tmp_path: Path, fake: FakeMeasure,
     captured = capsys.readouterr()
     assert f"wrote {out}" in captured.out
     assert "suite tiny on cpu: 7 ok, 0 oom, 0 error, 0 skipped" in captured.out
-    assert captured.err.count("\n") == TINY_CASES + 1  # header + one plain line per case
+    # header + one plain line per case + one line per comparison group (2) with its ratios
+    assert captured.err.count("\n") == TINY_CASES + 1 + 2
+    assert "  paired, 6 rounds (converged), throughput vs resnet18: resnet18+eca 100.0% [" \
+        in captured.err
     assert "[7/7] ok" in captured.err
     loaded = load_result_file(out)
     assert len(loaded.cases) == TINY_CASES and len(fake.labels) == TINY_CASES

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from scipy.stats import mannwhitneyu
 
 from profiler.compare import (
     MetricValue,
@@ -73,31 +75,53 @@ def test_given_rules_replace_defaults_of_their_metric_only() -> None:
 
 # --- the noise-aware test -------------------------------------------------------------------
 
-def _spread(median: float, q1: float, q3: float) -> MetricValue:
-    return MetricValue(median, (q1, median, q3), q1, q3)
+def _samples(median: float, spread: float, n: int = 20, seed: int = 0) -> MetricValue:
+    """``n`` samples spread uniformly within ±``spread`` (relative) of ``median``."""
+    rng = random.Random(seed)
+    values = [median * (1 + rng.uniform(-spread, spread)) for _ in range(n - 1)]
+    return MetricValue(median, (median, *values))
 
 
-def test_drop_past_limit_with_separated_quartiles_is_a_regression() -> None:
+def test_drop_past_limit_and_significant_is_a_regression() -> None:
     rule = parse_rule("images_per_sec:-5%")
-    outcome, test = judge(rule, _spread(100, 98, 102), _spread(90, 89, 91))
-    assert (outcome, test) == ("regression", "limit + IQR test")
+    base, new = _samples(100, 0.02), _samples(90, 0.02, seed=1)
+    outcome, test = judge(rule, base, new)
+    assert (outcome, test) == ("regression", "limit + Mann-Whitney U")
+    assert mannwhitneyu(base.samples, new.samples).pvalue < 0.002
 
 
-def test_drop_past_limit_inside_the_spread_is_noise() -> None:
+def test_drop_past_limit_but_not_significant_is_noise() -> None:
     rule = parse_rule("images_per_sec:-5%")
-    assert judge(rule, _spread(100, 85, 115), _spread(90, 80, 100))[0] == "within noise"
+    assert judge(rule, _samples(100, 0.3), _samples(90, 0.3, seed=1))[0] == "within noise"
+
+
+def test_too_few_samples_fall_back_to_median_intervals() -> None:
+    rule = parse_rule("images_per_sec:-5%")
+    outcome, test = judge(rule, MetricValue(100, (99.0, 100.0, 101.0)),
+                          MetricValue(90, (89.0, 90.0, 91.0)))
+    assert outcome == "regression" and "median intervals" in test
+    assert judge(rule, MetricValue(100, (80.0, 100.0, 120.0)),
+                 MetricValue(90, (85.0, 90.0, 95.0)))[0] == "within noise"
 
 
 def test_small_change_is_ok_and_large_gain_improved() -> None:
     rule = parse_rule("images_per_sec:-5%")
-    assert judge(rule, _spread(100, 98, 102), _spread(97, 96, 98))[0] == "ok"
-    assert judge(rule, _spread(100, 98, 102), _spread(120, 119, 121))[0] == "improved"
+    assert judge(rule, _samples(100, 0.02), _samples(97, 0.02, seed=1))[0] == "ok"
+    assert judge(rule, _samples(100, 0.02), _samples(120, 0.02, seed=1))[0] == "improved"
 
 
 def test_lower_is_better_metric_regresses_when_it_rises() -> None:
     rule = parse_rule("step_ms_median:+10%")
-    assert judge(rule, _spread(10, 9.9, 10.1), _spread(12, 11.9, 12.1))[0] == "regression"
-    assert judge(rule, _spread(10, 9.9, 10.1), _spread(8, 7.9, 8.1))[0] == "improved"
+    assert judge(rule, _samples(10, 0.01), _samples(12, 0.01, seed=1))[0] == "regression"
+    assert judge(rule, _samples(10, 0.01), _samples(8, 0.01, seed=1))[0] == "improved"
+
+
+def test_reported_ranges_without_samples() -> None:
+    rule = parse_rule("median:+5%")
+    apart = judge(rule, MetricValue(1.0, (), (0.99, 1.01)), MetricValue(1.2, (), (1.19, 1.21)))
+    assert apart == ("regression", "limit + reported IQR overlap")
+    assert judge(rule, MetricValue(1.0, (), (0.8, 1.2)),
+                 MetricValue(1.2, (), (1.1, 1.3)))[0] == "within noise"
 
 
 def test_without_samples_the_limit_alone_decides() -> None:
@@ -187,8 +211,8 @@ def test_attnprof_fixture_metrics() -> None:
     assert baseline.format == "attnprof"
     bench = next(c for c in baseline.cases if c.label.startswith("infer resnet18 "))
     rate = bench.get("images_per_sec")
-    assert rate is not None and rate.has_spread and len(rate.samples) >= 3
-    assert rate.q1 is not None and rate.q3 is not None and rate.q1 <= rate.value <= rate.q3
+    assert rate is not None and rate.has_samples and len(rate.samples) >= 3
+    assert min(rate.samples) <= rate.value <= max(rate.samples)
     count = next(c for c in baseline.cases if c.label == "count resnet18 b1")
     assert count.get("params") == MetricValue(11689512)
 
@@ -218,7 +242,7 @@ def test_pytest_benchmark_reader() -> None:
     case = baseline.cases[0]
     assert case.key.endswith("::" + case.loose_key)
     median = case.get("median")
-    assert median is not None and median.has_spread and len(median.samples) >= 10
+    assert median is not None and median.has_samples and len(median.samples) >= 10
     data = json.loads((PYTEST_BENCHMARK / "baseline.json").read_text())
     assert median.value == data["benchmarks"][0]["stats"]["median"]
     assert {"median", "mean", "min", "max", "ops"} <= set(case.metric_names)
@@ -232,7 +256,7 @@ def test_pytest_benchmark_without_raw_data_uses_stats_quartiles(tmp_path: Path) 
     path.write_text(json.dumps(data))
     median = load_measurements(path).cases[0].get("median")
     stats = data["benchmarks"][0]["stats"]
-    assert median is not None and (median.q1, median.q3) == (stats["q1"], stats["q3"])
+    assert median is not None and median.spread == (stats["q1"], stats["q3"])
 
 
 def test_pytest_benchmark_slowdown_and_rerun() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import InvalidOptionError, OutputError, ResultFileError
+from profiler.report.ratios import group_interval
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import (
     SCHEMA_VERSION,
@@ -21,6 +22,7 @@ from profiler.results.envelope import (
     write_result_file,
 )
 from profiler.results.environment import Environment
+from profiler.results.group import GroupMember, GroupRatio, GroupResult, group_id
 from profiler.spec import BenchSpec, CountSpec, Workload
 
 COUNT = CountSpec(Workload.for_model("resnet50", "eca", {"k_size": [3, 5, 5, 7]}))
@@ -41,7 +43,19 @@ def _file() -> ResultFile:
         tool_version="0.1.0", git_commit="abc",
         parts=(PartInfo(source="a.json", environment=Environment(device="cpu"),
                         shard=Shard(1, 3), cases=2),),
+        groups=(GROUP,),
     )
+
+
+GROUP = GroupResult(
+    group_id=group_id("comparison", ("bench-a", "bench-b"), 0),
+    members=(GroupMember("bench-a", "se", "train se b8", 8, warmup_steps=4,
+                         times=((0.1, 0.1), (0.11, 0.1))),
+             GroupMember("bench-b", "eca", "train eca b8", 8, status="oom",
+                         error="out of memory", times=((0.2, 0.2), None))),
+    ratios=(GroupRatio(1, "bench-b", "eca", 0.5, None, None, 1),),
+    settings={"min_rounds": 8, "order": "shuffle"}, seed=42, steps_per_round=2,
+    orders=((0, 1), (0,)), stopped="nothing to compare", index=1)
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
@@ -53,6 +67,28 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert loaded.suite is not None and loaded.suite.shard == Shard(2, 3)
     assert loaded.cases[1].status == "skipped" and loaded.cases[1].index == 1
     assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION == 3
+    (group,) = loaded.groups
+    assert group == GROUP and group.rounds == 2 and group.members[1].times[1] is None
+    assert group.group_id.startswith("group-") and loaded.group(group.group_id) == group
+
+
+def test_group_intervals_are_recomputed_from_the_raw_times() -> None:
+    times = tuple((0.1 * (1 + 0.01 * (r % 3)),) for r in range(8))
+    slower = tuple((2 * t[0],) for t in times)
+    group = GroupResult(group_id="group-x", members=(GroupMember("a", "a", batch=1, times=times),
+                                                      GroupMember("b", "b", batch=1,
+                                                                  times=slower)))
+    forward, backward = group_interval(group, 1, 0), group_interval(group, 0, 1)
+    assert forward is not None and backward is not None
+    assert forward.ratio == backward.ratio ** -1 == 0.5
+    assert forward.low == forward.high == 0.5 and forward.rounds == 8
+
+
+def test_with_group_adds_the_group_and_its_cases() -> None:
+    record = CaseRecord(BENCH, status="ok", result=BenchResult(1.0, 0.0, 1.0), group_id="g")
+    updated = _file().with_group(GROUP, (record,))
+    again = updated.with_group(GROUP)
+    assert len(again.groups) == 1 and updated.case(BENCH.case_id) == record
 
 
 def test_status_counts_include_every_status() -> None:
@@ -84,7 +120,7 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(V1))
     loaded = load_result_file(path)
-    assert loaded.schema_version == 1 and loaded.parts == ()
+    assert loaded.schema_version == 1 and loaded.parts == () and loaded.groups == ()
     assert loaded.suite is not None and loaded.suite.name == "old"
     assert (loaded.suite.device, loaded.suite.planned, loaded.suite.shard) == ("", 0, None)
     assert loaded.suite.total == 0
@@ -114,6 +150,16 @@ def test_version_1_files_load_with_defaults(tmp_path: Path) -> None:
      "field 'spec.mode': expected one of infer, train"),
     ('{"schema": "attnprof.result", "schema_version": 2, "cases": [{"kind": "count", '
      '"spec": {}}]}', "field 'spec.workload': missing"),
+    ('{"schema": "attnprof.result", "schema_version": 3, "groups": [{"group_id": "g", '
+     '"kind": "pairs"}]}', "field 'groups[0].kind': expected one of comparison, calibration"),
+    ('{"schema": "attnprof.result", "schema_version": 3, "groups": [{"kind": "comparison"}]}',
+     "field 'groups[0].group_id': missing"),
+    ('{"schema": "attnprof.result", "schema_version": 3, "groups": [{"group_id": "g", '
+     '"members": [{"case_id": "a", "times": [[0.1], [-1]]}]}]}',
+     "group 1 (g): field 'members[0].times[1][0]': expected a step time > 0, got -1"),
+    ('{"schema": "attnprof.result", "schema_version": 3, "groups": [{"group_id": "g", '
+     '"baseline": 3, "members": [{"case_id": "a"}]}]}',
+     "group 1 (g): field 'baseline': expected a member index below 1, got 3"),
 ])
 def test_bad_files_raise_one_line_errors(tmp_path: Path, content: str, fragment: str) -> None:
     path = tmp_path / "bad.json"

@@ -163,3 +163,27 @@ def test_two_nccl_processes() -> None:
     assert result.nproc == 2 and len(result.per_rank) == 2
     assert result.memory_method == CUDA_METHOD
     assert all(r.peak_memory_bytes for r in result.per_rank)
+
+
+@pytest.mark.parametrize("mode", ["infer", "train"])
+def test_comparison_group_on_cuda(mode: str) -> None:
+    """measure_group's CUDA path (CPU twin: tests/test_group.py): events, each member's
+    allocator peak taken during its own warm-up, a ratio with its interval."""
+    from profiler.measure.group import measure_group
+    from profiler.measure.paired import PairingSettings
+    from profiler.results.bench import BenchResult
+
+    net = "tests.helpers.user_objects:TinyNet"
+    specs = [BenchSpec(Workload.for_model(net, attention, input_shape=(3, 64, 64)),
+                       device="cuda", mode=mode, batch=16, warmup=3, min_time=0.05)  # type: ignore[arg-type]
+             for attention in (None, "se", "eca")]
+    settings = PairingSettings(block_time=0.01, min_rounds=6, max_rounds=20, group_time=2.0)
+    measured = measure_group(specs, settings, seed=1)
+    assert all(r.status == "ok" for r in measured.records), [r.error for r in measured.records]
+    for record in measured.records:
+        result = record.result
+        assert isinstance(result, BenchResult) and result.clock == "cuda_events"
+        assert result.memory_method == CUDA_METHOD and (result.peak_memory_bytes or 0) > 0
+    for ratio in measured.group.ratios:
+        assert ratio.ci_low is not None and ratio.ci_high is not None
+        assert ratio.ci_low <= (ratio.throughput_ratio or 0) <= ratio.ci_high

@@ -40,7 +40,7 @@ from profiler.output.lock import lock_path
 from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
 from profiler.spec import BenchSpec, CountSpec
-from tests.helpers.fakes import FakeMeasure
+from tests.helpers.fakes import FakeMeasure, install
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -261,7 +261,7 @@ def _disk_full_after(writes: int) -> Callable[[pytest.MonkeyPatch], None]:
 
 
 def _fake_measure(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(case_module, "measure", FakeMeasure())
+    install(monkeypatch, FakeMeasure())
 
 
 def _live_lock(target: str) -> Callable[[Path], None]:
@@ -342,8 +342,9 @@ def _run_file(cases: int, statuses: tuple[str, ...] = ("ok",)) -> Check:
 def _disk_full_run(work: Path, out: str) -> None:
     loaded = load_result_file(work / "r.json")
     assert len(loaded.cases) == 2  # the cases written before the disk filled up stay
-    unsaved = json.loads(out)       # and the whole file, with the unwritten case, is on stdout
-    assert len(unsaved["cases"]) == 3
+    unsaved = json.loads(out)       # and the whole file, with the unwritten cases, is on stdout
+    assert len(unsaved["cases"]) == 4  # the third write is a comparison group of two cases
+    assert len(unsaved["groups"]) == 1
     assert not lock_path(work / "r.json").exists()
 
 
@@ -793,7 +794,7 @@ def test_lock_held_by_a_live_process_then_taken_over_when_it_dies(
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        monkeypatch.setattr(case_module, "measure", FakeMeasure())
+        install(monkeypatch, FakeMeasure())
         assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 2
         err = capsys.readouterr().err
         assert f"PID {holder.pid}" in err and err.count("\n") == 1
@@ -814,16 +815,18 @@ def test_disk_full_mid_run_then_resume_after_space_is_freed(
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r.json"
     first = FakeMeasure()
-    monkeypatch.setattr(case_module, "measure", first)
-    _disk_full_after(3)(monkeypatch)  # the start, cases 1 and 2 are written; case 3 is not
+    install(monkeypatch, first)
+    # the start, cases 1 and 2 are written; cases 3 and 4 (a comparison group, written
+    # together) are not
+    _disk_full_after(3)(monkeypatch)
     assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("attnprof: error:") == 1 and "--resume" in captured.err
-    assert len(first.labels) == 3 and len(json.loads(captured.out)["cases"]) == 3
+    assert len(first.labels) == 4 and len(json.loads(captured.out)["cases"]) == 4
     assert len(load_result_file(out).cases) == 2
     monkeypatch.undo()  # space freed
     rest = FakeMeasure()
-    monkeypatch.setattr(case_module, "measure", rest)
+    install(monkeypatch, rest)
     assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
     assert len(rest.labels) == TINY_CASES - 2
     assert [c.status for c in load_result_file(out).cases] == ["ok"] * TINY_CASES
@@ -844,13 +847,13 @@ def test_termination_mid_run_keeps_finished_cases_and_the_lock_goes(
             time.sleep(5)  # the handler raises before this ends
         return measure(spec)
 
-    monkeypatch.setattr(case_module, "measure", terminated_at_the_third)
+    install(monkeypatch, terminated_at_the_third)
     assert main(["run", str(TINY_SUITE), "-o", str(out), "-q"]) == 128 + signum
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"attnprof: terminated by {signal.Signals(signum).name}"
     assert "--resume" in err and "Traceback" not in err
     assert len(load_result_file(out).cases) == 2 and not lock_path(out).exists()
     assert signal.getsignal(signum) is not signal.SIG_IGN  # handlers restored after main
-    monkeypatch.setattr(case_module, "measure", FakeMeasure())
+    install(monkeypatch, FakeMeasure())
     assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
     assert len(load_result_file(out).cases) == TINY_CASES

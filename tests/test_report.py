@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from profiler.measure.conventions import ConventionFinding
+from profiler.claims.findings import Finding
 from profiler.report.check import check_claims
 from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
@@ -21,6 +22,7 @@ from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
+from profiler.results.group import GroupMember, GroupResult, group_id
 from profiler.spec import BenchSpec, CountSpec, Workload
 
 ECA50 = {"k_size": [3, 5, 5, 7]}
@@ -51,10 +53,37 @@ def bench_case(model: str, attention: str | None, mode: str, rate: float,
     return CaseRecord(spec=spec, result=result)
 
 
-def data_of(cases: Sequence[CaseRecord]) -> ReportData:
+def grouped(cases: Sequence[CaseRecord], rounds: int = 10, noise: float = 0.002,
+            seed: int = 0) -> GroupResult:
+    """A comparison group of ``cases`` as the runner records it: per round, every member's
+    step time is its own (batch / rate) times the machine's speed in that round (drifting by
+    up to 30%, alike for all members) times its own noise within ±``noise``."""
+    rng = random.Random(seed)
+    speeds = [1.0 + 0.3 * rng.random() for _ in range(rounds)]
+    members = []
+    for record in cases:
+        result = record.result
+        assert isinstance(result, BenchResult)
+        step = result.batch / result.images_per_sec
+        times = tuple((step * speed * (1 + rng.uniform(-noise, noise)),) for speed in speeds)
+        members.append(GroupMember(record.case_id, record.spec.workload.label,
+                                   batch=result.batch, times=times))
+    ids = [c.case_id for c in cases]
+    return GroupResult(group_id=group_id("comparison", ids, 0), members=tuple(members),
+                       orders=tuple(tuple(range(len(cases))) for _ in range(rounds)))
+
+
+def data_of(cases: Sequence[CaseRecord], groups: Sequence[GroupResult] = ()) -> ReportData:
     result = ResultFile(environment=ENV, cases=tuple(cases),
-                        suite=SuiteInfo(name="eca-paper", claims="eca-cvpr2020", device="cpu"))
+                        suite=SuiteInfo(name="eca-paper", claims="eca-cvpr2020", device="cpu"),
+                        groups=tuple(groups))
     return collect([("test.json", result)])
+
+
+def paired_data(cases: Sequence[CaseRecord], **kwargs: object) -> ReportData:
+    """``cases`` timed as one comparison group (counts and other cases outside it)."""
+    timed = [c for c in cases if c.kind == "bench"]
+    return data_of(cases, [grouped(timed, **kwargs)])  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -75,46 +104,72 @@ def verdict(verdicts: Sequence[Verdict], kind: str, subject: str, claim: str = "
 # --- throughput ratios ----------------------------------------------------------------------
 
 def test_eca_keeping_97_percent_passes(claims: Claims) -> None:
-    data = data_of([bench_case("resnet50", None, "infer", 6.0),
-                    bench_case("resnet50", "eca", "infer", 6.0 * 0.97, options=ECA50)])
+    data = paired_data([bench_case("resnet50", None, "infer", 6.0),
+                        bench_case("resnet50", "eca", "infer", 6.0 * 0.97, options=ECA50)])
     check = check_claims(claims, data, no_findings(claims))
     found = verdict(check.verdicts, "throughput", "ResNet-50 / ECA-Net", "inference")
     assert found.status == "pass"
     assert found.paper == "1805 / 1855 = 97.3%"
-    assert "97.0%" in found.ours and "batch 8, fp32, cpu" in found.ours
-    assert "within ±5 pp" in found.explanation
+    assert found.ours.startswith("97.0% [96.") and "batch 8, fp32, cpu" in found.ours
+    assert "overlaps the paper's share ±5 pp (paired over 10 interleaved rounds)" in \
+        found.explanation
 
 
 def test_large_ratio_gap_fails_with_an_explanation(claims: Claims) -> None:
-    data = data_of([count_case("resnet50", "cbam", 28_089_624, 2_532_592),
-                    bench_case("resnet50", None, "train", 2.0),
-                    bench_case("resnet50", "cbam", "train", 1.5)])
+    data = paired_data([count_case("resnet50", "cbam", 28_089_624, 2_532_592),
+                        bench_case("resnet50", None, "train", 2.0),
+                        bench_case("resnet50", "cbam", "train", 1.5)])
     found = verdict(check_claims(claims, data, no_findings(claims)).verdicts, "throughput",
                     "ResNet-50 / CBAM", "training")
     assert found.status == "fail"
-    assert found.paper == "472 / 1024 = 46.1%" and "75.0%" in found.ours
-    assert found.explanation.startswith("+28.9 pp from the paper (tolerance ±5 pp)")
+    assert found.paper == "472 / 1024 = 46.1%" and found.ours.startswith("75.0% [")
+    assert found.explanation.startswith("+28.9 pp from the paper; the whole interval lies "
+                                        "outside its share ±5 pp (paired over 10")
     assert ("CBAM adds 0.20% of the FLOPs but costs 25.0% of the backbone's throughput here "
             "and 53.9% in the paper") in found.explanation
     assert "Test CPU" in found.explanation and "batch 8" in found.explanation
     assert found.explanation.endswith("training adds their backward passes.")
 
 
-def test_noisy_measurement_is_inconclusive(claims: Claims) -> None:
-    data = data_of([bench_case("resnet50", None, "infer", 6.0),
-                    bench_case("resnet50", "se", "infer", 3.0, noisy=True)])
-    found = verdict(check_claims(claims, data, no_findings(claims)).verdicts, "throughput",
-                    "ResNet-50 / SENet", "inference")
-    assert found.status == "inconclusive" and "noisy" in found.explanation
+def test_an_interval_wider_than_the_band_is_inconclusive(claims: Claims) -> None:
+    # paper: SE keeps 1620/1855 = 87.3%; ours 80%, in a noisy run the interval reaches 82.3%
+    cases = [bench_case("resnet50", None, "infer", 10.0), bench_case("resnet50", "se", "infer",
+                                                                     8.0)]
+    wide = verdict(check_claims(claims, paired_data(cases, noise=0.15), no_findings(claims))
+                   .verdicts, "throughput", "ResNet-50 / SENet", "inference")
+    assert wide.status == "inconclusive" and "wider than ±5 pp" in wide.explanation
+    slightly = verdict(check_claims(claims, paired_data(cases, noise=0.06), no_findings(claims))
+                       .verdicts, "throughput", "ResNet-50 / SENet", "inference")
+    assert slightly.status == "pass"  # overlaps the band, narrower than it
+    narrow = verdict(check_claims(claims, paired_data(cases), no_findings(claims)).verdicts,
+                     "throughput", "ResNet-50 / SENet", "inference")
+    assert narrow.status == "fail" and narrow.explanation.startswith("-7.3 pp from the paper")
 
 
-def test_gap_within_the_spread_is_inconclusive(claims: Claims) -> None:
-    # paper: SE keeps 1620/1855 = 87.3%; ours 80% +- ~16 pp of spread
-    data = data_of([bench_case("resnet50", None, "infer", 10.0, spread=0.1),
-                    bench_case("resnet50", "se", "infer", 8.0, spread=0.1)])
-    found = verdict(check_claims(claims, data, no_findings(claims)).verdicts, "throughput",
-                    "ResNet-50 / SENet", "inference")
-    assert found.status == "inconclusive" and "spread" in found.explanation
+def test_too_few_rounds_is_inconclusive(claims: Claims) -> None:
+    cases = [bench_case("resnet50", None, "infer", 10.0), bench_case("resnet50", "se", "infer",
+                                                                     8.0)]
+    found = verdict(check_claims(claims, paired_data(cases, rounds=5), no_findings(claims))
+                    .verdicts, "throughput", "ResNet-50 / SENet", "inference")
+    assert found.status == "inconclusive" and "too few rounds" in found.explanation
+    assert "[no interval]" in found.ours
+
+
+def test_a_group_wins_over_medians_taken_apart(claims: Claims) -> None:
+    """The issue's failure: the plain backbone timed while the machine was 30% slower makes
+    the unpaired ratio of medians say SE runs 13% faster, confidently. Timed in one group,
+    the per-round ratios give the real 87%, and the report uses them."""
+    base, se = (bench_case("resnet50", None, "infer", 10.0 / 1.3),
+                bench_case("resnet50", "se", "infer", 8.7))
+    apart = verdict(check_claims(claims, data_of([base, se]), no_findings(claims)).verdicts,
+                    "throughput", "ResNet-50 / SENet", "inference")
+    assert apart.status == "fail" and apart.ours.startswith("113.1% [")
+    assert "‡" in apart.ours and "unpaired: timed apart" in apart.explanation
+    together = grouped([bench_case("resnet50", None, "infer", 10.0), se], rounds=12)
+    paired = verdict(check_claims(claims, data_of([base, se], [together]), no_findings(claims))
+                     .verdicts, "throughput", "ResNet-50 / SENet", "inference")
+    assert paired.status == "pass" and paired.ours.startswith("87.0% [")
+    assert "‡" not in paired.ours
 
 
 def test_skipped_timing_is_na_with_the_reason(claims: Claims) -> None:
@@ -130,22 +185,23 @@ def test_skipped_timing_is_na_with_the_reason(claims: Claims) -> None:
 
 # --- orderings ------------------------------------------------------------------------------
 
-def _orderings(claims: Claims, eca: float, se: float, spread: float = 0.01) -> list[Verdict]:
-    data = data_of([bench_case("resnet50", "eca", "infer", eca, spread, options=ECA50),
-                    bench_case("resnet50", "se", "infer", se, spread),
-                    bench_case("resnet50", "gc", "infer", 4.0, spread)])
-    return [v for v in check_claims(claims, data, no_findings(claims)).verdicts
-            if v.kind == "ordering"]
+def _orderings(claims: Claims, eca: float, se: float, noise: float = 0.002) -> list[Verdict]:
+    cases = [bench_case("resnet50", "eca", "infer", eca, options=ECA50),
+             bench_case("resnet50", "se", "infer", se), bench_case("resnet50", "gc", "infer", 4.0)]
+    return [v for v in check_claims(claims, paired_data(cases, noise=noise),
+                                    no_findings(claims)).verdicts if v.kind == "ordering"]
 
 
-def test_ordering_pass_fail_and_overlap(claims: Claims) -> None:
+def test_ordering_pass_fail_and_inconclusive(claims: Claims) -> None:
     subject, claim = "ResNet-50, inference", "ECA-Net is faster than SENet"
-    assert verdict(_orderings(claims, 6.0, 5.0), "ordering", subject, claim).status == "pass"
+    faster = verdict(_orderings(claims, 6.0, 5.0), "ordering", subject, claim)
+    assert faster.status == "pass" and "interval excludes 100%" in faster.explanation
+    assert faster.ours.startswith("ECA-Net/SENet = 119.9% [119.8, 120.1]")
     reversed_order = verdict(_orderings(claims, 5.0, 6.0), "ordering", subject, claim)
     assert reversed_order.status == "fail"
     assert "paper: ECA-Net 1805 vs SENet 1620" in reversed_order.explanation
-    close = verdict(_orderings(claims, 6.0, 5.9, spread=0.05), "ordering", subject, claim)
-    assert close.status == "inconclusive" and "overlap" in close.explanation
+    close = verdict(_orderings(claims, 6.0, 5.97, noise=0.05), "ordering", subject, claim)
+    assert close.status == "inconclusive" and "contains 100%" in close.explanation
 
 
 def test_paper_orderings_cover_each_timed_pair(claims: Claims) -> None:
@@ -181,19 +237,22 @@ def test_flops_without_findings_try_both_conventions(claims: Claims) -> None:
 
 def test_findings_decide_params_and_flops(claims: Claims) -> None:
     findings = Findings(path=Path("x-conventions.toml"), available=True, items=(
-        ConventionFinding("table3", "resnet50", "none", "params", 24.37, "M", 24.373, "M (2^20)",
-                    True, "params / 2^20"),
-        ConventionFinding("table3", "resnet50", "none", "flops", 3.86, "G", 4.11, None, False,
-                    "nearest is fvcore at 4.11"),
+        Finding("table3", "resnet50", "none", "params", 24.37, "M", "24.37M", 24.373,
+                25_557_032, "backbone", True, "25,557,032 parameters / 2^20 = 24.3731M"),
+        Finding("table3", "resnet50", "none", "flops", 3.86, "G", "3.86G", 4.11,
+                4_110_000_000, "backbone", False, "4,110,000,000 / 10^9 = 4.1100G",
+                "post hoc, not a pass: x would print it"),
     ))
     data = data_of([count_case("resnet50", None, 25_557_032)])
     verdicts = check_claims(claims, data, findings).verdicts
     params = verdict(verdicts, "params", "ResNet-50 / ResNet")
-    assert params.status == "pass"
-    assert params.explanation == "reproduced under convention M (2^20): params / 2^20"
-    assert "24.373 M under M (2^20)" in params.ours and "25,557,032" in params.ours
+    assert params.status == "pass" and params.ours == "24.373M"
+    assert params.explanation == ("reproduced under the paper-wide convention: 25,557,032 "
+                                  "parameters / 2^20 = 24.3731M")
     flops = verdict(verdicts, "flops", "ResNet-50 / ResNet")
-    assert flops.status == "fail" and flops.explanation.startswith("not reproduced: nearest")
+    assert flops.status == "fail" and flops.explanation.startswith(
+        "not reproduced under the paper-wide convention: 4,110,000,000")
+    assert flops.explanation.endswith("post hoc, not a pass: x would print it")
 
 
 def test_missing_counts_are_na(claims: Claims) -> None:
@@ -238,14 +297,14 @@ def test_table2_formulas_on_counted_blocks(claims: Claims) -> None:
 # --- tables and markdown --------------------------------------------------------------------
 
 def _paper_data() -> ReportData:
+    infer = [bench_case("resnet50", None, "infer", 6.0),
+             bench_case("resnet50", "eca", "infer", 5.82, options=ECA50)]
+    train = [bench_case("resnet50", None, "train", 2.0, batch=4),
+             bench_case("resnet50", "eca", "train", 1.5, options=ECA50, noisy=True, batch=4)]
     return data_of([
         count_case("resnet50", None, 25_557_032),
         count_case("resnet50", "eca", 25_557_112, 80, flops=4_117_118_208, options=ECA50),
-        bench_case("resnet50", None, "infer", 6.0),
-        bench_case("resnet50", "eca", "infer", 5.82, options=ECA50),
-        bench_case("resnet50", None, "train", 2.0, batch=4),
-        bench_case("resnet50", "eca", "train", 1.5, options=ECA50, noisy=True, batch=4),
-    ])
+        *infer, *train], [grouped(infer), grouped(train, seed=1)])
 
 
 def test_table3_layout_and_units(claims: Claims) -> None:
@@ -283,7 +342,7 @@ def test_claims_table_puts_paper_beside_ours(claims: Claims) -> None:
     table = claims_table(_paper_data(), claims)
     eca = next(r for r in table.rows if r[:2] == ("ResNet-50", "ECA-Net"))
     assert eca[2:6] == ("24.37", "25.56", "3.86", "4.12")
-    assert eca[8] == "1805 (97.3%)" and eca[9] == "5.82 ± 0.06 (97.0%)"
+    assert eca[8] == "1805 (97.3%)" and eca[9] == "5.82 ± 0.06 (97.0% [96.9, 97.1])"
     assert not any(r[1] == "A2-Nets" for r in table.rows)
     built = not_built_table(claims)
     assert built is not None
@@ -295,7 +354,11 @@ def test_overhead_table(claims: Claims) -> None:
     assert table is not None
     row = table.rows[0]
     assert row[:3] == ("ResNet-50", "ECA (k_size=3,5,5,7)", "+80")
-    assert row[6] == "-25.0% †" and row[7] == "-3.0%"
+    assert row[6] == "-24.9% [-25.0, -24.8]" and row[7].startswith("-3.0% [-3.")
+    apart = overhead_table(data_of([bench_case("resnet50", None, "infer", 6.0),
+                                    bench_case("resnet50", "eca", "infer", 5.82,
+                                               options=ECA50)]))
+    assert apart is not None and apart.rows[0][7].endswith("‡")
 
 
 def test_markdown_report_sections(claims: Claims) -> None:
@@ -314,3 +377,15 @@ def test_markdown_report_sections(claims: Claims) -> None:
     assert "±5 percentage points" in text
     failing = [v for v in check.verdicts if v.status == "fail"]
     assert failing and all(v.explanation for v in failing)
+
+
+def test_training_step_flops_get_a_column_when_counted() -> None:
+    plain = count_case("resnet50", None, 25_557_032)
+    without = table3(data_of([plain]))
+    assert without is not None and "Train-step FLOPs (G)" not in without.headers
+    assert isinstance(plain.result, CountResult)
+    stepped = replace(plain, result=replace(plain.result, train_step_flops=24_314_167_296))
+    table = table3(data_of([stepped]))
+    assert table is not None and "Train-step FLOPs (G)" in table.headers
+    column = table.headers.index("Train-step FLOPs (G)")
+    assert table.rows[0][column] == "24.31" and "FlopCounterMode" in table.units

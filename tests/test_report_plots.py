@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from profiler.report.claims import load_claims
 from profiler.report.data import collect
-from profiler.report.plots import make_plots
+from profiler.report.plots import _forest_panels, make_plots
 from profiler.results.envelope import load_result_file
 
 RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"
@@ -17,7 +20,7 @@ def test_plots_from_the_smoke_fixture(tmp_path: Path) -> None:
     plots = make_plots(data, tmp_path / "plots")
     names = [p.path.name for p in plots]
     assert names == ["throughput-vs-params.png", "attention-overhead.png",
-                     "block-time-vs-channels.png"]
+                     "block-time-vs-channels.png", "throughput-share-forest.png"]
     for plot in plots:
         content = plot.path.read_bytes()
         assert content.startswith(PNG_MAGIC) and len(content) > 10_000
@@ -32,3 +35,14 @@ def test_no_timing_no_timing_plots(tmp_path: Path) -> None:
     plots = make_plots(data, tmp_path)
     assert [p.path.name for p in plots] == ["attention-overhead.png"]
     assert sorted(f.name for f in tmp_path.iterdir()) == ["attention-overhead.png"]
+
+
+def test_forest_plot_with_the_paper_shares(tmp_path: Path) -> None:
+    data = collect([("paper", load_result_file(RESULTS / "eca-paper-cpu.json"))])
+    plots = make_plots(data, tmp_path, claims=load_claims("eca-cvpr2020"))
+    forest = next(p for p in plots if p.path.name == "throughput-share-forest.png")
+    assert forest.path.read_bytes().startswith(PNG_MAGIC) and "95% interval" in forest.caption
+    panels = _forest_panels(data, load_claims("eca-cvpr2020"))
+    resnet50 = {(backbone, mode): rows for backbone, mode, rows in panels}[("resnet50", "infer")]
+    assert [r.method for r in resnet50] == ["se", "cbam", "gc", "eca"]
+    assert resnet50[0].paper == pytest.approx(1620 / 1855) and resnet50[2].paper is None

@@ -20,15 +20,19 @@ from profiler.suites import (
     expand_suite,
     load_suite_file,
     merge_results,
+    plan_run,
     run_suite,
 )
 from profiler.suites.expand import Spec
-from profiler.suites.runner import PlannedCase, RunPlan
+from profiler.suites.runner import PlannedCase, PlannedGroup, RunPlan
+from tests.helpers.fake_groups import FakeGroups
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = FIXTURES / "tiny.toml"
 TINY_CASES = 7
-
+# units of the tiny suite: counts 0 and 1 alone, group (2, 3) = inference of resnet18 and
+# +eca, training 4 alone, group (5, 6) = the se and eca blocks at one shape
+TINY_UNITS = [[0], [1], [2, 3], [4], [5, 6]]
 
 
 def fake_environment(device: str) -> Environment:
@@ -68,6 +72,17 @@ class FakeRunCase:
             return CaseRecord(spec=spec, status="error", error="RuntimeError: boom")
         return fake_record(spec)
 
+    def result(self, spec: Spec) -> CountResult | BenchResult:
+        """The measure function behind the records (for the fake groups)."""
+        record = self(spec)
+        if record.status != "ok" or record.result is None:
+            raise RuntimeError("boom")
+        return record.result
+
+    @property
+    def groups(self) -> FakeGroups:
+        return FakeGroups(self.result)
+
 
 class FakeClock:
     """Each reading advances by ``step`` seconds."""
@@ -81,16 +96,17 @@ class FakeClock:
 
 
 def _run(output: Path, fake: FakeRunCase | None = None, **options: Any) -> ResultFile:
+    fake = fake or FakeRunCase()
     summary = run_suite(load_suite_file(TINY), RunOptions(output=output, **options),
-                        run_case=fake or FakeRunCase(), environment=fake_environment)
+                        run_case=fake, run_group=fake.groups, environment=fake_environment)
     return summary.result
 
 
 def test_every_case_is_written_in_suite_order(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     fake = FakeRunCase(watch=out)
-    summary = run_suite(load_suite_file(TINY), RunOptions(output=out), run_case=fake,
-                        environment=fake_environment)
+    summary = run_suite(load_suite_file(TINY), RunOptions(output=out, paired=False),
+                        run_case=fake, environment=fake_environment)
     loaded = load_result_file(out)
     assert len(loaded.cases) == TINY_CASES == summary.ran
     assert [c.index for c in loaded.cases] == list(range(TINY_CASES))
@@ -100,6 +116,40 @@ def test_every_case_is_written_in_suite_order(tmp_path: Path) -> None:
     assert (loaded.suite.name, loaded.suite.device, loaded.suite.planned) == ("tiny", "cpu", 7)
     assert loaded.suite.hash.startswith("sha256:") and loaded.environment.device_name == "Fake CPU"
     assert summary.counts == {"ok": 7, "oom": 0, "error": 0, "skipped": 0}
+    assert loaded.groups == () and all(c.group_id is None for c in loaded.cases)
+
+
+def test_groups_are_planned_from_cases_that_differ_only_in_attention() -> None:
+    plan = plan_run(load_suite_file(TINY), RunOptions())
+    units = [[c.index for c in (u.members if isinstance(u, PlannedGroup) else (u,))]
+             for u in plan.units]
+    assert units == TINY_UNITS
+    first, second = plan.groups
+    assert first.baseline == 0 and first.members[0].spec.workload.attention is None
+    assert second.baseline == 0 and [m.spec.workload.block for m in second.members] == \
+        ["se", "eca"]
+    assert plan.pairing.min_rounds == 6 and plan.pairing.block_time == 0.01
+    unpaired = plan_run(load_suite_file(TINY), RunOptions(paired=False))
+    assert len(unpaired.units) == TINY_CASES and unpaired.groups == ()
+
+
+def test_groups_are_measured_together_and_written_after_each_unit(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    fake = FakeRunCase(watch=out)
+    groups = fake.groups
+    summary = run_suite(load_suite_file(TINY), RunOptions(output=out), run_case=fake,
+                        run_group=groups, environment=fake_environment)
+    loaded = load_result_file(out)
+    assert summary.ran == TINY_CASES and [c.index for c in loaded.cases] == list(range(7))
+    assert fake.seen_on_disk == [0, 1, 2, 2, 4, 5, 5]  # a group's members are written together
+    assert [[m.index for m in g.members] for g in groups.groups] == [[2, 3], [5, 6]]
+    assert [g.index for g in loaded.groups] == [2, 5]
+    for group in loaded.groups:
+        assert group.status == "ok" and group.rounds >= 6 and len(group.ratios) == 1
+        for case_id in group.case_ids:
+            record = loaded.case(case_id)
+            assert record is not None and record.group_id == group.group_id
+    assert all(loaded.cases[i].group_id is None for i in (0, 1, 4))
 
 
 def test_interrupt_leaves_a_valid_file_and_resume_finishes(tmp_path: Path) -> None:
@@ -121,11 +171,13 @@ def test_failing_cases_are_recorded_and_rerun_on_resume(tmp_path: Path) -> None:
     first = _run(out, FakeRunCase(fail_labels=(failing,)))
     assert [c.status for c in first.cases].count("error") == 1
     assert first.cases[3].spec.label == failing and first.cases[3].error == "RuntimeError: boom"
-    assert first.cases[4].status == "ok"  # the suite went on
+    assert first.cases[2].status == first.cases[4].status == "ok"  # the group and suite went on
     again = FakeRunCase()
     second = _run(out, again, resume=True)
-    assert [s.label for s in again.calls] == [failing]
+    # its group runs again as a whole: the ratio needs both timed together
+    assert [s.label for s in again.calls] == ["infer resnet18 b2 fp32 cpu", failing]
     assert all(c.status == "ok" for c in second.cases)
+    assert all(g.members[1].status == "ok" for g in second.groups)
 
 
 def test_existing_output_needs_resume_or_overwrite(tmp_path: Path) -> None:
@@ -190,14 +242,15 @@ def test_time_budget_skips_late_cases_and_resume_runs_them(tmp_path: Path) -> No
     # each clock reading advances 30 s: start, then one reading before each case
     fake = FakeRunCase()
     summary = run_suite(suite, RunOptions(output=out, max_minutes=1.5), run_case=fake,
-                        clock=FakeClock(30.0), environment=fake_environment)
+                        run_group=fake.groups, clock=FakeClock(30.0),
+                        environment=fake_environment)
     statuses = [c.status for c in load_result_file(out).cases]
     assert statuses == ["ok", "ok", "skipped", "skipped", "skipped", "skipped", "skipped"]
     assert len(fake.calls) == 2 and summary.counts["skipped"] == 5
     assert "1.5-minute budget" in (summary.failures[0].error or "")
     rest = FakeRunCase()
     run_suite(suite, RunOptions(output=out, resume=True, max_minutes=0), run_case=rest,
-              clock=FakeClock(30.0), environment=fake_environment)
+              run_group=rest.groups, clock=FakeClock(30.0), environment=fake_environment)
     assert len(rest.calls) == 5
     assert all(c.status == "ok" for c in load_result_file(out).cases)
 
@@ -214,13 +267,16 @@ def test_shards_split_round_robin_and_merge_back(tmp_path: Path) -> None:
         out = tmp_path / f"part{index}.json"
         part = _run(out, shard=Shard(index, 2))
         assert part.suite is not None and part.suite.shard == Shard(index, 2)
-        assert [c.index for c in part.cases] == list(range(index - 1, TINY_CASES, 2))
+        # round-robin over units, so that a group stays on one machine
+        units = TINY_UNITS[index - 1::2]
+        assert [c.index for c in part.cases] == [i for unit in units for i in unit]
         parts.append((str(out), load_result_file(out)))
     merged = merge_results(parts)
     assert [c.case_id for c in merged.cases] == [c.case_id for c in full.cases]
     assert merged.suite is not None and merged.suite.shard is None
     assert merged.suite.planned == TINY_CASES
     assert [p.shard for p in merged.parts] == [Shard(1, 2), Shard(2, 2)]
+    assert sorted(g.group_id for g in merged.groups) == sorted(g.group_id for g in full.groups)
 
 
 def test_merge_prefers_ok_records_and_checks_suites(tmp_path: Path) -> None:
@@ -262,9 +318,15 @@ def test_observer_sees_every_case(tmp_path: Path) -> None:
         def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
             seen.append(f"< {case.index} {record.status}")
 
+        def group_finished(self, group: PlannedGroup, result: object) -> None:
+            seen.append(f"= {[m.index for m in group.members]}")
+
+    fake = FakeRunCase()
     run_suite(load_suite_file(TINY), RunOptions(output=tmp_path / "r.json"),
-              run_case=FakeRunCase(), observer=Observer(), environment=fake_environment)
-    assert seen[0] == "start 7 0" and seen[1:3] == ["> 0", "< 0 ok"] and len(seen) == 15
+              run_case=fake, run_group=fake.groups, observer=Observer(),
+              environment=fake_environment)
+    assert seen == ["start 7 0", "> 0", "< 0 ok", "> 1", "< 1 ok", "> 2", "< 2 ok", "< 3 ok",
+                    "= [2, 3]", "> 4", "< 4 ok", "> 5", "< 5 ok", "< 6 ok", "= [5, 6]"]
 
 
 def test_default_output_names() -> None:
@@ -283,6 +345,9 @@ device = "cpu"
 min_time = 0.02
 repeats = 2
 warmup = 1
+block_time = 0.01
+min_rounds = 6
+group_time = 0.5
 [[matrix]]
 kind = "count"
 models = "resnet18"
@@ -291,8 +356,8 @@ input = "3x32x32"
 [[matrix]]
 kind = "bench"
 models = "resnet18"
-attention = "eca"
-modes = ["infer", "train"]
+attention = ["none", "eca"]
+modes = "infer"
 input = "3x32x32"
 batch = 2
 [[matrix]]
@@ -310,4 +375,28 @@ batch = 2
     assert isinstance(plain, CountResult) and isinstance(eca, CountResult)
     assert plain.params == 11_689_512 and eca.params > plain.params
     assert all(isinstance(c.result, BenchResult) and c.result.images_per_sec > 0
-               for c in loaded.cases[2:])
+               and c.result.peak_memory_bytes for c in loaded.cases[2:])
+    (group,) = loaded.groups
+    assert group.case_ids == (loaded.cases[2].case_id, loaded.cases[3].case_id)
+    (ratio,) = group.ratios
+    assert ratio.throughput_ratio is not None and ratio.ci_low is not None
+    assert loaded.cases[2].group_id == loaded.cases[3].group_id == group.group_id
+    assert loaded.cases[4].group_id is None
+
+
+def test_resume_keeps_finished_groups_and_reruns_a_group_without_its_record(
+        tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    full = _run(out)
+    idle = FakeRunCase()
+    again = _run(out, idle, resume=True)
+    assert idle.calls == [] and [g.group_id for g in again.groups] == \
+        [g.group_id for g in full.groups]
+    data = json.loads(out.read_text())
+    data["groups"] = data["groups"][1:]  # as if the file had lost the first group's record
+    out.write_text(json.dumps(data))
+    rest = FakeRunCase()
+    final = _run(out, rest, resume=True)
+    assert [s.label for s in rest.calls] == ["infer resnet18 b2 fp32 cpu",
+                                             "infer resnet18+eca b2 fp32 cpu"]
+    assert len(final.groups) == 2 and len(final.cases) == TINY_CASES

@@ -12,6 +12,7 @@ from profiler.errors import AttnprofError, DeviceUnavailableError, SuiteError, U
 from profiler.measure.device import available_device
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites import expand_suite, find_suite, load_suite, load_suite_file, parse_suite
+from profiler.suites.groups import comparison_groups, group_key, pairing_settings
 from profiler.suites.toml_lines import format_key_path, locate_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +131,12 @@ def test_malformed_fixture_suites_name_file_line_and_key(fixture: str, line: int
     ('[suite]\nclaims = "eca-cvpr202"\n[[matrix]]\nkind = "count"\nmodels = "resnet18"\n',
      "unknown claims 'eca-cvpr202'"),
     ('[bogus]\n', "s.toml:1: key 'bogus': unknown key"),
+    ('[[matrix]]\nkind = "count"\nmodels = "resnet18"\nconventions = ["thop"]\n',
+     "key 'matrix[1].conventions': invalid value 'thop'"),
+    ('[[matrix]]\nkind = "count"\nmodels = "resnet18"\nbackward = true\n',
+     "backward = true needs a counter that counts backward in conventions: torch"),
+    ('[[matrix]]\nkind = "bench"\nmodels = "resnet18"\nbackward = true\n',
+     "does not apply to kind = \"bench\""),
 ])
 def test_malformed_suites_are_rejected_in_one_line(tmp_path: Path, body: str,
                                                    fragment: str) -> None:
@@ -277,6 +284,17 @@ shapes = ["128x4x4", "32x2x2"]
                       "eca[C=32,2x2]"]  # 128x4x4 appears once
 
 
+def test_count_entries_name_counters_and_backward(tmp_path: Path) -> None:
+    suite = load_suite_file(_suite(tmp_path, '[[matrix]]\nkind = "count"\nmodels = "resnet18"\n'
+                                             'conventions = ["thop-0.0.23", "torch"]\n'
+                                             'backward = true\n'))
+    spec = expand_suite(suite, "cpu")[0]
+    assert isinstance(spec, CountSpec) and spec.backward and spec.counter == "thop-0.0.23"
+    assert spec.to_dict()["backward"] is True and CountSpec.from_dict(spec.to_dict()) == spec
+    plain = CountSpec(spec.workload)
+    assert "backward" not in plain.to_dict()  # case ids of earlier files are unchanged
+
+
 def test_suite_without_cases_on_a_device_is_an_error(tmp_path: Path) -> None:
     suite = load_suite_file(_suite(tmp_path, '[[matrix]]\nkind = "count"\nmodels = "resnet18"\n'
                                              'devices = "cuda"\n'))
@@ -323,7 +341,7 @@ def test_find_suite_by_name_path_or_fail(tmp_path: Path, monkeypatch: pytest.Mon
 # --- the shipped suites -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "device", "total", "counts"), [
-    ("eca-paper", "cpu", 55, 18),
+    ("eca-paper", "cpu", 58, 18),
     ("eca-paper", "cuda", 58, 18),
     ("kernel-size", "cpu", 36, 12),
     ("blocks", "cpu", 96, 32),
@@ -358,11 +376,41 @@ def test_eca_paper_matches_the_released_configurations() -> None:
     bench = [s for s in cpu if isinstance(s, BenchSpec)]
     order = list(dict.fromkeys(s.workload.model for s in bench))
     assert order == ["resnet50", "mobilenet_v2", "resnet101", "resnet152"]
-    assert {(s.mode, s.batch) for s in bench} == {("infer", 8), ("train", 4)}
-    assert not any(s.workload.model == "resnet152" and s.mode == "train" for s in bench)
-    assert suite.budget_for("cpu").max_minutes == 12
+    assert {(s.mode, s.batch) for s in bench} == {("infer", 2), ("train", 2)}
+    assert len(bench) == 30  # every Table 3 row in both modes, ResNet-152 training included
+    assert suite.budget_for("cpu").max_minutes == 14
+    assert len(comparison_groups(cpu)) == 8
+    cpu_rounds = pairing_settings(suite.budget_for("cpu"))
+    assert (cpu_rounds.min_rounds, cpu_rounds.group_time) == (8, 40.0)
     cuda = [s for s in expand_suite(suite, "cuda") if isinstance(s, BenchSpec)]
     assert {s.batch for s in cuda} == {128} and len(cuda) == 30
+    assert pairing_settings(suite.budget_for("cuda")).target_half_width == 0.02
+
+
+def test_pairing_keys_in_a_budget(tmp_path: Path) -> None:
+    head = '[budget]\nblock_time = 0.1\nmin_rounds = 6\ngroup_time = 5\n'
+    matrix = '[[matrix]]\nkind = "bench"\nmodels = "resnet18"\nattention = ["none", "se"]\n'
+    suite = load_suite_file(_suite(tmp_path, head + '[budget.cpu]\npaired = false\n' + matrix))
+    settings = pairing_settings(suite.budget_for("cuda"))
+    assert (settings.block_time, settings.min_rounds, settings.group_time) == (0.1, 6, 5.0)
+    assert suite.budget_for("cpu").paired is False and suite.budget_for("cuda").paired is None
+    bad = _suite(tmp_path, '[budget]\nmin_rounds = 10\n[budget.cuda]\nmax_rounds = 5\n' + matrix,
+                 "bad.toml")
+    with pytest.raises(SuiteError, match=r"bad.toml:3: key 'budget.cuda': .*min_rounds <= "):
+        load_suite_file(bad)
+    with pytest.raises(SuiteError, match=r"key 'budget.paired': expected true or false"):
+        load_suite_file(_suite(tmp_path, '[budget]\npaired = "yes"\n' + matrix, "b2.toml"))
+
+
+def test_groups_gather_the_cases_that_differ_only_in_attention() -> None:
+    specs = expand_suite(load_suite("eca-paper"), "cpu")
+    groups = comparison_groups(specs)
+    first = [specs[i] for i in groups[0]]
+    assert [s.workload.attention for s in first] == [None, "se", "cbam", "gc", "eca"]
+    assert {(s.workload.model, s.mode) for s in first} == {("resnet50", "infer")}
+    assert all(group_key(s) is None for s in specs if isinstance(s, CountSpec))
+    blocks = comparison_groups(expand_suite(load_suite("blocks"), "cpu"))
+    assert len(blocks) == 16 and all(len(g) == 4 for g in blocks)
 
 
 def test_kernel_size_suite_sweeps_k() -> None:

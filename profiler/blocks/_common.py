@@ -18,6 +18,7 @@ __all__ = [
     "AttentionBlock",
     "check_bool",
     "check_channels",
+    "check_choice",
     "check_number",
     "check_odd_kernel",
     "check_positive_int",
@@ -57,6 +58,15 @@ def check_bool(block: str, option: str, value: Any) -> bool:
     """A true/false option."""
     if not isinstance(value, bool):
         raise InvalidOptionError(f"{block}: option {option} must be true or false, got {value!r}")
+    return value
+
+
+def check_choice(block: str, option: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of a few named choices (e.g. SE's ``fc``: ``conv`` or ``linear``)."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidOptionError(
+            f"{block}: option {option} must be one of {', '.join(choices)}, got {value!r}"
+        )
     return value
 
 

@@ -8,18 +8,22 @@ https://github.com/Jongchan/attention-module (``MODELS/cbam.py``).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from profiler.blockinfo import BlockInfo, TrafficFloor
+from profiler.blockinfo import BlockInfo, TrafficFloor, variant
 from profiler.blocks._common import (
     AttentionBlock,
     check_bool,
+    check_choice,
     check_odd_kernel,
     check_positive_int,
 )
 from profiler.blocks.se import REDUCTION, reduction_terms, se_hidden_channels
 
-__all__ = ["CBAM", "CBAMChannelGate", "CBAMSpatialGate", "cbam_traffic"]
+__all__ = ["CBAM", "CBAM_POOLING", "CBAMChannelGate", "CBAMSpatialGate", "cbam_traffic"]
+
+CBAM_POOLING: tuple[str, ...] = ("modules", "functional")
 
 
 def cbam_traffic(x: int, m: int, p: int, train: bool) -> TrafficFloor:
@@ -33,12 +37,21 @@ def cbam_traffic(x: int, m: int, p: int, train: bool) -> TrafficFloor:
 
 class CBAMChannelGate(nn.Module):
     """Shared MLP (Linear C->h, ReLU, Linear h->C, biases) over avg- and max-pooled
-    descriptors, summed, sigmoid, rescale (the official ``ChannelGate``)."""
+    descriptors, summed, sigmoid, rescale (the official ``ChannelGate``).
 
-    def __init__(self, channels: int, hidden: int, bias: bool = True) -> None:
+    ``pooling="modules"`` pools with ``nn.AdaptiveAvgPool2d`` / ``nn.AdaptiveMaxPool2d``
+    modules; ``"functional"`` with ``F.avg_pool2d`` / ``F.max_pool2d`` over the whole map, as
+    the official ``ChannelGate`` does. Same values; counters that hook modules (thop) see
+    the pooling only in the first form, fvcore's default counts only ``adaptive_avg_pool2d``.
+    """
+
+    def __init__(self, channels: int, hidden: int, bias: bool = True,
+                 pooling: str = "modules") -> None:
         super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.max_pool = nn.AdaptiveMaxPool2d(1)
+        self.pooling = check_choice("cbam", "pooling", pooling, CBAM_POOLING)
+        if self.pooling == "modules":
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+            self.max_pool = nn.AdaptiveMaxPool2d(1)
         self.mlp = nn.Sequential(
             nn.Flatten(1),
             nn.Linear(channels, hidden, bias=bias),
@@ -46,8 +59,15 @@ class CBAMChannelGate(nn.Module):
             nn.Linear(hidden, channels, bias=bias),
         )
 
+    def _pools(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.pooling == "modules":
+            return self.avg_pool(x), self.max_pool(x)
+        window = (x.shape[2], x.shape[3])
+        return (F.avg_pool2d(x, window, stride=window), F.max_pool2d(x, window, stride=window))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.mlp(self.avg_pool(x)) + self.mlp(self.max_pool(x))
+        avg, peak = self._pools(x)
+        logits = self.mlp(avg) + self.mlp(peak)
         return x * torch.sigmoid(logits)[:, :, None, None]
 
 
@@ -78,7 +98,9 @@ class CBAM(AttentionBlock):
 
     ``h = C // reduction`` (at least 1), ``k = kernel_size``. ``spatial=False`` keeps the
     channel gate only (the paper's channel-attention ablation). ``bias=False`` drops the MLP
-    biases (the official code has them).
+    biases (the official code has them). ``pooling="functional"`` pools the channel gate's
+    descriptors with functional calls as the official code does (default ``"modules"``; see
+    :class:`CBAMChannelGate`: same values, different counts under module-hook counters).
 
     Parameters: ``2*C*h + h + C`` (MLP with biases; ``2*C*h`` without) ``+ 2*k*k + 2``
     (spatial conv without bias, BatchNorm2d(1) weight and bias; its 2 running statistics are
@@ -102,6 +124,15 @@ class CBAM(AttentionBlock):
                "convolution and two rescales",
         traffic=cbam_traffic,
         terms=reduction_terms,
+        variants=(
+            variant("cbam", "CBAM with pooling modules and MLP biases"),
+            variant("cbam-official", "CBAM with functional channel pooling and MLP biases "
+                    "(the official code)", pooling="functional"),
+            variant("cbam-nobias", "CBAM with pooling modules, without MLP biases",
+                    bias=False),
+            variant("cbam-official-nobias", "CBAM with functional channel pooling, without "
+                    "MLP biases", pooling="functional", bias=False),
+        ),
     )
 
     def __init__(
@@ -111,6 +142,7 @@ class CBAM(AttentionBlock):
         kernel_size: int = 7,
         spatial: bool = True,
         bias: bool = True,
+        pooling: str = "modules",
     ) -> None:
         super().__init__(channels)
         self.reduction = check_positive_int("cbam", "reduction", reduction)
@@ -118,7 +150,7 @@ class CBAM(AttentionBlock):
         spatial = check_bool("cbam", "spatial", spatial)
         self.hidden = se_hidden_channels(self.channels, self.reduction)
         bias = check_bool("cbam", "bias", bias)
-        self.channel_gate = CBAMChannelGate(self.channels, self.hidden, bias)
+        self.channel_gate = CBAMChannelGate(self.channels, self.hidden, bias, pooling)
         self.spatial_gate = CBAMSpatialGate(self.kernel_size) if spatial else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from profiler.blockinfo import BlockInfo, pool_rescale_traffic
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic, variant
 from profiler.blocks._common import AttentionBlock, check_channels, check_number, check_odd_kernel
 from profiler.errors import InvalidOptionError
 
@@ -84,6 +84,12 @@ class ECA(AttentionBlock):
                "rescale",
         traffic=pool_rescale_traffic,
         terms=kernel_terms,
+        variants=(
+            variant("eca-released", "ECA with the released per-stage kernel sizes"),
+            variant("eca-adaptive", "ECA with the paper's adaptive psi(C) kernel sizes",
+                    k_size="adaptive"),
+            variant("eca-k3", "ECA with k = 3 everywhere", k_size=3),
+        ),
     )
 
     def __init__(

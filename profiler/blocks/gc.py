@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from profiler.blockinfo import BlockInfo, pool_rescale_traffic
+from profiler.blockinfo import BlockInfo, pool_rescale_traffic, variant
 from profiler.blocks._common import AttentionBlock, check_bool, check_number
 
 __all__ = ["GlobalContext", "gc_hidden_channels"]
@@ -65,6 +65,13 @@ class GlobalContext(AttentionBlock):
         passes="a softmax attention pool over all positions, a bottleneck transform with "
                "LayerNorm and a broadcast add",
         traffic=pool_rescale_traffic,  # one online-softmax pass to pool, then read x, write y
+        variants=(
+            variant("gc-r16", "GC ratio 1/16 in stages c3-c5 (GCNet's r16)"),
+            variant("gc-r4", "GC ratio 1/4 in stages c3-c5 (GCNet's r4)", ratio=0.25),
+            variant("gc-r16-all", "GC ratio 1/16 in every stage", stages=[1, 2, 3, 4]),
+            variant("gc-r4-all", "GC ratio 1/4 in every stage", ratio=0.25,
+                    stages=[1, 2, 3, 4]),
+        ),
     )
 
     def __init__(

@@ -11,12 +11,21 @@ cannot be written, its content goes to stdout). On the CPU the memory guard refu
 whose estimated peak exceeds ``--max-memory`` (default: the available memory) before it runs.
 Exit 0 on success, 2 with a one-line message on bad input, a missing device or out of memory
 (with ``-o`` the file then records the case as ``oom``).
+
+``--vs B`` (repeatable) times MODEL with ``--attention A`` and with each B as one comparison
+group, in interleaved rounds (:mod:`profiler.measure.paired`), and prints each B's
+``throughput_ratio`` to A with its 95% interval; ``--format json`` gives ``{"baseline": {...},
+"comparisons": [{"attention", "throughput_ratio", "ci_low", "ci_high", "rounds", ...}],
+"group": {...}}``. A member that fails or runs out of memory (the memory guard's refusal
+included) is listed with its status and the others are still measured (exit 2 only when the
+baseline A itself failed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
@@ -28,6 +37,15 @@ from profiler.commands._common import (
     workload_from_args,
     write_single_case,
 )
+from profiler.commands._paired import (
+    add_pairing_arguments,
+    comparison_json,
+    comparison_table,
+    member_name,
+    pairing_from_args,
+    pairing_given,
+    vs_specs,
+)
 from profiler.commands._safety import (
     add_max_memory_argument,
     add_overwrite_argument,
@@ -36,7 +54,7 @@ from profiler.commands._safety import (
     output_path,
 )
 from profiler.devices import MEASURE_CHOICES
-from profiler.errors import OutOfMemoryError
+from profiler.errors import InvalidOptionError, MeasurementError, OutOfMemoryError
 from profiler.measure.case import run_case
 from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.measure.units import scale
@@ -95,11 +113,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                         help="measure peak memory (on cpu: one extra short run in a child "
                         "process; default on)")
+    parser.add_argument("--vs", action="append", metavar="B",
+                        help="also time B and compare: MODEL with --attention A and with B "
+                        "timed together in interleaved rounds; prints B's throughput ratio to "
+                        "A with its 95%% interval. Repeatable. B: an attention block, none, "
+                        "MODEL+block or package.module:attr (--attention-option applies to A "
+                        "only); with --block, another block at the same shape")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or one JSON object")
     parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
                         help="also write a result file with this case (suite schema)")
     add_overwrite_argument(parser)
+    add_pairing_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -186,9 +211,48 @@ def _json(spec: BenchSpec, result: BenchResult, environment: Environment) -> str
     return json.dumps(data, indent=2)
 
 
+def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
+    from profiler.measure.group import measure_group
+    from profiler.results.envelope import ResultFile, write_result_file
+
+    specs = vs_specs(spec, list(args.vs))
+    measured = measure_group(specs, pairing_from_args(args), baseline=0,
+                             names=[member_name(s.workload) for s in specs], seed=args.seed,
+                             memory_limit=memory_limit(args))
+    environment = _environment(spec)
+    if args.output is not None:
+        from profiler.provenance import git_commit, tool_version
+
+        written = ResultFile(environment=environment, tool_version=tool_version(),
+                             git_commit=git_commit()).with_group(measured.group, measured.records)
+        write_result_file(written, args.output, overwrite=args.overwrite)
+        print(f"wrote {args.output}", file=sys.stderr)
+    base = measured.records[0]
+    if base.status != "ok":
+        message = f"baseline {spec.workload.label}: {base.error}"
+        raise (OutOfMemoryError(message, batch=spec.batch) if base.status == "oom"
+               else MeasurementError(message))
+    if args.format == "json":
+        data = {**comparison_json(measured.group, measured.records),
+                "environment": environment.to_dict()}
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{spec.mode} b{spec.batch} {spec.dtype} {spec.device}: "
+              f"{spec.workload.label} vs {', '.join(s.workload.label for s in specs[1:])}")
+        print(comparison_table(measured.group, measured.records))
+        print(environment.summary)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     check_output_argument(args.output, args)
+    if args.vs:
+        return _run_group(args, spec)
+    given = pairing_given(args)
+    if given:
+        raise InvalidOptionError(f"{', '.join(given)} apply with --vs (interleaved rounds of a "
+                                 "comparison group), not to one workload timed alone")
     started, clock = utc_now(), time.perf_counter()
     try:
         record = run_case(spec, catch=False, memory_limit=memory_limit(args))

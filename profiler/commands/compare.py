@@ -37,10 +37,16 @@ metrics: attnprof files: params, attention_params, flops, flops_all (exact), ima
 
 the test: exact metrics regress on any change past the limit. Timing metrics are
 noise-aware: a regression needs the new value worse than the baseline by more than the
-limit AND the interquartile ranges [q1, q3] of the two runs' raw samples not overlapping
-(a change inside the measured spread is reported as 'within noise'); values without samples
-(peak memory) are judged by the limit alone. A case ok in the baseline and failed in the new
-file, or missing from it (an interrupted run), is a regression (--allow-missing: listed only).
+limit AND the two runs' raw samples significantly different on the worse side: two-sided
+Mann-Whitney U test at p < 0.002 (as asv); with too few samples for the test to reach that
+level, non-overlapping 99% intervals of the two medians. A change past the limit that is not
+significant is reported as 'within noise'; values without samples (peak memory) are judged
+by the limit alone. A case ok in the baseline and failed in the new file, or missing from it
+(an interrupted run), is a regression (--allow-missing: listed only).
+
+machines: when the two files come from different machines (CPU or GPU model, torch version,
+thread count) the first line of the output says so: throughput is not comparable across
+machines, params and FLOPs still are.
 
 matching: by case id; cases left over are matched by workload, mode, batch, dtype and
 device type when that is unique in both files (so runs with other timing budgets compare).

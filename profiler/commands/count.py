@@ -2,11 +2,17 @@
 
 Counting conventions (see :mod:`profiler.measure.flop_handles`): ``fvcore`` is fvcore's
 default (one multiply-add = one FLOP; elementwise ops not counted); ``all`` adds the elementwise
-work (sigmoid, mul, add, mean, softmax...). ``--format json`` prints one JSON object with
-``params``, ``attention_params``, ``flops`` (fvcore), ``flops_all``, the breakdowns
-(``by_operator``, ``by_operator_all``, ``by_module``, ``blocks``), ``convention``,
-``input_shape``, ``unsupported`` (ops fvcore does not count, with occurrences), plus
-``case_id``, ``spec`` and ``environment``. Exit 0 on success, 2 with one line on bad input.
+work (sigmoid, mul, add, mean, softmax...). ``--counter NAME`` adds one of the counters of
+:mod:`profiler.measure.counters` (the thop releases, torch's FlopCounterMode) and makes
+``flops`` its total; ``--backward`` adds the FLOPs of a training step (forward + backward,
+with a counter that can count backward: ``torch``). ``--format json`` prints one JSON object
+with ``params``, ``attention_params``, ``flops`` (the chosen counter's; fvcore by default),
+``convention`` (that counter's name), ``flops_all``, ``counters`` (every counter that ran:
+``counter``, ``flops``, ``attention_flops``, ``params`` as the counter reports them),
+``train_step_flops``, the breakdowns (``by_operator``, ``by_operator_all``, ``by_module``,
+``blocks``: fvcore's), ``input_shape``, ``unsupported`` (ops fvcore does not count, with
+occurrences), plus ``case_id``, ``spec`` and ``environment``. Exit 0 on success, 2 with one
+line on bad input (an unknown counter, ``--backward`` with a counter that cannot).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from profiler.commands._common import (
 from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
+from profiler.measure.counters import COUNTERS, DEFAULT_COUNTER, TRACE_COUNTERS, check_backward
 from profiler.measure.units import SYSTEMS, format_count
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
@@ -54,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="total (default), per operator, per module, or per attention block")
     parser.add_argument("--convention", choices=CONVENTIONS, default=CONVENTIONS[0],
                         help=f"convention of the operator breakdown (default {CONVENTIONS[0]})")
+    parser.add_argument("--counter", choices=tuple(COUNTERS), default=DEFAULT_COUNTER,
+                        metavar="NAME",
+                        help="FLOP counter whose total is reported as flops: "
+                        f"{', '.join(COUNTERS)} (default {DEFAULT_COUNTER}; "
+                        "see README 'Counting conventions')")
+    parser.add_argument("--backward", action="store_true",
+                        help="also count a training step, forward + backward (needs "
+                        "--counter torch)")
     parser.add_argument("--units", choices=SYSTEMS, default="si",
                         help="si (M = 1e6, G = 1e9; default) or binary (Mi = 2^20, Gi = 2^30)")
     parser.add_argument("--depth", type=int, default=2, metavar="D",
@@ -73,7 +88,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidOptionError(f"--depth must be 1, 2 or 3, got {args.depth}")
     from profiler.measure.env import collect_environment  # torch: import when run
 
-    spec = CountSpec(workload_from_args(args), batch=args.batch)
+    if args.backward:
+        check_backward(args.counter)
+    counters = tuple(dict.fromkeys((args.counter, *TRACE_COUNTERS)))
+    spec = CountSpec(workload_from_args(args), batch=args.batch, conventions=counters,
+                     backward=args.backward)
     check_output_argument(args.output, args)
     record = run_case(spec, catch=False)
     assert isinstance(record.result, CountResult)
@@ -137,25 +156,41 @@ def render(spec: CountSpec, result: CountResult, by: str, convention: str, units
 
 def _legend(units: str) -> str:
     prefixes = "K/M/G = 1e3/1e6/1e9" if units == "si" else "Ki/Mi/Gi = 2^10/2^20/2^30"
-    return (f"units: {prefixes}; FLOPs are fvcore's (1 multiply-add = 1 FLOP, i.e. MACs); "
-            "'all' adds elementwise ops at 1 FLOP each")
+    return (f"units: {prefixes}; fvcore and thop count 1 FLOP per multiply-add (MACs), torch "
+            "2; 'all' adds elementwise ops at 1 FLOP each")
 
 
 def _total(result: CountResult, units: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     f = _formatter(units)
+    fvcore, every = result.counted("fvcore"), result.counted("all")
+    assert fvcore is not None and every is not None  # every count runs both
+    backbone_fvcore = fvcore.flops - fvcore.attention_flops
     rows = [
         ("params", f"{result.params:,}", f(result.params), ""),
         ("attention params", f"{result.attention_params:,}", f(result.attention_params),
          _percent(result.attention_params, result.backbone_params) + " of backbone"),
-        ("FLOPs (fvcore)", f"{result.flops:,}", f(result.flops), ""),
-        ("FLOPs (all ops)", f"{result.flops_all:,}", f(result.flops_all),
-         f"+{_percent(result.flops_all - result.flops, result.flops)} over fvcore"),
-        ("attention FLOPs (fvcore)", f"{result.attention_flops:,}", f(result.attention_flops),
-         _percent(result.attention_flops, result.backbone_flops) + " of backbone"),
-        ("attention FLOPs (all ops)", f"{result.attention_flops_all:,}",
-         f(result.attention_flops_all),
-         _percent(result.attention_flops_all, result.flops_all - result.attention_flops_all)
-         + " of backbone"),
+        ("FLOPs (fvcore)", f"{fvcore.flops:,}", f(fvcore.flops), ""),
+        ("FLOPs (all ops)", f"{every.flops:,}", f(every.flops),
+         f"+{_percent(every.flops - fvcore.flops, fvcore.flops)} over fvcore"),
+        ("attention FLOPs (fvcore)", f"{fvcore.attention_flops:,}", f(fvcore.attention_flops),
+         _percent(fvcore.attention_flops, backbone_fvcore) + " of backbone"),
+        ("attention FLOPs (all ops)", f"{every.attention_flops:,}", f(every.attention_flops),
+         _percent(every.attention_flops, every.flops - every.attention_flops) + " of backbone"),
+    ]
+    for total in result.counters:
+        if total.counter in TRACE_COUNTERS:
+            continue
+        rows += [(f"FLOPs ({total.counter})", f"{total.flops:,}", f(total.flops),
+                  COUNTERS[total.counter].emulates),
+                 (f"attention FLOPs ({total.counter})", f"{total.attention_flops:,}",
+                  f(total.attention_flops),
+                  _percent(total.attention_flops, total.flops - total.attention_flops)
+                  + " of backbone")]
+    if result.train_step_flops is not None:
+        rows.append((f"training-step FLOPs ({result.convention})",
+                     f"{result.train_step_flops:,}", f(result.train_step_flops),
+                     "forward + backward"))
+    rows += [
         ("activations (fvcore)", f"{result.activations:,}", f(result.activations), ""),
         ("activations (all ops)", f"{result.activations_all:,}", f(result.activations_all),
          f"attention: {result.attention_activations_all:,}"),
@@ -189,11 +224,12 @@ def _blocks(result: CountResult, units: str) -> tuple[list[str], list[tuple[Any,
         (b.path or "(block)", f"{b.params:,}", f(b.flops), f(b.flops_all), f(b.activations_all))
         for b in result.blocks
     ]
-    rows.append(("total attention", f"{result.attention_params:,}", f(result.attention_flops),
+    fvcore = result.counted("fvcore") or result
+    rows.append(("total attention", f"{result.attention_params:,}", f(fvcore.attention_flops),
                  f(result.attention_flops_all), f(result.attention_activations_all)))
     rows.append(("fraction of backbone",
                  _percent(result.attention_params, result.backbone_params),
-                 _percent(result.attention_flops, result.backbone_flops),
+                 _percent(fvcore.attention_flops, fvcore.flops - fvcore.attention_flops),
                  _percent(result.attention_flops_all,
                           result.flops_all - result.attention_flops_all), ""))
     return ["attention module", "params", "FLOPs (fvcore)", "FLOPs (all)",

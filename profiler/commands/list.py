@@ -1,4 +1,4 @@
-"""``attnprof list``: every block, model and suite with a one-line description."""
+"""``attnprof list``: every block, model, suite and FLOP counter, one line each."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from profiler.measure.counters import COUNTERS
 from profiler.suites.discover import available_suites
 
 if sys.version_info >= (3, 11):
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     lines += ["", *_section("models", [(e.name, e.summary) for e in MODELS.entries()])]
     suites = available_suites()
     lines += ["", *_section("suites", [(n, _suite_summary(p)) for n, p in suites.items()])]
+    lines += ["", *_section("counters (attnprof count --counter NAME)",
+                            [(c.name, c.emulates) for c in COUNTERS.values()])]
     lines += ["", "User blocks and models load as package.module:attr; a suite can also be "
               "given as a path to its .toml file."]
     print("\n".join(lines))

@@ -30,18 +30,21 @@ from rich.progress import (
 )
 
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
+from profiler.report.cells import ratio_with_interval
 from profiler.results.envelope import CaseRecord, Shard
+from profiler.results.group import GroupResult
 from profiler.signals import Terminated
 from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
 from profiler.suites.runner import (
     NullObserver,
     PlannedCase,
+    PlannedGroup,
     RunObserver,
     RunPlan,
     estimated_seconds,
 )
 
-__all__ = ["PlainObserver", "RichObserver", "make_observer", "register", "run",
+__all__ = ["PlainObserver", "RichObserver", "group_line", "make_observer", "register", "run",
            "summary_lines"]
 
 
@@ -70,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-minutes", metavar="M", type=float,
                         help="wall-clock budget: cases that would start later are recorded as "
                         "skipped (default: the suite's budget; 0 = no limit)")
+    parser.add_argument("--unpaired", action="store_true",
+                        help="time every case alone (default: cases that differ only in their "
+                        "attention are timed together in interleaved rounds)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 if any case ended other than ok")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -80,6 +86,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def group_line(group: PlannedGroup, result: GroupResult) -> str:
+    """One line per group: each member's throughput share of the baseline with its interval."""
+    if result.status != "ok":
+        return f"  group of {len(group.members)}: {result.status}: {result.error}"
+    base = group.members[group.baseline].spec.workload.label
+    shares = "; ".join(f"{r.name} {ratio_with_interval(r.throughput_ratio, r.ci_low, r.ci_high)}"
+                       for r in result.ratios)
+    return (f"  paired, {result.rounds} rounds ({result.stopped}), throughput vs {base}: "
+            f"{shares}")
 
 
 class PlainObserver:
@@ -105,6 +122,9 @@ class PlainObserver:
         tail = f": {record.error}" if record.error else ""
         print(f"[{self.done:>{width}}/{self.total}] {record.status:<7} {record.duration_s:6.1f}s"
               f"  {case.spec.label}{tail}", file=self.stream, flush=True)
+
+    def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
+        print(group_line(group, result), file=self.stream, flush=True)
 
 
 class RichObserver:
@@ -153,6 +173,9 @@ class RichObserver:
         if record.status != "ok":
             self.console.print(f"[red]{record.status}[/red] {case.spec.label}: {record.error}",
                                markup=True, highlight=False)
+
+    def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
+        self.console.print(group_line(group, result), markup=False, highlight=False)
 
 
 def make_observer(quiet: bool, stream: TextIO | None = None) -> RunObserver:
@@ -203,7 +226,8 @@ def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
     options = RunOptions(output=args.output, device=args.device, resume=args.resume,
                          overwrite=args.overwrite, force=args.force,
                          shard=None if args.shard is None else Shard.parse(args.shard),
-                         max_minutes=args.max_minutes, max_memory=memory_limit(args))
+                         max_minutes=args.max_minutes, max_memory=memory_limit(args),
+                         paired=False if args.unpaired else None)
     return run_suite(suite, options, observer=observer)
 
 

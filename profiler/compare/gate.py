@@ -10,11 +10,18 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
 
 - exact metrics: a regression when the change exceeds the rule's limit (default: any change);
 - timing metrics (noise-aware): a regression when the new value is worse than the baseline by
-  more than the limit AND the interquartile ranges [q1, q3] of the two files' raw samples do
-  not overlap, the new one lying on the worse side. A change past the limit whose ranges
-  overlap is reported as ``within noise``. Values without samples (peak memory, one-sample
-  timings) are judged by the limit alone. Past the limit in the good direction with separated
-  ranges: ``improved``.
+  more than the limit AND the two files' raw samples (one per repeat or round:
+  :class:`~profiler.compare.measurements.MetricValue`) differ significantly, the new ones on
+  the worse side: the two-sided Mann-Whitney U test at p < 0.002 (as asv), or, with too few
+  samples for the test to ever reach that level, non-overlapping 99% intervals of the two
+  medians (:func:`profiler.measure.stats.two_sample_test`). A change past the limit that is
+  not significant is reported as ``within noise``. pytest-benchmark files without raw data
+  are judged on their reported [q1, q3] ranges (overlap); values without samples or ranges
+  (peak memory) by the limit alone. Past the limit in the good direction and significant:
+  ``improved``.
+- the files' machines (CPU/GPU model, torch version, thread count) are compared; when they
+  differ the comparison says so (:mod:`profiler.compare.machines`): throughput from two
+  machines is not comparable, params and FLOPs are.
 - a case ``ok`` in the baseline that ended ``error``/``oom``/``skipped`` in the new file is a
   regression (metric ``status``), and so is one the new file lacks (an interrupted or
   crashed run; ``allow_missing`` lists those instead, for partial suites); cases only in the
@@ -28,17 +35,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from profiler.compare.machines import differences
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.compare.metrics import metric
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.measure.stats import intervals_overlap, two_sample_test
 
 __all__ = ["Comparison", "MetricComparison", "Outcome", "compare_files", "judge",
            "match_cases"]
 
 Outcome = Literal["regression", "within noise", "ok", "improved"]
 TEST_EXACT = "exact"
-TEST_IQR = "limit + IQR test"
+TEST_RANGES = "limit + reported IQR overlap"
 TEST_LIMIT = "limit (no samples)"
 
 
@@ -80,6 +89,7 @@ class Comparison:
     only_baseline: tuple[str, ...] = ()
     only_new: tuple[str, ...] = ()
     failed_baseline: tuple[str, ...] = ()
+    machine_differences: tuple[str, ...] = ()
 
     @property
     def regressions(self) -> tuple[MetricComparison, ...]:
@@ -132,17 +142,21 @@ def judge(rule: Rule, base: MetricValue, new: MetricValue) -> tuple[Outcome, str
     if info.exact:
         return ("regression" if abs(new.value - base.value) > _allowed(rule, base.value)
                 else "ok"), TEST_EXACT
-    worse = base.value - new.value if info.direction == "higher" else new.value - base.value
+    higher = info.direction == "higher"
+    worse = base.value - new.value if higher else new.value - base.value
     allowed = _allowed(rule, base.value)
-    spread = base.has_spread and new.has_spread
-    test = TEST_IQR if spread else TEST_LIMIT
-    if spread:
-        assert base.q1 is not None and base.q3 is not None
-        assert new.q1 is not None and new.q3 is not None
-        higher = info.direction == "higher"
-        apart_worse = new.q3 < base.q1 if higher else new.q1 > base.q3
-        apart_better = new.q1 > base.q3 if higher else new.q3 < base.q1
+    if base.has_samples and new.has_samples:
+        found = two_sample_test(base.samples, new.samples)
+        test = f"limit + {found.test}"
+        bad_side = -1 if higher else 1
+        apart_worse = found.different and found.direction == bad_side
+        apart_better = found.different and found.direction == -bad_side
+    elif base.spread is not None and new.spread is not None:
+        test = TEST_RANGES
+        apart = not intervals_overlap(base.spread, new.spread)
+        apart_worse = apart_better = apart
     else:
+        test = TEST_LIMIT
         apart_worse = apart_better = True
     if worse > allowed:
         return ("regression" if apart_worse else "within noise"), test
@@ -214,4 +228,5 @@ def compare_files(baseline: MeasurementFile, new: MeasurementFile, rules: Sequen
                       only_baseline=tuple(c.label for c in only_base),
                       only_new=tuple(c.label for c in only_new),
                       failed_baseline=tuple(f"{b.label} ({b.status})" for b, _, _ in pairs
-                                            if b.status != "ok"))
+                                            if b.status != "ok"),
+                      machine_differences=differences(baseline.machine, new.machine))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from profiler.compare.machines import Machine
 from profiler.devices import device_type
 from profiler.errors import ResultFileError
-from profiler.measure.stats import quantile
+from profiler.measure.stats import block_rate
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile, read_json_file
@@ -37,22 +38,21 @@ Format = Literal["attnprof", "pytest-benchmark"]
 
 @dataclass(frozen=True)
 class MetricValue:
-    """One figure: its value, the raw samples behind it and their quartiles (if any)."""
+    """One figure: its value and the raw samples behind it (if any). ``spread`` is a
+    reported range without samples (pytest-benchmark's q1/q3 when it kept no raw data).
+
+    The samples of an attnprof timing are one per repeat (or per round of a comparison
+    group): that block's images over its time (``step_ms_median``: its mean step time).
+    Steps inside one block run back to back and are not independent; repeats are, which is
+    what the two-sample test needs (asv's samples are likewise one per repeat)."""
 
     value: float
     samples: tuple[float, ...] = ()
-    q1: float | None = None
-    q3: float | None = None
-
-    @classmethod
-    def of_samples(cls, value: float, samples: tuple[float, ...]) -> MetricValue:
-        if len(samples) < 2:
-            return cls(value, samples)
-        return cls(value, samples, quantile(samples, 0.25), quantile(samples, 0.75))
+    spread: tuple[float, float] | None = None
 
     @property
-    def has_spread(self) -> bool:
-        return self.q1 is not None and self.q3 is not None
+    def has_samples(self) -> bool:
+        return len(self.samples) >= 2
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class MeasurementFile:
     source: str
     format: Format
     cases: tuple[CaseMeasurement, ...]
+    machine: Machine | None = None
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -90,12 +91,23 @@ def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
             ("flops_all", MetricValue(result.flops_all)))
 
 
-def _bench_values(result: BenchResult, batch: int) -> tuple[tuple[str, MetricValue], ...]:
+def _blocks(result: BenchResult) -> list[tuple[float, ...]]:
+    """The raw step times cut into the repeats (or rounds) they were timed in; one block per
+    step when the file does not say how many steps a repeat had."""
     times = tuple(t for t in result.samples if t > 0)
+    size = result.steps_per_repeat
+    if size <= 0 or len(times) != len(result.samples) or len(times) % size:
+        return [(t,) for t in times]
+    return [times[i:i + size] for i in range(0, len(times), size)]
+
+
+def _bench_values(result: BenchResult, batch: int) -> tuple[tuple[str, MetricValue], ...]:
+    blocks = _blocks(result)
     values = [("images_per_sec",
-               MetricValue.of_samples(result.images_per_sec, tuple(batch / t for t in times))),
+               MetricValue(result.images_per_sec, tuple(block_rate(b, batch) for b in blocks))),
               ("step_ms_median",
-               MetricValue.of_samples(result.step_ms_median, tuple(1e3 * t for t in times)))]
+               MetricValue(result.step_ms_median,
+                           tuple(1e3 * sum(b) / len(b) for b in blocks)))]
     if result.peak_memory_bytes is not None:
         values.append(("peak_memory_bytes", MetricValue(result.peak_memory_bytes)))
     return tuple(values)
@@ -124,7 +136,8 @@ def _case(record: CaseRecord) -> CaseMeasurement:
 def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     """The cases of an attnprof result file."""
     return MeasurementFile(source=source, format="attnprof",
-                           cases=tuple(_case(r) for r in result.cases))
+                           cases=tuple(_case(r) for r in result.cases),
+                           machine=Machine.of_environment(result.environment))
 
 
 def load_measurements(path: str | Path) -> MeasurementFile:

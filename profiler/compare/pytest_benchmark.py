@@ -6,14 +6,14 @@ The file holds ``machine_info``, ``commit_info``, ``datetime``, ``version`` and 
 ``rounds``, ``ops`` (seconds per round, ops = 1 / mean) and, with
 ``--benchmark-save-data``, ``data``: the raw round times. Times are lower-is-better metrics
 (``median``, alias ``time``; ``mean``, ``min``, ``max``), ``ops`` higher-is-better. The
-quartiles come from the raw data when present, else from ``stats.q1``/``stats.q3``, so the
-noise test works either way.
+noise test uses the raw data when present; without it, the reported ``q1``/``q3`` range.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from profiler.compare.machines import Machine
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.errors import ResultFileError
 from profiler.results.validate import validate_pytest_benchmark
@@ -51,17 +51,19 @@ def _case(bench: dict[str, Any], source: str) -> CaseMeasurement:
         value = _number(stats, key, source, name)
         if key in ("median", "mean"):
             if len(data) >= 2:
-                values.append((key, MetricValue.of_samples(value, data)))
+                values.append((key, MetricValue(value, data)))
             else:
-                values.append((key, MetricValue(value, (), _number(stats, "q1", source, name),
-                                                _number(stats, "q3", source, name))))
+                values.append((key, MetricValue(value, (), (_number(stats, "q1", source, name),
+                                                            _number(stats, "q3", source, name)))))
         else:
             values.append((key, MetricValue(value)))
     mean = _number(stats, "mean", source, name)
     ops = float(stats.get("ops") or (1.0 / mean if mean > 0 else 0.0))
     q1, q3 = _number(stats, "q1", source, name), _number(stats, "q3", source, name)
-    values.append(("ops", MetricValue(ops, (), 1.0 / q3 if q3 > 0 else None,
-                                      1.0 / q1 if q1 > 0 else None)))
+    rates = tuple(1.0 / t for t in data)
+    spread = (1.0 / q3, 1.0 / q1) if q1 > 0 and q3 > 0 else None
+    values.append(("ops", MetricValue(ops, rates) if len(rates) >= 2
+                   else MetricValue(ops, (), spread)))
     group = bench.get("group")
     label = f"{fullname} [{group}]" if group else fullname
     return CaseMeasurement(key=fullname, loose_key=name, label=label, values=tuple(values))
@@ -71,4 +73,5 @@ def from_pytest_benchmark(data: dict[str, Any], source: str) -> MeasurementFile:
     """The benchmarks of a pytest-benchmark JSON document as cases (validated first)."""
     validate_pytest_benchmark(data, source)
     return MeasurementFile(source=source, format="pytest-benchmark",
-                           cases=tuple(_case(b, source) for b in data["benchmarks"]))
+                           cases=tuple(_case(b, source) for b in data["benchmarks"]),
+                           machine=Machine.of_pytest_benchmark(data))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from tabulate import tabulate
 
 from profiler.compare.gate import Comparison, MetricComparison
+from profiler.compare.machines import machine_line
 from profiler.compare.metrics import format_value
 
 __all__ = ["FORMATS", "render", "summary_line"]
@@ -71,8 +72,14 @@ def _unmatched(comparison: Comparison) -> list[str]:
     return lines
 
 
+def _first_lines(comparison: Comparison) -> list[str]:
+    found = machine_line(comparison.machine_differences)
+    return [] if found is None else [found]
+
+
 def _as_table(comparison: Comparison) -> str:
-    lines = [f"compare {comparison.baseline} -> {comparison.new}: {summary_line(comparison)}"]
+    lines = [*_first_lines(comparison),
+             f"compare {comparison.baseline} -> {comparison.new}: {summary_line(comparison)}"]
     if comparison.rows:
         lines += ["", _table(comparison.rows, markdown=False)]
     extra = _unmatched(comparison)
@@ -81,7 +88,7 @@ def _as_table(comparison: Comparison) -> str:
 
 def _as_markdown(comparison: Comparison) -> str:
     verdict = "❌" if comparison.regressions else "✅"
-    lines = ["## attnprof compare", "",
+    lines = [*(f"⚠ {line}" for line in _first_lines(comparison)), "## attnprof compare", "",
              f"{verdict} {summary_line(comparison)}: `{comparison.new}` against "
              f"`{comparison.baseline}`.", ""]
     if comparison.regressions:
@@ -92,9 +99,10 @@ def _as_markdown(comparison: Comparison) -> str:
                   _table(others, markdown=True), "", "</details>", ""]
     for line in _unmatched(comparison):
         lines += [f"- {line}"]
-    lines += ["", "Timing metrics regress only when past the rule's limit and the interquartile "
-              "ranges of the raw samples do not overlap; exact metrics on any change past "
-              "the limit."]
+    lines += ["", "Timing metrics regress only when past the rule's limit and significantly "
+              "worse (Mann-Whitney U on the raw samples at p < 0.002, or non-overlapping 99% "
+              "median intervals when there are too few samples); exact metrics on any change "
+              "past the limit."]
     return "\n".join(lines) + "\n"
 
 

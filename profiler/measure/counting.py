@@ -3,7 +3,9 @@
 One ``torch.jit`` trace per workload yields every figure: fvcore's default FLOPs, the "all ops"
 FLOPs, activations, per operator and per module, and the operators nothing counted (see
 :mod:`profiler.measure.flop_handles` for every formula). Counting runs the model in eval mode
-under ``torch.no_grad`` on the CPU at the spec's batch size.
+under ``torch.no_grad`` on the CPU at the spec's batch size. Other counters
+(:mod:`profiler.measure.counters`: the thop emulations, FlopCounterMode) run on request, on a
+copy of the model on the ``meta`` device.
 
 Attention overhead is what sits inside attention modules: the modules
 :func:`profiler.models.attention_modules` finds (submodules named ``attn``, or instances of a
@@ -15,27 +17,22 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from typing import TypeVar
 
 import torch
 from fvcore.nn.jit_analysis import JitModelAnalysis
 from torch import nn
 
 from profiler.errors import AttnprofError, MeasurementError
+from profiler.measure import counters
 from profiler.measure.device import torch_threads
-from profiler.measure.flop_handles import (
-    FVCORE_FLOP_OPS,
-    KEY_ACTIVATIONS,
-    KEY_ACTIVATIONS_EXTRA,
-    KEY_FLOPS,
-    KEY_FLOPS_EXTRA,
-    KEY_SEEN,
-    combined_handles,
-)
+from profiler.measure.flop_handles import FVCORE_FLOP_OPS, OpKey, Tally, combined_handles
 from profiler.measure.workload import build_module, example_input
-from profiler.results.count import BlockCount, CountResult
-from profiler.spec import CountSpec
+from profiler.results.count import BlockCount, CounterTotal, CountResult
+from profiler.spec import CountSpec, Workload
 
 __all__ = ["MODULE_DEPTH", "count", "count_module", "flops_by_module_and_operator"]
 
@@ -47,22 +44,73 @@ MODULE_DEPTH = 3
 def count(spec: CountSpec) -> CountResult:
     """Count the workload of ``spec`` (params exact; FLOPs/activations at ``spec.batch``).
 
+    fvcore and all come from one trace of the model on the CPU; the other counters of
+    ``spec.conventions`` (and ``spec.backward``'s training step, by the first of them that
+    counts backward) run on a copy built on the ``meta`` device, where only shapes are
+    computed. ``flops`` reports the first counter.
+
     Counting needs shapes, not speed: it runs on one CPU thread (restored afterwards), so counts
     running beside other work (a suite, CI) do not oversubscribe the cores. Measured on two
     contended cores: the traced forward pass of ResNet-50 at batch 1 took 2.5 s on two threads,
     0.3 s on one.
     """
     workload = spec.workload
+    for name in spec.conventions:
+        counters.counter(name)
+    stepper = next((n for n in spec.conventions if counters.counter(n).backward), spec.counter)
+    if spec.backward:
+        counters.check_backward(stepper)
     with torch_threads(1):
-        try:
-            module = build_module(workload)
-        except AttnprofError:
-            raise
-        except Exception as exc:
-            raise MeasurementError(f"cannot build {workload.label}: {_one_line(exc)}") from exc
+        module = _build(workload)
         inputs = example_input(workload, spec.batch)
         attention = [""] if workload.is_block else _attention_paths(module)
-        return count_module(module, inputs, attention, label=workload.label)
+        traced = count_module(module, inputs, attention, label=workload.label)
+        totals = {c.counter: c for c in traced.counters}
+        extra = [name for name in dict.fromkeys(spec.conventions) if name not in totals]
+        if extra:
+            for total in _off_trace(workload, spec.batch, lambda m, x: (
+                    counters.count_many(extra, m, x, attention))):
+                totals[total.counter] = total
+        train_step = None
+        if spec.backward:
+            train_step = _off_trace(workload, spec.batch, lambda m, x: (
+                counters.count_train_step(stepper, m, x, workload.is_block)))
+    headline = totals[spec.counter]
+    return replace(traced, flops=headline.flops, attention_flops=headline.attention_flops,
+                   convention=headline.counter, counters=tuple(totals.values()),
+                   train_step_flops=train_step)
+
+
+def _build(workload: Workload) -> nn.Module:
+    try:
+        return build_module(workload)
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot build {workload.label}: {_one_line(exc)}") from exc
+
+
+T = TypeVar("T")
+
+
+def _off_trace(workload: Workload, batch: int,
+               run: Callable[[nn.Module, torch.Tensor], T]) -> T:
+    """``run`` on a fresh copy of the workload and its input on the ``meta`` device (shapes
+    only, no arithmetic); again on the CPU if the module cannot be built or run there."""
+    try:
+        with torch.device("meta"):
+            module = build_module(workload)
+        return run(module, torch.empty((batch, *workload.input_shape), device="meta"))
+    except AttnprofError:
+        raise
+    except Exception:
+        pass
+    try:
+        return run(_build(workload), example_input(workload, batch))
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot count {workload.label}: {_one_line(exc)}") from exc
 
 
 def _attention_paths(model: nn.Module) -> list[str]:
@@ -95,27 +143,31 @@ def count_module(
     total = per_module.get("", Counter())
     params = sum(p.numel() for p in module.parameters())
     blocks = tuple(_block_count(path, module, per_module) for path in attention_paths)
-    seen = _strip(total, KEY_SEEN)
+    seen = _strip(total, Tally.SEEN)
+    fvcore = CounterTotal("fvcore", _sum(total, Tally.FLOPS), sum(b.flops for b in blocks))
+    every = CounterTotal("all", _sum(total, Tally.FLOPS) + _sum(total, Tally.FLOPS_EXTRA),
+                         sum(b.flops_all for b in blocks))
     return CountResult(
         params=params,
         attention_params=sum(b.params for b in blocks),
-        flops=_sum(total, KEY_FLOPS),
-        flops_all=_sum(total, KEY_FLOPS) + _sum(total, KEY_FLOPS_EXTRA),
+        flops=_sum(total, Tally.FLOPS),
+        flops_all=_sum(total, Tally.FLOPS) + _sum(total, Tally.FLOPS_EXTRA),
         attention_flops=sum(b.flops for b in blocks),
         attention_flops_all=sum(b.flops_all for b in blocks),
-        activations=_sum(total, KEY_ACTIVATIONS),
-        activations_all=_sum(total, KEY_ACTIVATIONS) + _sum(total, KEY_ACTIVATIONS_EXTRA),
+        activations=_sum(total, Tally.ACTIVATIONS),
+        activations_all=_sum(total, Tally.ACTIVATIONS) + _sum(total, Tally.ACTIVATIONS_EXTRA),
         attention_activations=sum(b.activations for b in blocks),
         attention_activations_all=sum(b.activations_all for b in blocks),
         batch=int(inputs.shape[0]),
         input_shape=tuple(int(d) for d in inputs.shape[1:]),
         convention="fvcore",
-        by_operator=_strip(total, KEY_FLOPS),
-        by_operator_all={**_strip(total, KEY_FLOPS), **_strip(total, KEY_FLOPS_EXTRA)},
+        by_operator=_strip(total, Tally.FLOPS),
+        by_operator_all={**_strip(total, Tally.FLOPS), **_strip(total, Tally.FLOPS_EXTRA)},
         by_module=_by_module(per_module),
         blocks=blocks,
         unsupported=_fvcore_unsupported(seen, unsupported),
         uncounted=dict(sorted(unsupported.items())),
+        counters=(fvcore, every),
     )
 
 
@@ -150,37 +202,39 @@ def _analysis(module: nn.Module, inputs: torch.Tensor) -> JitModelAnalysis:
     return analysis
 
 
-def _block_count(path: str, model: nn.Module, per_module: dict[str, Counter[str]]) -> BlockCount:
+def _block_count(path: str, model: nn.Module,
+                 per_module: dict[str, Counter[OpKey]]) -> BlockCount:
     counts = per_module.get(path, Counter())
     block = model.get_submodule(path) if path else model
-    fvcore = _sum(counts, KEY_FLOPS)
-    activations = _sum(counts, KEY_ACTIVATIONS)
+    fvcore = _sum(counts, Tally.FLOPS)
+    activations = _sum(counts, Tally.ACTIVATIONS)
     return BlockCount(
         path=path,
         params=sum(p.numel() for p in block.parameters()),
         flops=fvcore,
-        flops_all=fvcore + _sum(counts, KEY_FLOPS_EXTRA),
+        flops_all=fvcore + _sum(counts, Tally.FLOPS_EXTRA),
         activations=activations,
-        activations_all=activations + _sum(counts, KEY_ACTIVATIONS_EXTRA),
+        activations_all=activations + _sum(counts, Tally.ACTIVATIONS_EXTRA),
     )
 
 
-def _sum(counts: Counter[str], prefix: str) -> int:
-    return int(sum(v for k, v in counts.items() if k.startswith(prefix)))
+def _sum(counts: Counter[OpKey], tally: Tally) -> int:
+    return int(sum(v for k, v in counts.items() if k.tally is tally))
 
 
-def _strip(counts: Counter[str], prefix: str) -> dict[str, int]:
-    found = {k[len(prefix):]: int(v) for k, v in counts.items() if k.startswith(prefix)}
+def _strip(counts: Counter[OpKey], tally: Tally) -> dict[str, int]:
+    """op -> count of one tally."""
+    found = {k.op: int(v) for k, v in counts.items() if k.tally is tally}
     return dict(sorted(found.items()))
 
 
-def _by_module(per_module: dict[str, Counter[str]]) -> dict[str, int]:
+def _by_module(per_module: dict[str, Counter[OpKey]]) -> dict[str, int]:
     """fvcore-convention FLOPs of every module up to :data:`MODULE_DEPTH` ("" = total)."""
     rows = {}
     for name, counts in per_module.items():
         depth = 0 if name == "" else name.count(".") + 1
         if depth <= MODULE_DEPTH:
-            rows[name] = _sum(counts, KEY_FLOPS)
+            rows[name] = _sum(counts, Tally.FLOPS)
     return rows
 
 

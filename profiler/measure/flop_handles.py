@@ -42,8 +42,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from math import prod
-from typing import Any
+from typing import Any, NamedTuple
 
 from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as _FVCORE_ACTIVATION_HANDLES
 from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as _FVCORE_FLOP_HANDLES
@@ -55,12 +56,9 @@ __all__ = [
     "FVCORE_ACTIVATION_OPS",
     "FVCORE_FLOP_OPS",
     "FVCORE_IGNORED_OPS",
-    "KEY_ACTIVATIONS",
-    "KEY_ACTIVATIONS_EXTRA",
-    "KEY_FLOPS",
-    "KEY_FLOPS_EXTRA",
-    "KEY_SEEN",
     "ExtraFormula",
+    "OpKey",
+    "Tally",
     "combined_handles",
 ]
 
@@ -70,13 +68,24 @@ FVCORE_FLOP_OPS: frozenset[str] = frozenset(_FVCORE_FLOP_HANDLES)
 FVCORE_ACTIVATION_OPS: frozenset[str] = frozenset(_FVCORE_ACTIVATION_HANDLES)
 FVCORE_IGNORED_OPS: frozenset[str] = frozenset(_FVCORE_IGNORED_OPS)
 
-# Counter key prefixes of the combined handles: one trace yields every figure, told apart by
-# the prefix (``f:conv`` = fvcore FLOPs of ``aten::_convolution``...).
-KEY_FLOPS = "f:"
-KEY_FLOPS_EXTRA = "e:"
-KEY_ACTIVATIONS = "a:"
-KEY_ACTIVATIONS_EXTRA = "x:"
-KEY_SEEN = "n:"
+
+
+class Tally(Enum):
+    """What a count of one traced op measures: one trace yields every figure."""
+
+    FLOPS = "fvcore FLOPs"
+    FLOPS_EXTRA = "FLOPs the all-ops convention adds"
+    ACTIVATIONS = "fvcore activations"
+    ACTIVATIONS_EXTRA = "activations the all-ops convention adds"
+    SEEN = "calls"
+
+
+class OpKey(NamedTuple):
+    """The key of one figure in fvcore's per-module Counter: what it measures, of which op
+    (``OpKey(Tally.FLOPS, "conv")``). Typed, so figures are never told apart by parsing."""
+
+    tally: Tally
+    op: str
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class ExtraFormula:
             return self.scale * out_elements
         if self.of == "input":
             return self.scale * _elements(inputs[0])
-        return _window_area(inputs) * out_elements
+        return _window_area(inputs, outputs) * out_elements
 
 
 def _as_int(value: Any) -> int:
@@ -108,20 +117,28 @@ def _elements(value: Any) -> int:
 
 
 def _constant(value: Any) -> Any:
-    """A traced constant argument: an int, or a list of ints built by prim::ListConstruct."""
+    """A traced constant argument: an int, or a list of ints built by prim::ListConstruct;
+    None when the value was computed in the trace (``F.avg_pool2d(x, x.shape[2:])``)."""
     node = value.node()
     if node.kind() == "prim::ListConstruct":
-        return [_constant(v) for v in node.inputs()]
+        items = [_constant(v) for v in node.inputs()]
+        return None if any(i is None for i in items) else items
     return value.toIValue()
 
 
-def _window_area(inputs: list[Any]) -> int:
-    """Kernel area of max_pool2d / avg_pool2d (``kernel_size`` is their second argument)."""
+def _window_area(inputs: list[Any], outputs: list[Any]) -> int:
+    """Kernel area of max_pool2d / avg_pool2d (``kernel_size`` is their second argument).
+    A kernel computed from the input's shape (global pooling written functionally) is not a
+    trace constant: its area is then input H*W // output H*W per dimension."""
     kernel = _constant(inputs[1]) if len(inputs) > 1 else None
     if isinstance(kernel, int):
         return kernel * kernel
     if isinstance(kernel, (list, tuple)) and kernel:
         return int(prod(kernel)) if len(kernel) > 1 else int(kernel[0]) ** 2
+    shape_in, shape_out = get_shape(inputs[0]), get_shape(outputs[0]) if outputs else None
+    if shape_in and shape_out and len(shape_in) == len(shape_out) >= 2:
+        return int(prod(i // max(o, 1) for i, o in zip(shape_in[-2:], shape_out[-2:],
+                                                        strict=True)))
     return 1
 
 
@@ -160,21 +177,23 @@ def _short(op: str) -> str:
 
 
 def _combined(op: str) -> Handle:
-    """One handle per op that returns every figure of that op under a prefixed key."""
+    """One handle per op that returns every figure of that op, each under its :class:`OpKey`
+    (fvcore sums the Counters per module; the keys need only be hashable)."""
     flop = _FVCORE_FLOP_HANDLES.get(op)
     activation = _FVCORE_ACTIVATION_HANDLES.get(op)
     extra = EXTRA_FLOP_FORMULAS.get(op) if flop is None else None
     name = _short(op)
 
-    def handle(inputs: list[Any], outputs: list[Any]) -> Counter[str]:
-        counts: Counter[str] = Counter({KEY_SEEN + op: 1})
+    def handle(inputs: list[Any], outputs: list[Any]) -> Counter[OpKey]:
+        counts: Counter[OpKey] = Counter({OpKey(Tally.SEEN, op): 1})
         if flop is not None:
-            counts[KEY_FLOPS + name] = _as_int(flop(inputs, outputs))
+            counts[OpKey(Tally.FLOPS, name)] = _as_int(flop(inputs, outputs))
         if extra is not None:
-            counts[KEY_FLOPS_EXTRA + name] = int(extra.flops(inputs, outputs))
-            counts[KEY_ACTIVATIONS_EXTRA + name] = _elements(outputs[0]) if outputs else 0
+            counts[OpKey(Tally.FLOPS_EXTRA, name)] = int(extra.flops(inputs, outputs))
+            counts[OpKey(Tally.ACTIVATIONS_EXTRA, name)] = (_elements(outputs[0]) if outputs
+                                                            else 0)
         if activation is not None:
-            counts[KEY_ACTIVATIONS + name] = _as_int(activation(inputs, outputs))
+            counts[OpKey(Tally.ACTIVATIONS, name)] = _as_int(activation(inputs, outputs))
         return counts
 
     return handle

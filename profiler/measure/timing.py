@@ -43,6 +43,7 @@ import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import torch
 
@@ -69,12 +70,17 @@ from profiler.spec import BenchSpec
 
 __all__ = [
     "DEFAULT_POLICY",
+    "BlockFigures",
     "TimingOutcome",
     "TimingPolicy",
     "bench",
     "bench_once",
+    "bench_result",
+    "block_figures",
+    "child_memory",
     "is_oom",
     "oom_error",
+    "run_guarded",
     "run_timing",
     "validate",
     "warm_up",
@@ -200,8 +206,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _child_memory(spec: BenchSpec, batch: int, static: int, step_seconds: float,
-                  policy: TimingPolicy) -> MemoryFigures:
+def child_memory(spec: BenchSpec, batch: int, static: int, step_seconds: float,
+                 policy: TimingPolicy) -> MemoryFigures:
     """The CPU figures from a child process (``skipped`` when ``spec.memory`` is off)."""
     if not spec.memory:
         return MemoryFigures(method="skipped", static_bytes=static)
@@ -216,7 +222,9 @@ def _child_memory(spec: BenchSpec, batch: int, static: int, step_seconds: float,
 
 
 @dataclass(frozen=True)
-class _BlockFigures:
+class BlockFigures:
+    """A single block's memory-traffic floor and achieved bandwidth (empty for models)."""
+
     min_bytes: int | None = None
     formula: str = ""
     achieved: float | None = None
@@ -229,15 +237,15 @@ class _BlockFigures:
         return self.achieved / self.copy
 
 
-def _block_figures(spec: BenchSpec, device: torch.device, prepared: PreparedStep,
-                   step_seconds: float) -> _BlockFigures:
+def block_figures(spec: BenchSpec, device: torch.device, prepared: PreparedStep,
+                  step_seconds: float) -> BlockFigures:
     if not spec.workload.is_block or spec.workload.block is None:
-        return _BlockFigures()
+        return BlockFigures()
     c, h, w = spec.workload.input_shape
     params = sum(tensor_bytes(p) for p in prepared.module.parameters())
     floor = min_bytes(spec.workload.block, (prepared.batch, c, h, w),
                       prepared.inputs.element_size(), params, spec.mode)
-    return _BlockFigures(floor.bytes, floor.formula, achieved_gbps(floor.bytes, step_seconds),
+    return BlockFigures(floor.bytes, floor.formula, achieved_gbps(floor.bytes, step_seconds),
                          copy_bandwidth(device))
 
 
@@ -251,15 +259,22 @@ def bench_once(spec: BenchSpec, device: torch.device, batch: int,
         outcome = run_timing(clock, prepared.run, warmup=spec.warmup, min_time=spec.min_time,
                              repeats=spec.repeats, policy=policy,
                              on_steady=None if probe is None else probe.mark_steady)
-        summary = summarize(outcome.samples, batch)
-        step_seconds = summary.step_ms_median / 1e3
+        step_seconds = summarize(outcome.samples, batch).step_ms_median / 1e3
         static = static_memory_bytes(prepared, spec.mode)
         # read the allocator before the copy-bandwidth buffers exist
         cuda_figures = None if probe is None else probe.finish(static)
-        block = _block_figures(spec, device, prepared, step_seconds)
+        block = block_figures(spec, device, prepared, step_seconds)
         del prepared
     memory = cuda_figures if cuda_figures is not None else \
-        _child_memory(spec, batch, static, step_seconds, policy)
+        child_memory(spec, batch, static, step_seconds, policy)
+    return bench_result(spec, batch, outcome, clock.name, memory, block)
+
+
+def bench_result(spec: BenchSpec, batch: int, outcome: TimingOutcome, clock: str,
+                 memory: MemoryFigures, block: BlockFigures) -> BenchResult:
+    """The result record of one measurement: statistics of ``outcome``'s raw samples, plus
+    its memory and (single blocks) bandwidth figures."""
+    summary = summarize(outcome.samples, batch)
     return BenchResult(
         images_per_sec=summary.images_per_sec,
         images_per_sec_iqr=summary.images_per_sec_iqr,
@@ -271,7 +286,7 @@ def bench_once(spec: BenchSpec, device: torch.device, batch: int,
         images_per_sec_cv=summary.images_per_sec_cv,
         step_ms_iqr=summary.step_ms_iqr,
         noisy=summary.noisy,
-        clock=clock.name,
+        clock=clock,
         warmup_steps=len(outcome.warmup_times),
         steps_per_repeat=outcome.steps_per_repeat,
         repeats=outcome.repeats,
@@ -287,12 +302,17 @@ def bench_once(spec: BenchSpec, device: torch.device, batch: int,
     )
 
 
-def _bench_at(spec: BenchSpec, device: torch.device, batch: int,
-              policy: TimingPolicy) -> BenchResult:
-    """:func:`bench_once` with torch's failures turned into one-line attnprof errors."""
+T = TypeVar("T")
+
+
+def run_guarded(spec: BenchSpec, device: torch.device, batch: int,
+                action: Callable[[], T]) -> T:
+    """``action()`` with torch's failures turned into one-line attnprof errors: out of memory
+    becomes :class:`OutOfMemoryError` (batch, free memory), a dtype the CPU build lacks an
+    InvalidOptionError, anything else a MeasurementError naming ``spec``."""
     oom_detail: str | None = None
     try:
-        return bench_once(spec, device, batch, policy)
+        return action()
     except AttnprofError:
         raise
     except Exception as exc:
@@ -308,6 +328,12 @@ def _bench_at(spec: BenchSpec, device: torch.device, batch: int,
         oom_detail = _first_line(exc)
     # Outside the except block: the traceback (and the tensors its frames hold) is gone.
     raise oom_error(device, batch, oom_detail)
+
+
+def _bench_at(spec: BenchSpec, device: torch.device, batch: int,
+              policy: TimingPolicy) -> BenchResult:
+    """:func:`bench_once` with torch's failures turned into one-line attnprof errors."""
+    return run_guarded(spec, device, batch, lambda: bench_once(spec, device, batch, policy))
 
 
 def with_oom_retry(spec: BenchSpec, attempt: Callable[[int], BenchResult],

@@ -96,7 +96,7 @@ def build_report(request: ReportRequest) -> Report:
     claims = _claims(request.claims, data)
     check = None if claims is None else check_claims(claims, data, load_claims_findings(claims))
     plots = () if request.plots_dir is None else make_plots(data, request.plots_dir,
-                                                            request.overwrite)
+                                                            request.overwrite, claims)
     base_dir = request.output.parent if request.output is not None else Path.cwd()
     reproduce = (request.reproduce if request.reproduce is not None
                  else reproduce_commands(data, request.output, request.plots_dir))

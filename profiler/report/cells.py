@@ -19,6 +19,7 @@ __all__ = [
     "points",
     "printed_decimals",
     "ratio",
+    "ratio_with_interval",
     "sig",
     "with_spread",
 ]
@@ -70,6 +71,16 @@ def giga(value: float) -> str:
 def ratio(value: float | None) -> str:
     """A ratio as a percentage of its reference: ``97.3%``."""
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def ratio_with_interval(value: float | None, low: float | None, high: float | None) -> str:
+    """A ratio and its confidence interval in percent: ``97.3% [95.1, 99.0]`` (``[n.a.]``
+    when there are too few rounds for an interval)."""
+    if value is None:
+        return "–"
+    if low is None or high is None:
+        return f"{ratio(value)} [no interval]"
+    return f"{ratio(value)} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def points(value: float | None) -> str:

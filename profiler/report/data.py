@@ -20,7 +20,8 @@ from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
-from profiler.results.merge_rule import keep_ok_records
+from profiler.results.group import GroupResult
+from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Options, Workload
 
 __all__ = ["BenchEntry", "BreakdownEntry", "CountEntry", "ReportData", "RunInfo", "collect",
@@ -56,7 +57,15 @@ class CountEntry:
 
     @property
     def flops(self) -> float:
-        return self._per_image(self.result.flops)
+        """fvcore's FLOPs per image (whichever counter the case headlined)."""
+        fvcore = self.result.counted("fvcore")
+        return self._per_image(self.result.flops if fvcore is None else fvcore.flops)
+
+    @property
+    def train_step_flops(self) -> float | None:
+        """Forward + backward FLOPs of a training step per image, if counted."""
+        total = self.result.train_step_flops
+        return None if total is None else self._per_image(total)
 
     @property
     def flops_all(self) -> float:
@@ -64,7 +73,9 @@ class CountEntry:
 
     @property
     def attention_flops(self) -> float:
-        return self._per_image(self.result.attention_flops)
+        fvcore = self.result.counted("fvcore")
+        return self._per_image(self.result.attention_flops if fvcore is None
+                               else fvcore.attention_flops)
 
     @property
     def attention_flops_all(self) -> float:
@@ -119,13 +130,19 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class ReportData:
-    """Every case of the report's inputs, by kind."""
+    """Every case of the report's inputs, by kind, and the comparison groups that timed some
+    of them together (calibrations included)."""
 
     counts: tuple[CountEntry, ...]
     benches: tuple[BenchEntry, ...]
     unfinished: tuple[CaseRecord, ...]
     runs: tuple[RunInfo, ...]
     breakdowns: tuple[BreakdownEntry, ...] = ()
+    groups: tuple[GroupResult, ...] = ()
+
+    @property
+    def calibrations(self) -> tuple[GroupResult, ...]:
+        return tuple(g for g in self.groups if g.kind == "calibration")
 
     @property
     def model_counts(self) -> tuple[CountEntry, ...]:
@@ -196,6 +213,7 @@ def _run_info(source: str, result: ResultFile) -> RunInfo:
 def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
     """Merge ``(source, file)`` pairs into one :class:`ReportData` (first ok record wins)."""
     chosen = keep_ok_records(record for _, result in results for record in result.cases)
+    groups = keep_ok_groups(group for _, result in results for group in result.groups)
     counts: list[CountEntry] = []
     benches: list[BenchEntry] = []
     breakdowns: list[BreakdownEntry] = []
@@ -213,4 +231,4 @@ def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
     return ReportData(counts=tuple(counts), benches=tuple(benches),
                       unfinished=tuple(unfinished),
                       runs=tuple(_run_info(source, result) for source, result in results),
-                      breakdowns=tuple(breakdowns))
+                      groups=tuple(groups.values()), breakdowns=tuple(breakdowns))

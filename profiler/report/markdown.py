@@ -16,11 +16,13 @@ from pathlib import Path
 from tabulate import tabulate
 
 from profiler.devices import device_type
-from profiler.measure.stats import NOISY_IQR_RATIO
+from profiler.measure.stats import CONFIDENCE
 from profiler.report import tables
 from profiler.report.breakdown import breakdown_section
+from profiler.report.calibration import calibration_section
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
+from profiler.report.ratios import UNPAIRED_MARK
 from profiler.report.summary import summary_markdown
 from profiler.report.verdict_speed import RATIO_TOLERANCE
 from profiler.report.verdicts import ClaimsCheck, Verdict
@@ -56,18 +58,21 @@ def _inputs_line(data: ReportData) -> str:
 
 def _rules(check: ClaimsCheck) -> str:
     findings = check.findings
-    basis = (f"the counting conventions found per figure (`{findings.path.name}`)"
+    basis = (f"one counting convention for the whole paper (`{findings.path.name}`): "
+             f"{findings.statement.rstrip('.')}"
              if findings.available else
              "M = 10^6 and fvcore's FLOPs (no convention analysis found, "
              f"`{findings.path.name}`)")
     return (f"How claims are judged: parameters and FLOPs at the precision the paper prints, "
             f"under {basis}; throughput as each method's share of its own backbone's FPS "
-            f"(absolute FPS depend on the hardware), `pass` within ±{100 * RATIO_TOLERANCE:.0f} "
-            "percentage points of the paper's share; orderings per backbone and mode, `pass` "
-            "when our medians are in the paper's order and the interquartile ranges do not "
-            f"overlap. A noisy measurement (IQR/median > {NOISY_IQR_RATIO:.0%}) or a difference "
-            "within the measured spread is `inconclusive`; `n.a.` = nothing to compare. Every "
-            "`fail` says why.")
+            f"(absolute FPS depend on the hardware) with its {CONFIDENCE:.0%} confidence "
+            "interval, paired over interleaved rounds where the cases were timed together "
+            f"({UNPAIRED_MARK} marks cases timed apart); `pass` when the interval overlaps the "
+            f"paper's share ±{100 * RATIO_TOLERANCE:.0f} percentage points, `fail` when it lies "
+            "wholly outside, `inconclusive` when it is wider than that band; orderings per "
+            "backbone and mode on the interval of the two methods' ratio: `pass` when it "
+            "excludes 100% on the paper's side, `inconclusive` when it contains 100%. `n.a.` = "
+            "nothing to compare. Every `fail` says why.")
 
 
 def _missing_list(verdicts: Sequence[Verdict]) -> str:
@@ -175,6 +180,7 @@ def render_markdown(data: ReportData, check: ClaimsCheck | None, plots: Sequence
         breakdown_section(data),
         _plots_section(plots, text.base_dir),
         _unfinished_section(data),
+        calibration_section(data),
         environment_section(data),
     ]
     if text.reproduce:

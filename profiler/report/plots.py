@@ -7,7 +7,11 @@
 - ``block-time-vs-channels.png``: single blocks' median step time against channels, with
   the memory-bandwidth floor (least traffic / measured copy bandwidth) of each;
 - ``time-vs-flops.png``: per backbone and mode, for each method a bar of its step time by
-  part beside a bar of its FLOPs by part (stacked shares, from breakdown cases).
+  part beside a bar of its FLOPs by part (stacked shares, from breakdown cases);
+- ``throughput-share-forest.png``: per backbone and mode, each method's share of the
+  backbone's throughput with its 95% interval (a dot and a bar; filled when paired over
+  interleaved rounds, hollow when the two were timed apart) beside the paper's share (a
+  diamond) with the verdicts' tolerance band. A dotted line marks 100%.
 """
 
 from __future__ import annotations
@@ -27,12 +31,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.errors import InvalidOptionError
+from profiler.measure.stats import RatioInterval
 from profiler.output import check_output, write_output
-from profiler.report.breakdown import GROUPS, group_shares, panels
+from profiler.report.breakdown import GROUPS, group_shares
+from profiler.report.breakdown import panels as breakdown_panels
+from profiler.report.claims import Claims
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
+from profiler.report.ratios import is_paired, ratio_between
+from profiler.report.verdict_speed import RATIO_TOLERANCE
 
-__all__ = ["Plot", "check_plot_outputs", "make_plots"]
+__all__ = ["FOREST_NAME", "Plot", "check_plot_outputs", "make_plots", "throughput_share_forest"]
 
 MODE_TITLES = {"infer": "inference", "train": "training"}
 _MARKERS = "osD^vP*X"
@@ -240,7 +249,7 @@ _GROUP_COLORS = ("#1f77b4", "#17becf", "#2ca02c", "#9467bd", "#8c564b", "#d62728
 
 def time_vs_flops(data: ReportData, path: Path) -> Plot | None:
     """Stacked shares of time and FLOPs by part, one pair of bars per method."""
-    found = panels(data)
+    found = breakdown_panels(data)
     if not found:
         return None
     colors = dict(zip([label for label, _ in GROUPS], _GROUP_COLORS, strict=True))
@@ -272,6 +281,104 @@ def time_vs_flops(data: ReportData, path: Path) -> Plot | None:
                 "the FLOPs, a visible share of the time.")
 
 
+# --- the forest plot of throughput shares -------------------------------------------------
+
+FOREST_NAME = "throughput-share-forest.png"
+
+
+@dataclass(frozen=True)
+class _Row:
+    method: str
+    label: str
+    ours: RatioInterval
+    paper: float | None
+
+
+def _paper_share(claims: Claims | None, backbone: str, method: str, mode: str) -> float | None:
+    if claims is None:
+        return None
+    base = claims.baseline(backbone)
+    row = next((r for r in claims.rows(backbone) if r.method == method and r.buildable), None)
+    if base is None or row is None:
+        return None
+    fps, base_fps = row.fps(mode), base.fps(mode)
+    return fps / base_fps if fps and base_fps else None
+
+
+def _forest_panels(data: ReportData, claims: Claims | None) -> list[tuple[str, str, list[_Row]]]:
+    panels = []
+    backbones = list(dict.fromkeys(b.workload.model or "" for b in data.model_benches))
+    for backbone in backbones:
+        for mode in ("train", "infer"):
+            rows = []
+            for entry in data.model_benches:
+                workload = entry.workload
+                method = method_of(workload)
+                if workload.model != backbone or entry.spec.mode != mode or method == "none":
+                    continue
+                base = data.bench_for(backbone, "none", mode, (), workload.input_shape)
+                if base is None or base.spec.dtype != entry.spec.dtype:
+                    continue
+                rows.append(_Row(method, method_label(method), ratio_between(data, entry, base),
+                                 _paper_share(claims, backbone, method, mode)))
+            if rows:
+                panels.append((backbone, mode, rows))
+    return panels
+
+
+def _draw_forest(axis: Axes, rows: Sequence[_Row]) -> None:
+    for y, row in enumerate(rows):
+        ours = row.ours
+        low = ours.low if ours.low is not None else ours.ratio
+        high = ours.high if ours.high is not None else ours.ratio
+        paired = is_paired(ours)
+        axis.errorbar(100 * ours.ratio, y, xerr=[[100 * (ours.ratio - low)],
+                                                 [100 * (high - ours.ratio)]],
+                      fmt="o", color="tab:blue", mfc="tab:blue" if paired else "white",
+                      capsize=3, label="ours (95% interval)" if y == 0 else None)
+        if row.paper is not None:
+            axis.plot([100 * (row.paper - RATIO_TOLERANCE), 100 * (row.paper + RATIO_TOLERANCE)],
+                      [y + 0.25, y + 0.25], color="tab:red", alpha=0.35, linewidth=4)
+            axis.plot(100 * row.paper, y + 0.25, "D", color="tab:red",
+                      label="paper (± tolerance)" if y == 0 else None)
+    axis.axvline(100, color="black", linestyle=":", linewidth=0.8)
+    axis.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=8)
+    axis.set_ylim(-0.6, len(rows) - 0.2)
+    axis.invert_yaxis()
+    axis.set_xlabel("% of the backbone's throughput")
+    axis.grid(True, axis="x", alpha=0.3)
+
+
+def throughput_share_forest(data: ReportData, path: Path,
+                            claims: Claims | None = None) -> Plot | None:
+    """The forest plot (see the module doc); None when no method has a backbone to share."""
+    panels = _forest_panels(data, claims)
+    if not panels:
+        return None
+    columns = min(2, len(panels))
+    rows_count = (len(panels) + columns - 1) // columns
+    height = max(2.0, 0.45 * max(len(rows) for _, _, rows in panels) + 1.2)
+    figure, axes = plt.subplots(rows_count, columns, figsize=(5.2 * columns, height * rows_count),
+                                squeeze=False)
+    for k, (backbone, mode, rows) in enumerate(panels):
+        axis = axes[k // columns][k % columns]
+        _draw_forest(axis, rows)
+        axis.set_title(f"{backbone_label(backbone)}, {MODE_TITLES[mode]}", fontsize=9)
+    for k in range(len(panels), rows_count * columns):
+        axes[k // columns][k % columns].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        axes[0][0].legend(handles, labels, fontsize=7, loc="best")
+    _save(figure, path)
+    return Plot(path, "Throughput share per method, with intervals",
+                "Each method's throughput as a share of its own backbone's: our estimate with "
+                "its 95% interval (filled: paired over interleaved rounds; hollow: timed "
+                "apart), and the paper's share with the ±"
+                f"{100 * RATIO_TOLERANCE:.0f} pp band the verdicts use. A bar that misses the "
+                "band is a `fail`; one that crosses 100% cannot order the method against "
+                "its backbone.")
+
+
 PLOTS: tuple[tuple[str, Callable[[ReportData, Path], Plot | None]], ...] = (
     ("throughput-vs-params.png", throughput_vs_params),
     ("attention-overhead.png", attention_overhead),
@@ -283,16 +390,19 @@ PLOTS: tuple[tuple[str, Callable[[ReportData, Path], Plot | None]], ...] = (
 def check_plot_outputs(directory: Path, overwrite: bool = False,
                        flag: str = "--overwrite") -> None:
     """Refuse plot files that must not be written (see :func:`profiler.output.check_output`)."""
-    for name, _ in PLOTS:
+    for name in (*(name for name, _ in PLOTS), FOREST_NAME):
         check_output(directory / name, overwrite=overwrite, flag=flag)
 
 
-def make_plots(data: ReportData, directory: Path, overwrite: bool = False) -> tuple[Plot, ...]:
+def make_plots(data: ReportData, directory: Path, overwrite: bool = False,
+               claims: Claims | None = None) -> tuple[Plot, ...]:
     """Write every plot the data supports into ``directory`` (existing plot files are
-    replaced only with ``overwrite``; every target is checked before any is drawn)."""
+    replaced only with ``overwrite``; every target is checked before any is drawn; with
+    ``claims``, the forest plot shows the paper's shares too)."""
     check_plot_outputs(directory, overwrite)
     try:
         made = [draw(data, directory / name) for name, draw in PLOTS]
+        made.append(throughput_share_forest(data, directory / FOREST_NAME, claims))
     except OSError as exc:
         plt.close("all")
         raise InvalidOptionError(f"cannot write plots into {directory}: "

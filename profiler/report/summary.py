@@ -81,8 +81,8 @@ def claims_glance(verdicts: Sequence[Verdict]) -> Table | None:
     return Table("The paper's claims at a glance", "", ("Network", *columns), rows)
 
 
-LEGEND = ("Cells: the paper's figure → ours (under the counting convention found for the "
-          "figure; FPS as the share of the backbone's images/s kept), then the verdict: "
+LEGEND = ("Cells: the paper's figure → ours (under the paper-wide counting convention above; "
+          "FPS as the share of the backbone's images/s kept), then the verdict: "
           + ", ".join(f"{m} {s}" for s, m in MARKS.items() if m != f"({s})")
           + ", (n.a.) nothing to compare; – not measured. The sections below give every "
           "verdict with its reason.")
@@ -94,6 +94,9 @@ def summary_markdown(data: ReportData, check: ClaimsCheck | None) -> str:
     if check is not None:
         claims = check.claims
         parts.append(f"Against {claims.title}: **{check.summary() or 'no claim checked'}**.")
+        if check.findings.statement:
+            parts.append(f"Parameters and FLOPs, one counting convention for the whole paper: "
+                         f"{check.findings.statement}")
         parts.append(status_counts_table(check).to_markdown().rstrip())
         glance = claims_glance(check.verdicts)
         if glance is not None:

@@ -23,7 +23,6 @@ from profiler.report.cells import (
     NOISY_MARK,
     giga,
     mib,
-    percent,
     percent_sig,
     ratio,
     sig,
@@ -32,6 +31,7 @@ from profiler.report.cells import (
 from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
+from profiler.report.ratios import UNPAIRED_MARK, change_cell, ratio_between, ratio_cell
 from profiler.report.verdicts import Verdict
 from profiler.spec import Workload, thaw_options
 
@@ -174,6 +174,11 @@ COUNT_UNITS = ("#Param: millions of parameters (M = 10^6). FLOPs: G = 10^9 per i
                "multiply-add counts as one FLOP.")
 
 
+BACKWARD_UNITS = ("Train-step FLOPs: forward + backward of one training step per image, "
+                  "from torch's FlopCounterMode (2 FLOPs per multiply-add; conv and matmul "
+                  "only).")
+
+
 # --- our measurements -------------------------------------------------------------------------
 
 def _model_keys(data: ReportData, claims: Claims | None) -> list[WorkloadKey]:
@@ -214,6 +219,7 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
                for b in reversed(data.model_benches)}
     variants = list(dict.fromkeys(_variant(b) for b in data.model_benches))
     several = len(variants) > 1
+    backward = any(c.train_step_flops is not None for c in data.model_counts)
     mixed = {mode: _mixed(data.model_benches, mode) for mode in MODES}
     rows = []
     for key in keys:
@@ -228,15 +234,20 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
             method = _method_cell(entry.workload)
             if several and variant is not None:
                 method += f" [{_variant_label(variant)}]"
+            step = [] if not backward else [
+                "–" if count is None or count.train_step_flops is None
+                else giga(count.train_step_flops)]
             rows.append((
                 method, _backbone_cell(entry.workload),
                 "–" if count is None else f"{count.result.params / 1e6:.2f}",
-                "–" if count is None else giga(count.flops),
+                "–" if count is None else giga(count.flops), *step,
                 _fps_cell(train, mixed["train"]), _fps_cell(infer, mixed["infer"]),
             ))
-    units = " ".join(u for u in (COUNT_UNITS, _timing_units(data.model_benches, data)) if u)
+    units = " ".join(u for u in (COUNT_UNITS, BACKWARD_UNITS if backward else "",
+                                 _timing_units(data.model_benches, data)) if u)
     return Table("Our measurements (Table 3 layout)", units,
-                 ("Method", "Backbone", "#Param (M)", "FLOPs (G)", "Training FPS",
+                 ("Method", "Backbone", "#Param (M)", "FLOPs (G)",
+                  *(["Train-step FLOPs (G)"] if backward else []), "Training FPS",
                   "Inference FPS"), tuple(rows))
 
 
@@ -264,11 +275,8 @@ def overhead_table(data: ReportData) -> Table | None:
                          and b.spec.mode == mode), None)
             ref = next((b for b in data.model_benches if _key(b.workload) == base_key
                         and b.spec.mode == mode), None)
-            cost = (None if mine is None or ref is None
-                    else mine.result.images_per_sec / ref.result.images_per_sec - 1)
-            noisy = mine is not None and ref is not None and (mine.result.noisy
-                                                              or ref.result.noisy)
-            cells.append(percent(cost) + (f" {NOISY_MARK}" if noisy else ""))
+            cells.append("–" if mine is None or ref is None
+                         else change_cell(ratio_between(data, mine, ref)))
         workload = Workload(model=model, attention=None if method == "none" else method,
                             options=key[2], input_shape=shape)
         rows.append((_backbone_cell(workload), _method_cell(workload), *cells))
@@ -276,7 +284,8 @@ def overhead_table(data: ReportData) -> Table | None:
         return None
     units = ("Change relative to the same backbone without attention: parameters (count and "
              "%), FLOPs per image under fvcore's convention and with all operators, and "
-             "throughput (median images/s; negative = slower). " + NOISY_NOTE)
+             "throughput (images/s; negative = slower) with its 95% interval, paired over "
+             f"interleaved rounds ({UNPAIRED_MARK}: timed apart, unpaired).")
     return Table("Attention overhead over each backbone", units,
                  ("Backbone", "Method", "Δ params", "Δ params %", "Δ FLOPs % (fvcore)",
                   "Δ FLOPs % (all)", "Δ training FPS", "Δ inference FPS"), tuple(rows))
@@ -332,7 +341,7 @@ def _our_fps(data: ReportData, row: Table3Row, mode: str) -> str:
     result = entry.result
     text = with_spread(result.images_per_sec, result.images_per_sec_iqr, result.noisy)
     if base is not None and row.method != "none":
-        text += f" ({ratio(result.images_per_sec / base.result.images_per_sec)})"
+        text += f" ({ratio_cell(ratio_between(data, entry, base))})"
     return text
 
 
@@ -354,10 +363,11 @@ def claims_table(data: ReportData, claims: Claims) -> Table:
         ))
     units = (f"Paper: as printed ({claims.source}); its FPS were measured on "
              f"{claims.fps_hardware}. Ours: #Param in M = 10^6, FLOPs in G = 10^9 under "
-             "fvcore's convention (the conventions under which the paper's figures reproduce "
-             "are judged in the verdicts below); FPS as median ± IQR images/s. In parentheses: "
-             "the share of the backbone's FPS kept, which is what carries across hardware. "
-             + NOISY_NOTE)
+             "fvcore's convention (the paper's figures are judged under the paper-wide "
+             "counting convention in the verdicts below); FPS as median ± IQR images/s. In "
+             "parentheses: the share of the backbone's FPS kept, which is what carries across "
+             "hardware, with its 95% interval (paired over interleaved rounds; "
+             f"{UNPAIRED_MARK}: timed apart). " + NOISY_NOTE)
     return Table("Table 3: paper vs ours", units,
                  ("Backbone", "Method", "#Param paper", "#Param ours", "FLOPs paper",
                   "FLOPs ours", "Train FPS paper", "Train FPS ours", "Infer FPS paper",

@@ -1,9 +1,10 @@
 """Parameter and FLOP claims: Table 3's #Param and FLOPs, the abstract, Table 2's formulas.
 
-A published count is judged under the counting convention the counting work found for it
-(:mod:`profiler.report.findings`): ``pass`` "reproduced under convention X" when the finding
-reproduced the figure, ``fail`` "not reproduced" with the finding's explanation otherwise.
-Without a finding, ours is compared at the precision the paper prints (two decimals: 24.37):
+A published count is judged under the one counting convention ``attnprof conventions`` chose
+for the whole paper (:mod:`profiler.report.findings`): ``pass`` "reproduced" when the figure
+prints the same under it, ``fail`` otherwise, with the nearest alternative as a post-hoc note
+(never a pass). Without findings, ours is compared at the precision the paper prints (two
+decimals: 24.37):
 parameters in M = 10^6, FLOPs in G = 10^9 under fvcore's convention (one multiply-add = one
 FLOP) or with the elementwise operators fvcore skips ("all"), whichever matches.
 Table 2's per-module formulas (``2C^2/r``, ``k*C``...) are evaluated for the blocks counted
@@ -15,11 +16,10 @@ from __future__ import annotations
 
 import ast
 import operator
-import re
 from collections.abc import Callable, Mapping
 
+from profiler.claims.paper import Claims, Table2Row, Table3Row
 from profiler.report.cells import printed_decimals, sig
-from profiler.report.claims import Claims, Table2Row, Table3Row
 from profiler.report.data import CountEntry, ReportData, method_of
 from profiler.report.findings import Finding, Findings
 from profiler.report.names import backbone_label, block_info
@@ -40,29 +40,15 @@ def _printed_match(value: float, published: float, minimum_decimals: int) -> boo
     return abs(value - published) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9)
 
 
-_FINDING_HEAD = re.compile(r"^(?:not )?reproduced(?: by any candidate convention)?[:;]?\s*")
-_GIVES = re.compile(r"^.*? gives [-+0-9.eE]+\s*")
-
-
-def _finding_detail(finding: Finding) -> str:
-    """The finding's explanation without the words the verdict already says."""
-    detail = _FINDING_HEAD.sub("", finding.explanation, count=1)
+def _from_finding(kind: str, subject: str, claim: str, paper: str, finding: Finding) -> Verdict:
+    ours = f"{finding.ours:.6g}{finding.published_unit}"
+    ours += f" ({finding.variant})" if finding.method != "none" else ""
     if finding.reproduced:
-        detail = _GIVES.sub("", detail, count=1).lstrip("; ")
-    return detail
-
-
-def _from_finding(kind: str, subject: str, claim: str, paper: str, finding: Finding,
-                  measured: str) -> Verdict:
-    under = f" under {finding.convention}" if finding.convention else ""
-    ours = f"{finding.ours:.6g} {finding.published_unit}{under} (measured: {measured})"
-    detail = _finding_detail(finding)
-    if finding.reproduced:
-        head = f"reproduced under convention {finding.convention}"
-        joined = f"{head} {detail}" if detail.startswith("(") else f"{head}: {detail}"
-        return Verdict(kind, subject, claim, "pass", paper, ours, joined if detail else head)
+        return Verdict(kind, subject, claim, "pass", paper, ours,
+                       f"reproduced under the paper-wide convention: {finding.explanation}")
     return Verdict(kind, subject, claim, "fail", paper, ours,
-                   f"not reproduced: {detail or 'no candidate convention prints it'}")
+                   f"not reproduced under the paper-wide convention: {finding.explanation}; "
+                   f"{finding.post_hoc}")
 
 
 def _params_text(entry: CountEntry) -> str:
@@ -88,7 +74,7 @@ def _params_verdict(subject: str, claim: str, published_m: float, entry: CountEn
                     finding: Finding | None, findings: Findings, kind: str) -> Verdict:
     paper = f"{published_m:.{printed_decimals(published_m, PARAMS_DECIMALS)}f}M"
     if finding is not None:
-        return _from_finding(kind, subject, claim, paper, finding, _params_text(entry))
+        return _from_finding(kind, subject, claim, paper, finding)
     ours_m = entry.result.params / 1e6
     if _printed_match(ours_m, published_m, PARAMS_DECIMALS):
         return Verdict(kind, subject, claim, "pass", paper, _params_text(entry),
@@ -105,7 +91,7 @@ def _flops_verdict(subject: str, claim: str, published_g: float, flops: float, f
     paper = f"{published_g:.{decimals}f} G" if published_g >= 1e-3 else f"{published_g:g} G"
     measured = _flops_text(flops, flops_all)
     if finding is not None:
-        return _from_finding(kind, subject, claim, paper, finding, measured)
+        return _from_finding(kind, subject, claim, paper, finding)
     for value, name in ((flops, "fvcore's convention (one multiply-add = one FLOP)"),
                         (flops_all, "the 'all' convention (elementwise operators included)")):
         if _printed_match(value / 1e9, published_g, minimum_decimals):

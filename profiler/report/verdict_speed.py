@@ -1,71 +1,44 @@
 """Throughput claims: each method's FPS as a ratio to its backbone's, and orderings.
 
 Absolute FPS depend on the hardware, so the paper's Table 3 is read as ratios: ECA-Net on
-ResNet-50 keeps 1805 / 1855 = 97.3% of the plain backbone's inference FPS. Ours is the ratio of
-the two median throughputs. Rules:
+ResNet-50 keeps 1805 / 1855 = 97.3% of the plain backbone's inference FPS. Ours is the
+throughput ratio with its 95% confidence interval (:func:`profiler.report.ratios.
+ratio_between`: paired over interleaved rounds when the two were timed in one comparison
+group, else unpaired and marked so). Rules, judged on the interval:
 
-- ratio: ``pass`` when ours is within :data:`RATIO_TOLERANCE` (5 percentage points) of the
-  paper's; ``inconclusive`` when either measurement is noisy (IQR/median above
-  :data:`~profiler.measure.stats.NOISY_IQR_RATIO`) or the
-  difference exceeds the tolerance by less than the ratio's spread (the sum of both
-  measurements' relative half-IQRs); otherwise ``fail``, with an explanation.
+- ratio: ``pass`` when the interval overlaps the paper's share ± :data:`RATIO_TOLERANCE`
+  (5 percentage points); ``fail`` when it lies wholly outside that band, with an explanation;
+  ``inconclusive`` when there is no interval (too few rounds or samples), or when it overlaps
+  the band but is itself wider than it (half-width > the tolerance: the run was too noisy to
+  confirm anything at that precision, which is how a busy machine shows).
 - ordering ("ECA-Net is faster than SENet", per backbone and mode, for every pair of methods
-  the paper times): ``pass`` when our medians are in the paper's order and the two
-  interquartile ranges [q1, q3] of images/s do not overlap; ``fail`` when they are in the
-  opposite order without overlap; ``inconclusive`` when they overlap or either is noisy.
+  the paper times): the interval of our A/B throughput ratio; ``pass`` when it excludes 1 on
+  the paper's side, ``fail`` when it excludes 1 on the other side, ``inconclusive`` when it
+  contains 1 (the difference is within what this run can resolve).
 - methods the paper prints N/A for (GCNet) get an ``n.a.`` verdict that still states ours.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import combinations
 
 from profiler.devices import device_type
-from profiler.measure.stats import NOISY_IQR_RATIO, quantile
+from profiler.measure.stats import RatioInterval, intervals_overlap
 from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, ratio, sig
 from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.names import backbone_label
+from profiler.report.ratios import is_paired, ratio_between, ratio_cell
 from profiler.report.verdicts import Verdict
 from profiler.results.environment import Environment
 
-__all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "Rates", "ordering_verdicts", "ratio_verdicts",
+__all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "ordering_verdicts", "ratio_verdicts",
            "setting_of"]
 
 RATIO_TOLERANCE = 0.05
-NOISY_TEXT = f"noisy measurement (IQR/median > {NOISY_IQR_RATIO:.0%})"
 MODE_NAMES = {"infer": "inference", "train": "training"}
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Images/s of one timing: median and quartiles of the raw samples."""
-
-    median: float
-    q1: float
-    q3: float
-    noisy: bool
-
-    @classmethod
-    def of(cls, entry: BenchEntry) -> Rates:
-        values = entry.rates()
-        result = entry.result
-        if len(values) >= 2:
-            return cls(result.images_per_sec, quantile(values, 0.25), quantile(values, 0.75),
-                       result.noisy)
-        half = result.images_per_sec_iqr / 2
-        return cls(result.images_per_sec, result.images_per_sec - half,
-                   result.images_per_sec + half, result.noisy)
-
-    @property
-    def relative_half_iqr(self) -> float:
-        return (self.q3 - self.q1) / (2 * self.median) if self.median else 0.0
-
-    def overlaps(self, other: Rates) -> bool:
-        return self.q1 <= other.q3 and other.q1 <= self.q3
 
 
 def setting_of(data: ReportData, entry: BenchEntry) -> Setting:
@@ -90,6 +63,17 @@ def _where(entry: BenchEntry) -> str:
     return f"batch {entry.batch}, {entry.spec.dtype}, {entry.spec.device}"
 
 
+def _how(interval: RatioInterval) -> str:
+    if is_paired(interval):
+        return f"paired over {interval.rounds} interleaved rounds"
+    return "unpaired: timed apart, drift between the two is not seen"
+
+
+def _no_interval(interval: RatioInterval) -> str:
+    return (f"no {100 * interval.confidence:g}% interval: too few rounds or samples "
+            f"({interval.rounds}) to judge")
+
+
 def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
                    mode: str) -> Verdict | None:
     subject = f"{backbone_label(row.backbone)} / {row.label}"
@@ -100,9 +84,9 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     if paper_fps is None or base_fps is None:
         if mine is None or theirs is None:
             return None
-        ours_ratio = mine.result.images_per_sec / theirs.result.images_per_sec
+        found = ratio_between(data, mine, theirs)
         return Verdict("throughput", subject, f"{name} FPS relative to the backbone", "n.a.",
-                       "N/A (not timed in the paper)", f"{ratio(ours_ratio)} ({_where(mine)})",
+                       "N/A (not timed in the paper)", f"{ratio_cell(found)} ({_where(mine)})",
                        "the paper prints no FPS for this row, so there is nothing to check")
     paper_ratio = paper_fps / base_fps
     claim = f"{name} keeps {ratio(paper_ratio)} of the backbone's FPS"
@@ -110,32 +94,33 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     if mine is None or theirs is None:
         return Verdict("throughput", subject, claim, "n.a.", paper, "–",
                        _missing(data, row.backbone, (row.method, "none"), mode))
-    a, b = Rates.of(mine), Rates.of(theirs)
-    ours_ratio = a.median / b.median
-    spread = ours_ratio * (a.relative_half_iqr + b.relative_half_iqr)
-    delta = ours_ratio - paper_ratio
-    ours = (f"{sig(a.median)} / {sig(b.median)} = {ratio(ours_ratio)} ± {100 * spread:.1f} pp "
-            f"({_where(mine)})")
+    found = ratio_between(data, mine, theirs)
+    ours = f"{ratio_cell(found)} ({_where(mine)})"
+    delta = found.ratio - paper_ratio
     tolerance = f"{100 * RATIO_TOLERANCE:.0f} pp"
-    if a.noisy or b.noisy:
+    if not found.has_interval:
         return Verdict("throughput", subject, claim, "inconclusive", paper, ours,
-                       f"{NOISY_TEXT}: a difference of {points(delta)} cannot be judged")
-    if abs(delta) <= RATIO_TOLERANCE:
+                       _no_interval(found))
+    band = (paper_ratio - RATIO_TOLERANCE, paper_ratio + RATIO_TOLERANCE)
+    assert found.low is not None and found.high is not None
+    if intervals_overlap((found.low, found.high), band) and found.half_width > RATIO_TOLERANCE:
+        return Verdict("throughput", subject, claim, "inconclusive", paper, ours,
+                       f"the interval is wider than ±{tolerance} (±{100 * found.half_width:.1f}"
+                       f" pp): too noisy to confirm or refute the paper's share ({_how(found)})")
+    if intervals_overlap((found.low, found.high), band):
         return Verdict("throughput", subject, claim, "pass", paper, ours,
-                       f"{points(delta)} from the paper, within ±{tolerance}")
-    if abs(delta) - spread <= RATIO_TOLERANCE:
-        return Verdict("throughput", subject, claim, "inconclusive", paper, ours,
-                       f"{points(delta)} from the paper: outside ±{tolerance} by less than the "
-                       f"measured spread (±{100 * spread:.1f} pp)")
+                       f"{points(delta)} from the paper; the interval overlaps the paper's "
+                       f"share ±{tolerance} ({_how(found)})")
     count = data.count_for(row.backbone, row.method, row.options)
     share = None
     if count is not None and count.flops_all:
         share = count.attention_flops_all / count.flops_all
-    why = ratio_mismatch(row.label, row.method, ours_ratio, paper_ratio, share,
+    why = ratio_mismatch(row.label, row.method, found.ratio, paper_ratio, share,
                          setting_of(data, mine),
                          measured_cost(data, row.backbone, row.method, mode, row.options))
     return Verdict("throughput", subject, claim, "fail", paper, ours,
-                   f"{points(delta)} from the paper (tolerance ±{tolerance}); {why}")
+                   f"{points(delta)} from the paper; the whole interval lies outside its share "
+                   f"±{tolerance} ({_how(found)}); {why}")
 
 
 def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
@@ -145,8 +130,7 @@ def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     theirs = data.bench_for(row.backbone, "none", mode, base.options)
     paper = "N/A" if paper_fps is None or base_fps is None else ratio(paper_fps / base_fps)
-    ours = ("–" if mine is None or theirs is None
-            else ratio(mine.result.images_per_sec / theirs.result.images_per_sec))
+    ours = "–" if mine is None or theirs is None else ratio(ratio_between(data, mine, theirs).ratio)
     return paper, ours
 
 
@@ -182,24 +166,29 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
     if entries[0] is None or entries[1] is None:
         return Verdict("ordering", subject, claim, "n.a.", paper, "–",
                        _missing(data, fast.backbone, (fast.method, slow.method), mode))
-    a, b = Rates.of(entries[0]), Rates.of(entries[1])
-    ours = f"{sig(a.median)} vs {sig(b.median)} images/s ({_where(entries[0])})"
-    if a.noisy or b.noisy:
+    found = ratio_between(data, entries[0], entries[1])
+    rates = (entries[0].result.images_per_sec, entries[1].result.images_per_sec)
+    ours = (f"{fast.label}/{slow.label} = {ratio_cell(found)}; {sig(rates[0])} vs "
+            f"{sig(rates[1])} images/s ({_where(entries[0])})")
+    if not found.has_interval:
         return Verdict("ordering", subject, claim, "inconclusive", paper, ours,
-                       NOISY_TEXT)
-    if a.overlaps(b):
+                       _no_interval(found))
+    side = found.side_of(1.0)
+    if side == 0:
         return Verdict("ordering", subject, claim, "inconclusive", paper, ours,
-                       f"the interquartile ranges overlap ([{sig(a.q1)}, {sig(a.q3)}] vs "
-                       f"[{sig(b.q1)}, {sig(b.q3)}]): the difference is within the noise")
-    if a.median > b.median:
+                       f"the interval contains 100%: the difference is within what this run "
+                       f"resolves ({_how(found)})")
+    if side > 0:
         return Verdict("ordering", subject, claim, "pass", paper, ours,
-                       f"{fast.label} is {100 * (a.median / b.median - 1):.1f}% faster here")
+                       f"{fast.label} is {100 * (found.ratio - 1):.1f}% faster here; the "
+                       f"interval excludes 100% ({_how(found)})")
     measured = measured_order(data, fast.backbone, mode,
                               (fast.label, fast.method, fast.options),
                               (slow.label, slow.method, slow.options))
-    why = order_mismatch(fast.label, slow.label, (a.median, b.median),
-                         (paper_fast, paper_slow), setting_of(data, entries[0]), measured)
-    return Verdict("ordering", subject, claim, "fail", paper, ours, why)
+    why = order_mismatch(fast.label, slow.label, rates, (paper_fast, paper_slow),
+                         setting_of(data, entries[0]), measured)
+    return Verdict("ordering", subject, claim, "fail", paper, ours,
+                   f"the interval lies wholly below 100% ({_how(found)}); {why}")
 
 
 def _untimed_verdict(data: ReportData, row: Table3Row, reference: Table3Row,
@@ -208,13 +197,13 @@ def _untimed_verdict(data: ReportData, row: Table3Row, reference: Table3Row,
     other = data.bench_for(reference.backbone, reference.method, mode, reference.options)
     if mine is None or other is None:
         return None
-    a, b = Rates.of(mine), Rates.of(other)
-    word = "faster" if a.median > b.median else "slower"
+    found = ratio_between(data, mine, other)
+    word = "faster" if found.ratio > 1 else "slower"
     return Verdict("ordering", f"{backbone_label(row.backbone)}, {MODE_NAMES[mode]}",
                    f"{row.label} vs {reference.label}", "n.a.", "N/A (not timed in the paper)",
-                   f"{sig(a.median)} vs {sig(b.median)} images/s ({_where(mine)})",
+                   f"{row.label}/{reference.label} = {ratio_cell(found)} ({_where(mine)})",
                    f"the paper prints no FPS for {row.label}; here it is "
-                   f"{abs(100 * (a.median / b.median - 1)):.1f}% {word} than {reference.label}")
+                   f"{abs(100 * (found.ratio - 1)):.1f}% {word} than {reference.label}")
 
 
 def ordering_verdicts(claims: Claims, data: ReportData) -> list[Verdict]:

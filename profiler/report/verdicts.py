@@ -3,22 +3,24 @@
 Statuses:
 
 - ``pass``: our measurement agrees with the claim within the stated tolerance;
-- ``fail``: it does not, and the difference is larger than the measurement's spread (the
-  explanation says why it differs);
+- ``fail``: it does not, and the difference is larger than the measurement's uncertainty
+  (the explanation says why it differs);
 - ``partial``: part of a compound claim holds (explained);
-- ``inconclusive``: the measurement is too noisy (IQR/median above
-  :data:`~profiler.measure.stats.NOISY_IQR_RATIO`) or the difference is
-  within its spread, so it can neither confirm nor refute the claim;
+- ``inconclusive``: the measurement is too uncertain (a throughput interval wider than the
+  tolerance, or one that contains 100% for an ordering), so it can neither confirm nor
+  refute the claim;
 - ``n.a.``: the results hold no measurement for it, or the paper gives no number.
 
 Rules per kind (:mod:`profiler.report.verdict_counts` and :mod:`profiler.report.verdict_speed`,
 run together by :func:`profiler.report.check.check_claims`):
-params and FLOPs are judged under the counting convention the counting work found for each
-published figure (``suites/claims/<id>-conventions.toml``), or, without that analysis, as
+params and FLOPs are judged under the one counting convention ``attnprof conventions`` chose
+for the whole paper (``suites/claims/<id>-conventions.toml``; a miss carries the nearest
+alternative as a post-hoc note, never a pass), or, without that analysis, as
 M = 10^6 parameters and fvcore's FLOPs at the precision the paper prints. Throughput is
-judged as each method's ratio to its own backbone (absolute FPS depend on the hardware) within
+judged as each method's ratio to its own backbone (absolute FPS depend on the hardware), its
+95% interval against the paper's share ±
 :data:`~profiler.report.verdict_speed.RATIO_TOLERANCE`; orderings ("ECA is faster than SE")
-per backbone and mode, where the interquartile ranges of the two measurements do not overlap.
+per backbone and mode, on the interval of the two methods' ratio.
 """
 
 from __future__ import annotations

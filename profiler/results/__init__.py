@@ -17,6 +17,7 @@ from profiler.results.envelope import (
     write_result_file,
 )
 from profiler.results.environment import Environment
+from profiler.results.group import GroupResult
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -24,6 +25,7 @@ __all__ = [
     "CaseRecord",
     "CountResult",
     "Environment",
+    "GroupResult",
     "ResultFile",
     "SuiteInfo",
     "load_result_file",

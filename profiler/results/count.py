@@ -5,7 +5,30 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["BlockCount", "CountResult"]
+__all__ = ["BlockCount", "CountResult", "CounterTotal"]
+
+
+@dataclass(frozen=True)
+class CounterTotal:
+    """What one FLOP counter (:mod:`profiler.measure.counters`) counted: ``flops`` for the
+    whole workload and ``attention_flops`` inside its attention modules, in the counter's own
+    unit (multiply-adds for fvcore, all and the thop emulations; 2 per multiply-add for
+    ``torch``). ``params`` is the parameter count as the counter itself reports it (thop
+    sums parameters in floating point, so its figure can differ from the exact count by a
+    few); None for counters that report none (the exact count is ``CountResult.params``)."""
+
+    counter: str
+    flops: int
+    attention_flops: int = 0
+    params: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CounterTotal:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -32,9 +55,13 @@ class BlockCount:
 class CountResult:
     """Counts of one workload at one batch size.
 
-    ``flops`` is fvcore's default total (one multiply-add = one FLOP); ``flops_all`` adds the
+    ``flops`` is the total of the counter named by ``convention`` (fvcore's default unless the
+    count asked for another: ``attnprof count --counter NAME``); ``flops_all`` adds the
     elementwise operators fvcore skips (the "all" convention, see
-    :mod:`profiler.measure.flop_handles`). ``attention_*`` count only what sits inside the
+    :mod:`profiler.measure.flop_handles`). ``counters`` holds every counter that ran, each in
+    its own typed record (fvcore and all always; others on request); ``train_step_flops`` is
+    the forward + backward count of a training step (``--backward``, FlopCounterMode's 2 per
+    multiply-add), None when not counted. ``attention_*`` count only what sits inside the
     attention modules, listed one by one in ``blocks``. ``by_operator`` (fvcore) and
     ``by_operator_all`` map operator names to FLOPs; ``by_module`` maps module paths ("" is the
     whole model) to fvcore FLOPs. ``unsupported`` lists the operators that ran but fvcore's
@@ -62,6 +89,12 @@ class CountResult:
     blocks: tuple[BlockCount, ...] = ()
     unsupported: dict[str, int] = field(default_factory=dict)
     uncounted: dict[str, int] = field(default_factory=dict)
+    counters: tuple[CounterTotal, ...] = ()
+    train_step_flops: int | None = None
+
+    def counted(self, counter: str) -> CounterTotal | None:
+        """The record of ``counter`` if it ran."""
+        return next((c for c in self.counters if c.counter == counter), None)
 
     @property
     def backbone_params(self) -> int:
@@ -75,6 +108,7 @@ class CountResult:
         data = asdict(self)
         data["input_shape"] = list(self.input_shape)
         data["blocks"] = [b.to_dict() for b in self.blocks]
+        data["counters"] = [c.to_dict() for c in self.counters]
         return data
 
     @classmethod
@@ -85,4 +119,6 @@ class CountResult:
             kwargs["input_shape"] = tuple(kwargs["input_shape"])
         if "blocks" in kwargs:
             kwargs["blocks"] = tuple(BlockCount.from_dict(b) for b in kwargs["blocks"])
+        if "counters" in kwargs:
+            kwargs["counters"] = tuple(CounterTotal.from_dict(c) for c in kwargs["counters"])
         return cls(**kwargs)

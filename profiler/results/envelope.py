@@ -16,14 +16,18 @@ Schema (``schema_version`` 3; the full field reference is ``docs/result-schema.m
         {"case_id": "bench-1a2b...", "kind": "count" | "bench" | "breakdown", "index": 3 | null,
          "spec": {...}, "status": "ok" | "oom" | "error" | "skipped",
          "error": null | "message", "started_utc": ..., "duration_s": ...,
+         "group_id": null | "group-...",
          "result": {...CountResult|BenchResult|BreakdownResult...} | null}
-      ]
+      ],
+      "groups": [{...GroupResult: members, each round's raw times, ratios, intervals...}]
     }
 
 Version history: 1 had no ``suite.description/device/planned/total/shard``, no ``parts``, no case
-``index`` and no ``skipped`` status. Version 2 only adds fields, so a version-1 file loads
-with the defaults (empty strings, ``None``, ``0``, no parts). Version 3 adds the
-``breakdown`` case kind (older files have none).
+``index`` and no ``skipped`` status. Version 3 adds comparison ``groups`` (cases timed together
+in interleaved rounds, :mod:`profiler.results.group`), a case's ``group_id`` and the
+``breakdown`` case kind (:mod:`profiler.results.breakdown`). Versions only add fields, so older
+files load with the defaults (empty strings, ``None``, ``0``, no parts, no groups, no
+breakdowns).
 
 Writes go through :mod:`profiler.output` (atomic: temporary file in the same folder, then
 ``os.replace``), so a crash never leaves a half-written file. Loads are validated field by
@@ -47,6 +51,7 @@ from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
+from profiler.results.group import GroupResult
 from profiler.results.validate import validate_result_data
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
@@ -157,7 +162,8 @@ class CaseRecord:
     """One finished case: its spec, how it ended, and its result (None unless ok).
 
     ``index`` is the case's position in its suite's expanded case list (None outside a
-    suite); merging shards restores the suite's order with it.
+    suite); merging shards restores the suite's order with it. ``group_id`` names the
+    comparison group whose interleaved rounds timed it (None: timed alone).
     """
 
     spec: Spec
@@ -167,6 +173,7 @@ class CaseRecord:
     started_utc: str = ""
     duration_s: float = 0.0
     index: int | None = None
+    group_id: str | None = None
 
     @property
     def case_id(self) -> str:
@@ -186,6 +193,7 @@ class CaseRecord:
             "error": self.error,
             "started_utc": self.started_utc,
             "duration_s": self.duration_s,
+            "group_id": self.group_id,
             "result": None if self.result is None else self.result.to_dict(),
         }
 
@@ -215,7 +223,7 @@ class CaseRecord:
         return cls(spec=spec, status=status, result=result,
                    error=data.get("error"), started_utc=data.get("started_utc", ""),
                    duration_s=float(data.get("duration_s", 0.0)),
-                   index=None if index is None else int(index))
+                   index=None if index is None else int(index), group_id=data.get("group_id"))
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,8 @@ class ResultFile:
     """A whole result file. ``cases`` keep the order they were run in.
 
     ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
-    the first part's and each part keeps its own.
+    the first part's and each part keeps its own. ``groups`` are the comparison groups whose
+    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs).
     """
 
     environment: Environment
@@ -261,6 +270,18 @@ class ResultFile:
     updated_utc: str = ""
     schema_version: int = SCHEMA_VERSION
     parts: tuple[PartInfo, ...] = ()
+    groups: tuple[GroupResult, ...] = ()
+
+    def with_group(self, group: GroupResult, cases: tuple[CaseRecord, ...] = ()) -> ResultFile:
+        """A copy with ``group`` (replacing one of the same id) and its ``cases`` added."""
+        kept = tuple(g for g in self.groups if g.group_id != group.group_id)
+        updated = replace(self, groups=(*kept, group), updated_utc=utc_now())
+        for case in cases:
+            updated = updated.with_case(case)
+        return updated
+
+    def group(self, group_id: str) -> GroupResult | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
 
     def with_case(self, case: CaseRecord) -> ResultFile:
         """A copy with ``case`` added, replacing an earlier record of the same case id."""
@@ -289,6 +310,7 @@ class ResultFile:
             "suite": None if self.suite is None else self.suite.to_dict(),
             "parts": [p.to_dict() for p in self.parts],
             "cases": [c.to_dict() for c in self.cases],
+            "groups": [g.to_dict() for g in self.groups],
         }
 
     @classmethod
@@ -313,6 +335,7 @@ class ResultFile:
                 updated_utc=str(data.get("updated_utc", "")),
                 schema_version=version,
                 parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
+                groups=tuple(GroupResult.from_dict(g) for g in data.get("groups") or []),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
+from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
 
 __all__ = [
     "BENCH_RESULT_FIELDS",
@@ -36,6 +37,7 @@ __all__ = [
     "COUNT_RESULT_FIELDS",
     "COUNT_SPEC_FIELDS",
     "FILE_FIELDS",
+    "GROUP_FIELDS",
     "Field",
     "check_fields",
     "validate_pytest_benchmark",
@@ -174,6 +176,28 @@ PART_FIELDS = (
     Field("cases", "int"), _opt("git_commit", "string"), Field("created_utc", "string"),
     Field("environment", "object", fields=ENVIRONMENT_FIELDS),
 )
+GROUP_MEMBER_FIELDS = (
+    Field("case_id", "string", required=True), Field("name", "string"), Field("label", "string"),
+    Field("batch", "int"), Field("status", "string", choices=("ok", "oom", "error")),
+    _opt("error", "string"), Field("warmup_steps", "int"), Field("times", "list"),
+)
+GROUP_RATIO_FIELDS = (
+    Field("member", "int", required=True), Field("case_id", "string"), Field("name", "string"),
+    *(_opt(n, "number") for n in ("throughput_ratio", "ci_low", "ci_high", "half_width")),
+    Field("rounds", "int"),
+)
+GROUP_FIELDS = (
+    Field("group_id", "string", required=True), Field("kind", "string", choices=GROUP_KINDS),
+    _opt("index", "int"), Field("status", "string", choices=GROUP_STATUSES),
+    _opt("error", "string"), Field("baseline", "int"),
+    Field("members", "list", fields=GROUP_MEMBER_FIELDS),
+    Field("ratios", "list", fields=GROUP_RATIO_FIELDS), Field("method", "string"),
+    Field("confidence", "number"), Field("settings", "object"), _opt("seed", "int"),
+    Field("steps_per_round", "int"), Field("rounds", "int"), Field("orders", "list", items="list"),
+    Field("stopped", "string"), Field("started_utc", "string"),
+    *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
+    _opt("min_detectable_slowdown", "number"),
+)
 FILE_FIELDS = (
     Field("tool_version", "string"), _opt("git_commit", "string"),
     Field("created_utc", "string"), Field("updated_utc", "string"),
@@ -181,6 +205,7 @@ FILE_FIELDS = (
     _opt("suite", "object", fields=SUITE_FIELDS),
     _opt("parts", "list", fields=PART_FIELDS),
     _opt("cases", "list", items="object"),
+    _opt("groups", "list", fields=GROUP_FIELDS),
 )
 CASE_FIELDS = (
     Field("case_id", "string"),
@@ -188,7 +213,7 @@ CASE_FIELDS = (
     _opt("index", "int"), Field("spec", "object", required=True),
     Field("status", "string", choices=("ok", "oom", "error", "skipped")),
     _opt("error", "string"), Field("started_utc", "string"), Field("duration_s", "number"),
-    _opt("result", "object"),
+    _opt("result", "object"), _opt("group_id", "string"),
 )
 WORKLOAD_FIELDS = (
     _opt("model", "string"), _opt("attention", "string"), _opt("block", "string"),
@@ -307,15 +332,43 @@ def _validate_case(case: Any, position: int, source: str) -> None:
         check_fields(result, RESULT_TABLES[kind], "result", fail)
 
 
+def _validate_group(group: Mapping[str, Any], position: int, source: str) -> None:
+    """Cross-field rules of a comparison group: indices point at members; a member's times
+    are, per round, null or a list of positive step times."""
+    fail = Fail(source, f"group {position + 1} ({group['group_id']})")
+    members = group.get("members") or []
+    if not 0 <= group.get("baseline", 0) < max(1, len(members)):
+        fail("baseline", f"expected a member index below {len(members)}, got "
+             f"{_show(group.get('baseline'))}")
+    for k, ratio in enumerate(group.get("ratios") or []):
+        if not 0 <= ratio["member"] < len(members):
+            fail(f"ratios[{k}].member", f"expected a member index below {len(members)}, got "
+                 f"{_show(ratio['member'])}")
+    for m, member in enumerate(members):
+        for r, block in enumerate(member.get("times") or []):
+            if block is None:
+                continue
+            if not isinstance(block, list) or not block:
+                fail(f"members[{m}].times[{r}]", f"expected null or a list of step times, got "
+                     f"{_show(block)}")
+            for t, value in enumerate(block):
+                why = _kind_error(value, "number", None)
+                if why is not None or value <= 0:
+                    fail(f"members[{m}].times[{r}][{t}]",
+                         why or f"expected a step time > 0, got {_show(value)}")
+
+
 def validate_result_data(data: Mapping[str, Any], source: str) -> None:
     """Check an attnprof result file's JSON (schema and version already checked).
 
     Raises :class:`~profiler.errors.ResultFileError` naming ``source``, the case (its
-    position and id) and the field, for the first problem found.
+    position and id) or the comparison group, and the field, for the first problem found.
     """
     check_fields(data, FILE_FIELDS, "", Fail(source))
     for position, case in enumerate(data.get("cases") or []):
         _validate_case(case, position, source)
+    for position, group in enumerate(data.get("groups") or []):
+        _validate_group(group, position, source)
 
 
 _STATS_FIELDS = (

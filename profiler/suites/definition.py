@@ -47,7 +47,9 @@ class Budget:
     ``min_time``/``repeats``/``warmup``/``threads`` go into every BenchSpec; ``batch``
     applies to timing cases only (counts are per image and keep the matrix's batch);
     ``max_minutes`` bounds the wall clock of a whole run: cases that would start later are
-    recorded as ``skipped``.
+    recorded as ``skipped``. ``paired`` (default true) times comparison groups together in
+    interleaved rounds, with ``block_time``, ``min_rounds``, ``max_rounds``, ``group_time``
+    and ``target_half_width`` as in :class:`~profiler.measure.paired.PairingSettings`.
     """
 
     min_time: float | None = None
@@ -56,6 +58,12 @@ class Budget:
     threads: int | None = None
     max_minutes: float | None = None
     batch: BatchSize | None = None
+    paired: bool | None = None
+    block_time: float | None = None
+    min_rounds: int | None = None
+    max_rounds: int | None = None
+    group_time: float | None = None
+    target_half_width: float | None = None
 
     def overridden_by(self, other: Budget) -> Budget:
         """A copy where every field ``other`` sets replaces this one's."""
@@ -135,6 +143,7 @@ class MatrixEntry:
     conventions: tuple[str, ...] = defaults.COUNT_CONVENTIONS
     timed_steps: int | None = None
     profiled_steps: int | None = None
+    backward: bool = False
     options: tuple[tuple[str, Options], ...] = ()
     variants: tuple[tuple[str, tuple[Options, ...]], ...] = ()
     devices: tuple[str, ...] = ()

@@ -107,7 +107,8 @@ def _inner(entry: MatrixEntry) -> Iterator[tuple[str | None, Options]]:
 def _spec(suite: Suite, entry: MatrixEntry, device: str, workload: Workload,
           setting: _Setting) -> Spec:
     if entry.kind == "count":
-        return CountSpec(workload, batch=setting.batch, conventions=entry.conventions)
+        return CountSpec(workload, batch=setting.batch, conventions=entry.conventions,
+                         backward=entry.backward)
     budget = suite.budget_for(device)
     assert setting.mode is not None and setting.dtype is not None
     mode: Literal["infer", "train"] = "train" if setting.mode == "train" else "infer"

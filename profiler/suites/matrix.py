@@ -9,7 +9,8 @@ Keys by role (see ``suites/README.md``):
 - timing only: ``modes``, ``dtype``, ``channels_last``, ``compile``, ``cudnn_benchmark``
   (breakdowns take the same but ``compile``);
 - breakdown only: ``timed_steps``, ``profiled_steps``;
-- counting only: ``conventions``.
+- counting only: ``conventions`` (counter names, the first is the result's ``flops``),
+  ``backward`` (also count a training step with the first counter that can).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from profiler import defaults
 from profiler.devices import DEVICE_TYPES
+from profiler.measure.counters import BACKWARD_COUNTERS, COUNTERS
 from profiler.registry import Registry
 from profiler.spec import DTYPES, MODES, freeze_options
 from profiler.suites.context import SuiteContext
@@ -28,14 +29,14 @@ from profiler.suites.toml_lines import KeyPath
 
 __all__ = ["CONVENTIONS", "parse_entry"]
 
-# Counting conventions a count entry may ask for (profiler.measure.counting).
-CONVENTIONS: tuple[str, ...] = defaults.COUNT_CONVENTIONS
+# Counters a count entry may ask for (profiler.measure.counters).
+CONVENTIONS: tuple[str, ...] = tuple(COUNTERS)
 
 _COMMON = {"kind", "batch", "devices", "options", "variants", "exclude", "include"}
 _MODEL_KEYS = {"models", "attention", "input"}
 _BLOCK_KEYS = {"blocks", "shapes", "channels", "sizes"}
 _BENCH_KEYS = {"modes", "dtype", "channels_last", "compile", "cudnn_benchmark"}
-_COUNT_KEYS = {"conventions"}
+_COUNT_KEYS = {"conventions", "backward"}
 _BREAKDOWN_KEYS = {"timed_steps", "profiled_steps"}
 KINDS: tuple[str, ...] = ("count", "bench", "breakdown")
 _ALL_KEYS = _COMMON | _MODEL_KEYS | _BLOCK_KEYS | _BENCH_KEYS | _COUNT_KEYS | _BREAKDOWN_KEYS
@@ -231,6 +232,13 @@ def parse_entry(ctx: SuiteContext, raw_value: Any, path: KeyPath, index: int,
     if "conventions" in raw:
         fields["conventions"] = ctx.items(raw["conventions"], key("conventions"),
                                           lambda v, p: ctx.choice(v, p, CONVENTIONS))
+    if "backward" in raw:
+        fields["backward"] = ctx.boolean(raw["backward"], key("backward"))
+        chosen = fields.get("conventions", MatrixEntry.conventions)
+        able = [c for c in chosen if COUNTERS[c].backward]
+        if fields["backward"] and not able:
+            raise ctx.error(key("backward"), "backward = true needs a counter that counts "
+                            f"backward in conventions: {', '.join(BACKWARD_COUNTERS)}")
     if "options" in raw:
         fields["options"] = _named_options(ctx, raw["options"], key("options"), names,
                                            False, role, "options" not in inherited)

@@ -7,7 +7,8 @@ Rules:
 - parts measured on different devices (environment ``device``/``device_name``, or the suite's
   resolved device) are refused unless ``allow_mixed``;
 - a case present in several parts keeps its ``ok`` record over any other status, and the
-  earliest part's record among equals (:mod:`profiler.results.merge_rule`);
+  earliest part's record among equals, and comparison groups likewise by group id
+  (:mod:`profiler.results.merge_rule`);
 - the merged file takes the first part's environment, tool version and commit, lists every
   part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
   suite's case order (by each record's ``index``).
@@ -20,7 +21,7 @@ from dataclasses import replace
 
 from profiler.errors import ResultFileError
 from profiler.results.envelope import PartInfo, ResultFile, SuiteInfo, utc_now
-from profiler.results.merge_rule import keep_ok_records
+from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 
 __all__ = ["merge_results"]
 
@@ -82,6 +83,7 @@ def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = F
     if not allow_mixed:
         _check_same_device(parts)
     records = keep_ok_records(record for _, part in parts for record in part.cases)
+    groups = keep_ok_groups(group for _, part in parts for group in part.groups)
     ordered = sorted(records.values(), key=lambda c: (c.index is None, c.index or 0))
     first = parts[0][1]
     part_infos = tuple(
@@ -101,4 +103,5 @@ def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = F
         created_utc=created,
         updated_utc=utc_now(),
         parts=part_infos,
+        groups=tuple(sorted(groups.values(), key=lambda g: (g.index is None, g.index or 0))),
     )

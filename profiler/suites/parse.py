@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from profiler.devices import DEVICE_CHOICES, DEVICE_TYPES, is_device
-from profiler.errors import SuiteError
+from profiler.errors import AttnprofError, SuiteError
 from profiler.suites.context import SuiteContext, did_you_mean
 from profiler.suites.definition import BatchSize, Budget, MatrixEntry, Suite
 from profiler.suites.discover import claims_dirs, find_suite
+from profiler.suites.groups import pairing_settings
 from profiler.suites.matrix import parse_entry
 from profiler.suites.toml_lines import KeyPath
 
@@ -37,7 +38,8 @@ __all__ = ["load_suite", "load_suite_file", "parse_suite", "suite_hash"]
 
 _TOP_KEYS = ("suite", "budget", "matrix")
 _SUITE_KEYS = ("name", "description", "claims", "device")
-_BUDGET_KEYS = ("min_time", "repeats", "warmup", "threads", "max_minutes", "batch")
+_BUDGET_KEYS = ("min_time", "repeats", "warmup", "threads", "max_minutes", "batch", "paired",
+                "block_time", "min_rounds", "max_rounds", "group_time", "target_half_width")
 _LINE = re.compile(r"at line (\d+)")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -92,6 +94,17 @@ def _budget(ctx: SuiteContext, raw: Mapping[str, Any], path: KeyPath) -> Budget:
         max_minutes=None if get("max_minutes") is None
         else ctx.number(get("max_minutes"), at("max_minutes"), positive=True),
         batch=None if get("batch") is None else _batch(ctx, get("batch"), at("batch")),
+        paired=None if get("paired") is None else ctx.boolean(get("paired"), at("paired")),
+        block_time=None if get("block_time") is None
+        else ctx.number(get("block_time"), at("block_time")),
+        min_rounds=None if get("min_rounds") is None
+        else ctx.integer(get("min_rounds"), at("min_rounds")),
+        max_rounds=None if get("max_rounds") is None
+        else ctx.integer(get("max_rounds"), at("max_rounds")),
+        group_time=None if get("group_time") is None
+        else ctx.number(get("group_time"), at("group_time")),
+        target_half_width=None if get("target_half_width") is None
+        else ctx.number(get("target_half_width"), at("target_half_width"), positive=True),
     )
 
 
@@ -106,7 +119,14 @@ def _budgets(ctx: SuiteContext, raw: Any) -> tuple[Budget, tuple[tuple[str, Budg
             sub = ctx.table(table[device], ("budget", device))
             ctx.check_keys(sub, _BUDGET_KEYS, ("budget", device))
             per_device.append((device, _budget(ctx, sub, ("budget", device))))
-    return _budget(ctx, table, ("budget",)), tuple(per_device)
+    budget = _budget(ctx, table, ("budget",))
+    for device, override in [("", budget), *per_device]:
+        path: KeyPath = ("budget", device) if device else ("budget",)
+        try:
+            pairing_settings(budget.overridden_by(override))
+        except AttnprofError as exc:
+            raise ctx.error(path, str(exc)) from None
+    return budget, tuple(per_device)
 
 
 def _claims(ctx: SuiteContext, value: Any, path: Path) -> str:

@@ -1,10 +1,14 @@
 """Run a suite: expand it, measure each case, and write the result file after every case.
 
-The loop is small on purpose. :func:`plan_run` resolves the device, expands the suite and
-keeps this shard's cases; :func:`run_suite` measures the pending ones through an injectable
-``run_case`` (default :func:`profiler.measure.case.run_case`, which records failures as
-``error``/``oom`` so the suite goes on) and rewrites the file atomically after each case, so
-that a crash or Ctrl-C leaves a valid file holding every finished case.
+The loop is small on purpose. :func:`plan_run` resolves the device, expands the suite, puts
+the cases that differ only in their attention (or block) into comparison groups
+(:mod:`profiler.suites.groups`) and keeps this shard's units (a case alone, or a whole group);
+:func:`run_suite` measures the pending ones through an injectable ``run_case`` (default
+:func:`profiler.measure.case.run_case`, which records failures as ``error``/``oom`` so the
+suite goes on) or ``run_group`` (default :func:`profiler.measure.group.measure_group`: the
+members timed together in interleaved rounds, one record per member plus the group's record)
+and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
+holding every finished case and group.
 
 Rules (the CLI documents them too):
 
@@ -12,10 +16,14 @@ Rules (the CLI documents them too):
   continued: it must hold the same suite name, device and shard; if the suite file changed
   since (its hash differs) resuming needs ``force`` and drops cases the suite no longer has.
   Cases recorded ``ok`` are kept; ``error``, ``oom`` and ``skipped`` cases run again. A
-  resumed file keeps its first environment and creation time.
+  group runs again, all its members, unless its record and every member's are ``ok`` (its
+  ratios need its members timed together). A resumed file keeps its first environment and
+  creation time.
 - ``max_minutes`` (the suite's budget, or the caller's override) bounds the run's wall clock:
-  cases that would start after it are recorded as ``skipped`` and the run ends normally.
-- Shards are round-robin over the expanded case list (see :class:`~profiler.results.Shard`).
+  units that would start after it are recorded as ``skipped`` and the run ends normally; a
+  group that starts ends its rounds when the budget is spent (after its minimum rounds).
+- Shards are round-robin over the units (a case alone or a whole group, in suite order; see
+  :class:`~profiler.results.Shard`), so a group is never split between machines.
 - The output is locked for the whole run (:func:`profiler.output.hold_lock`): a second writer
   of the same file stops at once, naming this run's PID. A write that fails (disk full) stops
   the run with :class:`~profiler.errors.OutputError`: the file keeps every case written
@@ -27,11 +35,12 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
+from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
@@ -44,19 +53,28 @@ from profiler.results.envelope import (
     write_result_file,
 )
 from profiler.results.environment import Environment
+from profiler.results.group import GroupResult, group_id
+from profiler.spec import BenchSpec
 from profiler.suites.definition import Suite
 from profiler.suites.expand import Spec, expand_suite
+from profiler.suites.groups import comparison_groups, pairing_settings
+
+if TYPE_CHECKING:
+    from profiler.measure.group import GroupMeasurement
 
 __all__ = [
     "NullObserver",
     "PlannedCase",
+    "PlannedGroup",
     "RunCase",
+    "RunGroup",
     "RunObserver",
     "RunOptions",
     "RunPlan",
     "RunSummary",
     "default_output",
     "estimated_seconds",
+    "measure_planned_group",
     "plan_run",
     "run_suite",
 ]
@@ -67,7 +85,8 @@ RunCase = Callable[[Spec], CaseRecord]
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a suite. ``output`` None means :func:`default_output`; ``device`` None
-    means the suite's; ``max_minutes`` None means the suite's budget, 0 means no limit."""
+    means the suite's; ``max_minutes`` None means the suite's budget, 0 means no limit;
+    ``paired`` None means the suite's (``[budget] paired``, default on)."""
 
     output: Path | None = None
     device: str | None = None
@@ -77,6 +96,7 @@ class RunOptions:
     shard: Shard | None = None
     max_minutes: float | None = None
     max_memory: int | None = None
+    paired: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +108,33 @@ class PlannedCase:
 
 
 @dataclass(frozen=True)
+class PlannedGroup:
+    """Cases timed together in interleaved rounds; ``baseline`` indexes ``members``."""
+
+    members: tuple[PlannedCase, ...]
+    baseline: int = 0
+
+    @property
+    def index(self) -> int:
+        return self.members[0].index
+
+    @property
+    def specs(self) -> tuple[BenchSpec, ...]:
+        return tuple(m.spec for m in self.members if isinstance(m.spec, BenchSpec))
+
+    @property
+    def group_id(self) -> str:
+        return group_id("comparison", [m.spec.case_id for m in self.members], self.baseline)
+
+
+Unit = PlannedCase | PlannedGroup
+RunGroup = Callable[[PlannedGroup, PairingSettings, "float | None"], "GroupMeasurement"]
+
+
+@dataclass(frozen=True)
 class RunPlan:
-    """What a run will do: the suite on one device, this shard's cases, where it writes."""
+    """What a run will do: the suite on one device, this shard's cases (and the units they
+    run in: alone or in comparison groups), where it writes."""
 
     suite: Suite
     device: str
@@ -98,6 +143,12 @@ class RunPlan:
     total: int = 0
     shard: Shard | None = None
     max_minutes: float | None = None
+    units: tuple[Unit, ...] = ()
+    pairing: PairingSettings = field(default_factory=PairingSettings)
+
+    @property
+    def groups(self) -> tuple[PlannedGroup, ...]:
+        return tuple(u for u in self.units if isinstance(u, PlannedGroup))
 
     @property
     def info(self) -> SuiteInfo:
@@ -119,6 +170,9 @@ class RunObserver(Protocol):
     def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
         ...
 
+    def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
+        ...
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -130,6 +184,9 @@ class NullObserver:
         return None
 
     def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        return None
+
+    def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         return None
 
 
@@ -167,21 +224,45 @@ def default_output(suite: str, device: str, shard: Shard | None = None) -> Path:
     return Path("results") / f"{suite}-{device.replace(':', '')}{part}.json"
 
 
+def _units(specs: Sequence[Spec], paired: bool) -> list[Unit]:
+    """Cases alone and comparison groups, in the order of their first case."""
+    groups = comparison_groups(specs) if paired else []
+    first = {members[0]: members for members in groups}
+    inside = {position for members in groups for position in members}
+    units: list[Unit] = []
+    for position, spec in enumerate(specs):
+        if position in first:
+            members = tuple(PlannedCase(i, specs[i]) for i in first[position])
+            baseline = next((k for k, m in enumerate(members) if isinstance(m.spec, BenchSpec)
+                             and not m.spec.workload.is_block
+                             and m.spec.workload.attention is None), 0)
+            units.append(PlannedGroup(members, baseline))
+        elif position not in inside:
+            units.append(PlannedCase(position, spec))
+    return units
+
+
+def _members(unit: Unit) -> tuple[PlannedCase, ...]:
+    return unit.members if isinstance(unit, PlannedGroup) else (unit,)
+
+
 def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
-    """Resolve the device, expand the suite and keep this shard's cases."""
+    """Resolve the device, expand the suite, form its groups and keep this shard's units."""
     from profiler.measure.device import available_device
 
     device = available_device(options.device or suite.device)
     specs = expand_suite(suite, device)
+    budget = suite.budget_for(device)
+    paired = budget.paired is not False if options.paired is None else options.paired
     shard = options.shard
-    cases = tuple(PlannedCase(i, s) for i, s in enumerate(specs)
-                  if shard is None or shard.selects(i))
-    minutes = suite.budget_for(device).max_minutes if options.max_minutes is None \
-        else options.max_minutes or None
+    units = tuple(u for k, u in enumerate(_units(specs, paired))
+                  if shard is None or shard.selects(k))
+    cases = tuple(sorted((c for u in units for c in _members(u)), key=lambda c: c.index))
+    minutes = budget.max_minutes if options.max_minutes is None else options.max_minutes or None
     if minutes is not None and minutes < 0:
         raise InvalidOptionError(f"max_minutes must be >= 0 (0 = no limit), got {minutes}")
     return RunPlan(suite=suite, device=device, cases=cases, total=len(specs), shard=shard,
-                   max_minutes=minutes,
+                   max_minutes=minutes, units=units, pairing=pairing_settings(budget),
                    output=options.output or default_output(suite.name, device, shard))
 
 
@@ -217,7 +298,11 @@ def _starting_file(plan: RunPlan, options: RunOptions,
         _check_resumable(loaded, plan, options.force)
         wanted = {c.spec.case_id for c in plan.cases}
         kept = tuple(c for c in loaded.cases if c.status == "ok" and c.case_id in wanted)
-        return replace(loaded, cases=kept, suite=plan.info, updated_utc=utc_now())
+        ok = {c.case_id for c in kept}
+        groups = tuple(g for g in loaded.groups if g.kind == "calibration"
+                       or (g.status == "ok" and set(g.case_ids) <= ok))
+        return replace(loaded, cases=kept, groups=groups, suite=plan.info,
+                       updated_utc=utc_now())
     return ResultFile(environment=environment(plan.device), suite=plan.info,
                       tool_version=tool_version(), git_commit=git_commit())
 
@@ -248,11 +333,46 @@ def _save(result: ResultFile, plan: RunPlan) -> None:
                           exc.unsaved) from None
 
 
+def _pending(plan: RunPlan, result: ResultFile) -> list[Unit]:
+    done = {c.case_id for c in result.cases if c.status == "ok"}
+    groups = {g.group_id for g in result.groups if g.status == "ok"}
+    pending: list[Unit] = []
+    for unit in plan.units:
+        cases_done = all(c.spec.case_id in done for c in _members(unit))
+        if not cases_done or (isinstance(unit, PlannedGroup) and unit.group_id not in groups):
+            pending.append(unit)
+    return pending
+
+
+def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
+                          time_left: float | None,
+                          memory_limit: int | None = None) -> GroupMeasurement:
+    """The default ``run_group``: :func:`profiler.measure.group.measure_group` (under the CPU
+    memory guard's ``memory_limit``), with a failure of the group as a whole (a missing
+    device, a bug) recorded as ``error`` on every member, so that the suite goes on."""
+    from profiler.measure.group import GroupMeasurement, measure_group
+
+    try:
+        return measure_group(group.specs, settings, baseline=group.baseline,
+                             index=group.index, time_left=time_left,
+                             memory_limit=memory_limit)
+    except Exception as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        message = first if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {first}"
+        records = tuple(CaseRecord(spec=m.spec, status="error", error=message, index=m.index,
+                                   started_utc=utc_now(), group_id=group.group_id)
+                        for m in group.members)
+        return GroupMeasurement(GroupResult(group_id=group.group_id, status="error",
+                                            error=message, index=group.index), records)
+
+
 def run_suite(
     suite: Suite,
     options: RunOptions | None = None,
     *,
     run_case: RunCase | None = None,
+    run_group: RunGroup | None = None,
     observer: RunObserver | None = None,
     clock: Callable[[], float] = time.monotonic,
     environment: Callable[[str], Environment] | None = None,
@@ -260,9 +380,10 @@ def run_suite(
     """Run ``suite`` and write its result file; see the module docstring for the rules.
 
     ``run_case`` measures one spec into a record (default: the real harnesses through
-    :func:`profiler.measure.case.run_case`, under ``options.max_memory``); ``environment``
-    reads the device's environment (default :func:`profiler.measure.env.collect_environment`).
-    KeyboardInterrupt propagates after the file has been written with every case finished
+    :func:`profiler.measure.case.run_case`, under ``options.max_memory``); ``run_group`` a
+    comparison group (default: :func:`measure_planned_group`, likewise); ``environment`` reads
+    the device's environment (default :func:`profiler.measure.env.collect_environment`).
+    KeyboardInterrupt propagates after the file has been written with every unit finished
     before it.
     """
     from profiler.measure import case as case_module
@@ -271,6 +392,8 @@ def run_suite(
     options = options or RunOptions()
     measure_case: RunCase = run_case or functools.partial(case_module.run_case,
                                                           memory_limit=options.max_memory)
+    measure_group: RunGroup = run_group or functools.partial(measure_planned_group,
+                                                             memory_limit=options.max_memory)
     watch: RunObserver = observer or NullObserver()
     plan = plan_run(suite, options)
     check_output(plan.output, overwrite=True)
@@ -279,34 +402,50 @@ def run_suite(
     except OSError as exc:
         raise OutputError(f"cannot write {plan.output}: {exc.strerror or exc}") from None
     with hold_lock(plan.output):
-        return _run_locked(plan, options, measure_case, watch, clock,
+        return _run_locked(plan, options, measure_case, measure_group, watch, clock,
                            environment or collect_environment)
 
 
 def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
-                watch: RunObserver, clock: Callable[[], float],
+                measure_group: RunGroup, watch: RunObserver, clock: Callable[[], float],
                 environment: Callable[[str], Environment]) -> RunSummary:
     result = _ordered(_starting_file(plan, options, environment))
     _save(result, plan)
-    done = {c.case_id for c in result.cases}
-    pending = [c for c in plan.cases if c.spec.case_id not in done]
-    watch.run_started(plan, pending, len(done))
+    units = _pending(plan, result)
+    pending = [c for u in units for c in _members(u)]
+    reused = len(plan.cases) - len(pending)
+    watch.run_started(plan, pending, reused)
     start = clock()
     ran = 0
-    for position, case in enumerate(pending):
+    for position, unit in enumerate(units):
         if plan.max_minutes is not None and clock() - start >= 60.0 * plan.max_minutes:
-            for rest in pending[position:]:
+            for rest in (c for u in units[position:] for c in _members(u)):
                 record = _skipped(rest, plan.max_minutes)
                 result = result.with_case(record)
                 watch.case_finished(rest, record)
             result = _ordered(result)
             _save(result, plan)
             break
-        watch.case_started(case)
-        record = replace(measure_case(case.spec), index=case.index)
-        result = _ordered(result.with_case(record))
+        if isinstance(unit, PlannedCase):
+            watch.case_started(unit)
+            record = replace(measure_case(unit.spec), index=unit.index)
+            result = _ordered(result.with_case(record))
+            _save(result, plan)
+            ran += 1
+            watch.case_finished(unit, record)
+            continue
+        watch.case_started(unit.members[0])
+        time_left = (None if plan.max_minutes is None
+                     else 60.0 * plan.max_minutes - (clock() - start))
+        measured = measure_group(unit, plan.pairing, time_left)
+        records = [replace(r, index=m.index)
+                   for m, r in zip(unit.members, measured.records, strict=True)]
+        group = replace(measured.group, index=unit.index)
+        result = _ordered(result.with_group(group, tuple(records)))
         _save(result, plan)
-        ran += 1
-        watch.case_finished(case, record)
-    return RunSummary(plan=plan, result=result, ran=ran, reused=len(done),
+        ran += len(records)
+        for member, record in zip(unit.members, records, strict=True):
+            watch.case_finished(member, record)
+        watch.group_finished(unit, group)
+    return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
                       elapsed_s=clock() - start)

@@ -1,9 +1,11 @@
-"""A stand-in for the measuring harnesses, for end-to-end runs of ``run`` and ``reproduce``."""
+"""A stand-in for the measuring harnesses, for end-to-end runs of ``run`` and ``reproduce``
+(cases alone and comparison groups)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
 
 import pytest
 
@@ -53,8 +55,25 @@ class FakeMeasure:
                            batch=spec.batch)
 
 
-def install(monkeypatch: pytest.MonkeyPatch, fake: FakeMeasure | None = None) -> FakeMeasure:
-    """Make every case measured through :mod:`profiler.measure.case` use ``fake``."""
+M = TypeVar("M", bound=Callable[..., "CountResult | BenchResult"])
+
+
+@overload
+def install(monkeypatch: pytest.MonkeyPatch) -> FakeMeasure: ...
+
+
+@overload
+def install(monkeypatch: pytest.MonkeyPatch, fake: M) -> M: ...
+
+
+def install(monkeypatch: pytest.MonkeyPatch, fake: Any = None) -> Any:
+    """Make every case measured through :mod:`profiler.measure.case` use ``fake``, and every
+    comparison group the suite runner times go through
+    :class:`~tests.helpers.fake_groups.FakeGroups` over ``fake``."""
+    from profiler.suites import runner
+    from tests.helpers.fake_groups import FakeGroups
+
     fake = fake or FakeMeasure()
     monkeypatch.setattr(case, "measure", fake)
+    monkeypatch.setattr(runner, "measure_planned_group", FakeGroups(fake))
     return fake

@@ -15,8 +15,8 @@ from torch import nn
 
 from profiler.models import plan_attention
 
-__all__ = ["MLP", "FeatureNet", "Gate", "PlainNet", "TinyGate", "TinyNet", "not_a_module",
-           "tiny_gate"]
+__all__ = ["MLP", "FeatureNet", "Gate", "Halve", "OomGate", "OomNet", "PlainNet", "TinyGate",
+           "TinyNet", "not_a_module", "tiny_gate"]
 
 
 class TinyGate(nn.Module):
@@ -119,3 +119,48 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+
+class _RunsOutOfMemory(nn.Module):
+    """Runs ``inner``, then raises the CPU allocator's out-of-memory error from its
+    ``fail_after``-th forward on (counted per instance), as a batch too large would."""
+
+    fail_after = 12
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls >= self.fail_after:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
+                               "allocate 1073741824 bytes.")
+        return self.inner(x)
+
+
+class OomNet(_RunsOutOfMemory):
+    """A TinyNet that runs out of memory mid-run."""
+
+    def __init__(self, attention: str | None = None,
+                 attention_options: dict[str, Any] | None = None) -> None:
+        super().__init__(TinyNet())
+
+
+class OomGate(_RunsOutOfMemory):
+    """A :class:`Gate` that runs out of memory mid-run."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(Gate(channels))
+
+
+class Halve(nn.Module):
+    """Not an attention block: keeps half of the channels (another output shape)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.keep = channels // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, : self.keep]

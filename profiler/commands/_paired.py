@@ -1,0 +1,245 @@
+"""What ``bench --vs`` and ``calibrate`` share: the rounds budget flags, the ``--vs`` members,
+and the table / JSON of a measured group."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from tabulate import tabulate
+
+from profiler.errors import InvalidOptionError
+from profiler.measure.paired import (
+    DEFAULT_BLOCK_TIME,
+    DEFAULT_GROUP_TIME,
+    DEFAULT_MAX_ROUNDS,
+    DEFAULT_MIN_ROUNDS,
+    DEFAULT_TARGET_HALF_WIDTH,
+    ORDERS,
+    PairingSettings,
+)
+from profiler.report.cells import ratio_with_interval
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.spec import BenchSpec, Workload
+
+__all__ = [
+    "add_pairing_arguments",
+    "comparison_json",
+    "comparison_table",
+    "member_name",
+    "pairing_from_args",
+    "pairing_given",
+    "rounds_line",
+    "vs_specs",
+]
+
+
+_FLAGS = {"block_time": "--block-time", "min_rounds": "--min-rounds",
+          "max_rounds": "--max-rounds", "group_time": "--group-time", "target": "--target",
+          "order": "--order", "seed": "--seed"}
+
+
+def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The rounds engine's budget: block and group time, rounds, target, order, seed (None
+    when not given: :func:`pairing_from_args` fills the engine's defaults)."""
+    group = parser.add_argument_group("interleaved rounds (--vs, calibrate)")
+    group.add_argument("--block-time", type=float, metavar="S",
+                       help=f"seconds of steps per member per round (default "
+                       f"{DEFAULT_BLOCK_TIME:g}; at least one step)")
+    group.add_argument("--min-rounds", type=int, metavar="N",
+                       help=f"rounds always run (default {DEFAULT_MIN_ROUNDS})")
+    group.add_argument("--max-rounds", type=int, metavar="N",
+                       help=f"rounds at most (default {DEFAULT_MAX_ROUNDS})")
+    group.add_argument("--group-time", type=float, metavar="S",
+                       help=f"seconds of rounds before stopping short of the target (default "
+                       f"{DEFAULT_GROUP_TIME:g})")
+    group.add_argument("--target", type=float, metavar="PP",
+                       help="stop once every ratio's 95%% interval is narrower than +-PP "
+                       f"percentage points (default {100 * DEFAULT_TARGET_HALF_WIDTH:g})")
+    group.add_argument("--order", choices=ORDERS,
+                       help="member order per round: shuffled afresh (default) or alternating")
+    group.add_argument("--seed", type=int, metavar="N",
+                       help="seed of the shuffle (default: drawn, and recorded)")
+
+
+def pairing_given(args: argparse.Namespace) -> list[str]:
+    """The rounds flags given on the command line."""
+    return [flag for name, flag in _FLAGS.items() if getattr(args, name, None) is not None]
+
+
+def pairing_from_args(args: argparse.Namespace) -> PairingSettings:
+    target = None if args.target is None else args.target / 100.0
+    return PairingSettings.given(block_time=args.block_time, min_rounds=args.min_rounds,
+                                 max_rounds=args.max_rounds, group_time=args.group_time,
+                                 target_half_width=target, order=args.order)
+
+
+def member_name(workload: Workload) -> str:
+    """``none``, the attention or the block: how a member is named in tables and JSON."""
+    if workload.block is not None:
+        return workload.block
+    return workload.attention or "none"
+
+
+def _model_member(spec: BenchSpec, value: str) -> Workload:
+    from profiler.models import MODELS
+
+    model, plus, attention = value.partition("+")
+    if plus:
+        if model != spec.workload.model:
+            raise InvalidOptionError(f"--vs {value}: a different model ({model!r}); --vs "
+                                     f"compares attention on {spec.workload.model!r}: give an "
+                                     "attention block, none or module:attr")
+        value = attention
+    elif value in MODELS and not _is_block(value):
+        raise InvalidOptionError(f"--vs {value}: {value!r} is a model, not an attention block; "
+                                 f"--vs compares attention on {spec.workload.model!r}")
+    name = None if value.lower() == "none" else value
+    if name is not None:
+        _check_block_name(name)
+    assert spec.workload.model is not None
+    return Workload.for_model(spec.workload.model, name, None, spec.workload.input_shape)
+
+
+def _is_block(name: str) -> bool:
+    from profiler.blocks import BLOCKS
+
+    return name in BLOCKS
+
+
+def _check_block_name(name: str) -> None:
+    from profiler.blocks import BLOCKS
+    from profiler.registry import is_import_path, load_object
+
+    if is_import_path(name):
+        load_object(name)
+        return
+    if name not in BLOCKS:
+        raise InvalidOptionError(f"--vs {name}: unknown attention block {name!r}; valid: "
+                                 f"{', '.join(BLOCKS.names())}, none or package.module:attr")
+
+
+def _output_shape(workload: Workload) -> tuple[int, ...]:
+    import torch
+
+    from profiler.measure.workload import build_module
+
+    channels, height, width = workload.input_shape
+    try:
+        module = build_module(workload).eval()
+        with torch.no_grad():
+            out = module(torch.zeros(1, channels, height, width))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidOptionError(f"block {workload.block!r} cannot run at C={channels}, "
+                                 f"{height}x{width}: {first}") from None
+    return tuple(out.shape)
+
+
+def _block_member(spec: BenchSpec, value: str, reference: tuple[int, ...]) -> Workload:
+    if value.lower() == "none":
+        raise InvalidOptionError("--vs none needs a MODEL (a block alone has no 'no attention' "
+                                 "to compare with); give another block")
+    _check_block_name(value)
+    workload = spec.workload
+    assert workload.channels is not None
+    other = Workload.for_block(value, workload.channels, workload.input_shape[1:])  # type: ignore[arg-type]
+    shape = _output_shape(other)
+    if shape != reference:
+        raise InvalidOptionError(f"--vs {value}: incompatible block shape: it maps "
+                                 f"{(1, *workload.input_shape)} to {shape}, "
+                                 f"{workload.block!r} to {reference}")
+    return other
+
+
+def vs_specs(spec: BenchSpec, values: list[str]) -> list[BenchSpec]:
+    """The group: ``spec`` (the baseline) then one spec per ``--vs`` value (see the command's
+    help for what is accepted); InvalidOptionError for anything that cannot be compared."""
+    if spec.nproc > 1:
+        raise InvalidOptionError("--vs times the members together in one process; it does not "
+                                 "combine with --nproc")
+    if spec.workload.is_block:
+        reference = _output_shape(spec.workload)
+        workloads = [_block_member(spec, v, reference) for v in values]
+    else:
+        workloads = [_model_member(spec, v) for v in values]
+    specs = [spec, *(replace(spec, workload=w) for w in workloads)]
+    seen: dict[str, str] = {}
+    for member, text in zip(specs, ["the baseline", *(f"--vs {v}" for v in values)],
+                            strict=True):
+        if member.case_id in seen:
+            raise InvalidOptionError(f"{text} is the same workload as {seen[member.case_id]} "
+                                     f"({member.workload.label}): a group needs two different "
+                                     "members")
+        seen[member.case_id] = text
+    return specs
+
+
+def rounds_line(group: GroupResult) -> str:
+    """How the group was timed, in one line."""
+    order = group.settings.get("order", "shuffle")
+    how = f"shuffled, seed {group.seed}" if order == "shuffle" else "alternating"
+    target = 100 * float(group.settings.get("target_half_width", DEFAULT_TARGET_HALF_WIDTH))
+    return (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
+            f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
+            f"{group.rounds_s:.1f} s of rounds); ratios: Hodges-Lehmann with the "
+            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds")
+
+
+def _result(record: CaseRecord) -> BenchResult | None:
+    return record.result if isinstance(record.result, BenchResult) else None
+
+
+def comparison_table(group: GroupResult, records: tuple[CaseRecord, ...]) -> str:
+    """One row per member: throughput, step time, ratio to the baseline with its interval."""
+    rows = []
+    for i, (member, record) in enumerate(zip(group.members, records, strict=True)):
+        result = _result(record)
+        ratio = group.ratio_for(member.case_id) if i != group.baseline else None
+        share = ("baseline" if i == group.baseline else "–" if ratio is None
+                 else ratio_with_interval(ratio.throughput_ratio, ratio.ci_low, ratio.ci_high))
+        rows.append((member.name,
+                     "–" if result is None else f"{result.images_per_sec:.4g}",
+                     "–" if result is None else f"{result.step_ms_median:.4g}",
+                     share, str(member.status if member.status != "ok" else "ok")
+                     + (f": {member.error}" if member.error else "")))
+    base = group.members[group.baseline].name
+    table = tabulate(rows, headers=("member", "images/s", "step ms", f"throughput vs {base} "
+                                    f"[{100 * group.confidence:g}% CI]", "status"),
+                     tablefmt="simple", disable_numparse=True)
+    return f"{table}\n{rounds_line(group)}"
+
+
+def _member_json(group: GroupResult, index: int, record: CaseRecord) -> dict[str, Any]:
+    member = group.members[index]
+    result = _result(record)
+    data: dict[str, Any] = {
+        "attention": member.name, "label": record.spec.label, "case_id": member.case_id,
+        "status": member.status, "error": member.error,
+        "images_per_sec": None if result is None else result.images_per_sec,
+        "step_ms_median": None if result is None else result.step_ms_median,
+        "batch": member.batch,
+    }
+    if index != group.baseline:
+        ratio = group.ratio_for(member.case_id)
+        data.update({"throughput_ratio": None if ratio is None else ratio.throughput_ratio,
+                     "ci_low": None if ratio is None else ratio.ci_low,
+                     "ci_high": None if ratio is None else ratio.ci_high,
+                     "rounds": 0 if ratio is None else ratio.rounds,
+                     "half_width": None if ratio is None else ratio.half_width})
+    return data
+
+
+def comparison_json(group: GroupResult, records: tuple[CaseRecord, ...]) -> dict[str, Any]:
+    """``{"baseline": {...}, "comparisons": [{"attention", "throughput_ratio", "ci_low",
+    "ci_high", "rounds", ...}], "group": {...the group's record...}}``."""
+    members = list(range(len(group.members)))
+    return {
+        "baseline": _member_json(group, group.baseline, records[group.baseline]),
+        "comparisons": [_member_json(group, i, records[i]) for i in members
+                        if i != group.baseline],
+        "group": group.to_dict(),
+    }

@@ -1,0 +1,91 @@
+"""Throughput ratios between two timings of a report, with their confidence intervals.
+
+:func:`ratio_between` is the one place the report gets "A keeps x% of B's throughput" from:
+
+- when A and B were timed in the same comparison group (interleaved rounds), the paired
+  ratio recomputed from the group's raw round times (Hodges-Lehmann with the Wilcoxon
+  signed-rank interval: :func:`profiler.measure.stats.ratio_interval`);
+- otherwise (files written before paired timing, or cases timed alone), the ratio of the two
+  medians with the conservative unpaired interval of
+  :func:`profiler.measure.stats.unpaired_ratio_interval`, which cannot see drift between the
+  two measurements; its ``method`` says so, and the report marks it.
+"""
+
+from __future__ import annotations
+
+from profiler.measure.stats import (
+    CONFIDENCE,
+    PAIRED_METHOD,
+    RatioInterval,
+    ratio_interval,
+    round_ratios,
+    unpaired_ratio_interval,
+)
+from profiler.report.cells import ratio_with_interval
+from profiler.report.data import BenchEntry, ReportData
+from profiler.results.group import GroupRatio, GroupResult
+
+__all__ = ["UNPAIRED_MARK", "change_cell", "group_interval", "is_paired", "ratio_between",
+           "ratio_cell", "stored_interval"]
+
+UNPAIRED_MARK = "‡"
+
+
+def group_interval(group: GroupResult, member: int, reference: int) -> RatioInterval | None:
+    """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
+    both ran (any two members of the group); None when no round paired them."""
+    a, b = group.members[member], group.members[reference]
+    ratios = round_ratios(a.times, b.times, a.batch or 1, b.batch or 1)
+    return ratio_interval(ratios, group.confidence or CONFIDENCE) if ratios else None
+
+
+def stored_interval(ratio: GroupRatio, group: GroupResult) -> RatioInterval | None:
+    """A ratio as the group record stored it (None when no round paired the two)."""
+    if ratio.throughput_ratio is None:
+        return None
+    return RatioInterval(ratio.throughput_ratio, ratio.ci_low, ratio.ci_high, ratio.rounds,
+                         group.confidence or CONFIDENCE, group.method or PAIRED_METHOD)
+
+
+def _paired(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval | None:
+    mine_id, reference_id = mine.spec.case_id, reference.spec.case_id
+    for group in data.groups:
+        if group.kind != "comparison" or group.status != "ok":
+            continue
+        i, j = group.member_index(mine_id), group.member_index(reference_id)
+        if i is not None and j is not None:
+            found = group_interval(group, i, j)
+            if found is not None:
+                return found
+    return None
+
+
+def ratio_between(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval:
+    """``mine``'s images/s over ``reference``'s, with its interval (see the module doc)."""
+    paired = _paired(data, mine, reference)
+    if paired is not None:
+        return paired
+    rates, reference_rates = mine.rates(), reference.rates()
+    if rates and reference_rates:
+        return unpaired_ratio_interval(rates, reference_rates)
+    value = mine.result.images_per_sec / reference.result.images_per_sec
+    return RatioInterval(value, None, None, 0, method="ratio of medians, no samples")
+
+
+def is_paired(interval: RatioInterval) -> bool:
+    return interval.method == PAIRED_METHOD
+
+
+def ratio_cell(interval: RatioInterval) -> str:
+    """``97.3% [95.1, 99.0]``, marked ``‡`` when unpaired (timed apart)."""
+    text = ratio_with_interval(interval.ratio, interval.low, interval.high)
+    return text if is_paired(interval) else f"{text} {UNPAIRED_MARK}"
+
+
+def change_cell(interval: RatioInterval) -> str:
+    """The ratio as a signed change with its interval: ``-2.7% [-4.9, -1.0]`` (``‡``
+    unpaired)."""
+    text = f"{100 * (interval.ratio - 1):+.1f}%"
+    if interval.low is not None and interval.high is not None:
+        text += f" [{100 * (interval.low - 1):+.1f}, {100 * (interval.high - 1):+.1f}]"
+    return text if is_paired(interval) else f"{text} {UNPAIRED_MARK}"

@@ -1,0 +1,192 @@
+"""The record of a comparison group: cases timed together in interleaved rounds.
+
+A :class:`GroupResult` keeps what the rounds engine (:mod:`profiler.measure.paired`) did:
+the members (each a case of the file, by ``case_id``), every round's order and each member's
+raw step times in it, the seed of the shuffle, the settings, why the rounds stopped, and
+each member's throughput ratio to the baseline with its interval. The ratios are derived
+from the raw times and can be recomputed (the report does:
+:func:`profiler.report.ratios.group_interval`), also between two members neither of which is
+the baseline. Plain data: reading a group needs no statistics and no torch.
+
+``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A
+run of one workload against itself: ``attnprof calibrate``; its members share one case id
+and ``min_detectable_slowdown`` says the smallest slowdown the same budget would detect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "GroupMember", "GroupRatio", "GroupResult",
+           "group_id"]
+
+GroupKind = Literal["comparison", "calibration"]
+GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
+# ok: the rounds ran (members may still have failed: see each member's status);
+# error: the group could not run at all; skipped: not started (the run's budget was spent).
+GROUP_STATUSES: tuple[str, ...] = ("ok", "error", "skipped")
+Block = tuple[float, ...] | None
+
+
+def group_id(kind: str, case_ids: Sequence[str], baseline: int) -> str:
+    """``group-<12 hex>``: a hash of the kind, the members' case ids in order, the baseline."""
+    text = json.dumps({"kind": kind, "members": list(case_ids), "baseline": baseline},
+                      separators=(",", ":"))
+    return f"group-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """One member: its case, how it ended, and its step times per round (``times[r]`` is
+    None for a round it did not run, having failed before)."""
+
+    case_id: str
+    name: str
+    label: str = ""
+    batch: int = 0
+    status: str = "ok"
+    error: str | None = None
+    warmup_steps: int = 0
+    times: tuple[Block, ...] = ()
+
+    @property
+    def samples(self) -> tuple[float, ...]:
+        return tuple(t for block in self.times if block for t in block)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case_id": self.case_id, "name": self.name, "label": self.label,
+                "batch": self.batch, "status": self.status, "error": self.error,
+                "warmup_steps": self.warmup_steps,
+                "times": [None if b is None else list(b) for b in self.times]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupMember:
+        times = tuple(None if b is None else tuple(float(t) for t in b)
+                      for b in data.get("times") or [])
+        return cls(case_id=str(data["case_id"]), name=str(data.get("name", "")),
+                   label=str(data.get("label", "")), batch=int(data.get("batch", 0)),
+                   status=str(data.get("status", "ok")), error=data.get("error"),
+                   warmup_steps=int(data.get("warmup_steps", 0)), times=times)
+
+
+@dataclass(frozen=True)
+class GroupRatio:
+    """A member's throughput over the baseline's: the estimate, its interval (None: too few
+    rounds) and how many rounds paired them; None ratio: no round did."""
+
+    member: int
+    case_id: str
+    name: str
+    throughput_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rounds: int
+
+    @property
+    def half_width(self) -> float | None:
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_high - self.ci_low) / 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"member": self.member, "case_id": self.case_id, "name": self.name,
+                "throughput_ratio": self.throughput_ratio, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "half_width": self.half_width,
+                "rounds": self.rounds}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupRatio:
+        def number(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        return cls(member=int(data["member"]), case_id=str(data.get("case_id", "")),
+                   name=str(data.get("name", "")), throughput_ratio=number("throughput_ratio"),
+                   ci_low=number("ci_low"), ci_high=number("ci_high"),
+                   rounds=int(data.get("rounds", 0)))
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One comparison group (see the module doc). ``settings`` are the rounds engine's
+    (:class:`~profiler.measure.paired.PairingSettings` as a dict); ``index`` is the suite
+    position of its first member (None outside a suite)."""
+
+    group_id: str
+    kind: GroupKind = "comparison"
+    status: str = "ok"
+    error: str | None = None
+    members: tuple[GroupMember, ...] = ()
+    baseline: int = 0
+    ratios: tuple[GroupRatio, ...] = ()
+    method: str = ""
+    confidence: float = 0.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    steps_per_round: int = 0
+    orders: tuple[tuple[int, ...], ...] = ()
+    stopped: str = ""
+    index: int | None = None
+    started_utc: str = ""
+    duration_s: float = 0.0
+    warmup_s: float = 0.0
+    rounds_s: float = 0.0
+    min_detectable_slowdown: float | None = None
+
+    @property
+    def rounds(self) -> int:
+        return len(self.orders)
+
+    @property
+    def case_ids(self) -> tuple[str, ...]:
+        return tuple(m.case_id for m in self.members)
+
+    def member_index(self, case_id: str) -> int | None:
+        return next((i for i, m in enumerate(self.members) if m.case_id == case_id), None)
+
+    def ratio_for(self, case_id: str) -> GroupRatio | None:
+        return next((r for r in self.ratios if r.case_id == case_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"group_id": self.group_id, "kind": self.kind, "index": self.index,
+                "status": self.status, "error": self.error, "baseline": self.baseline,
+                "members": [m.to_dict() for m in self.members],
+                "ratios": [r.to_dict() for r in self.ratios],
+                "method": self.method, "confidence": self.confidence,
+                "settings": dict(self.settings), "seed": self.seed,
+                "steps_per_round": self.steps_per_round, "rounds": self.rounds,
+                "orders": [list(o) for o in self.orders], "stopped": self.stopped,
+                "started_utc": self.started_utc, "duration_s": self.duration_s,
+                "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
+                "min_detectable_slowdown": self.min_detectable_slowdown}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupResult:
+        kind = data.get("kind", "comparison")
+        if kind not in GROUP_KINDS:
+            raise ValueError(f"group of unknown kind {kind!r}; valid: {', '.join(GROUP_KINDS)}")
+        status = str(data.get("status", "ok"))
+        if status not in GROUP_STATUSES:
+            raise ValueError(f"group of unknown status {status!r}; valid: "
+                             f"{', '.join(GROUP_STATUSES)}")
+        index, detectable = data.get("index"), data.get("min_detectable_slowdown")
+        return cls(
+            group_id=str(data["group_id"]), kind=kind, status=status, error=data.get("error"),
+            members=tuple(GroupMember.from_dict(m) for m in data.get("members") or []),
+            baseline=int(data.get("baseline", 0)),
+            ratios=tuple(GroupRatio.from_dict(r) for r in data.get("ratios") or []),
+            method=str(data.get("method", "")),
+            confidence=float(data.get("confidence", 0.0)),
+            settings=dict(data.get("settings") or {}), seed=data.get("seed"),
+            steps_per_round=int(data.get("steps_per_round", 0)),
+            orders=tuple(tuple(int(i) for i in o) for o in data.get("orders") or []),
+            stopped=str(data.get("stopped", "")),
+            index=None if index is None else int(index),
+            started_utc=str(data.get("started_utc", "")),
+            duration_s=float(data.get("duration_s", 0.0)),
+            warmup_s=float(data.get("warmup_s", 0.0)), rounds_s=float(data.get("rounds_s", 0.0)),
+            min_detectable_slowdown=None if detectable is None else float(detectable))
