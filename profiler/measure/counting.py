@@ -187,8 +187,8 @@ def flops_by_module_and_operator(module: nn.Module, inputs: torch.Tensor
         raise MeasurementError(f"cannot trace the model for counting: {_one_line(exc)}") from exc
     finally:
         module.train(training)
-    fvcore = {path: _strip(counts, KEY_FLOPS) for path, counts in per_module.items()}
-    extra = {path: _strip(counts, KEY_FLOPS_EXTRA) for path, counts in per_module.items()}
+    fvcore = {path: _strip(counts, Tally.FLOPS) for path, counts in per_module.items()}
+    extra = {path: _strip(counts, Tally.FLOPS_EXTRA) for path, counts in per_module.items()}
     every = {path: {**fvcore[path], **extra[path]} for path in per_module}
     return fvcore, every
 
