@@ -16,7 +16,7 @@ from profiler.report.plots import time_vs_flops
 from profiler.results.breakdown import BreakdownResult, PartShare
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.spec import BreakdownSpec, Workload
-from tests.test_report import ENV, bench_case
+from tests.test_report import ENV, bench_case, paired_data
 
 ECA50 = {"k_size": [3, 5, 5, 7]}
 
@@ -70,9 +70,9 @@ def test_breakdowns_are_collected_and_grouped() -> None:
 
 
 def test_section_tables_show_time_beside_flops() -> None:
-    data = _data([breakdown_case(None, "infer", PLAIN), breakdown_case("se", "infer", SE),
-                  bench_case("resnet50", None, "infer", 10.0),
-                  bench_case("resnet50", "se", "infer", 8.5)])
+    data = paired_data([breakdown_case(None, "infer", PLAIN), breakdown_case("se", "infer", SE),
+                        bench_case("resnet50", None, "infer", 10.0),
+                        bench_case("resnet50", "se", "infer", 8.5)])
     shares, attention = breakdown_tables(data)
     assert shares.headers == ("Part", "no attention", "SE")
     rows = {r[0]: r[1:] for r in shares.rows}
@@ -82,10 +82,35 @@ def test_section_tables_show_time_beside_flops() -> None:
     assert rows["parts vs that step"] == ("-1.0%", "-1.0%")
     assert "pooling" not in rows  # no time, no FLOPs in any method
     (se_row,) = attention.rows
-    assert se_row[0] == "SE" and se_row[1] == "15.0%" and se_row[-1] == "15.0%"
+    assert se_row[0] == "SE" and se_row[1] == "15.0%"
+    assert attention.headers[-1] == "throughput lost (1 - paired ratio) [95% CI]"
+    low, high = _cost_interval(se_row[-1])  # SE keeps 85% of the throughput, paired
+    assert se_row[-1].startswith("15.0% [") and low <= 15.0 <= high and high - low < 1.0
     text = breakdown_section(data)
     assert text is not None and text.startswith("## Where the time goes\n")
     assert "### Where the time goes: ResNet-50, inference (batch 8, fp32, cpu)" in text
+
+
+def _cost_interval(cell: str) -> tuple[float, float]:
+    assert cell.endswith("]"), cell  # paired: no unpaired mark after the interval
+    low, high = cell[cell.index("[") + 1:-1].split(", ")
+    return float(low), float(high)
+
+
+def test_throughput_lost_is_marked_when_timed_apart() -> None:
+    data = _data([breakdown_case("se", "infer", SE), bench_case("resnet50", None, "infer", 10.0),
+                  bench_case("resnet50", "se", "infer", 8.5)])
+    (_, attention) = breakdown_tables(data)
+    (se_row,) = attention.rows
+    assert se_row[-1].startswith("15.0% [") and se_row[-1].endswith("] ‡")
+
+
+def test_throughput_lost_needs_timing_at_the_breakdowns_batch() -> None:
+    data = paired_data([breakdown_case("se", "infer", SE),
+                        bench_case("resnet50", None, "infer", 10.0, batch=2),
+                        bench_case("resnet50", "se", "infer", 8.5, batch=2)])
+    (_, attention) = breakdown_tables(data)
+    assert attention.rows[0][-1] == "–"
 
 
 def test_no_breakdowns_no_section() -> None:

@@ -2,7 +2,8 @@
 
 Per backbone and mode: one table of each part's share of the measured step beside its share
 of the FLOPs, one column per attention method; a table of what the attention ops cost (time,
-FLOPs, minimal traffic, achieved bandwidth) beside the throughput the timing cases lose; and
+FLOPs, minimal traffic, achieved bandwidth) beside the throughput the method loses, 1 - its
+paired ratio with the interval (:mod:`profiler.report.ratios`); and
 :func:`measured_cost`, the sentence the timing verdicts cite instead of generic prose.
 Formatting only: the numbers are the breakdown results'.
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from profiler.report.cells import ratio, sig
+from profiler.report.cells import sig
 from profiler.report.data import BreakdownEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
+from profiler.report.ratios import UNPAIRED_MARK, cost_cell, ratio_between
 from profiler.report.tables import Table
 from profiler.results.breakdown import (
     AGREEMENT_TOLERANCE,
@@ -124,16 +126,20 @@ def _leftover(result: BreakdownResult) -> str:
     return f"{100 * result.leftover_share:+.1f}%{mark}"
 
 
-def _throughput_lost(data: ReportData, entry: BreakdownEntry) -> str:
-    workload = entry.workload
+def _paired_cost(data: ReportData, entry: BreakdownEntry) -> str:
+    """1 - the timing cases' throughput ratio (variant / plain backbone) with its interval,
+    when both were timed at the breakdown's batch, dtype and device."""
+    workload, spec = entry.workload, entry.spec
     if workload.model is None:
         return "–"
-    mine = data.bench_for(workload.model, method_of(workload), entry.spec.mode,
-                          workload.options, workload.input_shape)
-    base = data.bench_for(workload.model, "none", entry.spec.mode, (), workload.input_shape)
-    if mine is None or base is None or not base.result.images_per_sec:
+    mine = data.bench_for(workload.model, method_of(workload), spec.mode, workload.options,
+                          workload.input_shape)
+    base = data.bench_for(workload.model, "none", spec.mode, (), workload.input_shape)
+    if mine is None or base is None or not base.result.images_per_sec or any(
+            (b.spec.batch, b.spec.dtype, b.spec.device) != (spec.batch, spec.dtype, spec.device)
+            for b in (mine, base)):
         return "–"
-    return ratio(1 - mine.result.images_per_sec / base.result.images_per_sec)
+    return cost_cell(ratio_between(data, mine, base))
 
 
 def _attention_table(data: ReportData, panel: Panel) -> Table | None:
@@ -147,18 +153,20 @@ def _attention_table(data: ReportData, panel: Panel) -> Table | None:
                      f"{sig(100 * result.attention_flops_share, 2)}%",
                      _pct(result.attention_bytes_share), sig(result.attention_gbps),
                      "–" if fraction is None else _pct(fraction),
-                     _throughput_lost(data, entry)))
+                     _paired_cost(data, entry)))
     if not rows:
         return None
     units = ("The attention operations together: share of the step's time, of the FLOPs and "
              "of the minimal memory traffic; achieved bandwidth = their minimal bytes / their "
              "time (GB/s = 10^9 B/s), and as a share of the device's measured copy "
              "bandwidth (a large buffer from memory; above 100% the blocks' data came from "
-             "cache). Last column: 1 - throughput ratio of the timing cases (variant / "
-             "plain backbone, timed separately), which the time share should approach.")
+             "cache). Last column: what the method costs in throughput, 1 - its paired "
+             "throughput ratio to the plain backbone (timed together in interleaved rounds "
+             "at the same batch) with the 95% interval; the time share should fall near it. "
+             f"{UNPAIRED_MARK}: timed apart, unpaired interval.")
     return Table(f"Attention cost: {panel.title}", units,
                  ("Method", "time", "FLOPs", "traffic", "GB/s", "of copy",
-                  "throughput lost (timing)"), tuple(rows))
+                  "throughput lost (1 - paired ratio) [95% CI]"), tuple(rows))
 
 
 def breakdown_tables(data: ReportData) -> list[Table]:

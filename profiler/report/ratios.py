@@ -25,8 +25,8 @@ from profiler.report.cells import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 
-__all__ = ["UNPAIRED_MARK", "change_cell", "group_interval", "is_paired", "ratio_between",
-           "ratio_cell", "stored_interval"]
+__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "is_paired",
+           "ratio_between", "ratio_cell", "stored_interval"]
 
 UNPAIRED_MARK = "‡"
 
@@ -88,4 +88,13 @@ def change_cell(interval: RatioInterval) -> str:
     text = f"{100 * (interval.ratio - 1):+.1f}%"
     if interval.low is not None and interval.high is not None:
         text += f" [{100 * (interval.low - 1):+.1f}, {100 * (interval.high - 1):+.1f}]"
+    return text if is_paired(interval) else f"{text} {UNPAIRED_MARK}"
+
+
+def cost_cell(interval: RatioInterval) -> str:
+    """The throughput lost, ``1 - ratio``, with its interval: ``12.7% [10.9, 14.0]`` (``‡``
+    unpaired)."""
+    text = ratio_with_interval(1 - interval.ratio,
+                               None if interval.high is None else 1 - interval.high,
+                               None if interval.low is None else 1 - interval.low)
     return text if is_paired(interval) else f"{text} {UNPAIRED_MARK}"
