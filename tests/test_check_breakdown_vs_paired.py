@@ -33,3 +33,33 @@ def test_share_against_one_minus_ratio(tool: ModuleType) -> None:
                          {"attention": "eca", "throughput_ratio": 0.95, "ci_low": 0.94,
                           "ci_high": 0.96})
     assert not far.agrees(0.03)
+
+
+def test_a_ratio_without_interval_agrees_only_within_the_tolerance(tool: ModuleType) -> None:
+    row = tool.agreement("infer", "gc", {"attention_time_share": 0.10},
+                         {"attention": "gc", "throughput_ratio": 0.88, "ci_low": None,
+                          "ci_high": None})
+    assert row.lost_low is None and row.interval == "12.0% [no interval]"
+    assert row.agrees(0.03) and not row.agrees(0.01)
+
+
+def test_a_failed_member_is_an_error_not_a_pass(tool: ModuleType) -> None:
+    with pytest.raises(ValueError, match=r"infer cbam: no paired ratio .*oom"):
+        tool.agreement("infer", "cbam", {"attention_time_share": 0.1},
+                       {"attention": "cbam", "throughput_ratio": None, "status": "oom",
+                        "error": "out of memory"})
+
+
+def test_the_commands_it_runs_are_valid_attnprof_commands(tool: ModuleType) -> None:
+    from profiler.cli import build_parser
+
+    options = tool.parse_arguments(["--threads", "2", "--group-time", "30",
+                                    "--methods", "se", "eca"])
+    bench = tool.bench_arguments(options, "train")
+    assert bench[bench.index("--batch") + 1] == "2" and bench.count("--vs") == 2
+    parsed = build_parser().parse_args(bench)
+    assert (parsed.vs, parsed.memory, parsed.format, parsed.group_time) == (
+        ["se", "eca"], False, "json", 30.0)
+    breakdown = build_parser().parse_args(tool.breakdown_arguments(options, "train", "eca"))
+    assert (breakdown.command, breakdown.attention, breakdown.mode, breakdown.batch,
+            breakdown.threads, breakdown.format) == ("breakdown", "eca", "train", 2, 2, "json")
