@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import SuiteError
-from profiler.spec import BreakdownSpec
+from profiler.spec import BenchSpec, BreakdownSpec
 from profiler.suites import expand_suite, load_suite, load_suite_file
 from profiler.suites.runner import estimated_seconds
 
@@ -66,11 +66,20 @@ def test_steps_keys_belong_to_breakdowns(tmp_path: Path) -> None:
         _load(tmp_path, text)
 
 
-def test_eca_paper_ends_with_resnet50_breakdowns() -> None:
-    specs = expand_suite(load_suite("eca-paper"), "cpu")
-    breakdowns = [s for s in specs if isinstance(s, BreakdownSpec)]
-    assert specs[-10:] == tuple(breakdowns)
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_eca_paper_breaks_resnet50_down_right_after_timing_it(device: str) -> None:
+    specs = expand_suite(load_suite("eca-paper"), device)
+    kinds = [s.kind for s in specs]
+    first = kinds.index("breakdown")
+    breakdowns = specs[first:first + 10]
+    assert all(isinstance(s, BreakdownSpec) for s in breakdowns) and kinds.count("breakdown") == 10
+    # right after the ResNet-50 timing group, before the other backbones' timing (so a run
+    # that reaches max_minutes skips those, not the breakdowns)
+    before = [s for s in specs[:first] if isinstance(s, BenchSpec)]
+    assert before and {s.workload.model for s in before} == {"resnet50"}
     assert {(s.workload.model, s.workload.attention) for s in breakdowns} == {
         ("resnet50", a) for a in (None, "se", "cbam", "gc", "eca")}
-    assert {(s.mode, s.batch, s.timed_steps, s.profiled_steps) for s in breakdowns} == {
-        ("infer", 8, 2, 1), ("train", 4, 2, 1)}
+    assert {(s.timed_steps, s.profiled_steps) for s in breakdowns} == {(2, 1)}
+    # at the timing batch of the same mode, so the report sets them beside the paired ratios
+    timing_batch = {s.mode: s.batch for s in before}
+    assert {(s.mode, s.batch) for s in breakdowns} == set(timing_batch.items())
