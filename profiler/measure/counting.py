@@ -128,18 +128,7 @@ def count_module(
     """Count ``module`` on ``inputs`` in eval mode under ``torch.no_grad`` (its training flag
     is restored afterwards); ``attention_paths`` name its attention modules ("" = all of it).
     A failing trace raises a one-line MeasurementError naming ``label``."""
-    training = module.training
-    analysis = _analysis(module.eval(), inputs)
-    try:
-        with _quiet(), torch.no_grad():
-            per_module = analysis.by_module_and_operator()
-            unsupported = analysis.unsupported_ops()
-    except AttnprofError:
-        raise
-    except Exception as exc:
-        raise MeasurementError(f"cannot trace {label} for counting: {_one_line(exc)}") from exc
-    finally:
-        module.train(training)
+    per_module, unsupported = _trace(module, inputs, label)
     total = per_module.get("", Counter())
     params = sum(p.numel() for p in module.parameters())
     blocks = tuple(_block_count(path, module, per_module) for path in attention_paths)
@@ -176,21 +165,29 @@ def flops_by_module_and_operator(module: nn.Module, inputs: torch.Tensor
     """FLOPs of every module (path -> operator -> FLOPs, submodules included; "" = all of it)
     under the fvcore and the all-operators conventions, from one trace of ``module`` on
     ``inputs`` in eval mode under ``torch.no_grad`` (its training flag is restored)."""
-    training = module.training
-    analysis = _analysis(module.eval(), inputs)
-    try:
-        with _quiet(), torch.no_grad():
-            per_module = analysis.by_module_and_operator()
-    except AttnprofError:
-        raise
-    except Exception as exc:
-        raise MeasurementError(f"cannot trace the model for counting: {_one_line(exc)}") from exc
-    finally:
-        module.train(training)
+    per_module, _ = _trace(module, inputs, "the model")
     fvcore = {path: _strip(counts, Tally.FLOPS) for path, counts in per_module.items()}
     extra = {path: _strip(counts, Tally.FLOPS_EXTRA) for path, counts in per_module.items()}
     every = {path: {**fvcore[path], **extra[path]} for path in per_module}
     return fvcore, every
+
+
+def _trace(module: nn.Module, inputs: torch.Tensor, label: str
+           ) -> tuple[dict[str, Counter[OpKey]], Counter[str]]:
+    """One fvcore trace of ``module`` on ``inputs`` in eval mode under ``torch.no_grad`` (its
+    training flag is restored): counts per module path and operator, and the operators it
+    could not count. A failing trace raises a one-line MeasurementError naming ``label``."""
+    training = module.training
+    analysis = _analysis(module.eval(), inputs)
+    try:
+        with _quiet(), torch.no_grad():
+            return analysis.by_module_and_operator(), analysis.unsupported_ops()
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise MeasurementError(f"cannot trace {label} for counting: {_one_line(exc)}") from exc
+    finally:
+        module.train(training)
 
 
 def _analysis(module: nn.Module, inputs: torch.Tensor) -> JitModelAnalysis:
