@@ -10,7 +10,7 @@ import torch
 
 from profiler.errors import AttnprofError, DeviceUnavailableError, SuiteError, UnknownNameError
 from profiler.measure.device import available_device
-from profiler.spec import BenchSpec, CountSpec
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 from profiler.suites import expand_suite, find_suite, load_suite, load_suite_file, parse_suite
 from profiler.suites.groups import comparison_groups, group_key, pairing_settings
 from profiler.suites.toml_lines import format_key_path, locate_line
@@ -408,7 +408,7 @@ def test_groups_gather_the_cases_that_differ_only_in_attention() -> None:
     first = [specs[i] for i in groups[0]]
     assert [s.workload.attention for s in first] == [None, "se", "cbam", "gc", "eca"]
     assert {(s.workload.model, s.mode) for s in first} == {("resnet50", "infer")}
-    assert all(group_key(s) is None for s in specs if isinstance(s, CountSpec))
+    assert all(group_key(s) is None for s in specs if isinstance(s, (CountSpec, BreakdownSpec)))
     blocks = comparison_groups(expand_suite(load_suite("blocks"), "cpu"))
     assert len(blocks) == 16 and all(len(g) == 4 for g in blocks)
 

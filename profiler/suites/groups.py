@@ -5,7 +5,8 @@ device, flags and budget), and single blocks at the same shape (same mode, batch
 ...), form a group: the runner times each group's members together in interleaved rounds
 (:mod:`profiler.measure.paired`) and records each member's throughput ratio to the
 group's baseline (the plain backbone, else the first member) with its interval. A group of
-one is timed alone, as are data-parallel (``nproc`` > 1) and count cases. ``paired = false``
+one is timed alone, as are data-parallel (``nproc`` > 1) cases; count and breakdown cases are
+never grouped. ``paired = false``
 in a suite's ``[budget]`` (or ``[budget.<device>]``) times every case alone.
 
 :func:`pairing_settings` turns a suite budget into the rounds engine's settings.
@@ -18,15 +19,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from profiler.measure.paired import PairingSettings
-from profiler.spec import BenchSpec, CountSpec
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 from profiler.suites.definition import Budget
 
 __all__ = ["comparison_groups", "group_key", "pairing_settings"]
 
 
-def group_key(spec: CountSpec | BenchSpec) -> str | None:
+def group_key(spec: CountSpec | BenchSpec | BreakdownSpec) -> str | None:
     """What members of one group share: the spec without its attention (or block) and
-    options. None for specs that are never grouped (counts, data-parallel runs)."""
+    options. None for specs that are never grouped (counts, breakdowns, data-parallel runs)."""
     if not isinstance(spec, BenchSpec) or spec.nproc > 1:
         return None
     data: dict[str, Any] = spec.to_dict()
@@ -36,7 +37,8 @@ def group_key(spec: CountSpec | BenchSpec) -> str | None:
     return json.dumps({"workload": workload, **data}, sort_keys=True)
 
 
-def comparison_groups(specs: Sequence[CountSpec | BenchSpec]) -> list[list[int]]:
+def comparison_groups(specs: Sequence[CountSpec | BenchSpec | BreakdownSpec]
+                      ) -> list[list[int]]:
     """Positions of the members of every group of two or more, each group in spec order,
     groups in the order of their first member."""
     found: dict[str, list[int]] = {}
