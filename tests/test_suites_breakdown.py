@@ -83,3 +83,59 @@ def test_eca_paper_breaks_resnet50_down_right_after_timing_it(device: str) -> No
     # at the timing batch of the same mode, so the report sets them beside the paired ratios
     timing_batch = {s.mode: s.batch for s in before}
     assert {(s.mode, s.batch) for s in breakdowns} == set(timing_batch.items())
+
+
+PAIRED_AND_BROKEN_DOWN = """\
+[suite]
+name = "bd-paired"
+
+[budget]
+warmup = 1
+threads = 1
+batch = 2
+min_time = 0.01
+repeats = 3
+block_time = 0.002
+min_rounds = 6
+max_rounds = 8
+group_time = 1
+
+[[matrix]]
+kind = "bench"
+models = ["tests.helpers.user_objects:TinyNet"]
+attention = ["none", "se"]
+input = "3x16x16"
+modes = ["infer"]
+
+[[matrix]]
+kind = "breakdown"
+models = ["tests.helpers.user_objects:TinyNet"]
+attention = ["none", "se"]
+input = "3x16x16"
+modes = ["infer"]
+timed_steps = 1
+profiled_steps = 1
+"""
+
+
+@pytest.mark.slow  # ~9 s: most of it the CPU peak-memory child of each group member
+def test_a_suite_run_sets_each_breakdown_beside_its_paired_ratio(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from profiler.cli import main
+    from profiler.results import load_result_file
+
+    suite, result, report = tmp_path / "bd.toml", tmp_path / "bd.json", tmp_path / "bd.md"
+    suite.write_text(PAIRED_AND_BROKEN_DOWN)
+    assert main(["run", str(suite), "-o", str(result), "--device", "cpu"]) == 0
+    loaded = load_result_file(result)
+    assert loaded.status_counts()["ok"] == 4
+    (group,) = loaded.groups  # the two timings; the breakdowns are timed alone
+    assert {c.kind for c in loaded.cases if c.group_id == group.group_id} == {"bench"}
+    assert main(["report", str(result), "-o", str(report)]) == 0
+    capsys.readouterr()
+    text = report.read_text()
+    cost = text[text.index("### Attention cost"):]
+    assert "throughput lost (1 - paired ratio) [95% CI]" in cost
+    (row,) = [line for line in cost.splitlines() if line.startswith("| SE")]
+    cell = row.rstrip(" |").rsplit("|", 1)[1].strip()
+    assert "[" in cell and cell.endswith("]")  # paired: an interval, no unpaired mark
