@@ -85,6 +85,12 @@ def test_eca_paper_breaks_resnet50_down_right_after_timing_it(device: str) -> No
     assert {(s.mode, s.batch) for s in breakdowns} == set(timing_batch.items())
 
 
+_TINY_ENTRY = """\
+models = ["tests.helpers.user_objects:TinyNet"]
+attention = ["none", "se"]
+input = "3x16x16"
+modes = ["infer"]
+"""
 PAIRED_AND_BROKEN_DOWN = """\
 [suite]
 name = "bd-paired"
@@ -102,20 +108,12 @@ group_time = 1
 
 [[matrix]]
 kind = "bench"
-models = ["tests.helpers.user_objects:TinyNet"]
-attention = ["none", "se"]
-input = "3x16x16"
-modes = ["infer"]
-
+""" + _TINY_ENTRY + """
 [[matrix]]
 kind = "breakdown"
-models = ["tests.helpers.user_objects:TinyNet"]
-attention = ["none", "se"]
-input = "3x16x16"
-modes = ["infer"]
 timed_steps = 1
 profiled_steps = 1
-"""
+""" + _TINY_ENTRY
 
 
 @pytest.mark.slow  # ~9 s: most of it the CPU peak-memory child of each group member
