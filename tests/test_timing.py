@@ -150,11 +150,12 @@ def test_bench_sets_and_restores_threads(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_agrees_with_torch_utils_benchmark_timer() -> None:
-    """An independent measurement of the same model and batch, within a loose band.
+    """An independent measurement of the same model and batch agrees within a loose band.
 
-    The CPU is shared with other test runs, so the band is a factor of 2 either way.
+    The two harnesses are timed in alternating rounds and compared per round (the median of
+    the per-round ratios), so that load from other processes, which moves both members of a
+    round alike, does not decide the test; the band is a factor of 2 either way.
     """
-    result = bench(tiny_spec(batch=8, min_time=0.1, repeats=3))
     model = TinyNet().eval()
     x = torch.randn(8, 3, 16, 16)
 
@@ -162,11 +163,14 @@ def test_agrees_with_torch_utils_benchmark_timer() -> None:
         with torch.inference_mode():
             model(x)
 
-    reference = Timer(stmt="forward()", globals={"forward": forward},
-                      num_threads=torch.get_num_threads()).blocked_autorange(min_run_time=0.3)
-    ratio = (result.step_ms_median / 1e3) / reference.median
-    assert 0.5 < ratio < 2.0, f"harness {result.step_ms_median:.3f} ms vs Timer " \
-                              f"{reference.median * 1e3:.3f} ms"
+    ratios = []
+    for _ in range(5):
+        result = bench(tiny_spec(batch=8, min_time=0.05, repeats=2, memory=False))
+        reference = Timer(stmt="forward()", globals={"forward": forward},
+                          num_threads=torch.get_num_threads()).blocked_autorange(min_run_time=0.1)
+        ratios.append((result.step_ms_median / 1e3) / reference.median)
+    ratio = sorted(ratios)[len(ratios) // 2]
+    assert 0.5 < ratio < 2.0, f"harness / Timer step time per round: {ratios}"
 
 
 def test_bf16_and_channels_last_run_on_cpu() -> None:
