@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "reproduce",
     "compare",
+    "gate",
 )
 
 

@@ -1,0 +1,324 @@
+"""Drive a gate: both sides' workers, the suite's cases paired, counted and timed in rounds.
+
+:func:`run_gate` does, in order:
+
+1. start one worker per side (:class:`~profiler.gate.side.WorkerProcess`) and have each load
+   and expand the suite file with its own code; a side that cannot start or load the suite is
+   bad input (:class:`~profiler.errors.InvalidOptionError`, exit 2);
+2. pair the two sides' cases by case id, then by label (a spec field added on one side
+   changes the id, not the label); cases on one side only are listed, not compared;
+3. count every count case on both sides and compare the exact metrics under the rules in
+   force (``compare``'s rules: by default any change);
+4. time every timing case: build and warm it up on both sides, then run both as one paired
+   group (:func:`time_pair`: rounds that alternate which side goes first) within this case's
+   share of the remaining time budget, and decide on the head/base throughput ratio's
+   interval (:mod:`profiler.gate.decision`).
+
+A side that fails or crashes on a case is recorded with its one-line error for that case; a
+crashed worker is started again (and the suite reloaded) for the next case.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from profiler.compare.gate import judge
+from profiler.compare.measurements import MetricValue
+from profiler.compare.rules import Rule
+from profiler.errors import InvalidOptionError
+from profiler.gate.decision import decide, seconds_needed
+from profiler.gate.pairing import PairBudget, PairOutcome, TimePair, time_pair
+from profiler.gate.result import (
+    CountCase,
+    GateResult,
+    MetricRow,
+    SideInfo,
+    SideTiming,
+    TimingCase,
+)
+from profiler.gate.side import (
+    Side,
+    WorkerError,
+    WorkerMember,
+    WorkerProcess,
+    worker_command,
+)
+from profiler.gate.worker import COUNT_METRICS
+
+__all__ = [
+    "DEFAULT_MAX_MINUTES",
+    "TARGET_SHARE",
+    "CasePair",
+    "GateOptions",
+    "describe_timing",
+    "pair_cases",
+    "run_gate",
+]
+
+DEFAULT_MAX_MINUTES = 5.0
+# Rounds stop early once the interval's half-width is at most this share of the limit (2
+# points at the default 5%): narrow enough to call a ratio within 3 points of 1 unchanged.
+TARGET_SHARE = 0.4
+# Per-case timing budget never below this (seconds), even when the total budget is spent.
+MIN_CASE_SECONDS = 4.0
+LOAD_TIMEOUT_S = 900.0
+COUNT_TIMEOUT_S = 900.0
+
+Say = Callable[[str], None]
+
+
+def _silent(text: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """How to gate: the suite file, its device (None: the suite's), the throughput limit
+    (0.05 = head may be 5% slower), the exact-metric rules, the wall-clock budget and the
+    interval half-width at which rounds stop early (None: ``TARGET_SHARE * limit``)."""
+
+    suite_path: Path
+    device: str | None = None
+    limit: float = 0.05
+    rules: tuple[Rule, ...] = ()
+    max_minutes: float = DEFAULT_MAX_MINUTES
+    target_half_width: float | None = None
+    python: str = sys.executable
+
+    @property
+    def target(self) -> float:
+        if self.target_half_width is not None:
+            return self.target_half_width
+        return TARGET_SHARE * self.limit
+
+
+@dataclass(frozen=True)
+class CasePair:
+    """The same case on both sides (``kind``, ``label`` from the head)."""
+
+    base: dict[str, Any]
+    head: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.head["kind"])
+
+    @property
+    def label(self) -> str:
+        return str(self.head["label"])
+
+
+def pair_cases(base: Sequence[dict[str, Any]], head: Sequence[dict[str, Any]]
+               ) -> tuple[list[CasePair], list[str], list[str]]:
+    """Pairs in the head's order (by id, then label), then labels found on one side only."""
+    by_id = {c["id"]: c for c in base}
+    by_label = {(c["kind"], c["label"]): c for c in base}
+    pairs: list[CasePair] = []
+    used: set[str] = set()
+    only_head: list[str] = []
+    for case in head:
+        partner = by_id.get(case["id"]) or by_label.get((case["kind"], case["label"]))
+        if partner is None or partner["id"] in used:
+            only_head.append(case["label"])
+            continue
+        used.add(partner["id"])
+        pairs.append(CasePair(partner, case))
+    only_base = [c["label"] for c in base if c["id"] not in used]
+    return pairs, only_base, only_head
+
+
+class _SideRunner:
+    """One side's worker, started again (suite reloaded) after a crash."""
+
+    def __init__(self, side: Side, options: GateOptions) -> None:
+        self.side = side
+        self.options = options
+        self.process: WorkerProcess | None = None
+        self.suite: dict[str, Any] = {}
+
+    def _start(self) -> WorkerProcess:
+        process = WorkerProcess(self.side, python=self.options.python)
+        try:
+            process.start()
+            self.suite = process.request("suite", timeout=LOAD_TIMEOUT_S,
+                                         path=str(self.options.suite_path),
+                                         device=self.options.device)
+        except BaseException:
+            process.close()
+            raise
+        self.process = process
+        return process
+
+    def open(self) -> dict[str, Any]:
+        """Start the worker and load the suite; bad input (exit 2) when either fails."""
+        try:
+            self._start()
+        except WorkerError as exc:
+            raise InvalidOptionError(f"suite {self.options.suite_path.name} does not load on "
+                                     f"{self.side.title}: {exc}") from None
+        return self.suite
+
+    def ensure(self) -> WorkerProcess:
+        """The running worker, started again if it died."""
+        if self.process is not None and self.process.alive:
+            return self.process
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+        return self._start()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+    def info(self) -> SideInfo:
+        hello = {} if self.process is None else self.process.hello
+        command = "module" if "-m" in worker_command(self.side.tree) else "file"
+        return SideInfo(name=self.side.name, ref=self.side.ref, tree=str(self.side.tree),
+                        commit=self.side.commit, worker=command, python=hello.get("python"),
+                        torch=hello.get("torch"), tool_version=hello.get("tool_version"),
+                        profiler=hello.get("profiler"), environment=hello.get("environment"))
+
+
+def _count_case(pair: CasePair, base: _SideRunner, head: _SideRunner,
+                rules: Sequence[Rule]) -> CountCase:
+    metrics: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for runner, case in ((base, pair.base), (head, pair.head)):
+        try:
+            reply = runner.ensure().request("count", timeout=COUNT_TIMEOUT_S, case=case["id"])
+            metrics[runner.side.name] = reply["metrics"]
+        except WorkerError as exc:
+            errors[runner.side.name] = str(exc)
+    rows: list[MetricRow] = []
+    if not errors:
+        for rule in rules:
+            if rule.metric not in COUNT_METRICS:
+                continue
+            old, new = metrics["base"].get(rule.metric), metrics["head"].get(rule.metric)
+            if old is None or new is None:
+                continue
+            outcome, _ = judge(rule, MetricValue(float(old)), MetricValue(float(new)))
+            rows.append(MetricRow(rule.metric, float(old), float(new), rule.describe(),
+                                  outcome == "regression"))
+    return CountCase(case_id=pair.head["id"], label=pair.label, metrics=tuple(rows),
+                     base_error=errors.get("base"), head_error=errors.get("head"))
+
+
+def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: GateOptions,
+                 budget_s: float, engine: TimePair) -> TimingCase:
+    loaded: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for runner, case in ((base, pair.base), (head, pair.head)):
+        try:
+            loaded[runner.side.name] = runner.ensure().request(
+                "load", timeout=LOAD_TIMEOUT_S, case=case["id"])
+        except WorkerError as exc:
+            errors[runner.side.name] = str(exc)
+    sides = {name: SideTiming(batch=info.get("batch"), warmup_steps=info.get("warmup_steps"),
+                              step_s=info.get("step_s")) for name, info in loaded.items()}
+    if errors:
+        return _failed(pair, sides, errors)
+    members = [WorkerMember(runner.side.name, int(loaded[runner.side.name]["batch"]),
+                            runner.ensure(), step_s=loaded[runner.side.name].get("step_s"))
+               for runner in (base, head)]
+    try:
+        outcome = engine(members, PairBudget(seconds=budget_s, target=options.target))
+    except WorkerError as exc:
+        return _failed(pair, sides, {exc.side: str(exc)})
+    return _decided(pair, sides, outcome, options.limit)
+
+
+def _failed(pair: CasePair, sides: dict[str, SideTiming], errors: dict[str, str]) -> TimingCase:
+    timing = {name: replace(sides.get(name, SideTiming()), error=errors.get(name))
+              for name in ("base", "head")}
+    first = "; ".join(f"{name}: {message}" for name, message in errors.items())
+    return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
+                      base=timing["base"], head=timing["head"], error=first)
+
+
+def _decided(pair: CasePair, sides: dict[str, SideTiming], outcome: PairOutcome,
+             limit: float) -> TimingCase:
+    decision = decide(outcome.ci_low, outcome.ci_high, limit)
+    needed = None
+    if decision == "inconclusive":
+        needed = seconds_needed(outcome.ratio, outcome.ci_low, outcome.ci_high, outcome.rounds,
+                                limit, outcome.seconds)
+    timing = {name: replace(sides[name], blocks=outcome.blocks[name]) for name in sides}
+    return TimingCase(
+        case_id=pair.head["id"], label=pair.label, decision=decision, base=timing["base"],
+        head=timing["head"], ratio=outcome.ratio, ci_low=outcome.ci_low,
+        ci_high=outcome.ci_high, rounds=outcome.rounds, steps_per_block=outcome.steps_per_block,
+        seconds=outcome.seconds, first=outcome.first, method=outcome.method,
+        needed_rounds=None if needed is None else needed.rounds,
+        needed_seconds=None if needed is None else needed.seconds)
+
+
+def _case_budget(deadline: float, now: float, remaining: int, load_s: float) -> float:
+    """This case's share of the time left, after the loads still to come."""
+    left = deadline - now - load_s * remaining
+    return max(MIN_CASE_SECONDS, left / max(1, remaining))
+
+
+def describe_timing(case: TimingCase) -> str:
+    """One progress line for a timed case."""
+    if case.decision == "error":
+        return f"error        {case.label}: {case.error}"
+    return (f"{case.decision:<12} {case.label}: {case.ratio:.3f} [{case.ci_low:.3f}, "
+            f"{case.ci_high:.3f}] ({case.rounds} rounds, {case.seconds:.1f} s)")
+
+
+def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,
+             engine: TimePair = time_pair, clock: Callable[[], float] = time.monotonic
+             ) -> GateResult:
+    """Gate ``head`` against ``base`` (see the module doc); raises bad input before timing."""
+    from profiler.measure.env import tool_version
+    from profiler.results.envelope import utc_now
+
+    started, created = clock(), utc_now()
+    deadline = started + 60.0 * options.max_minutes
+    runners = {"base": _SideRunner(base, options), "head": _SideRunner(head, options)}
+    try:
+        for runner in runners.values():
+            suite = runner.open()
+            say(f"{runner.side.title}: suite {suite['name']} on {suite['device']}, "
+                f"{len(suite['cases'])} cases")
+        b, h = runners["base"], runners["head"]
+        pairs, only_base, only_head = pair_cases(b.suite["cases"], h.suite["cases"])
+        if not pairs:
+            raise InvalidOptionError(f"the two sides of suite {h.suite['name']} have no case in "
+                                     "common (matched by case id, then by label)")
+        counts = []
+        for pair in (p for p in pairs if p.kind == "count"):
+            counts.append(_count_case(pair, b, h, options.rules))
+            changed = counts[-1].changed
+            state = "CHANGED" if changed else ("error" if counts[-1].base_error
+                                               or counts[-1].head_error else "same")
+            say(f"{state:<12} {pair.label}")
+        timings: list[TimingCase] = []
+        timed = [p for p in pairs if p.kind == "bench"]
+        load_s = 0.0
+        for index, pair in enumerate(timed):
+            before = clock()
+            budget = _case_budget(deadline, before, len(timed) - index, load_s)
+            case = _timing_case(pair, b, h, options, budget, engine)
+            load_s = max(0.0, clock() - before - case.seconds)
+            timings.append(case)
+            say(f"[{index + 1}/{len(timed)}] {describe_timing(case)}")
+        return GateResult(
+            suite=str(h.suite["name"]), suite_path=str(options.suite_path),
+            device=str(h.suite["device"]), limit=options.limit, base=b.info(), head=h.info(),
+            rules=tuple(r.text for r in options.rules), timing=tuple(timings),
+            counts=tuple(counts), only_base=tuple(only_base), only_head=tuple(only_head),
+            max_minutes=options.max_minutes, elapsed_s=clock() - started,
+            tool_version=tool_version(), created_utc=created)
+    finally:
+        for runner in runners.values():
+            runner.close()
+

@@ -1,0 +1,148 @@
+"""Show a :class:`~profiler.gate.result.GateResult` as a terminal table or as markdown.
+
+Both start with one summary line (the decision and the exit status it gives), then list what
+failed first: regressions, changed exact metrics, cases that fail on one side; then every
+timing case with both throughputs and the head/base ratio's interval; then, for inconclusive
+cases, the budget that would decide them. The markdown form suits ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from tabulate import tabulate
+
+from profiler.gate.result import GateResult, TimingCase
+
+__all__ = ["FORMATS", "render", "summary_line"]
+
+FORMATS = ("table", "markdown")
+TIMING_HEADERS = ("Case", "Base img/s", "Head img/s", "Head/base [95% CI]", "Rounds",
+                  "Decision")
+COUNT_HEADERS = ("Case", "Metric", "Base", "Head", "Rule")
+_MARKS = {"regression": "❌ regression", "improved": "⬆ improved", "unchanged": "✅ unchanged",
+          "inconclusive": "❔ inconclusive", "error": "⚠ error"}
+_ORDER = {"regression": 0, "error": 1, "inconclusive": 2, "improved": 3, "unchanged": 4}
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _interval(case: TimingCase) -> str:
+    if case.ratio is None or case.ci_low is None or case.ci_high is None:
+        return "–"
+    return f"{case.ratio:.3f} [{case.ci_low:.3f}, {case.ci_high:.3f}]"
+
+
+def _decision(case: TimingCase, markdown: bool) -> str:
+    if markdown:
+        return _MARKS[case.decision]
+    return case.decision.upper() if case.decision == "regression" else case.decision
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def summary_line(result: GateResult) -> str:
+    """``gate ci-smoke: base main @ 1a2b3c4d vs head working tree: 1 regression, ...``."""
+    tally = Counter(c.decision for c in result.timing)
+    parts = [f"{tally[d]} {d}" for d in ("regression", "improved", "unchanged", "inconclusive",
+                                         "error") if tally[d]]
+    changed = len(result.changed_counts)
+    parts.append(f"{changed} of {len(result.counts)} count cases changed")
+    verdict = "FAIL (exit 1)" if result.exit_status else "pass (exit 0)"
+    return (f"gate {result.suite}: {result.head.ref} vs base {result.base.label}, "
+            f"limit -{100 * result.limit:g}%: {', '.join(parts)} -> {verdict}")
+
+
+def _timing_table(result: GateResult, markdown: bool) -> str:
+    cases = sorted(result.timing, key=lambda c: _ORDER[c.decision])
+    rows = [[c.label, _rate(c.base.images_per_sec), _rate(c.head.images_per_sec),
+             _interval(c), str(c.rounds or "–"), _decision(c, markdown)] for c in cases]
+    if markdown:
+        rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+    return tabulate(rows, headers=list(TIMING_HEADERS),
+                    tablefmt="github" if markdown else "simple", disable_numparse=True)
+
+
+def _count_lines(result: GateResult, markdown: bool) -> list[str]:
+    rows = [[c.label, m.metric, f"{round(m.base):,}", f"{round(m.head):,}", m.rule]
+            for c in result.counts for m in c.changed]
+    lines = []
+    if rows:
+        lines += ["exact metrics changed:" if not markdown else "**Exact metrics changed**", "",
+                  tabulate(rows, headers=list(COUNT_HEADERS),
+                           tablefmt="github" if markdown else "simple",
+                           disable_numparse=True), ""]
+    return lines
+
+
+def _error_lines(result: GateResult) -> list[str]:
+    """One line per case and failing side."""
+    lines = [f"{c.label}: {c.error}" for c in result.timing if c.error]
+    for case in result.counts:
+        for side, error in (("base", case.base_error), ("head", case.head_error)):
+            if error:
+                lines.append(f"{case.label}: {side}: {error}")
+    return lines
+
+
+def _needed_lines(result: GateResult) -> list[str]:
+    lines = []
+    scale = 1.0
+    for case in result.timing:
+        if case.decision != "inconclusive":
+            continue
+        if case.needed_rounds is None or case.needed_seconds is None:
+            lines.append(f"{case.label}: its ratio sits on the limit; no budget would decide it")
+            continue
+        lines.append(f"{case.label}: about {case.needed_rounds} rounds "
+                     f"({_minutes(case.needed_seconds)} of timing) would decide it; this run had "
+                     f"{case.rounds} ({_minutes(case.seconds)})")
+        if case.seconds > 0:
+            scale = max(scale, case.needed_seconds / case.seconds)
+    if lines and result.max_minutes and math.isfinite(scale) and scale > 1:
+        lines.append(f"rerun with --max-minutes {math.ceil(result.max_minutes * scale)} (or on a "
+                     "quieter machine) to decide the inconclusive cases")
+    return lines
+
+
+def _other_lines(result: GateResult) -> list[str]:
+    lines = []
+    if result.only_head:
+        lines.append(f"only on the head (not compared): {', '.join(result.only_head)}")
+    if result.only_base:
+        lines.append(f"only on the base (not compared): {', '.join(result.only_base)}")
+    return lines
+
+
+def render(result: GateResult, fmt: str = "table") -> str:
+    """The gate's outcome as ``table`` (terminal) or ``markdown`` text."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    markdown = fmt == "markdown"
+    lines = [f"## attnprof gate: {result.suite}", ""] if markdown else []
+    lines += [summary_line(result), ""]
+    lines += _count_lines(result, markdown)
+    if result.timing:
+        lines += [_timing_table(result, markdown), ""]
+    errors = _error_lines(result)
+    if errors:
+        lines += ["**Errors**" if markdown else "errors:", ""]
+        lines += [("- " if markdown else "  ") + line for line in errors] + [""]
+    needed = _needed_lines(result)
+    if needed:
+        lines += [("**Inconclusive**: " if markdown else "inconclusive: ") + "the interval "
+                  "straddles a limit of the band, so this budget cannot tell", ""]
+        lines += [("- " if markdown else "  ") + line for line in needed] + [""]
+    lines += _other_lines(result)
+    method = next((f"; {c.method}" for c in result.timing if c.method), "")
+    lines.append(f"head/base: throughput ratio per case, rounds alternating which side runs "
+                 f"first{method}. regression: interval wholly below "
+                 f"{1 - result.limit:g}; improved: wholly above {1 + result.limit:g}; "
+                 "unchanged: inside the band; elapsed "
+                 f"{_minutes(result.elapsed_s)}.")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,263 @@
+"""One side of ``attnprof gate``: a long-lived process that builds and times cases on request.
+
+Run as ``python -m profiler.gate.worker`` with the side's tree first on ``sys.path``
+(``PYTHONPATH=<tree>``, current folder ``<tree>``), so that the suite's ``module:attr`` blocks
+and models, and the tree's own ``profiler`` package when it has one, are that side's code.
+A tree whose ``profiler`` predates this module runs this *file* (``python .../worker.py``)
+with the old tree first on ``sys.path``: the file is self-contained on purpose (standard
+library only at import time; everything else is imported from the side's ``profiler`` when a
+request needs it), so it drives an older attnprof through the APIs it already had.
+
+Protocol (version :data:`PROTOCOL_VERSION`): line-based JSON over stdin/stdout, one request
+per line, one reply per line, strictly alternating. A request is
+``{"v": 1, "op": OP, ...fields}``; a reply is ``{"v": 1, "ok": true, ...fields}`` or
+``{"v": 1, "ok": false, "error": "<one line>", "kind": KIND}`` with KIND ``bad_input`` (an
+attnprof error: unknown name, malformed suite), ``protocol`` (a request this worker does not
+understand) or ``error`` (anything else: the case failed). The worker keeps running after an
+error reply. Operations:
+
+- ``hello`` -> ``protocol``, ``python``, ``torch``, ``tool_version``, ``profiler`` (the path
+  of the ``profiler`` package in use), ``environment`` (or null);
+- ``suite {path, device}`` -> ``name``, ``device``, ``cases``: load and expand the suite
+  file with this side's code (``device`` null = the suite's own); each case is
+  ``{"id", "kind", "label", "batch"}``;
+- ``load {case}`` -> ``batch``, ``warmup_steps``, ``step_s``: build a timing case of the
+  loaded suite on its device and warm it up (``profiler.measure.timing.warm_up``: at least
+  the case's ``warmup`` steps, until step times settle); replaces any case loaded before;
+- ``time {steps}`` -> ``times``: run that many steps of the loaded case back to back and
+  return each step's seconds (the device's clock);
+- ``count {case}`` -> ``metrics`` (``params``, ``attention_params``, ``flops``,
+  ``flops_all``) and ``result`` (the whole count record);
+- ``quit`` -> an empty reply, then the process exits.
+
+Anything the user's code prints goes to stderr: stdout carries the protocol alone. Reaching
+the end of stdin (the driver went away) ends the worker.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import IO, Any
+
+__all__ = ["PROTOCOL_VERSION", "Worker", "decode", "encode", "main"]
+
+PROTOCOL_VERSION = 1
+COUNT_METRICS = ("params", "attention_params", "flops", "flops_all")
+
+
+def encode(message: dict[str, Any]) -> str:
+    """One protocol line (with its newline)."""
+    return json.dumps({"v": PROTOCOL_VERSION, **message}, separators=(",", ":")) + "\n"
+
+
+def decode(line: str) -> dict[str, Any]:
+    """A protocol line as a dict; ValueError when it is not a JSON object."""
+    message = json.loads(line)
+    if not isinstance(message, dict):
+        raise ValueError(f"expected a JSON object, got {type(message).__name__}")
+    return message
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+class _BadRequest(Exception):
+    """A request this worker cannot serve as asked (reply kind ``protocol``)."""
+
+
+class Worker:
+    """The state behind the protocol: the loaded suite's cases and one built case."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, Any] = {}
+        self.step: Callable[[], object] | None = None
+        self.clock: Any = None
+        self.stack = ExitStack()
+
+    # --- requests ------------------------------------------------------------------------
+
+    def hello(self, request: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        import profiler
+
+        environment = None
+        try:
+            from profiler.measure.env import collect_environment
+
+            environment = collect_environment("cpu").to_dict()
+        except Exception:  # an older tree without it: the driver records null
+            environment = None
+        try:
+            from profiler.measure.env import tool_version
+
+            version = tool_version()
+        except Exception:
+            version = None
+        return {"protocol": PROTOCOL_VERSION, "python": sys.version.split()[0],
+                "torch": torch.__version__, "tool_version": version,
+                "profiler": os.path.dirname(os.path.abspath(profiler.__file__)),
+                "environment": environment}
+
+    def suite(self, request: dict[str, Any]) -> dict[str, Any]:
+        from profiler.suites import expand_suite, load_suite
+        from profiler.suites.device import resolve_device
+
+        suite = load_suite(str(request["path"]))
+        device = resolve_device(request.get("device") or suite.device)
+        specs = expand_suite(suite, device)
+        self.specs = {spec.case_id: spec for spec in specs}
+        cases = [{"id": spec.case_id, "kind": spec.kind, "label": spec.label,
+                  "batch": spec.batch} for spec in specs]
+        return {"name": suite.name, "device": device, "cases": cases}
+
+    def _spec(self, request: dict[str, Any], kind: str) -> Any:
+        spec = self.specs.get(str(request.get("case")))
+        if spec is None:
+            raise _BadRequest(f"no case {request.get('case')!r} in the loaded suite")
+        if spec.kind != kind:
+            raise _BadRequest(f"case {spec.label!r} is a {spec.kind} case, not {kind}")
+        return spec
+
+    def unload(self) -> None:
+        self.step = None
+        self.clock = None
+        self.stack.close()
+        self.stack = ExitStack()
+        gc.collect()
+
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        from profiler.measure.clock import clock_for
+        from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
+        from profiler.measure.stats import median
+        from profiler.measure.steps import prepare_step
+        from profiler.measure.timing import DEFAULT_POLICY, warm_up
+
+        spec = self._spec(request, "bench")
+        self.unload()
+        device = resolve_device(spec.device)
+        self.stack.enter_context(torch_threads(spec.threads))
+        self.stack.enter_context(cudnn_benchmark(spec.cudnn_benchmark))
+        prepared = prepare_step(spec, device)
+        clock = clock_for(device)
+        times = warm_up(clock, prepared.run, spec.warmup, spec.min_time)
+        self.step, self.clock = prepared.run, clock
+        window = times[-DEFAULT_POLICY.settle_window:]
+        return {"batch": prepared.batch, "warmup_steps": len(times),
+                "step_s": median(window) if window else None}
+
+    def time(self, request: dict[str, Any]) -> dict[str, Any]:
+        steps = request.get("steps")
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+            raise _BadRequest(f"steps must be a positive integer, got {steps!r}")
+        if self.step is None:
+            raise _BadRequest("no case is loaded: send load first")
+        return {"times": self.clock.time_steps(self.step, steps)}
+
+    def count(self, request: dict[str, Any]) -> dict[str, Any]:
+        from profiler.measure.counting import count
+
+        spec = self._spec(request, "count")
+        result = count(spec).to_dict()
+        return {"metrics": {name: result.get(name) for name in COUNT_METRICS},
+                "result": result}
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one request (errors become ``ok: false`` replies)."""
+        if request.get("v") != PROTOCOL_VERSION:
+            return {"ok": False, "kind": "protocol",
+                    "error": f"protocol version {request.get('v')!r} is not supported; this "
+                    f"worker speaks version {PROTOCOL_VERSION}"}
+        handlers = {"hello": self.hello, "suite": self.suite, "load": self.load,
+                    "time": self.time, "count": self.count}
+        op = request.get("op")
+        if op == "quit":
+            self.unload()
+            return {"ok": True}
+        handler = handlers.get(str(op))
+        if handler is None:
+            return {"ok": False, "kind": "protocol",
+                    "error": f"unknown op {op!r}; valid: {', '.join([*handlers, 'quit'])}"}
+        try:
+            return {"ok": True, **handler(request)}
+        except _BadRequest as exc:
+            return {"ok": False, "kind": "protocol", "error": str(exc)}
+        except Exception as exc:
+            return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+
+
+def _kind(exc: BaseException) -> str:
+    try:
+        from profiler.errors import AttnprofError, MeasurementError
+    except ImportError:
+        return "error"
+    bad = isinstance(exc, AttnprofError) and not isinstance(exc, MeasurementError)
+    return "bad_input" if bad else "error"
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        from profiler.errors import AttnprofError
+    except ImportError:
+        return _one_line(exc)
+    if isinstance(exc, AttnprofError):
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    return _one_line(exc)
+
+
+def serve(requests: IO[str], replies: IO[str], worker: Worker | None = None) -> None:
+    """Answer each request line until ``quit`` or the end of ``requests``."""
+    worker = worker or Worker()
+    for line in requests:
+        if not line.strip():
+            continue
+        try:
+            request = decode(line)
+        except ValueError as exc:
+            reply: dict[str, Any] = {"ok": False, "kind": "protocol",
+                                     "error": f"malformed request: {_one_line(exc)}"}
+            request = {}
+        else:
+            reply = worker.handle(request)
+        replies.write(encode(reply))
+        replies.flush()
+        if request.get("op") == "quit":
+            return
+
+
+def _protocol_channel() -> IO[str]:
+    """The original stdout, for replies; fd 1 and ``sys.stdout`` then point at stderr."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
+
+
+def main() -> int:
+    if __spec__ is None:  # run as a file: its own folder must not shadow the tree's modules
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    channel = _protocol_channel()
+    try:
+        serve(sys.stdin, channel)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        channel.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
