@@ -63,7 +63,7 @@ def rounds_needed(ratio: float, low: float, high: float, rounds: int,
         return None
     if half <= distance:
         return rounds
-    return math.ceil(rounds * (half / distance) ** 2)
+    return math.ceil(rounds * (half / distance) ** 2 - 1e-9)  # 80.00000001 is 80
 
 
 @dataclass(frozen=True)
