@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,10 @@ from profiler.compare.gate import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError
-from profiler.gate.decision import decide, seconds_needed
-from profiler.gate.pairing import PairBudget, PairOutcome, TimePair, time_pair
-from profiler.gate.result import (
-    CountCase,
-    GateResult,
-    MetricRow,
-    SideInfo,
-    SideTiming,
-    TimingCase,
-)
+from profiler.gate.pairing import TARGET_SHARE, gate_settings, time_pair, timing_case
+from profiler.gate.result import CountCase, GateResult, MetricRow, SideInfo, TimingCase
 from profiler.gate.side import (
+    LOAD_TIMEOUT_S,
     Side,
     WorkerError,
     WorkerMember,
@@ -61,13 +54,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_MINUTES = 5.0
-# Rounds stop early once the interval's half-width is at most this share of the limit (2
-# points at the default 5%): narrow enough to call a ratio within 3 points of 1 unchanged.
-TARGET_SHARE = 0.4
 # Per-case timing budget never below this (seconds), even when the total budget is spent.
 MIN_CASE_SECONDS = 4.0
-LOAD_TIMEOUT_S = 900.0
-COUNT_TIMEOUT_S = 900.0
 
 Say = Callable[[str], None]
 
@@ -192,7 +180,7 @@ def _count_case(pair: CasePair, base: _SideRunner, head: _SideRunner,
     errors: dict[str, str] = {}
     for runner, case in ((base, pair.base), (head, pair.head)):
         try:
-            reply = runner.ensure().request("count", timeout=COUNT_TIMEOUT_S, case=case["id"])
+            reply = runner.ensure().request("count", timeout=LOAD_TIMEOUT_S, case=case["id"])
             metrics[runner.side.name] = reply["metrics"]
         except WorkerError as exc:
             errors[runner.side.name] = str(exc)
@@ -212,52 +200,17 @@ def _count_case(pair: CasePair, base: _SideRunner, head: _SideRunner,
 
 
 def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: GateOptions,
-                 budget_s: float, engine: TimePair) -> TimingCase:
-    loaded: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
-    for runner, case in ((base, pair.base), (head, pair.head)):
-        try:
-            loaded[runner.side.name] = runner.ensure().request(
-                "load", timeout=LOAD_TIMEOUT_S, case=case["id"])
-        except WorkerError as exc:
-            errors[runner.side.name] = str(exc)
-    sides = {name: SideTiming(batch=info.get("batch"), warmup_steps=info.get("warmup_steps"),
-                              step_s=info.get("step_s")) for name, info in loaded.items()}
-    if errors:
-        return _failed(pair, sides, errors)
-    members = [WorkerMember(runner.side.name, int(loaded[runner.side.name]["batch"]),
-                            runner.ensure(), step_s=loaded[runner.side.name].get("step_s"))
-               for runner in (base, head)]
+                 seconds: float) -> TimingCase:
+    """Warm up and time ``pair`` on both sides as one group, then decide."""
     try:
-        outcome = engine(members, PairBudget(seconds=budget_s, target=options.target))
-    except WorkerError as exc:
-        return _failed(pair, sides, {exc.side: str(exc)})
-    return _decided(pair, sides, outcome, options.limit)
-
-
-def _failed(pair: CasePair, sides: dict[str, SideTiming], errors: dict[str, str]) -> TimingCase:
-    timing = {name: replace(sides.get(name, SideTiming()), error=errors.get(name))
-              for name in ("base", "head")}
-    first = "; ".join(f"{name}: {message}" for name, message in errors.items())
-    return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
-                      base=timing["base"], head=timing["head"], error=first)
-
-
-def _decided(pair: CasePair, sides: dict[str, SideTiming], outcome: PairOutcome,
-             limit: float) -> TimingCase:
-    decision = decide(outcome.ci_low, outcome.ci_high, limit)
-    needed = None
-    if decision == "inconclusive":
-        needed = seconds_needed(outcome.ratio, outcome.ci_low, outcome.ci_high, outcome.rounds,
-                                limit, outcome.seconds)
-    timing = {name: replace(sides[name], blocks=outcome.blocks[name]) for name in sides}
-    return TimingCase(
-        case_id=pair.head["id"], label=pair.label, decision=decision, base=timing["base"],
-        head=timing["head"], ratio=outcome.ratio, ci_low=outcome.ci_low,
-        ci_high=outcome.ci_high, rounds=outcome.rounds, steps_per_block=outcome.steps_per_block,
-        seconds=outcome.seconds, first=outcome.first, method=outcome.method,
-        needed_rounds=None if needed is None else needed.rounds,
-        needed_seconds=None if needed is None else needed.seconds)
+        members = [WorkerMember(runner.side.name, int(case["batch"]), runner.ensure(),
+                                case["id"]) for runner, case in ((base, pair.base),
+                                                                 (head, pair.head))]
+    except WorkerError as exc:  # a worker that crashed earlier did not start again
+        return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
+                          error=f"{exc.side}: {exc}")
+    outcome = time_pair(members, gate_settings(seconds, options.target))
+    return timing_case(pair.head["id"], pair.label, outcome, options.limit)
 
 
 def _case_budget(deadline: float, now: float, remaining: int, load_s: float) -> float:
@@ -275,8 +228,7 @@ def describe_timing(case: TimingCase) -> str:
 
 
 def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,
-             engine: TimePair = time_pair, clock: Callable[[], float] = time.monotonic
-             ) -> GateResult:
+             clock: Callable[[], float] = time.monotonic) -> GateResult:
     """Gate ``head`` against ``base`` (see the module doc); raises bad input before timing."""
     from profiler.measure.env import tool_version
     from profiler.results.envelope import utc_now
@@ -307,7 +259,7 @@ def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent
         for index, pair in enumerate(timed):
             before = clock()
             budget = _case_budget(deadline, before, len(timed) - index, load_s)
-            case = _timing_case(pair, b, h, options, budget, engine)
+            case = _timing_case(pair, b, h, options, budget)
             load_s = max(0.0, clock() - before - case.seconds)
             timings.append(case)
             say(f"[{index + 1}/{len(timed)}] {describe_timing(case)}")

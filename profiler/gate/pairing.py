@@ -1,145 +1,87 @@
-"""The gate's use of paired, interleaved timing: base and head as one group of two members.
+"""The gate's use of the paired engine: base and head as one group of two members.
 
-A *member* is anything with ``name``, ``batch`` and ``time_block(steps) -> list[float]`` (the
-paired engine's member protocol); the gate's members are workers
-(:class:`~profiler.gate.side.WorkerMember`). :func:`time_pair` runs the two in rounds whose
-order alternates (ABBA: base first, then head first, ...), each member timing one block of
-``steps_per_block`` steps per round, until the head/base throughput ratio's 95% interval is
-at most ``budget.target`` wide on either side of the ratio (after ``MIN_ROUNDS``), or the
-case's time budget is spent.
+The rounds themselves are :func:`profiler.measure.paired.run_rounds` (warm-up, block size,
+rounds, the head/base ratio's interval from :func:`profiler.measure.stats.ratio_interval`,
+stopping rule); this module only chooses the gate's settings and reads the outcome:
 
-TEMPORARY: the rounds loop and the interval below stand in for the paired engine
-(``profiler.measure.paired`` and ``profiler.measure.stats`` of issue #9) until it lands;
-then this module keeps only the adapter from the engine's outcome to :class:`PairOutcome`.
+- the base is the group's baseline (member 0), so each ratio is head / base throughput;
+- rounds alternate which side runs first (``order = "alternate"``: base-head, head-base, ...
+  the ABBA order asv's ``continuous`` uses), so neither side always runs on a machine the
+  other one has just warmed or cooled;
+- rounds stop once the interval's half-width is at most ``target`` (``TARGET_SHARE`` of the
+  limit by default: narrow enough to tell a ratio 3 points from 1 at a 5% limit) or when the
+  case's share of the gate's time budget is spent.
+
+:func:`timing_case` turns the outcome into the gate's record with its decision
+(:mod:`profiler.gate.decision`).
 """
 
 from __future__ import annotations
 
-import math
-import random
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import replace
 
-__all__ = [
-    "BLOCK_SECONDS",
-    "MIN_ROUNDS",
-    "Member",
-    "PairBudget",
-    "PairOutcome",
-    "TimePair",
-    "abba_first",
-    "steps_per_block",
-    "time_pair",
-]
+from profiler.gate.decision import decide, seconds_needed
+from profiler.gate.result import SideTiming, TimingCase
+from profiler.measure.paired import (
+    Member,
+    MemberOutcome,
+    PairingSettings,
+    RoundsOutcome,
+    run_rounds,
+)
+from profiler.measure.stats import median
 
-# One block of steps lasts about this long (seconds) at the warm-up's step time.
-BLOCK_SECONDS = 0.25
-MIN_ROUNDS = 6
-MAX_ROUNDS = 10_000
+__all__ = ["GATE_ORDER", "TARGET_SHARE", "gate_settings", "time_pair", "timing_case"]
+
+GATE_ORDER = "alternate"
+TARGET_SHARE = 0.4
 
 
-class Member(Protocol):
-    """What the paired engine times: ``time_block(steps)`` returns ``steps`` step seconds."""
-
-    name: str
-    batch: int
-    step_s: float | None
-
-    def time_block(self, steps: int) -> list[float]: ...
+def gate_settings(seconds: float, target: float) -> PairingSettings:
+    """The engine's settings for one case: ``seconds`` of rounds at most, stopping early at
+    half-width ``target``, ABBA order; block size and round counts are the engine's."""
+    return PairingSettings(group_time=seconds, target_half_width=target, order=GATE_ORDER)
 
 
-@dataclass(frozen=True)
-class PairBudget:
-    """A case's time budget (seconds of rounds) and the interval half-width that ends it."""
-
-    seconds: float
-    target: float
-
-
-@dataclass(frozen=True)
-class PairOutcome:
-    """Head/base throughput ratio and its interval, and every round's raw block times."""
-
-    ratio: float
-    ci_low: float
-    ci_high: float
-    rounds: int
-    steps_per_block: int
-    seconds: float
-    first: tuple[str, ...]
-    blocks: dict[str, tuple[tuple[float, ...], ...]]
-    method: str
-
-
-TimePair = Callable[[Sequence[Member], PairBudget], PairOutcome]
-
-
-def abba_first(round_index: int) -> int:
-    """Which member (0 = base, 1 = head) goes first in round ``round_index``: 0, 1, 0, 1..."""
-    return round_index % 2
-
-
-def steps_per_block(step_estimates: Sequence[float | None],
-                    block_seconds: float = BLOCK_SECONDS) -> int:
-    """Steps that fill ``block_seconds`` at the slower member's step time (>= 1)."""
-    known = [s for s in step_estimates if s is not None and s > 0]
-    if not known:
-        return 1
-    return max(1, math.ceil(block_seconds / max(known)))
-
-
-def _throughput(batch: int, times: Sequence[float]) -> float:
-    return batch * len(times) / sum(times)
-
-
-def _ratio_interval(ratios: Sequence[float], resamples: int = 2000,
-                    seed: int = 0) -> tuple[float, float, float]:
-    """Median of per-round ratios and its 95% percentile-bootstrap interval (TEMPORARY)."""
-    ordered = sorted(ratios)
-    n = len(ordered)
-
-    def median(values: Sequence[float]) -> float:
-        values = sorted(values)
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-    draw = random.Random(seed)
-    medians = sorted(median([ordered[draw.randrange(n)] for _ in range(n)])
-                     for _ in range(resamples))
-    low = medians[int(0.025 * (resamples - 1))]
-    high = medians[math.ceil(0.975 * (resamples - 1))]
-    return median(ordered), low, high
-
-
-def time_pair(members: Sequence[Member], budget: PairBudget,
-              clock: Callable[[], float] = time.monotonic) -> PairOutcome:
-    """Time ``members`` = (base, head) in ABBA rounds (module doc); errors propagate."""
+def time_pair(members: Sequence[Member], settings: PairingSettings,
+              deadline: float | None = None) -> RoundsOutcome:
+    """Run ``members`` = (base, head) as one group; base is the baseline."""
     if len(members) != 2:
         raise ValueError("a gate pairs exactly two members: base and head")
-    base, head = members
-    steps = steps_per_block([base.step_s, head.step_s])
-    blocks: list[list[tuple[float, ...]]] = [[], []]
-    first: list[str] = []
-    ratios: list[float] = []
-    start = clock()
-    interval = (1.0, 0.0, math.inf)
-    while len(ratios) < MAX_ROUNDS:
-        leader = abba_first(len(ratios))
-        for position in (leader, 1 - leader):
-            blocks[position].append(tuple(members[position].time_block(steps)))
-        first.append(members[leader].name)
-        ratios.append(_throughput(head.batch, blocks[1][-1])
-                      / _throughput(base.batch, blocks[0][-1]))
-        if len(ratios) < MIN_ROUNDS:
-            continue
-        interval = _ratio_interval(ratios)
-        ratio, low, high = interval
-        if max(ratio - low, high - ratio) <= budget.target or clock() - start >= budget.seconds:
-            break
-    ratio, low, high = interval
-    return PairOutcome(ratio=ratio, ci_low=low, ci_high=high, rounds=len(ratios),
-                       steps_per_block=steps, seconds=clock() - start, first=tuple(first),
-                       blocks={base.name: tuple(blocks[0]), head.name: tuple(blocks[1])},
-                       method="median of per-round ratios, 95% percentile bootstrap")
+    return run_rounds(members, settings, baseline=0, deadline=deadline)
+
+
+def _side(member: MemberOutcome) -> SideTiming:
+    warm = member.warmup_times
+    return SideTiming(batch=member.batch, warmup_steps=len(warm),
+                      step_s=median(warm[-3:]) if warm else None,
+                      blocks=tuple(block or () for block in member.times),
+                      error=member.error if member.status != "ok" else None)
+
+
+def timing_case(case_id: str, label: str, outcome: RoundsOutcome, limit: float) -> TimingCase:
+    """The gate's record of one timed case (decision ``error`` when a side failed)."""
+    base, head = outcome.members
+    names = [m.name for m in outcome.members]
+    case = TimingCase(case_id=case_id, label=label, decision="inconclusive", base=_side(base),
+                      head=_side(head), rounds=outcome.rounds,
+                      steps_per_block=outcome.steps_per_round, seconds=outcome.rounds_s,
+                      first=tuple(names[order[0]] for order in outcome.orders),
+                      stopped=outcome.stopped)
+    failed = [f"{m.name}: {m.error or m.status}" for m in outcome.members if m.status != "ok"]
+    if failed:
+        return replace(case, decision="error", error="; ".join(failed))
+    interval = outcome.comparisons[1]
+    if interval is None:
+        return case
+    case = replace(case, ratio=interval.ratio, method=interval.method)
+    if interval.low is None or interval.high is None:
+        return case
+    decision = decide(interval.low, interval.high, limit)
+    case = replace(case, decision=decision, ci_low=interval.low, ci_high=interval.high)
+    if decision != "inconclusive":
+        return case
+    needed = seconds_needed(interval.ratio, interval.low, interval.high, interval.rounds, limit,
+                            outcome.rounds_s)
+    return replace(case, needed_rounds=needed.rounds, needed_seconds=needed.seconds)

@@ -121,7 +121,8 @@ class TimingCase:
     """A timing case timed on both sides in rounds, and its decision.
 
     ``ratio`` is head / base throughput with its 95% interval [``ci_low``, ``ci_high``]
-    (``method`` says how it was computed); ``first`` lists which side ran first in each round;
+    (``method`` says how it was computed); ``first`` lists which side ran first in each round
+    and ``stopped`` why the rounds ended (the engine's reason: converged, time budget...);
     ``needed_rounds``/``needed_seconds`` estimate the budget that would decide an
     inconclusive case (None: no budget would, or not inconclusive). ``error`` says which side
     failed and how, in one line (decision ``error``).
@@ -139,6 +140,7 @@ class TimingCase:
     steps_per_block: int = 0
     seconds: float = 0.0
     first: tuple[str, ...] = ()
+    stopped: str = ""
     method: str = ""
     needed_rounds: int | None = None
     needed_seconds: float | None = None

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from profiler.errors import MeasurementError
 from profiler.gate import worker as worker_module
 from profiler.gate.result import ref_label
 from profiler.gate.worker import PROTOCOL_VERSION, decode, encode
 
 __all__ = [
+    "LOAD_TIMEOUT_S",
     "Side",
     "WorkerCrashed",
     "WorkerError",
@@ -48,6 +50,8 @@ WORKER_MODULE = "profiler.gate.worker"
 # How long a worker may take to start and answer ``hello`` (imports torch), and to quit.
 START_TIMEOUT_S = 300.0
 QUIT_TIMEOUT_S = 10.0
+# Building and warming up one case (torch.compile included), and counting one.
+LOAD_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class Side:
         return f"{self.name} ({ref_label(self.ref, self.commit)})"
 
 
-class WorkerError(Exception):
+class WorkerError(MeasurementError):
     """Side ``side`` could not do what was asked; the message is one line (without the
     side's name: callers add it)."""
 
@@ -258,19 +262,27 @@ def _doing(op: str, fields: dict[str, Any]) -> str:
 
 
 class WorkerMember:
-    """A worker with a loaded timing case, as a member of the paired engine.
+    """A worker's timing case as a member of the paired engine (``profiler.measure.paired``).
 
-    ``time_block(steps)`` runs ``steps`` steps on the worker and returns their seconds;
-    ``step_s`` is the warm-up's step time (None if unknown). A block that takes far longer
-    than ``step_s`` predicts (20x, plus a minute) kills the worker: WorkerCrashed.
+    ``warm_up()`` has the worker build the case and warm it up (its warm-up step seconds);
+    ``time_block(steps)`` runs ``steps`` steps and returns their seconds. A block that takes
+    far longer than the warm-up predicts (20x, plus a minute) kills the worker. Failures
+    raise :class:`WorkerError`, which the engine records against this member.
     """
 
-    def __init__(self, name: str, batch: int, process: WorkerProcess,
-                 step_s: float | None = None) -> None:
+    def __init__(self, name: str, batch: int, process: WorkerProcess, case: str) -> None:
         self.name = name
         self.batch = batch
         self.process = process
-        self.step_s = step_s
+        self.case = case
+        self.step_s: float | None = None
+
+    def warm_up(self) -> list[float]:
+        reply = self.process.request("load", timeout=LOAD_TIMEOUT_S, case=self.case)
+        times = [float(t) for t in reply["times"]]
+        self.batch = int(reply.get("batch", self.batch))
+        self.step_s = max(times[-3:]) if times else None
+        return times
 
     def timeout(self, steps: int) -> float:
         return 60.0 + 20.0 * steps * (self.step_s or 1.0)

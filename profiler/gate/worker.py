@@ -21,9 +21,10 @@ error reply. Operations:
 - ``suite {path, device}`` -> ``name``, ``device``, ``cases``: load and expand the suite
   file with this side's code (``device`` null = the suite's own); each case is
   ``{"id", "kind", "label", "batch"}``;
-- ``load {case}`` -> ``batch``, ``warmup_steps``, ``step_s``: build a timing case of the
-  loaded suite on its device and warm it up (``profiler.measure.timing.warm_up``: at least
-  the case's ``warmup`` steps, until step times settle); replaces any case loaded before;
+- ``load {case}`` -> ``batch``, ``times`` (the warm-up's step seconds): build a timing case
+  of the loaded suite on its device and warm it up (``profiler.measure.timing.warm_up``: at
+  least the case's ``warmup`` steps, until step times settle); replaces any case loaded
+  before;
 - ``time {steps}`` -> ``times``: run that many steps of the loaded case back to back and
   return each step's seconds (the device's clock);
 - ``count {case}`` -> ``metrics`` (``params``, ``attention_params``, ``flops``,
@@ -137,9 +138,8 @@ class Worker:
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
         from profiler.measure.clock import clock_for
         from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
-        from profiler.measure.stats import median
         from profiler.measure.steps import prepare_step
-        from profiler.measure.timing import DEFAULT_POLICY, warm_up
+        from profiler.measure.timing import warm_up
 
         spec = self._spec(request, "bench")
         self.unload()
@@ -150,9 +150,7 @@ class Worker:
         clock = clock_for(device)
         times = warm_up(clock, prepared.run, spec.warmup, spec.min_time)
         self.step, self.clock = prepared.run, clock
-        window = times[-DEFAULT_POLICY.settle_window:]
-        return {"batch": prepared.batch, "warmup_steps": len(times),
-                "step_s": median(window) if window else None}
+        return {"batch": prepared.batch, "times": times}
 
     def time(self, request: dict[str, Any]) -> dict[str, Any]:
         steps = request.get("steps")
