@@ -18,7 +18,8 @@ stopping rule); this module only chooses the gate's settings and reads the outco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from profiler.gate.decision import decide, seconds_needed
@@ -45,11 +46,12 @@ def gate_settings(seconds: float, target: float) -> PairingSettings:
 
 
 def time_pair(members: Sequence[Member], settings: PairingSettings,
-              deadline: float | None = None) -> RoundsOutcome:
-    """Run ``members`` = (base, head) as one group; base is the baseline."""
+              now: Callable[[], float] = time.monotonic) -> RoundsOutcome:
+    """Run ``members`` = (base, head) as one group; base is the baseline (``now``: the
+    clock of the time budget)."""
     if len(members) != 2:
         raise ValueError("a gate pairs exactly two members: base and head")
-    return run_rounds(members, settings, baseline=0, deadline=deadline)
+    return run_rounds(members, settings, baseline=0, seed=0, now=now)
 
 
 def _side(member: MemberOutcome) -> SideTiming:

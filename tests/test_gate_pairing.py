@@ -1,0 +1,86 @@
+"""The gate's rounds (the paired engine with base and head) on scripted members and a fake
+clock: exact ratios and decisions, the ABBA order, drift, noise, a failing side."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiler.errors import MeasurementError
+from profiler.gate.pairing import gate_settings, time_pair, timing_case
+from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
+
+LIMIT = 0.05
+
+
+def _gate(base_step: object, head_step: object, *, seconds: float = 60.0,
+          target: float = 0.02, **head: object) -> tuple[object, SharedClock]:
+    clock = SharedClock()
+    members = [ScriptedMember("base", clock, base_step, batch=4),  # type: ignore[arg-type]
+               ScriptedMember("head", clock, head_step, batch=4, **head)]  # type: ignore[arg-type]
+    outcome = time_pair(members, gate_settings(seconds, target), now=clock.now)
+    return timing_case("bench-1", "infer Work b4", outcome, LIMIT), clock
+
+
+def test_rounds_alternate_which_side_goes_first() -> None:
+    case, _ = _gate(0.01, 0.01)
+    assert case.rounds >= 8
+    assert case.first[:4] == ("base", "head", "base", "head")
+    assert len(case.base.blocks) == len(case.head.blocks) == case.rounds
+    assert all(len(b) == case.steps_per_block for b in case.head.blocks)
+
+
+@pytest.mark.parametrize(("head_step", "decision", "ratio"), [
+    (0.011, "regression", 1 / 1.1),      # 10% more work per step
+    (0.010, "unchanged", 1.0),
+    (0.0095, "improved", 1 / 0.95),
+    (0.0104, "unchanged", 1 / 1.04),     # 3.8% slower: inside the 5% band
+])
+def test_exact_step_times_give_exact_ratios_and_decisions(head_step: float, decision: str,
+                                                          ratio: float) -> None:
+    case, _ = _gate(0.010, head_step)
+    assert case.decision == decision
+    assert case.ratio == pytest.approx(ratio)
+    assert case.ci_low == pytest.approx(ratio) and case.ci_high == pytest.approx(ratio)
+    assert case.stopped == "converged" and case.error is None
+    assert case.base.images_per_sec == pytest.approx(400.0)
+    assert case.head.images_per_sec == pytest.approx(4 / head_step)
+
+
+def test_a_drifting_machine_does_not_fake_a_regression() -> None:
+    # the machine slows down 1% per second, both sides alike: each round's ratio sees the
+    # same machine, and ABBA cancels the drift within a round (the second side is slower)
+    def drift(t: float) -> float:
+        return 0.01 * (1 + t / 100)
+
+    case, clock = _gate(drift, drift)
+    assert clock.t > 8
+    assert case.decision == "unchanged"
+    assert case.ratio == pytest.approx(1.0, abs=1e-3)
+    assert case.ci_low is not None and case.ci_high is not None
+    assert case.ci_low <= 1.0 <= case.ci_high
+
+
+def test_noise_makes_a_small_budget_inconclusive_and_says_what_would_decide() -> None:
+    case, _ = _gate(noisy(lambda t: 0.01, 0.4, seed=1), noisy(lambda t: 0.0106, 0.4, seed=2),
+                    seconds=1.0, target=0.001)
+    assert case.decision == "inconclusive" and case.stopped == "time budget"
+    assert case.ci_low is not None and case.ci_high is not None
+    assert case.ci_low < 1 - LIMIT < case.ci_high
+    assert case.needed_rounds is not None and case.needed_rounds > case.rounds
+    assert case.needed_seconds is not None and case.needed_seconds > case.seconds
+
+
+def test_a_side_failing_mid_run_is_an_error_case_with_one_line() -> None:
+    failure = MeasurementError("worker died while timing (exit status 3)")
+    case, _ = _gate(0.01, 0.01, fail_at_round=3, failure=failure)
+    assert case.decision == "error"
+    assert case.error == "head: worker died while timing (exit status 3)"
+    assert case.head.error == "worker died while timing (exit status 3)"
+    assert case.base.error is None
+    assert len([b for b in case.head.blocks if b]) == 3
+
+
+def test_a_gate_pairs_exactly_two_members() -> None:
+    clock = SharedClock()
+    with pytest.raises(ValueError, match="exactly two"):
+        time_pair([ScriptedMember("base", clock, 0.01)], gate_settings(1.0, 0.02))
