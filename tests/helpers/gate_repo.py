@@ -8,7 +8,8 @@ the work, for tests that must detect it on a busy machine). Other commits change
 gate must catch otherwise:
 
 - ``param``: the block gains a parameter per channel (an exact-metric change: exit 1);
-- ``crash``: the worker process exits abruptly (``os._exit``) after 100 steps;
+- ``crash``: the block prints to stdout at every call, and the worker process exits
+  abruptly (``os._exit(3)``) at call 101;
 - ``raises``: the block's forward always raises (the worker answers with an error);
 - ``broken``: the module no longer defines ``Work`` (the suite does not load: exit 2).
 
@@ -53,6 +54,7 @@ class Work(nn.Module):
 '''
 
 _CRASH = '''
+        print("call", self.calls)
         if self.calls > 100:
             os._exit(3)'''
 _RAISE = '''
