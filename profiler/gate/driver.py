@@ -129,27 +129,37 @@ class _SideRunner:
         self.process: WorkerProcess | None = None
         self.suite: dict[str, Any] = {}
 
+    def begin(self) -> None:
+        """Start the worker and send ``hello`` and ``suite`` (:meth:`finish` reads them)."""
+        self.process = WorkerProcess(self.side, python=self.options.python)
+        self.process.spawn()
+        self.process.send("suite", path=str(self.options.suite_path),
+                          device=self.options.device)
+
+    def finish(self) -> dict[str, Any]:
+        assert self.process is not None
+        self.process.handshake()
+        self.suite = self.process.receive("suite", timeout=LOAD_TIMEOUT_S)
+        return self.suite
+
     def _start(self) -> WorkerProcess:
-        process = WorkerProcess(self.side, python=self.options.python)
         try:
-            process.start()
-            self.suite = process.request("suite", timeout=LOAD_TIMEOUT_S,
-                                         path=str(self.options.suite_path),
-                                         device=self.options.device)
+            self.begin()
+            self.finish()
         except BaseException:
-            process.close()
+            self.close()
             raise
-        self.process = process
-        return process
+        assert self.process is not None
+        return self.process
 
     def open(self) -> dict[str, Any]:
-        """Start the worker and load the suite; bad input (exit 2) when either fails."""
+        """:meth:`finish` what :meth:`begin` started; bad input (exit 2) when the worker does
+        not start or the suite does not load."""
         try:
-            self._start()
+            return self.finish()
         except WorkerError as exc:
             raise InvalidOptionError(f"suite {self.options.suite_path.name} does not load on "
                                      f"{self.side.title}: {exc}") from None
-        return self.suite
 
     def ensure(self) -> WorkerProcess:
         """The running worker, started again if it died."""
@@ -159,6 +169,10 @@ class _SideRunner:
             self.process.close()
             self.process = None
         return self._start()
+
+    def begin_close(self) -> None:
+        if self.process is not None:
+            self.process.begin_close()
 
     def close(self) -> None:
         if self.process is not None:
@@ -237,6 +251,12 @@ def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent
     deadline = started + 60.0 * options.max_minutes
     runners = {"base": _SideRunner(base, options), "head": _SideRunner(head, options)}
     try:
+        for runner in runners.values():  # both import torch at the same time
+            try:
+                runner.begin()
+            except WorkerError as exc:
+                raise InvalidOptionError(f"cannot start the {runner.side.title} worker: "
+                                         f"{exc}") from None
         for runner in runners.values():
             suite = runner.open()
             say(f"{runner.side.title}: suite {suite['name']} on {suite['device']}, "
@@ -271,6 +291,8 @@ def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent
             max_minutes=options.max_minutes, elapsed_s=clock() - started,
             tool_version=tool_version(), created_utc=created)
     finally:
+        for runner in runners.values():
+            runner.begin_close()
         for runner in runners.values():
             runner.close()
 

@@ -33,16 +33,21 @@ from profiler.measure.paired import (
 )
 from profiler.measure.stats import median
 
-__all__ = ["GATE_ORDER", "TARGET_SHARE", "gate_settings", "time_pair", "timing_case"]
+__all__ = ["BLOCK_TIME", "GATE_ORDER", "TARGET_SHARE", "gate_settings", "time_pair", "timing_case"]
 
 GATE_ORDER = "alternate"
 TARGET_SHARE = 0.4
+# Seconds of one block of steps: a round runs two (base and head) back to back, so short
+# blocks keep both sides of a round on the same machine state; minimum rounds take 4 s.
+BLOCK_TIME = 0.25
 
 
 def gate_settings(seconds: float, target: float) -> PairingSettings:
     """The engine's settings for one case: ``seconds`` of rounds at most, stopping early at
-    half-width ``target``, ABBA order; block size and round counts are the engine's."""
-    return PairingSettings(group_time=seconds, target_half_width=target, order=GATE_ORDER)
+    half-width ``target``, ABBA order, :data:`BLOCK_TIME` blocks; round counts are the
+    engine's."""
+    return PairingSettings(block_time=BLOCK_TIME, group_time=seconds, target_half_width=target,
+                           order=GATE_ORDER)
 
 
 def time_pair(members: Sequence[Member], settings: PairingSettings,

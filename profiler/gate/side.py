@@ -163,8 +163,9 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> dict[str, Any]:
-        """Start the process and check that it speaks this protocol; returns ``hello``."""
+    def spawn(self) -> None:
+        """Start the process and send ``hello`` (:meth:`handshake` reads the answer), so
+        that several workers import torch at the same time."""
         log = self.log_path.open("w")
         try:
             self.process = subprocess.Popen(
@@ -179,27 +180,40 @@ class WorkerProcess:
         stdout = self.process.stdout
         assert stdout is not None
         threading.Thread(target=self._read, args=(stdout,), daemon=True).start()
-        self.hello = self.request("hello", timeout=self.start_timeout)
+        self.send("hello")
+
+    def handshake(self) -> dict[str, Any]:
+        """Read the answer to ``hello`` and check the protocol version."""
+        self.hello = self.receive("hello", timeout=self.start_timeout)
         if self.hello.get("protocol") != PROTOCOL_VERSION:
             raise WorkerFailed(f"the worker speaks protocol "
                                f"{self.hello.get('protocol')!r}, not {PROTOCOL_VERSION}",
                                self.side.name, "protocol")
         return self.hello
 
+    def start(self) -> dict[str, Any]:
+        """Start the process and check that it speaks this protocol; returns ``hello``."""
+        self.spawn()
+        return self.handshake()
+
     def _read(self, stream: IO[str]) -> None:
         for line in stream:
             self._lines.put(line)
         self._lines.put(None)
 
+    def begin_close(self) -> None:
+        """Ask the worker to quit without waiting (:meth:`close` waits)."""
+        if self.alive:
+            with contextlib.suppress(OSError, ValueError):
+                self._send({"op": "quit"})
+
     def close(self) -> None:
         """Ask the worker to quit, then make sure it is gone (kill after a grace period)."""
+        self.begin_close()
         process = self.process
         if process is not None and process.poll() is None:
-            try:
-                self._send({"op": "quit"})
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(QUIT_TIMEOUT_S)
-            except (OSError, ValueError, subprocess.TimeoutExpired):
-                pass
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
@@ -230,21 +244,23 @@ class WorkerProcess:
         return WorkerCrashed(f"worker died while {doing} "
                              f"({_exit_text(code)}){tail}", self.side.name)
 
-    def request(self, op: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
-        """Send one request and return the reply's fields (raises a :class:`WorkerError`)."""
-        doing = _doing(op, fields)
+    def send(self, op: str, **fields: Any) -> None:
+        """Send one request; :meth:`receive` reads its reply (replies come in order)."""
         if not self.alive:
-            raise self._crashed(doing)
+            raise self._crashed(_doing(op))
         try:
             self._send({"op": op, **fields})
         except (OSError, ValueError) as exc:
-            raise self._crashed(doing) from exc
+            raise self._crashed(_doing(op)) from exc
+
+    def receive(self, op: str, timeout: float | None = None) -> dict[str, Any]:
+        """The reply to the oldest unanswered request ``op`` (raises a :class:`WorkerError`)."""
         try:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
-            raise self._crashed(doing, timeout) from None
+            raise self._crashed(_doing(op), timeout) from None
         if line is None:
-            raise self._crashed(doing)
+            raise self._crashed(_doing(op))
         try:
             reply = decode(line)
         except ValueError as exc:
@@ -255,8 +271,13 @@ class WorkerProcess:
                                str(reply.get("kind") or "error"))
         return {k: v for k, v in reply.items() if k not in ("v", "ok")}
 
+    def request(self, op: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """Send one request and return the reply's fields (raises a :class:`WorkerError`)."""
+        self.send(op, **fields)
+        return self.receive(op, timeout)
 
-def _doing(op: str, fields: dict[str, Any]) -> str:
+
+def _doing(op: str) -> str:
     return {"hello": "starting", "suite": "loading the suite", "load": "building the case",
             "time": "timing", "count": "counting", "quit": "quitting"}.get(op, op)
 

@@ -1,0 +1,134 @@
+"""``attnprof gate`` end to end on a throwaway repository: exit codes, one-line errors, the
+result file, and the temporary worktree always removed. Real timing is kept short."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from profiler.cli import main
+from tests.helpers.gate_repo import GateRepo, make_gate_repo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
+    return make_gate_repo(tmp_path_factory.mktemp("gate-repo"), shape="16x32x32")
+
+
+def _gate(repo: GateRepo, head: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a process (as a user would), with ``head`` checked out."""
+    repo.checkout(head)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "profiler", "gate", str(repo.suite), *args],
+                          cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attnprof: error: "), done.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--base", "no-such-ref"], "unknown git ref 'no-such-ref'"),
+    (["--base-dir", "/no/such/folder"], "no such folder"),
+    (["--base", "HEAD", "--fail-on", "step_ms_median:+5%"], "gate decides on images_per_sec"),
+    (["--base", "HEAD", "--fail-on", "images_per_sec:off"], "cannot be off"),
+    (["--base", "HEAD", "--fail-on", "images_per_sec:-20"], "relative throughput limit"),
+    (["--base", "HEAD", "--max-minutes", "0"], "--max-minutes must be > 0"),
+])
+def test_bad_input_exits_2_with_one_line(repo: GateRepo, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                         needle: str) -> None:
+    monkeypatch.chdir(repo.root)
+    assert main(["gate", str(repo.suite), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert repo.worktrees() == [str(repo.root.resolve())]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--base", "HEAD", "--base-dir", "."], "not allowed with argument"),
+    ([], "one of the arguments --base --base-dir is required"),
+])
+def test_base_or_base_dir_exactly_once(repo: GateRepo, capsys: pytest.CaptureFixture[str],
+                                       args: list[str], needle: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["gate", str(repo.suite), *args])
+    assert exited.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_outside_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch, repo: GateRepo) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["gate", str(repo.suite), "--base", "main"]) == 2
+    assert "is not inside a git repository" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_suite_that_does_not_load_on_the_base_exits_2(repo: GateRepo) -> None:
+    done = _gate(repo, "base", "--base", repo.commits["broken"])
+    _one_line_error(done, "suite gate.toml does not load on base", "has no attribute 'Work'")
+    assert repo.worktrees() == [str(repo.root.resolve())]
+
+
+@pytest.mark.slow
+def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path) -> None:
+    out = tmp_path / "gate.json"
+    done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.2",
+                 "-o", str(out), "--format", "markdown")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("## attnprof gate: gate-fixture")
+    assert "regression" not in done.stdout.split("\n")[2]  # the summary line
+    data = json.loads(out.read_text())
+    assert data["schema"] == "attnprof.gate" and data["exit_status"] == 0
+    assert data["base"]["commit"] == data["head"]["commit"] == repo.commits["base"]
+    (timing,) = data["timing"]
+    assert timing["decision"] != "regression" and timing["rounds"] >= 8
+    assert timing["base"]["blocks"] and timing["head"]["blocks"]
+    assert timing["first"][:2] == ["base", "head"]
+    (count,) = data["counts"]
+    assert [m["changed"] for m in count["metrics"]] == [False] * 4
+    assert repo.worktrees() == [str(repo.root.resolve())]
+
+
+@pytest.mark.slow
+def test_twice_the_work_is_a_regression(repo: GateRepo) -> None:
+    done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = done.stdout.splitlines()[0]
+    assert "1 regression" in summary and "0 of 1 count cases changed" in summary
+    assert "REGRESSION" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_changed_parameter_count_fails_exactly(repo: GateRepo) -> None:
+    done = _gate(repo, "param", "--base", repo.commits["base"], "--max-minutes", "0.1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 of 1 count cases changed" in done.stdout.splitlines()[0]
+    changed = [line for line in done.stdout.splitlines() if line.startswith("count ")]
+    # C = 8: one scale per channel, then a bias per channel too (all of it is attention)
+    assert [line.split()[3:6] for line in changed] == [["params", "8", "16"],
+                                                      ["attention_params", "8", "16"]]
+
+
+@pytest.mark.slow
+def test_a_side_that_crashes_mid_run_is_reported_not_traced(repo: GateRepo) -> None:
+    done = _gate(repo, "crash", "--base", repo.commits["base"], "--max-minutes", "0.2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    errors = [line for line in done.stdout.splitlines() if "worker died" in line]
+    assert len(errors) == 1
+    assert "head: worker died while timing (exit status 3)" in errors[0]
+    assert repo.worktrees() == [str(repo.root.resolve())]
