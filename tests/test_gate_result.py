@@ -46,6 +46,8 @@ def _result(*timing: TimingCase, counts: tuple[CountCase, ...] = ()) -> GateResu
 UNCHANGED = _timing("unchanged", 1.0, 0.98, 1.02)
 REGRESSION = _timing("regression", 0.9, 0.88, 0.92)
 INCONCLUSIVE = _timing("inconclusive", 0.95, 0.93, 0.97, needed_rounds=32, needed_seconds=16.0)
+HOPELESS = replace(_timing("inconclusive", 0.96, 0.7, 1.3, needed_rounds=900, needed_seconds=450.0),
+                   label="infer hopeless b4")
 SAME = CountCase("count-1", "count se b1", (MetricRow("params", 10, 10, "exact", False),))
 CHANGED = CountCase("count-2", "count eca b1", (MetricRow("params", 80, 81, "exact", True),))
 
@@ -89,17 +91,19 @@ def test_ref_label() -> None:
 
 
 def test_table_lists_failures_first_and_what_would_decide() -> None:
-    text = render(_result(UNCHANGED, INCONCLUSIVE, REGRESSION, counts=(SAME, CHANGED)))
+    result = _result(UNCHANGED, INCONCLUSIVE, REGRESSION, HOPELESS, counts=(SAME, CHANGED))
+    text = render(result)
     lines = text.splitlines()
-    assert lines[0] == summary_line(_result(UNCHANGED, INCONCLUSIVE, REGRESSION,
-                                            counts=(SAME, CHANGED)))
+    assert lines[0] == summary_line(result)
     assert lines[0].startswith("gate ci-smoke: working tree vs base main @ 1a2b3c4d, limit -5%")
-    assert "1 regression, 1 unchanged, 1 inconclusive, 1 of 2 count cases changed" in lines[0]
+    assert "1 regression, 1 unchanged, 2 inconclusive, 1 of 2 count cases changed" in lines[0]
     assert lines[0].endswith("FAIL (exit 1)")
     assert text.index("count eca b1") < text.index("REGRESSION") < text.index("infer unchanged")
     assert "0.900 [0.880, 0.920]" in text
     assert "about 32 rounds (16 s of timing) would decide it" in text
-    assert "rerun with --max-minutes 20" in text  # 5 minutes x 16 s / 4 s
+    assert "rerun with --max-minutes 20, or on a quieter machine" in text  # 5 min x 16 s / 4 s
+    # 900 rounds from 8: extrapolated too far to mean anything
+    assert "infer hopeless b4: would need more than 20x this budget (8 rounds, 4 s)" in text
     assert "only on the head (not compared): infer new b4" in text
 
 

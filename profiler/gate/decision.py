@@ -12,7 +12,8 @@ An inconclusive case says what budget would decide it. An interval's half-width 
 about as 1 / sqrt(rounds), so if the ratio stays where it is, the decision needs a
 half-width no larger than the ratio's distance to the band edge it straddles, that is
 ``rounds * (half_width / distance)**2`` rounds (:func:`rounds_needed`). A ratio exactly on
-an edge can never be decided (None).
+an edge can never be decided (None). Past :data:`EXTRAPOLATION_LIMIT` times the rounds run,
+the extrapolation from a few noisy rounds means little: renderers say "too noisy" instead.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DECISIONS", "Decision", "Needed", "decide", "rounds_needed", "seconds_needed"]
+__all__ = ["DECISIONS", "EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
+           "seconds_needed"]
 
 Decision = Literal["regression", "improved", "unchanged", "inconclusive"]
 DECISIONS: tuple[str, ...] = ("regression", "improved", "unchanged", "inconclusive")
+EXTRAPOLATION_LIMIT = 20
 
 
 def decide(low: float, high: float, limit: float) -> Decision:

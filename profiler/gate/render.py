@@ -13,6 +13,7 @@ from collections import Counter
 
 from tabulate import tabulate
 
+from profiler.gate.decision import EXTRAPOLATION_LIMIT
 from profiler.gate.result import GateResult, TimingCase
 
 __all__ = ["FORMATS", "render", "summary_line"]
@@ -91,22 +92,30 @@ def _error_lines(result: GateResult) -> list[str]:
 
 
 def _needed_lines(result: GateResult) -> list[str]:
+    """What would decide each inconclusive case, and the --max-minutes that would do it."""
     lines = []
     scale = 1.0
     for case in result.timing:
         if case.decision != "inconclusive":
             continue
-        if case.needed_rounds is None or case.needed_seconds is None:
+        needed, seconds = case.needed_rounds, case.needed_seconds
+        if needed is None or seconds is None:
             lines.append(f"{case.label}: its ratio sits on the limit; no budget would decide it")
-            continue
-        lines.append(f"{case.label}: about {case.needed_rounds} rounds "
-                     f"({_minutes(case.needed_seconds)} of timing) would decide it; this run had "
-                     f"{case.rounds} ({_minutes(case.seconds)})")
-        if case.seconds > 0:
-            scale = max(scale, case.needed_seconds / case.seconds)
-    if lines and result.max_minutes and math.isfinite(scale) and scale > 1:
-        lines.append(f"rerun with --max-minutes {math.ceil(result.max_minutes * scale)} (or on a "
-                     "quieter machine) to decide the inconclusive cases")
+        elif case.rounds and needed > EXTRAPOLATION_LIMIT * case.rounds:
+            lines.append(f"{case.label}: would need more than {EXTRAPOLATION_LIMIT}x this "
+                         f"budget ({case.rounds} rounds, {_minutes(case.seconds)}): too noisy "
+                         "here to decide")
+        else:
+            lines.append(f"{case.label}: about {needed} rounds ({_minutes(seconds)} of timing) "
+                         f"would decide it; this run had {case.rounds} "
+                         f"({_minutes(case.seconds)})")
+            if case.seconds > 0:
+                scale = max(scale, seconds / case.seconds)
+    if lines and result.max_minutes and scale > 1:
+        lines.append(f"rerun with --max-minutes {math.ceil(result.max_minutes * scale)}, or on "
+                     "a quieter machine, to decide them")
+    elif lines:
+        lines.append("rerun on a quieter machine to decide them")
     return lines
 
 
