@@ -110,10 +110,9 @@ class Worker:
 
     def suite(self, request: dict[str, Any]) -> dict[str, Any]:
         from profiler.suites import expand_suite, load_suite
-        from profiler.suites.device import resolve_device
 
         suite = load_suite(str(request["path"]))
-        device = resolve_device(request.get("device") or suite.device)
+        device = _run_device(request.get("device") or suite.device)
         specs = expand_suite(suite, device)
         self.specs = {spec.case_id: spec for spec in specs}
         cases = [{"id": spec.case_id, "kind": spec.kind, "label": spec.label,
@@ -192,6 +191,18 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+
+
+def _run_device(requested: str) -> str:
+    """``auto``/``cpu``/``cuda[:N]`` -> a device this machine has, as the tree's attnprof
+    resolves it (``measure.device.available_device``; before it, ``suites.device``)."""
+    try:
+        from profiler.measure.device import available_device
+    except ImportError:
+        from profiler.suites.device import (  # type: ignore[no-redef]
+            resolve_device as available_device,
+        )
+    return str(available_device(requested))
 
 
 def _kind(exc: BaseException) -> str:
