@@ -7,6 +7,7 @@ import pytest
 
 from profiler.errors import MeasurementError
 from profiler.gate.pairing import gate_settings, time_pair, timing_case
+from profiler.measure.paired import PairingSettings
 from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
 
 LIMIT = 0.05
@@ -84,3 +85,13 @@ def test_a_gate_pairs_exactly_two_members() -> None:
     clock = SharedClock()
     with pytest.raises(ValueError, match="exactly two"):
         time_pair([ScriptedMember("base", clock, 0.01)], gate_settings(1.0, 0.02))
+
+
+def test_the_suite_sets_block_time_and_rounds_the_gate_sets_time_target_and_order() -> None:
+    suite = PairingSettings(block_time=0.1, min_rounds=12, max_rounds=50, group_time=99.0,
+                            target_half_width=0.5, order="shuffle")
+    settings = gate_settings(10.0, 0.02, suite)
+    assert (settings.block_time, settings.min_rounds, settings.max_rounds) == (0.1, 12, 50)
+    assert (settings.group_time, settings.target_half_width) == (10.0, 0.02)
+    assert settings.order == "alternate"
+    assert gate_settings(10.0, 0.02).block_time == PairingSettings().block_time

@@ -53,6 +53,7 @@ def test_suite_load_time_count_quit_in_process() -> None:
     assert hello["protocol"] == PROTOCOL_VERSION and hello["torch"]
     assert Path(str(hello["profiler"])) == ROOT / "profiler"
     assert suite["name"] == "tiny" and suite["device"] == "cpu"
+    assert suite["pairing"]["block_time"] == 0.01 and suite["pairing"]["min_rounds"] == 6
     cases = suite["cases"]
     assert isinstance(cases, list) and len(cases) == 7
     block = next(c for c in cases if c["kind"] == "bench" and "se[" in c["label"])

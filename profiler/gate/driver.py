@@ -42,6 +42,7 @@ from profiler.gate.side import (
     worker_command,
 )
 from profiler.gate.worker import COUNT_METRICS
+from profiler.measure.paired import PairingSettings
 
 __all__ = [
     "DEFAULT_MAX_MINUTES",
@@ -223,7 +224,9 @@ def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: 
     except WorkerError as exc:  # a worker that crashed earlier did not start again
         return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
                           error=f"{exc.side}: {exc}")
-    outcome = time_pair(members, gate_settings(seconds, options.target))
+    pairing = head.suite.get("pairing")
+    suite = None if not pairing else PairingSettings.from_dict(pairing)
+    outcome = time_pair(members, gate_settings(seconds, options.target, suite))
     return timing_case(pair.head["id"], pair.label, outcome, options.limit)
 
 

@@ -10,7 +10,10 @@ stopping rule); this module only chooses the gate's settings and reads the outco
   other one has just warmed or cooled;
 - rounds stop once the interval's half-width is at most ``target`` (``TARGET_SHARE`` of the
   limit by default: narrow enough to tell a ratio 3 points from 1 at a 5% limit) or when the
-  case's share of the gate's time budget is spent.
+  case's share of the gate's time budget is spent;
+- block time and round counts are the suite's (``[budget] block_time``, ``min_rounds``,
+  ``max_rounds``), else the engine's defaults; the suite's ``group_time`` and
+  ``target_half_width`` give way to the gate's budget and limit.
 
 :func:`timing_case` turns the outcome into the gate's record with its decision
 (:mod:`profiler.gate.decision`).
@@ -33,21 +36,19 @@ from profiler.measure.paired import (
 )
 from profiler.measure.stats import median
 
-__all__ = ["BLOCK_TIME", "GATE_ORDER", "TARGET_SHARE", "gate_settings", "time_pair", "timing_case"]
+__all__ = ["GATE_ORDER", "TARGET_SHARE", "gate_settings", "time_pair", "timing_case"]
 
 GATE_ORDER = "alternate"
 TARGET_SHARE = 0.4
-# Seconds of one block of steps: a round runs two (base and head) back to back, so short
-# blocks keep both sides of a round on the same machine state; minimum rounds take 4 s.
-BLOCK_TIME = 0.25
 
 
-def gate_settings(seconds: float, target: float) -> PairingSettings:
-    """The engine's settings for one case: ``seconds`` of rounds at most, stopping early at
-    half-width ``target``, ABBA order, :data:`BLOCK_TIME` blocks; round counts are the
-    engine's."""
-    return PairingSettings(block_time=BLOCK_TIME, group_time=seconds, target_half_width=target,
-                           order=GATE_ORDER)
+def gate_settings(seconds: float, target: float,
+                  suite: PairingSettings | None = None) -> PairingSettings:
+    """The engine's settings for one case: the suite's (block time, round counts; the
+    engine's defaults without them) with ``seconds`` of rounds at most, stopping early at
+    half-width ``target``, in ABBA order."""
+    return replace(suite or PairingSettings(), group_time=seconds, target_half_width=target,
+                   order=GATE_ORDER)
 
 
 def time_pair(members: Sequence[Member], settings: PairingSettings,

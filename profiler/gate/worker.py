@@ -18,9 +18,10 @@ error reply. Operations:
 
 - ``hello`` -> ``protocol``, ``python``, ``torch``, ``tool_version``, ``profiler`` (the path
   of the ``profiler`` package in use), ``environment`` (or null);
-- ``suite {path, device}`` -> ``name``, ``device``, ``cases``: load and expand the suite
-  file with this side's code (``device`` null = the suite's own); each case is
-  ``{"id", "kind", "label", "batch"}``;
+- ``suite {path, device}`` -> ``name``, ``device``, ``cases``, ``pairing``: load and expand
+  the suite file with this side's code (``device`` null = the suite's own); each case is
+  ``{"id", "kind", "label", "batch"}``; ``pairing`` is the suite's settings for interleaved
+  rounds (``PairingSettings.to_dict()``; null for an attnprof without them);
 - ``load {case}`` -> ``batch``, ``times`` (the warm-up's step seconds): build a timing case
   of the loaded suite on its device and warm it up (``profiler.measure.timing.warm_up``: at
   least the case's ``warmup`` steps, until step times settle); replaces any case loaded
@@ -117,7 +118,8 @@ class Worker:
         self.specs = {spec.case_id: spec for spec in specs}
         cases = [{"id": spec.case_id, "kind": spec.kind, "label": spec.label,
                   "batch": spec.batch} for spec in specs]
-        return {"name": suite.name, "device": device, "cases": cases}
+        return {"name": suite.name, "device": device, "cases": cases,
+                "pairing": _pairing(suite, device)}
 
     def _spec(self, request: dict[str, Any], kind: str) -> Any:
         spec = self.specs.get(str(request.get("case")))
@@ -191,6 +193,15 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+
+
+def _pairing(suite: Any, device: str) -> dict[str, Any] | None:
+    """The suite's settings for interleaved rounds (None: an attnprof without them)."""
+    try:
+        from profiler.suites.groups import pairing_settings
+    except ImportError:
+        return None
+    return dict(pairing_settings(suite.budget_for(device)).to_dict())
 
 
 def _run_device(requested: str) -> str:

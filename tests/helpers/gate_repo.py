@@ -75,6 +75,7 @@ min_time = 0.05
 repeats = 1
 warmup = 3
 threads = {threads}
+block_time = 0.25
 
 [[matrix]]
 kind = "count"
