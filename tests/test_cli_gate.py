@@ -1,5 +1,6 @@
 """``attnprof gate`` end to end on a throwaway repository: exit codes, one-line errors, the
-result file, and the temporary worktree always removed. Real timing is kept short."""
+result file, and the temporary worktree always removed. Real timing is kept short. The
+driving process runs with torch refused: only the workers import it."""
 
 from __future__ import annotations
 
@@ -22,11 +23,25 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
     return make_gate_repo(tmp_path_factory.mktemp("gate-repo"), shape="16x32x32")
 
 
+# The driving process needs no torch (only the workers import it): refuse it there.
+NO_TORCH = """
+import importlib.abc, sys
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("torch", "fvcore"):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+        return None
+sys.meta_path.insert(0, NoTorch())
+from profiler.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def _gate(repo: GateRepo, head: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a process (as a user would), with ``head`` checked out."""
+    """Run the CLI in a process (as a user would), torch refused in it, ``head`` checked out."""
     repo.checkout(head)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "profiler", "gate", str(repo.suite), *args],
+    return subprocess.run([sys.executable, "-c", NO_TORCH, "gate", str(repo.suite), *args],
                           cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -247,7 +247,7 @@ def describe_timing(case: TimingCase) -> str:
 def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,
              clock: Callable[[], float] = time.monotonic) -> GateResult:
     """Gate ``head`` against ``base`` (see the module doc); raises bad input before timing."""
-    from profiler.measure.env import tool_version
+    from profiler.provenance import tool_version
     from profiler.results.envelope import utc_now
 
     started, created = clock(), utc_now()

@@ -39,6 +39,7 @@ the end of stdin (the driver went away) ends the worker.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import sys
@@ -91,23 +92,13 @@ class Worker:
 
         import profiler
 
-        environment = None
-        try:
-            from profiler.measure.env import collect_environment
-
-            environment = collect_environment("cpu").to_dict()
-        except Exception:  # an older tree without it: the driver records null
-            environment = None
-        try:
-            from profiler.measure.env import tool_version
-
-            version = tool_version()
-        except Exception:
-            version = None
+        environment = _call("profiler.measure.env", "collect_environment", "cpu")
         return {"protocol": PROTOCOL_VERSION, "python": sys.version.split()[0],
-                "torch": torch.__version__, "tool_version": version,
+                "torch": torch.__version__,
+                "tool_version": _call("profiler.provenance", "tool_version")
+                or _call("profiler.measure.env", "tool_version"),
                 "profiler": os.path.dirname(os.path.abspath(profiler.__file__)),
-                "environment": environment}
+                "environment": None if environment is None else environment.to_dict()}
 
     def suite(self, request: dict[str, Any]) -> dict[str, Any]:
         from profiler.suites import expand_suite, load_suite
@@ -193,6 +184,15 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+
+
+def _call(module: str, function: str, *args: Any) -> Any:
+    """``module.function(*args)`` of the tree's attnprof; None where that version lacks it
+    or it fails (what ``hello`` reports is informative only)."""
+    try:
+        return getattr(importlib.import_module(module), function)(*args)
+    except Exception:
+        return None
 
 
 def _pairing(suite: Any, device: str) -> dict[str, Any] | None:
