@@ -14,8 +14,17 @@ import pytest
 
 from profiler.cli import main
 from tests.helpers.gate_repo import GateRepo, make_gate_repo
+from tests.test_import_graph import _chain, _loaded_on_import
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("module", ["profiler.commands.gate", "profiler.gate.driver",
+                                    "profiler.gate.worker", "profiler.gate.render"])
+def test_the_driving_side_imports_no_torch(module: str) -> None:
+    loaded, parent = _loaded_on_import(module)
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("torch", "fvcore"))
+    assert not heavy, _chain(parent, heavy[0], module) if heavy else ""
 
 
 @pytest.fixture(scope="module")
