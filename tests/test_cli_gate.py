@@ -93,6 +93,18 @@ def test_base_or_base_dir_exactly_once(repo: GateRepo, capsys: pytest.CaptureFix
     assert needle in capsys.readouterr().err
 
 
+def test_an_existing_output_is_refused_before_anything_runs(
+        repo: GateRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    existing = tmp_path / "gate.json"
+    existing.write_text("keep me")
+    monkeypatch.chdir(repo.root)
+    assert main(["gate", str(repo.suite), "--base", "HEAD", "-o", str(existing)]) == 2
+    assert "exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert existing.read_text() == "keep me"
+    assert repo.worktrees() == [str(repo.root.resolve())]
+
+
 def test_outside_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch, repo: GateRepo) -> None:
     monkeypatch.chdir(tmp_path)

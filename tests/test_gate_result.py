@@ -21,7 +21,7 @@ from profiler.gate.result import (
     load_gate_result,
     ref_label,
 )
-from profiler.results.envelope import write_json_file
+from profiler.output import write_output
 
 BASE = SideInfo("base", "main", "/tmp/base", "1a2b3c4d5e6f7a8b9c0d", python="3.11")
 HEAD = SideInfo("head", "working tree", "/repo", "ffffeeee0000")
@@ -67,7 +67,7 @@ def test_exit_status() -> None:
 
 def test_the_result_file_round_trips(tmp_path: Path) -> None:
     result = _result(UNCHANGED, REGRESSION, INCONCLUSIVE, counts=(SAME, CHANGED))
-    path = write_json_file(result.to_dict(), tmp_path / "gate.json")
+    path = write_output(tmp_path / "gate.json", json.dumps(result.to_dict()))
     data = json.loads(path.read_text())
     assert data["schema"] == "attnprof.gate" and data["exit_status"] == 1
     assert data["base"]["commit"] == BASE.commit and data["head"]["ref"] == "working tree"
@@ -76,10 +76,11 @@ def test_the_result_file_round_trips(tmp_path: Path) -> None:
 
 
 def test_loading_something_else_is_one_line(tmp_path: Path) -> None:
-    other = write_json_file({"schema": "attnprof.result"}, tmp_path / "r.json")
+    other = write_output(tmp_path / "r.json", json.dumps({"schema": "attnprof.result"}))
     with pytest.raises(ResultFileError, match="not an attnprof gate result"):
         load_gate_result(other)
-    newer = write_json_file({"schema": "attnprof.gate", "schema_version": 99}, tmp_path / "n.json")
+    newer = write_output(tmp_path / "n.json",
+                         json.dumps({"schema": "attnprof.gate", "schema_version": 99}))
     with pytest.raises(ResultFileError, match="upgrade"):
         load_gate_result(newer)
 

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import InvalidOptionError
-from profiler.gate.worktree import (
-    base_worktree,
-    repository_root,
-    resolve_commit,
-    sigterm_as_interrupt,
-)
+from profiler.gate.worktree import base_worktree, repository_root, resolve_commit
+from profiler.signals import Terminated
 from tests.helpers.gate_repo import GateRepo, make_gate_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +43,8 @@ def test_the_worktree_holds_the_commit_and_is_removed(repo: GateRepo) -> None:
     assert repo.worktrees() == [str(repo.root.resolve())]
 
 
-@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt(),
+                                   Terminated(signal.SIGTERM)])
 def test_the_worktree_is_removed_after_an_error_or_ctrl_c(repo: GateRepo,
                                                           error: BaseException) -> None:
     with pytest.raises(type(error)), base_worktree(repo.root, repo.commits["base"]) as tree:
@@ -63,7 +60,9 @@ def test_sigterm_removes_the_worktree(repo: GateRepo, tmp_path: Path) -> None:
 import sys, time
 from pathlib import Path
 from profiler.gate.worktree import base_worktree
-with base_worktree(Path({str(repo.root)!r}), {repo.commits['base']!r}) as tree:
+from profiler.signals import termination_raises
+root, commit = Path({str(repo.root)!r}), {repo.commits['base']!r}
+with termination_raises(), base_worktree(root, commit) as tree:
     Path({str(marker)!r}).write_text(str(tree))
     time.sleep(60)
 """
@@ -78,14 +77,6 @@ with base_worktree(Path({str(repo.root)!r}), {repo.commits['base']!r}) as tree:
     assert tree.exists()
     process.send_signal(signal.SIGTERM)
     process.wait(30)
-    assert process.returncode != 0
+    assert process.returncode == 1 and "Terminated: terminated by SIGTERM" in process.stderr.read()
     assert not tree.exists() and not tree.parent.exists()
     assert repo.worktrees() == [str(repo.root.resolve())]
-
-
-def test_sigterm_as_interrupt_restores_the_previous_handler() -> None:
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)
-    assert signal.getsignal(signal.SIGTERM) == before

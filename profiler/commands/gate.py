@@ -2,13 +2,15 @@
 
 Exit status: 0 nothing regressed, 1 a regression, an exact-metric change or a case that
 works on the base and fails on the head, 2 bad input (no git repository, unknown ref, a
-suite that does not load on one side, a malformed rule), 130 on Ctrl-C or SIGTERM (the
-temporary worktree is removed in every case).
+suite that does not load on one side, a malformed rule, an unwritable ``-o``), 130 on Ctrl-C,
+143/129 on SIGTERM/SIGHUP (the workers end and the temporary worktree is removed in every
+case).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,10 +26,9 @@ from profiler.gate.worktree import (
     git,
     repository_root,
     resolve_commit,
-    sigterm_as_interrupt,
     working_tree_commit,
 )
-from profiler.results.envelope import write_json_file
+from profiler.output import check_output, write_output
 from profiler.suites.discover import find_suite
 
 __all__ = ["register", "run"]
@@ -79,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="table (terminal, default) or markdown ($GITHUB_STEP_SUMMARY)")
     parser.add_argument("-o", "--output", metavar="RESULT.json", type=Path,
                         help="write both sides' measurements and the decisions to this file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing -o file")
     parser.add_argument("--max-minutes", metavar="M", type=float, default=DEFAULT_MAX_MINUTES,
                         help=f"wall-clock budget of the whole gate, shared among the timing "
                         f"cases (default {DEFAULT_MAX_MINUTES:g})")
@@ -142,13 +145,16 @@ def run(args: argparse.Namespace) -> int:
     if args.max_minutes <= 0:
         raise InvalidOptionError(f"--max-minutes must be > 0, got {args.max_minutes:g}")
     suite_path = find_suite(args.suite).resolve()
+    if args.output is not None:
+        check_output(args.output, overwrite=args.overwrite)
     options = GateOptions(suite_path=suite_path, device=args.device, limit=limit, rules=rules,
                           max_minutes=args.max_minutes)
-    with sigterm_as_interrupt(), _sides(args) as (head, base):
+    with _sides(args) as (head, base):
         result = run_gate(head, base, options, say=_say(args.quiet))
-    if args.output is not None:
-        write_json_file(result.to_dict(), args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
     print(render(result, args.format), end="")
+    if args.output is not None:
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+        write_output(args.output, text, overwrite=args.overwrite, unsaved=text)
+        print(f"wrote {args.output}", file=sys.stderr)
     return result.exit_status
 

@@ -5,9 +5,9 @@ turns a ref into a commit; both raise a one-line :class:`~profiler.errors.Invali
 (exit 2) when there is no repository or no such ref. :func:`base_worktree` checks a commit
 out with ``git worktree add --detach`` into a fresh temporary folder and removes it again
 (``git worktree remove --force``, then ``git worktree prune``) however the block ends: normal
-return, exception, Ctrl-C, or SIGTERM, which :func:`sigterm_as_interrupt` turns into
-KeyboardInterrupt for the duration. Only SIGKILL leaves the folder behind (``git worktree
-prune`` forgets it once the folder is deleted).
+return, exception, Ctrl-C, or SIGTERM/SIGHUP, which :mod:`profiler.signals` turns into an
+exception for the whole command; the removal itself ignores further signals. Only SIGKILL
+leaves the folder behind (``git worktree prune`` forgets it once the folder is deleted).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from profiler.errors import InvalidOptionError
+from profiler.signals import SIGNALS
 
 __all__ = [
     "GIT_TIMEOUT_S",
@@ -29,7 +29,6 @@ __all__ = [
     "git",
     "repository_root",
     "resolve_commit",
-    "sigterm_as_interrupt",
 ]
 
 GIT_TIMEOUT_S = 300.0
@@ -77,34 +76,12 @@ def working_tree_commit(root: Path) -> str | None:
     return done.stdout.strip() or None
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interrupt so that cleanup code runs."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(f"terminated by signal {signum}")
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only; else no-op)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 @contextmanager
 def _shielded() -> Iterator[None]:
-    """Ignore SIGINT and SIGTERM while cleaning up (main thread only; else no-op)."""
+    """Ignore Ctrl-C, SIGTERM and SIGHUP while cleaning up (main thread only; else no-op)."""
     kept: list[tuple[int, object]] = []
     try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, *SIGNALS):
             kept.append((signum, signal.signal(signum, signal.SIG_IGN)))
     except ValueError:  # not the main thread
         pass
@@ -127,12 +104,11 @@ def base_worktree(root: Path, commit: str) -> Iterator[Path]:
     """``commit`` checked out (detached) in a temporary worktree of ``root``; removed after."""
     folder = Path(tempfile.mkdtemp(prefix="attnprof-gate-"))
     path = folder / "base"
-    with sigterm_as_interrupt():
-        try:
-            done = git(["worktree", "add", "--detach", "--quiet", str(path), commit], root)
-            if done.returncode != 0:
-                raise InvalidOptionError(f"cannot check out {commit[:12]} into a worktree: "
-                                         f"{_first_line(done.stderr) or 'git failed'}")
-            yield path
-        finally:
-            _remove(root, path)
+    try:
+        done = git(["worktree", "add", "--detach", "--quiet", str(path), commit], root)
+        if done.returncode != 0:
+            raise InvalidOptionError(f"cannot check out {commit[:12]} into a worktree: "
+                                     f"{_first_line(done.stderr) or 'git failed'}")
+        yield path
+    finally:
+        _remove(root, path)
