@@ -158,9 +158,10 @@ def test_a_block_that_raises_is_an_error_reply(repo: GateRepo) -> None:
 @pytest.mark.slow
 def test_an_older_attnprof_tree_runs_this_worker_file_with_its_own_profiler(
         tmp_path: Path) -> None:
+    # an attnprof from before the gate and the paired engine's in-process members
     tree = tmp_path / "old"
     shutil.copytree(ROOT / "profiler", tree / "profiler",
-                    ignore=shutil.ignore_patterns("gate", "__pycache__"))
+                    ignore=shutil.ignore_patterns("gate", "members.py", "__pycache__"))
     command = worker_command(tree)
     assert command[1].endswith("profiler/gate/worker.py")
     assert worker_command(ROOT)[1:] == ["-m", "profiler.gate.worker"]
@@ -168,3 +169,6 @@ def test_an_older_attnprof_tree_runs_this_worker_file_with_its_own_profiler(
         assert Path(process.hello["profiler"]) == tree / "profiler"
         suite = process.request("suite", path=str(TINY), device="cpu")
         assert suite["name"] == "tiny"
+        block = next(c for c in suite["cases"] if c["kind"] == "bench" and "eca[" in c["label"])
+        member = WorkerMember("base", int(block["batch"]), process, str(block["id"]))
+        assert member.warm_up() and len(member.time_block(4)) == 4

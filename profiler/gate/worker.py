@@ -23,9 +23,10 @@ error reply. Operations:
   ``{"id", "kind", "label", "batch"}``; ``pairing`` is the suite's settings for interleaved
   rounds (``PairingSettings.to_dict()``; null for an attnprof without them);
 - ``load {case}`` -> ``batch``, ``times`` (the warm-up's step seconds): build a timing case
-  of the loaded suite on its device and warm it up (``profiler.measure.timing.warm_up``: at
-  least the case's ``warmup`` steps, until step times settle); replaces any case loaded
-  before;
+  of the loaded suite on its device and warm it up, as the tree's paired engine builds a
+  member (``profiler.measure.members.InProcessMember``: the CPU memory guard, then at least
+  the case's ``warmup`` steps, until step times settle), at the case's thread count;
+  replaces any case loaded before;
 - ``time {steps}`` -> ``times``: run that many steps of the loaded case back to back and
   return each step's seconds (the device's clock);
 - ``count {case}`` -> ``metrics`` (``params``, ``attention_params``, ``flops``,
@@ -81,8 +82,7 @@ class Worker:
 
     def __init__(self) -> None:
         self.specs: dict[str, Any] = {}
-        self.step: Callable[[], object] | None = None
-        self.clock: Any = None
+        self.member: Any = None
         self.stack = ExitStack()
 
     # --- requests ------------------------------------------------------------------------
@@ -121,36 +121,33 @@ class Worker:
         return spec
 
     def unload(self) -> None:
-        self.step = None
-        self.clock = None
+        if self.member is not None and hasattr(self.member, "close"):
+            self.member.close()
+        self.member = None
         self.stack.close()
         self.stack = ExitStack()
         gc.collect()
 
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
-        from profiler.measure.clock import clock_for
         from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
-        from profiler.measure.steps import prepare_step
-        from profiler.measure.timing import warm_up
 
         spec = self._spec(request, "bench")
         self.unload()
         device = resolve_device(spec.device)
         self.stack.enter_context(torch_threads(spec.threads))
         self.stack.enter_context(cudnn_benchmark(spec.cudnn_benchmark))
-        prepared = prepare_step(spec, device)
-        clock = clock_for(device)
-        times = warm_up(clock, prepared.run, spec.warmup, spec.min_time)
-        self.step, self.clock = prepared.run, clock
-        return {"batch": prepared.batch, "times": times}
+        member = _member(spec, device)
+        times = [float(t) for t in member.warm_up()]
+        self.member = member
+        return {"batch": member.batch, "times": times}
 
     def time(self, request: dict[str, Any]) -> dict[str, Any]:
         steps = request.get("steps")
         if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
             raise _BadRequest(f"steps must be a positive integer, got {steps!r}")
-        if self.step is None:
+        if self.member is None:
             raise _BadRequest("no case is loaded: send load first")
-        return {"times": self.clock.time_steps(self.step, steps)}
+        return {"times": [float(t) for t in self.member.time_block(steps)]}
 
     def count(self, request: dict[str, Any]) -> dict[str, Any]:
         from profiler.measure.counting import count
@@ -184,6 +181,42 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+
+
+class _StepMember:
+    """A member for an attnprof without ``profiler.measure.members``: the same step and
+    warm-up rules through the older functions it had (``prepare_step``, ``warm_up``)."""
+
+    def __init__(self, spec: Any, device: Any) -> None:
+        self.spec, self.device = spec, device
+        self.batch = spec.batch
+        self.run: Callable[[], object] | None = None
+        self.clock: Any = None
+
+    def warm_up(self) -> list[float]:
+        from profiler.measure.clock import clock_for
+        from profiler.measure.steps import prepare_step
+        from profiler.measure.timing import warm_up
+
+        prepared = prepare_step(self.spec, self.device)
+        self.clock = clock_for(self.device)
+        times = warm_up(self.clock, prepared.run, self.spec.warmup, self.spec.min_time)
+        self.run, self.batch = prepared.run, prepared.batch
+        return list(times)
+
+    def time_block(self, steps: int) -> list[float]:
+        assert self.run is not None
+        return list(self.clock.time_steps(self.run, steps))
+
+
+def _member(spec: Any, device: Any) -> Any:
+    """The tree's in-process member of the paired engine (memory guard, one-line torch
+    errors), or :class:`_StepMember` for an attnprof that predates it."""
+    try:
+        from profiler.measure.members import InProcessMember
+    except ImportError:
+        return _StepMember(spec, device)
+    return InProcessMember(spec, device)
 
 
 def _call(module: str, function: str, *args: Any) -> Any:
