@@ -102,10 +102,14 @@ def test_a_case_of_the_wrong_kind_is_refused() -> None:
     assert reply["ok"] is False and "is a count case, not bench" in reply["error"]
 
 
-def test_the_environment_puts_the_tree_first(tmp_path: Path) -> None:
+def test_the_environment_puts_the_tree_first_and_fixes_malloc(tmp_path: Path) -> None:
     env = worker_environment(tmp_path, {"PYTHONPATH": "/elsewhere"})
     parts = env["PYTHONPATH"].split(":")
     assert parts == [str(tmp_path.resolve()), str(ROOT), "/elsewhere"]
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 * 2**20)
+    assert env["MALLOC_TRIM_THRESHOLD_"] == str(2**32)
+    mine = worker_environment(tmp_path, {"MALLOC_MMAP_THRESHOLD_": "65536"})
+    assert mine["MALLOC_MMAP_THRESHOLD_"] == "65536"  # the user's value stays
 
 
 # --- real worker processes ----------------------------------------------------------------

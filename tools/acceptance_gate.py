@@ -115,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{sys.version.split()[0]}, torch {environment.torch_version}")
     with tempfile.TemporaryDirectory(prefix="attnprof-acceptance-") as folder:
         repo = make_gate_repo(Path(folder) / "repo")
-        out = Path(folder) / "gate.json"
-        same = [fixture_run(repo, "base", out, args.max_minutes) for _ in range(args.runs)]
+        outs = (Path(folder) / f"gate-{i}.json" for i in range(2 * args.runs))
+        same = [fixture_run(repo, "base", next(outs), args.max_minutes)
+                for _ in range(args.runs)]
         _report("head = base (same commit): any regression is a false positive", same)
-        slow = [fixture_run(repo, "slow", out, args.max_minutes) for _ in range(args.runs)]
+        slow = [fixture_run(repo, "slow", next(outs), args.max_minutes)
+                for _ in range(args.runs)]
         _report("head = slow (10% more work per step): a regression is a detection", slow)
     false_positives = sum(r.decision == "regression" for r in same)
     detections = sum(r.decision == "regression" for r in slow)

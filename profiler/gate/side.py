@@ -36,6 +36,7 @@ from profiler.gate.worker import PROTOCOL_VERSION, decode, encode
 
 __all__ = [
     "LOAD_TIMEOUT_S",
+    "MALLOC_ENVIRONMENT",
     "Side",
     "WorkerCrashed",
     "WorkerError",
@@ -101,14 +102,28 @@ def worker_command(tree: Path, python: str = sys.executable) -> list[str]:
     return [python, "-m", WORKER_MODULE]
 
 
+# glibc malloc's thresholds, fixed for both workers (unless the user set them). By default
+# glibc moves its mmap threshold as a process frees memory and trims the heap top when enough
+# is free there, so two processes running the same code can settle in different regimes:
+# measured here, one worker in three page-faulted every step's activations afresh (200,000
+# minor faults a second) and ran the same block at half the other's speed for its whole
+# life, a bias interleaved rounds cannot cancel. Fixed values (32 MiB, glibc's largest
+# dynamic mmap threshold; no trimming) make both sides allocate alike.
+MALLOC_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+                      "MALLOC_TRIM_THRESHOLD_": str(2**32)}
+
+
 def worker_environment(tree: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a worker: ``PYTHONPATH`` = tree, this attnprof, what was there."""
+    """The environment of a worker: ``PYTHONPATH`` = tree, this attnprof, what was there;
+    :data:`MALLOC_ENVIRONMENT` where not set already."""
     env = dict(os.environ if base is None else base)
     running = str(Path(worker_module.__file__).resolve().parents[2])
     parts = [str(tree.resolve()), running]
     parts += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in parts]
     env["PYTHONPATH"] = os.pathsep.join(parts)
     env["PYTHONUNBUFFERED"] = "1"
+    for name, value in MALLOC_ENVIRONMENT.items():
+        env.setdefault(name, value)
     return env
 
 
