@@ -40,6 +40,7 @@ def _result(*timing: TimingCase, counts: tuple[CountCase, ...] = ()) -> GateResu
     return GateResult(suite="ci-smoke", suite_path="/repo/suites/ci-smoke.toml", device="cpu",
                       limit=0.05, base=BASE, head=HEAD, rules=("params:+0",),
                       timing=timing, counts=counts, only_head=("infer new b4",),
+                      not_gated=("breakdown eca b4",),
                       max_minutes=5.0, elapsed_s=100.0)
 
 
@@ -106,6 +107,7 @@ def test_table_lists_failures_first_and_what_would_decide() -> None:
     # 900 rounds from 8: extrapolated too far to mean anything
     assert "infer hopeless b4: would need more than 20x this budget (8 rounds, 4 s)" in text
     assert "only on the head (not compared): infer new b4" in text
+    assert "not gated (neither a count nor a timing case): breakdown eca b4" in text
 
 
 def test_markdown_for_the_step_summary() -> None:

@@ -291,6 +291,7 @@ def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent
             device=str(h.suite["device"]), limit=options.limit, base=b.info(), head=h.info(),
             rules=tuple(r.text for r in options.rules), timing=tuple(timings),
             counts=tuple(counts), only_base=tuple(only_base), only_head=tuple(only_head),
+            not_gated=tuple(p.label for p in pairs if p.kind not in ("count", "bench")),
             max_minutes=options.max_minutes, elapsed_s=clock() - started,
             tool_version=tool_version(), created_utc=created)
     finally:

@@ -125,6 +125,9 @@ def _other_lines(result: GateResult) -> list[str]:
         lines.append(f"only on the head (not compared): {', '.join(result.only_head)}")
     if result.only_base:
         lines.append(f"only on the base (not compared): {', '.join(result.only_base)}")
+    if result.not_gated:
+        lines.append(f"not gated (neither a count nor a timing case): "
+                     f"{', '.join(result.not_gated)}")
     return lines
 
 

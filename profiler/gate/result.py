@@ -8,7 +8,7 @@ Schema ``attnprof.gate`` version 1 (documented in ``docs/result-schema.md``)::
      "exit_status": 0 | 1,
      "base": {...SideInfo...}, "head": {...SideInfo...},
      "timing": [{...TimingCase...}], "counts": [{...CountCase...}],
-     "only_base": [labels], "only_head": [labels]}
+     "only_base": [labels], "only_head": [labels], "not_gated": [labels]}
 
 Result files load without torch; loaders ignore unknown fields and fill missing ones with
 defaults, as the suite result files do.
@@ -226,6 +226,7 @@ class GateResult:
     counts: tuple[CountCase, ...] = ()
     only_base: tuple[str, ...] = ()
     only_head: tuple[str, ...] = ()
+    not_gated: tuple[str, ...] = ()
     max_minutes: float | None = None
     elapsed_s: float = 0.0
     tool_version: str | None = None
@@ -263,6 +264,7 @@ class GateResult:
             "timing": [c.to_dict() for c in self.timing],
             "counts": [c.to_dict() for c in self.counts],
             "only_base": list(self.only_base), "only_head": list(self.only_head),
+            "not_gated": list(self.not_gated),
         }
 
     @classmethod
@@ -277,6 +279,7 @@ class GateResult:
             counts=tuple(CountCase.from_dict(c) for c in data.get("counts", ())),
             only_base=tuple(data.get("only_base", ())),
             only_head=tuple(data.get("only_head", ())),
+            not_gated=tuple(data.get("not_gated", ())),
             max_minutes=data.get("max_minutes"), elapsed_s=float(data.get("elapsed_s", 0.0)),
             tool_version=data.get("tool_version"), created_utc=data.get("created_utc"))
 
