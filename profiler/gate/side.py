@@ -33,6 +33,7 @@ from profiler.errors import MeasurementError
 from profiler.gate import worker as worker_module
 from profiler.gate.result import ref_label
 from profiler.gate.worker import PROTOCOL_VERSION, decode, encode
+from profiler.measure.allocator import MALLOC_ENVIRONMENT
 
 __all__ = [
     "LOAD_TIMEOUT_S",
@@ -102,17 +103,9 @@ def worker_command(tree: Path, python: str = sys.executable) -> list[str]:
     return [python, "-m", WORKER_MODULE]
 
 
-# glibc malloc's thresholds, fixed for both workers (unless the user set them). By default
-# glibc moves its mmap threshold as a process frees memory and trims the heap top when enough
-# is free there, so two processes running the same code can settle in different regimes:
-# measured here, one worker in three page-faulted every step's activations afresh (200,000
-# minor faults a second) and ran the same block at half the other's speed for its whole
-# life, a bias interleaved rounds cannot cancel. Fixed values (32 MiB, glibc's largest
-# dynamic mmap threshold; no trimming) make both sides allocate alike.
-MALLOC_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
-                      "MALLOC_TRIM_THRESHOLD_": str(2**32)}
-
-
+# glibc malloc's thresholds, fixed for both workers as for every measuring process (the
+# rule and its measurements: profiler.measure.allocator); through the environment, because a
+# worker may run an older attnprof that does not fix them itself.
 def worker_environment(tree: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a worker: ``PYTHONPATH`` = tree, this attnprof, what was there;
     :data:`MALLOC_ENVIRONMENT` where not set already."""

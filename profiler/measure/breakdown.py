@@ -40,6 +40,7 @@ from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile, schedule
 
 from profiler.errors import AttnprofError, MeasurementError
+from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.measure.attribution import (
     MODULE_RANGE,
     STEP_LABEL,
@@ -256,6 +257,7 @@ def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,
     the memory guard checks the batch first, as for timing (``memory_limit`` in bytes; None:
     the memory available)."""
     device = resolve_device(spec.device)
+    pin_malloc_thresholds()
     if device.type == "cpu":
         plan_memory(spec.bench_spec(), memory_limit)
     oom_detail: str | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.provenance import git_commit, run_quietly, tool_version
 from profiler.results.environment import Environment
 
@@ -88,4 +89,5 @@ def collect_environment(device: str = "cpu") -> Environment:
         attnprof_version=tool_version(),
         git_commit=git_commit(),
         env_vars={k: os.environ[k] for k in _ENV_VARS if k in os.environ},
+        allocator=pin_malloc_thresholds(),
     )

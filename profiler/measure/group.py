@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from profiler.errors import InvalidOptionError
+from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
 from profiler.measure.members import InProcessMember
 from profiler.measure.memory import MemoryFigures
@@ -153,6 +154,7 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     None: the available memory), which each member consults before it is built.
     """
     check_groupable(specs, kind)
+    pin_malloc_thresholds()
     settings = settings or PairingSettings()
     names = list(names) if names is not None else [s.workload.label for s in specs]
     base = default_baseline(specs) if baseline is None else baseline

@@ -53,6 +53,7 @@ from profiler.errors import (
     MeasurementError,
     OutOfMemoryError,
 )
+from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.measure.bandwidth import achieved_gbps, copy_bandwidth, min_bytes
 from profiler.measure.clock import Clock, clock_for
 from profiler.measure.device import (
@@ -359,6 +360,7 @@ def bench(spec: BenchSpec, policy: TimingPolicy = DEFAULT_POLICY,
     ``memory_limit`` (bytes) bounds the CPU memory guard's estimate; None: what is available.
     """
     validate(spec)
+    pin_malloc_thresholds()
     plan = plan_memory(spec, memory_limit) if spec.device == "cpu" else None
     start = None if plan is None else plan.batch
     if spec.nproc > 1:

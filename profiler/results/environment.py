@@ -44,6 +44,7 @@ class Environment:
     attnprof_version: str = ""
     git_commit: str | None = None
     env_vars: dict[str, str] = field(default_factory=dict)
+    allocator: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
