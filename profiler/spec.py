@@ -139,9 +139,14 @@ class Workload:
         return self.block is not None
 
     @property
+    def options_text(self) -> str:
+        """The options as labels show them: ``k_size=3557,reduction=8`` ("" without)."""
+        return ",".join(f"{k}={_format_value(v)}" for k, v in self.options)
+
+    @property
     def label(self) -> str:
         """Short human label: ``resnet50+eca`` or ``eca[C=256,56x56]``."""
-        opts = ",".join(f"{k}={_format_value(v)}" for k, v in self.options)
+        opts = self.options_text
         if self.block is not None:
             _, h, w = self.input_shape
             extra = f",{opts}" if opts else ""

@@ -96,3 +96,35 @@ def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], arg
 def test_rounds_flags_without_vs_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, *SMALL, "--seed", "3", "--target", "1"]) == 2
     assert "--target, --seed apply with --vs" in _one_line_error(capsys)
+
+
+def test_each_member_takes_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", NET, "--attention", "eca", "--vs", "eca[k_size=5]",
+                 "--vs", "se[reduction=4;fc=linear]", *SMALL, *QUICK, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["baseline"]["options"] == {} and data["baseline"]["member"] == "eca"
+    eca, se = data["comparisons"]
+    assert (eca["attention"], eca["options"], eca["member"]) == ("eca", {"k_size": 5},
+                                                                 "eca[k_size=5]")
+    assert se["attention"] == "se" and se["options"] == {"fc": "linear", "reduction": 4}
+    assert eca["case_id"] != data["baseline"]["case_id"]
+
+
+def test_a_block_member_takes_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--block", "eca", "--channels", "16", "--size", "8x8",
+                 "--vs", "eca[k_size=5]", *QUICK, "--format", "json"]) == 0
+    (comparison,) = json.loads(capsys.readouterr().out)["comparisons"]
+    assert comparison["options"] == {"k_size": 5} and comparison["status"] == "ok"
+
+
+@pytest.mark.parametrize(("member", "message"), [
+    ("eca[k_size=5", "malformed member"),
+    ("[k_size=5]", "malformed member"),
+    ("eca[k_size]", "expects KEY=VALUE"),
+    ("none[k_size=5]", "takes no options"),
+    ("eca[nope=1]", "nope"),
+])
+def test_bad_member_options_are_one_line(member: str, message: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", NET, "--vs", member, *SMALL, *QUICK]) == 2
+    assert message in _one_line_error(capsys)

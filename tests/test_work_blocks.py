@@ -32,3 +32,13 @@ def test_output_keeps_the_shape_and_scales_the_input() -> None:
     x = torch.randn(2, 8, 4, 4)
     y = Work(8, passes=3)(x)
     assert y.shape == x.shape and torch.allclose(y, x * 0.999**3)
+
+
+def test_the_conv_in_resnet18s_last_stage_adds_two_512_square_convs_at_7x7() -> None:
+    def counted(attention: str | None, options: dict[str, object] | None) -> int:
+        return count(CountSpec(Workload.for_model("resnet18", attention, options))).flops
+
+    plain = counted(None, None)
+    extra = counted(BLOCKS + "Conv1x1", {"stages": [4]}) - plain
+    assert extra == 2 * 512 * 512 * 7 * 7  # fvcore: one multiply-add per FLOP
+    assert 0.013 < extra / plain < 0.015

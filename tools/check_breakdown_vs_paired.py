@@ -19,9 +19,9 @@ Run on a quiet machine (it takes minutes), from the repository root::
 
     python tools/check_breakdown_vs_paired.py --model resnet50 --batch-infer 2 --batch-train 2
 
-(batch 2 is the eca-paper suite's CPU batch, as in the report's attention-cost table). Members
-of ``bench --vs`` take no block options, so each method runs with its defaults (ECA: adaptive
-k, not the released k = 3,5,5,7) on both sides.
+(batch 2 is the eca-paper suite's CPU batch, as in the report's attention-cost table). Each
+method runs with its defaults (ECA: adaptive k, not the released k = 3,5,5,7) on both sides;
+``bench --vs`` would take options as ``'eca[k_size=3,5,5,7]'``.
 """
 
 from __future__ import annotations

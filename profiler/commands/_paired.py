@@ -9,6 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from profiler.commands._common import parse_key_values
 from profiler.errors import InvalidOptionError
 from profiler.measure.paired import (
     DEFAULT_BLOCK_TIME,
@@ -23,7 +24,7 @@ from profiler.report.cells import ratio_with_interval
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
-from profiler.spec import BenchSpec, Workload
+from profiler.spec import BenchSpec, Workload, thaw_options
 
 __all__ = [
     "add_pairing_arguments",
@@ -33,6 +34,7 @@ __all__ = [
     "pairing_from_args",
     "pairing_given",
     "rounds_line",
+    "split_member",
     "vs_specs",
 ]
 
@@ -79,14 +81,27 @@ def pairing_from_args(args: argparse.Namespace) -> PairingSettings:
 
 def member_name(workload: Workload) -> str:
     """``none``, the attention or the block: how a member is named in tables and JSON."""
-    if workload.block is not None:
-        return workload.block
-    return workload.attention or "none"
+    name = workload.block if workload.block is not None else workload.attention or "none"
+    return f"{name}[{workload.options_text}]" if workload.options else name
+
+
+def split_member(value: str) -> tuple[str, dict[str, Any]]:
+    """``NAME`` or ``NAME[KEY=VALUE;KEY=VALUE]`` -> the name and its options (values as
+    ``--attention-option`` reads them: ``k_size=3,5,5,7`` is a list)."""
+    name, bracket, rest = value.partition("[")
+    if not bracket:
+        return value, {}
+    if not rest.endswith("]") or not name:
+        raise InvalidOptionError(f"--vs {value}: malformed member; expected NAME or "
+                                 "NAME[KEY=VALUE;KEY=VALUE], like eca[k_size=3,5,5,7]")
+    items = [item.strip() for item in rest[:-1].split(";") if item.strip()]
+    return name, parse_key_values(items, f"--vs {value}")
 
 
 def _model_member(spec: BenchSpec, value: str) -> Workload:
     from profiler.models import MODELS
 
+    value, options = split_member(value)
     model, plus, attention = value.partition("+")
     if plus:
         if model != spec.workload.model:
@@ -100,8 +115,12 @@ def _model_member(spec: BenchSpec, value: str) -> Workload:
     name = None if value.lower() == "none" else value
     if name is not None:
         _check_block_name(name)
+        _check_member_options(value, name, options)
+    elif options:
+        raise InvalidOptionError("--vs none[...]: no attention takes no options")
     assert spec.workload.model is not None
-    return Workload.for_model(spec.workload.model, name, None, spec.workload.input_shape)
+    return Workload.for_model(spec.workload.model, name, options or None,
+                              spec.workload.input_shape)
 
 
 def _is_block(name: str) -> bool:
@@ -139,14 +158,28 @@ def _output_shape(workload: Workload) -> tuple[int, ...]:
     return tuple(out.shape)
 
 
+def _check_member_options(text: str, name: str, options: dict[str, Any]) -> None:
+    """A member's options, checked before anything is built (one line naming the valid ones)."""
+    from profiler.blocks import check_block_options
+    from profiler.models.placement import STAGES_OPTION
+
+    try:
+        check_block_options(name, [key for key in options if key != STAGES_OPTION])
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(f"--vs {text}: {exc}") from None
+
+
 def _block_member(spec: BenchSpec, value: str, reference: tuple[int, ...]) -> Workload:
+    value, options = split_member(value)
     if value.lower() == "none":
         raise InvalidOptionError("--vs none needs a MODEL (a block alone has no 'no attention' "
                                  "to compare with); give another block")
     _check_block_name(value)
+    _check_member_options(value, value, options)
     workload = spec.workload
     assert workload.channels is not None
-    other = Workload.for_block(value, workload.channels, workload.input_shape[1:])  # type: ignore[arg-type]
+    other = Workload.for_block(value, workload.channels, workload.input_shape[1:],  # type: ignore[arg-type]
+                               options or None)
     shape = _output_shape(other)
     if shape != reference:
         raise InvalidOptionError(f"--vs {value}: incompatible block shape: it maps "
@@ -216,8 +249,11 @@ def comparison_table(group: GroupResult, records: tuple[CaseRecord, ...]) -> str
 def _member_json(group: GroupResult, index: int, record: CaseRecord) -> dict[str, Any]:
     member = group.members[index]
     result = _result(record)
+    workload = record.spec.workload
+    plain = workload.block if workload.block is not None else workload.attention or "none"
     data: dict[str, Any] = {
-        "attention": member.name, "label": record.spec.label, "case_id": member.case_id,
+        "attention": plain, "options": thaw_options(workload.options), "member": member.name,
+        "label": record.spec.label, "case_id": member.case_id,
         "status": member.status, "error": member.error,
         "images_per_sec": None if result is None else result.images_per_sec,
         "step_ms_median": None if result is None else result.step_ms_median,

@@ -117,8 +117,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also time B and compare: MODEL with --attention A and with B "
                         "timed together in interleaved rounds; prints B's throughput ratio to "
                         "A with its 95%% interval. Repeatable. B: an attention block, none, "
-                        "MODEL+block or package.module:attr (--attention-option applies to A "
-                        "only); with --block, another block at the same shape")
+                        "MODEL+block or package.module:attr, with its own options as "
+                        "B[KEY=VALUE;KEY=VALUE] (quote it: 'eca[k_size=3,5,5,7]'; "
+                        "--attention-option applies to A only); with --block, another block at "
+                        "the same shape")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or one JSON object")
     parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",

@@ -6,6 +6,8 @@ elementwise kernel that reads and writes the whole feature map, so the block's t
 proportion to ``passes`` (every pass is the same kernel on the same tensor). ``work21`` does
 5% more work than ``work20``; ``work51`` 2% more than ``work50``. The output is the input
 scaled by 0.999^passes: same shape, finite, so the block can also sit inside a model.
+:class:`Conv1x1` is compute-bound extra work for use inside a model (a steadier share of the
+step than elementwise passes, whose cost there moves with cache residency).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Work", "work20", "work21", "work50", "work51"]
+__all__ = ["Conv1x1", "Work", "work20", "work21", "work50", "work51"]
 
 
 class Work(nn.Module):
@@ -47,3 +49,16 @@ def work50(channels: int) -> Work:
 def work51(channels: int) -> Work:
     """2% more work than :func:`work50`."""
     return Work(channels, 51)
+
+
+class Conv1x1(nn.Module):
+    """A 1x1 convolution C -> C as an attention block: compute-bound extra work (C^2 H W
+    multiply-adds per image), so that inside a model it costs a steady share of the step."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
