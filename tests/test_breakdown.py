@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from profiler.measure.attribution import place
-from profiler.measure.breakdown import breakdown, module_ranges, profile_events
+from profiler.measure.breakdown import breakdown
+from profiler.measure.clock import PerfCounterClock
 from profiler.measure.parts import module_roles
+from profiler.measure.profiling import module_ranges, profile_events
 from profiler.measure.steps import prepare_step
 from profiler.results.breakdown import PARTS
 from profiler.spec import BreakdownSpec, Workload
@@ -31,7 +33,7 @@ def _placements(mode: str) -> list:
     roles = module_roles(prepared.module, ["attn"])
     with module_ranges(prepared.module):
         prepared.run()
-        events = profile_events(prepared.run, torch.device("cpu"), 1)
+        events, _ = profile_events(prepared.run, torch.device("cpu"), 1, PerfCounterClock())
     placements, _ = place(events, roles, train=mode == "train", same_thread=True)
     return placements
 
@@ -81,11 +83,23 @@ def test_heavy_part_leads_and_the_parts_add_up() -> None:
     assert shares["convolution"] > 0.5
     assert "pooling" not in shares and "batch_norm" not in shares  # nothing in them
     assert list(shares) == [p for p in PARTS if p in shares]
-    assert sum(p.ms for p in result.parts) == pytest.approx(result.profiled_step_ms)
+    # compensated: the parts add up to the profiled step less the calibrated overhead
+    assert result.profiler_overhead_us_per_op is not None
+    assert result.profiler_overhead_us_per_op >= 0 and len(result.overhead_rounds_us) == 5
+    assert result.events_per_step > 0 and result.probe_events_per_step > 0
+    assert sum(p.ms for p in result.parts) == pytest.approx(result.compensated_step_ms)
+    assert result.compensated_step_ms == pytest.approx(
+        result.profiled_step_ms - result.overhead_ms)
+    assert result.overhead_ms == pytest.approx(sum(p.overhead_ms for p in result.parts))
+    assert result.overhead_ms <= result.events_per_step * \
+        result.profiler_overhead_us_per_op / 1e3 + 1e-9
+    assert all(p.overhead_ms >= 0 and (p.ms >= 0 or p.part == "unattributed")
+               for p in result.parts)
     assert sum(p.time_share for p in result.parts) == pytest.approx(1.0)
     assert result.attention_time_share == pytest.approx(
         sum(p.time_share for p in result.attention_parts))
-    assert result.leftover_ms == pytest.approx(result.step_ms - result.profiled_step_ms)
+    assert result.leftover_ms == pytest.approx(result.step_ms - result.compensated_step_ms)
+    assert result.raw_leftover_ms == pytest.approx(result.step_ms - result.profiled_step_ms)
     assert result.profiled_steps == 2 and len(result.samples) == 1
     conv = result.part("convolution")
     assert conv is not None

@@ -36,7 +36,10 @@ def test_json_has_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> Non
     assert data["step_ms"] > 0 and 0 < data["attention_time_share"] <= 1
     assert data["attention_flops_share"] == pytest.approx(1.0)
     assert BreakdownSpec.from_dict(data["spec"]).case_id == data["case_id"]
-    assert sum(p["ms"] for p in data["parts"]) == pytest.approx(data["profiled_step_ms"])
+    assert sum(p["ms"] for p in data["parts"]) == pytest.approx(data["compensated_step_ms"])
+    assert data["compensated_step_ms"] == pytest.approx(data["profiled_step_ms"] -
+                                                        data["overhead_ms"])
+    assert data["profiler_overhead_us_per_op"] >= 0
 
 
 def test_table_and_result_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,12 +1,15 @@
 """``attnprof breakdown``: where one step's time goes, part by part, beside FLOPs and bytes.
 
 Warms the step up under the timing harness's rules, times a few steps without the profiler
-(``step_ms``, the cross-check), then profiles a short window (torch.profiler; CPU, and CUDA on
-a GPU) and attributes every operation's self time to a part of the model: layers by kind
-(convolution, batch norm, activation, pooling, classifier), the operations inside attention
-blocks (pooling, 1-D conv / FC, sigmoid, rescale, other), other model ops, loss, optimizer and
-unattributed time (:mod:`profiler.measure.breakdown`). Each part also gets its share of the
-FLOPs (fvcore, forward) and of the minimal memory traffic (:mod:`profiler.measure.traffic`).
+(``step_ms``, the cross-check; half before and half after the profiled window), then profiles
+a short window (torch.profiler; CPU, and CUDA on a GPU) and attributes every operation's self
+time to a part of the model: layers by kind (convolution, batch norm, activation, pooling,
+classifier), the operations inside attention blocks (pooling, 1-D conv / FC, sigmoid, rescale,
+other), other model ops, loss, optimizer and unattributed time
+(:mod:`profiler.measure.breakdown`). On the CPU the profiler's cost per recorded event is
+calibrated on a probe network in the same run and taken out of the parts
+(:mod:`profiler.measure.compensation`). Each part also gets its share of the FLOPs (fvcore,
+forward) and of the minimal memory traffic (:mod:`profiler.measure.traffic`).
 
 Defaults: ``--mode infer --device cpu --batch 4 --dtype fp32 --warmup 3 --timed-steps 3
 --profiled-steps 2``. ``--format json`` prints one object: ``step_ms``, ``parts`` (each with
@@ -56,8 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Profile a short window of MODEL's (or one --block's) steps after warm-up "
         "and split the step time among the model's parts (layers by kind, the operations "
         "inside attention blocks, loss, optimizer, unattributed), each beside its share of "
-        "the FLOPs and of the minimal memory traffic. The step is also timed without the "
-        "profiler: the parts must add up to it within 5%.")
+        "the FLOPs and of the minimal memory traffic. The profiler's own cost per recorded "
+        "event is calibrated on a probe network in the same run and taken out of the parts "
+        "(CPU). The step is also timed without the profiler: the parts must add up to it "
+        "within 5%.")
     add_workload_arguments(parser)
     add_run_arguments(parser, batch=defaults.BREAKDOWN_BATCH)
     parser.add_argument("--warmup", type=int, default=defaults.WARMUP, metavar="N",
@@ -106,8 +111,13 @@ def _part_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
         rows.append(("attention, all operations", f"{result.attention_ms:.4g}",
                      _pct(result.attention_time_share), _pct(result.attention_flops_share),
                      _pct(result.attention_bytes_share), _gbps(result.attention_gbps)))
-    rows.append(("profiled step", f"{result.profiled_step_ms:.4g}", "100%", "100%", "100%",
-                 "-"))
+    if result.overhead_ms:
+        rows.append(("profiled step, raw", f"{result.profiled_step_ms:.4g}", "-", "-", "-",
+                     "-"))
+        rows.append(("profiler overhead taken out", f"{-result.overhead_ms:.4g}", "-", "-",
+                     "-", "-"))
+    rows.append(("parts, in all" if result.overhead_ms else "profiled step",
+                 f"{result.parts_ms:.4g}", "100%", "100%", "100%", "-"))
     return rows
 
 
@@ -120,10 +130,12 @@ def _notes(result: BreakdownResult) -> list[str]:
     within = "within" if result.agrees else "OUTSIDE"
     lines = [
         f"step time without the profiler: {result.step_ms:.4g} ms (median of "
-        f"{len(result.samples)} steps); the parts add up to {result.profiled_step_ms:.4g} ms "
-        f"over {result.profiled_steps} profiled steps; leftover {result.leftover_ms:+.3g} ms "
-        f"({100 * result.leftover_share:+.1f}%, {within} ±{100 * AGREEMENT_TOLERANCE:.0f}%: "
-        "profiler overhead and drift between the timed and the profiled steps)",
+        f"{len(result.samples)} steps around the profiled window); the parts add up to "
+        f"{result.parts_ms:.4g} ms over {result.profiled_steps} profiled steps; leftover "
+        f"{result.leftover_ms:+.3g} ms ({100 * result.leftover_share:+.1f}%, {within} "
+        f"±{100 * AGREEMENT_TOLERANCE:.0f}%: drift between the timed and the profiled steps, "
+        "calibration error)",
+        _overhead_note(result),
         f"time: {result.time_source.replace('_', ' ')} per op, ms per step; FLOPs: fvcore, "
         "forward pass; bytes: least memory traffic per step (traffic model in "
         "profiler/measure/traffic.py)",
@@ -135,6 +147,19 @@ def _notes(result: BreakdownResult) -> list[str]:
     if not result.attention_parts:
         lines.append("no attention modules in this model: attention share 0")
     return lines
+
+
+def _overhead_note(result: BreakdownResult) -> str:
+    cost = result.profiler_overhead_us_per_op
+    if cost is None:
+        return ("profiler overhead: not taken out (parts are device kernel times); raw "
+                f"profiled step {result.profiled_step_ms:.4g} ms")
+    return (f"profiler overhead: {cost:.3g} µs per recorded event (median of "
+            f"{len(result.overhead_rounds_us)} calibration rounds on a probe network), "
+            f"{result.events_per_step:.0f} events per step: {result.overhead_ms:.3g} ms taken "
+            f"out of the raw profiled step of {result.profiled_step_ms:.4g} ms, each event's "
+            "cost from its parent's own time (leftover before: "
+            f"{100 * result.raw_leftover_share:+.1f}%)")
 
 
 def render(spec: BreakdownSpec, result: BreakdownResult, environment: Environment,

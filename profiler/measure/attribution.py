@@ -53,8 +53,10 @@ __all__ = [
     "Placement",
     "attention_op",
     "attribute",
+    "in_steps",
     "op_bytes",
     "place",
+    "summarize",
 ]
 
 STEP_LABEL = "attnprof_step"
@@ -250,23 +252,36 @@ class Placement:
     loose: bool = False
 
 
-def place(events: Iterable[OpEvent], roles: Mapping[str, ModuleRole], *, train: bool,
-          same_thread: bool) -> tuple[list[Placement], list[OpEvent]]:
-    """Every event of a profiled step with its part (rules in the module doc), and the steps.
-
-    Step ranges themselves are not placed: their own time is part of "unattributed".
-    """
+def in_steps(events: Iterable[OpEvent], *, same_thread: bool
+             ) -> tuple[list[OpEvent], list[OpEvent]]:
+    """The events the profiled steps hold, in start order (the step ranges themselves left
+    out), and the steps: an event belongs to the step whose range holds its start and, with
+    ``same_thread``, runs on that step's thread (module doc, "Steps")."""
     ordered = sorted(events, key=lambda e: (e.start_us, e.index))
-    by_index = {e.index: e for e in ordered}
     steps = _steps(ordered)
-    resolver = _Resolver(roles, outside="loss" if train else "other_ops")
-    anchored: list[tuple[OpEvent, _Anchor]] = []
+    held = []
     for event in ordered:
         if event.name == STEP_LABEL:
             continue
         step = _step_of(event, steps)
         if step is None or (same_thread and event.thread != step.thread):
             continue
+        held.append(event)
+    return held, steps
+
+
+def place(events: Iterable[OpEvent], roles: Mapping[str, ModuleRole], *, train: bool,
+          same_thread: bool) -> tuple[list[Placement], list[OpEvent]]:
+    """Every event of a profiled step with its part (rules in the module doc), and the steps.
+
+    Step ranges themselves are not placed: their own time is part of "unattributed".
+    """
+    events = list(events)
+    by_index = {e.index: e for e in events}
+    held, steps = in_steps(events, same_thread=same_thread)
+    resolver = _Resolver(roles, outside="loss" if train else "other_ops")
+    anchored: list[tuple[OpEvent, _Anchor]] = []
+    for event in held:
         anchor = _anchor(event, by_index)
         if anchor.kind in ("module", "outside") and event.sequence_nr >= 0:
             resolver.forward[(event.thread, event.sequence_nr)] = anchor
@@ -282,7 +297,12 @@ def place(events: Iterable[OpEvent], roles: Mapping[str, ModuleRole], *, train: 
 def attribute(events: Iterable[OpEvent], roles: Mapping[str, ModuleRole], *,
               train: bool, same_thread: bool) -> Attribution:
     """Split the profiled steps among the parts (rules in the module doc)."""
-    placements, steps = place(events, roles, train=train, same_thread=same_thread)
+    return summarize(*place(events, roles, train=train, same_thread=same_thread))
+
+
+def summarize(placements: Sequence[Placement], steps: Sequence[OpEvent]) -> Attribution:
+    """Per-step time of each part and attention module, and loose-op traffic, of placed
+    events (:func:`place`)."""
     count = len(steps)
     part_us: dict[str, float] = {}
     block_us: dict[str, float] = {}

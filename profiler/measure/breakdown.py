@@ -13,15 +13,26 @@
    traffic`), then warm up under the timing harness's rules
    (:func:`profiler.measure.timing.warm_up`: at least ``spec.warmup`` steps, until the step
    time settles or about a second has passed).
-4. Time ``spec.timed_steps`` steps without the profiler (the hooks stay, so the profiler is
-   the only difference): ``step_ms`` is their median, the cross-check.
-5. Profile one more warm-up step (thrown away: the profiler's start-up) and
+4. Profile one whole window and throw it away: the profiler's first window in a process
+   page-faults its memory in and runs 10-25% slow (:mod:`profiler.measure.profiling`).
+5. Time ``spec.timed_steps`` steps without the profiler, half (rounded up) before the profiled
+   window and the rest after it, so that drift shows in both (the hooks and the step label
+   stay, so the profiler is the only difference): ``step_ms`` is their median, the
+   cross-check.
+6. Profile one more warm-up step (thrown away: the profiler's start-up) and
    ``spec.profiled_steps`` steps, each inside a :data:`~profiler.measure.attribution.
-   STEP_LABEL` range, with CPU activity (and CUDA on a GPU) and input shapes recorded.
-6. Attribute each event's self time (CPU self time on the CPU; kernel time per launching op
+   STEP_LABEL` range, with CPU activity (and CUDA on a GPU) and input shapes recorded
+   (:func:`profiler.measure.profiling.profile_window`).
+7. Attribute each event's self time (CPU self time on the CPU; kernel time per launching op
    on a GPU) to a part (:mod:`profiler.measure.attribution`), sum FLOPs and minimal traffic
    per part, and measure the device's copy bandwidth for the attention ops' achieved
    bandwidth.
+8. On the CPU, calibrate the profiler's cost per recorded event on a probe network with the
+   same threads, step kind and profiler configuration (:mod:`profiler.measure.overhead`), and
+   take it out of the parts (:mod:`profiler.measure.compensation`): each event's recording
+   cost from its parent event's self time, clamped at 0. The parts then add up to the
+   compensated step, compared with ``step_ms`` (``leftover_ms``, ``agrees``). On a GPU the
+   parts are kernel times, which host-side recording does not lengthen: nothing is taken out.
 
 On the CPU the memory guard (:mod:`profiler.measure.memory_guard`) checks the batch before
 anything runs. Out of memory and torch failures become one-line errors, as in timing.
@@ -29,33 +40,24 @@ anything runs. Out of memory and torch failures become one-line errors, as in ti
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
-from torch.autograd.profiler import record_function
-from torch.profiler import ProfilerActivity, profile, schedule
 
 from profiler.errors import AttnprofError, MeasurementError
 from profiler.measure.allocator import pin_malloc_thresholds
-from profiler.measure.attribution import (
-    MODULE_RANGE,
-    STEP_LABEL,
-    Attribution,
-    ModuleRole,
-    OpEvent,
-    attribute,
-)
+from profiler.measure.attribution import Attribution, ModuleRole, OpEvent, place, summarize
 from profiler.measure.bandwidth import achieved_gbps, copy_bandwidth
-from profiler.measure.clock import clock_for
+from profiler.measure.clock import Clock, clock_for
+from profiler.measure.compensation import Compensation, compensate
 from profiler.measure.counting import flops_by_module_and_operator
 from profiler.measure.device import cudnn_benchmark, resolve_device, synchronize, torch_threads
 from profiler.measure.memory_guard import plan_memory
+from profiler.measure.overhead import Calibration, calibrate_probe
 from profiler.measure.part_flops import PartFlops, part_flops
 from profiler.measure.parts import module_roles
+from profiler.measure.profiling import labelled, module_ranges, profile_events, warm_profiler
 from profiler.measure.stats import median
 from profiler.measure.steps import PreparedStep, prepare_step, tensor_bytes
 from profiler.measure.timing import DEFAULT_POLICY, TimingPolicy, is_oom, oom_error, warm_up
@@ -70,81 +72,10 @@ from profiler.results.breakdown import (
 )
 from profiler.spec import BreakdownSpec
 
-__all__ = ["SETTLE_MIN_TIME", "assemble", "breakdown", "module_ranges", "profile_events"]
+__all__ = ["SETTLE_MIN_TIME", "assemble", "breakdown"]
 
 # warm_up's settle cap is max(1 s, 2 * min_time): about a second past the mandatory steps.
 SETTLE_MIN_TIME = 0.5
-
-
-@contextmanager
-def module_ranges(model: nn.Module) -> Iterator[None]:
-    """A profiler range ``MODULE_RANGE + path`` around every module's forward (hooks removed,
-    and any range left open by an exception closed, on exit)."""
-    open_ranges: list[record_function] = []
-    handles = []
-    for path, module in model.named_modules():
-        def enter(module: nn.Module, args: Any, name: str = MODULE_RANGE + path) -> None:
-            context = record_function(name)
-            context.__enter__()
-            open_ranges.append(context)
-
-        def leave(module: nn.Module, args: Any, output: Any) -> None:
-            if open_ranges:
-                open_ranges.pop().__exit__(None, None, None)
-
-        handles.append(module.register_forward_pre_hook(enter))
-        handles.append(module.register_forward_hook(leave, always_call=True))
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-        while open_ranges:
-            open_ranges.pop().__exit__(None, None, None)
-
-
-def _shapes(values: Sequence[Any]) -> tuple[tuple[int, ...], ...]:
-    return tuple(tuple(int(d) for d in v) if isinstance(v, list)
-                 and all(isinstance(d, int) for d in v) else () for v in values)
-
-
-def _op_events(events: Sequence[Any], device_time: bool) -> list[OpEvent]:
-    """The profiler's CPU-side events as :class:`OpEvent` (kernels counted on their op)."""
-    found = []
-    for event in events:
-        if getattr(event, "device_type", None) not in (None, torch.autograd.DeviceType.CPU):
-            continue
-        parent = event.cpu_parent
-        own = event.self_device_time_total if device_time else event.self_cpu_time_total
-        found.append(OpEvent(
-            index=int(event.id), name=str(event.name),
-            parent=None if parent is None else int(parent.id),
-            start_us=float(event.time_range.start), end_us=float(event.time_range.end),
-            self_us=float(own), thread=int(event.thread),
-            sequence_nr=int(event.sequence_nr), fwd_thread=int(event.fwd_thread or 0),
-            input_shapes=_shapes(event.input_shapes or ()),
-            input_dtypes=tuple(str(d) for d in (getattr(event, "input_dtypes", None) or ()))))
-    return found
-
-
-def profile_events(step: Callable[[], None], device: torch.device, steps: int) -> list[OpEvent]:
-    """Profile one thrown-away step then ``steps`` steps, each in a STEP_LABEL range."""
-    activities = [ProfilerActivity.CPU]
-    if device.type == "cuda":
-        activities.append(ProfilerActivity.CUDA)
-    ready: list[Any] = []
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Profiler clears events")
-        with profile(activities=activities, record_shapes=True,
-                     schedule=schedule(wait=0, warmup=1, active=steps),
-                     on_trace_ready=lambda prof: ready.append(prof.events())) as prof:
-            for _ in range(steps + 1):
-                with record_function(STEP_LABEL):
-                    step()
-                prof.step()
-    if not ready:
-        raise MeasurementError("the profiler returned no trace for the profiled window")
-    return _op_events(ready[0], device_time=device.type == "cuda")
 
 
 def _synced(prepared: PreparedStep, device: torch.device) -> Callable[[], None]:
@@ -180,35 +111,53 @@ def _share(part: float, total: float) -> float:
 
 def assemble(attribution: Attribution, flops: PartFlops, flops_all: PartFlops,
              traffic: PartTraffic, samples: Sequence[float], *, batch: int,
-             copy_gbps: float | None, clock: str, time_source: str,
-             warmup_steps: int) -> BreakdownResult:
-    """The result record from what was measured (times in µs per step, samples in seconds)."""
+             copy_gbps: float | None, clock: str, time_source: str, warmup_steps: int,
+             compensation: Compensation | None = None,
+             calibration: Calibration | None = None) -> BreakdownResult:
+    """The result record from what was measured (times in µs per step, samples in seconds).
+
+    ``compensation`` (None: nothing taken out) is the profiler's cost per part and module;
+    each part's ``ms`` is its attributed time less its share of it, and the shares are of the
+    compensated step, which the parts add up to.
+    """
+    taken = compensation.part_us if compensation is not None else {}
+    taken_blocks = compensation.block_us if compensation is not None else {}
     profiled_ms = attribution.step_us / 1e3
+    overhead_ms = sum(taken.values()) / 1e3
+    parts_ms = profiled_ms - overhead_ms
     total_bytes = sum(traffic.parts.values())
     parts = []
     for part in PARTS:
-        ms = attribution.part_us.get(part, 0.0) / 1e3
+        raw = attribution.part_us.get(part, 0.0) / 1e3
+        part_overhead = taken.get(part, 0.0) / 1e3
+        ms = raw - part_overhead
         nbytes = traffic.parts.get(part, 0)
         count = flops.parts.get(part, 0)
-        if not (ms or nbytes or count or part == "unattributed"):
+        if not (raw or nbytes or count or part == "unattributed"):
             continue
         parts.append(PartShare(
-            part=part, ms=ms, time_share=_share(ms, profiled_ms), flops_share=flops.share(part),
+            part=part, ms=ms, time_share=_share(ms, parts_ms), flops_share=flops.share(part),
             bytes_share=_share(nbytes, total_bytes), flops=count * batch,
             flops_all_share=flops_all.share(part), bytes=nbytes,
-            achieved_gbps=achieved_gbps(nbytes, ms / 1e3) if nbytes and ms > 0 else None))
+            achieved_gbps=achieved_gbps(nbytes, ms / 1e3) if nbytes and ms > 0 else None,
+            overhead_ms=part_overhead))
     attention = [p for p in parts if p.part.startswith(ATTENTION_PREFIX)]
     attention_ms = sum(p.ms for p in attention)
     attention_bytes = sum(p.bytes for p in attention)
     step_ms = median(samples) * 1e3
-    leftover = step_ms - profiled_ms
-    blocks = tuple(BlockShare(path=path, ms=us / 1e3, time_share=_share(us / 1e3, profiled_ms),
-                              flops_share=flops.block_share(path),
-                              bytes=traffic.blocks.get(path, 0))
-                   for path, us in sorted(attribution.block_us.items()))
+    leftover = step_ms - parts_ms
+    raw_leftover = step_ms - profiled_ms
+    blocks = []
+    for path, us in sorted(attribution.block_us.items()):
+        block_overhead = taken_blocks.get(path, 0.0) / 1e3
+        ms = us / 1e3 - block_overhead
+        blocks.append(BlockShare(path=path, ms=ms, time_share=_share(ms, parts_ms),
+                                 flops_share=flops.block_share(path),
+                                 bytes=traffic.blocks.get(path, 0),
+                                 overhead_ms=block_overhead))
     return BreakdownResult(
         step_ms=step_ms, parts=tuple(parts),
-        attention_time_share=_share(attention_ms, profiled_ms),
+        attention_time_share=_share(attention_ms, parts_ms),
         attention_flops_share=sum(flops.share(p.part) for p in attention),
         attention_bytes_share=_share(attention_bytes, total_bytes),
         attention_ms=attention_ms, attention_bytes=attention_bytes,
@@ -219,12 +168,31 @@ def assemble(attribution: Attribution, flops: PartFlops, flops_all: PartFlops,
         agrees=abs(_share(leftover, step_ms)) <= AGREEMENT_TOLERANCE,
         samples=[float(s) for s in samples], profiled_steps=attribution.steps,
         warmup_steps=warmup_steps, batch=batch, flops=flops.total * batch,
-        bytes=total_bytes, clock=clock, time_source=time_source, blocks=blocks)
+        bytes=total_bytes, clock=clock, time_source=time_source, blocks=tuple(blocks),
+        compensated_step_ms=parts_ms, overhead_ms=overhead_ms,
+        profiler_overhead_us_per_op=None if calibration is None else calibration.us_per_event,
+        overhead_rounds_us=[] if calibration is None else list(calibration.rounds_us),
+        probe_events_per_step=0.0 if calibration is None else calibration.probe_events_per_step,
+        events_per_step=0.0 if compensation is None else compensation.events_per_step,
+        raw_leftover_ms=raw_leftover, raw_leftover_share=_share(raw_leftover, step_ms))
+
+
+def _timed_and_profiled(step: Callable[[], None], clock: Clock, device: torch.device,
+                        spec: BreakdownSpec) -> tuple[list[float], list[OpEvent]]:
+    """The timed steps' times (half before the profiled window, the rest after) and the
+    profiled window's events, after one thrown-away window (module doc, steps 4-6)."""
+    warm_profiler(step, device, spec.profiled_steps, clock)
+    timed = labelled(step)
+    before = clock.time_steps(timed, (spec.timed_steps + 1) // 2)
+    events, _ = profile_events(step, device, spec.profiled_steps, clock)
+    after = clock.time_steps(timed, spec.timed_steps // 2)
+    return before + after, events
 
 
 def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy
              ) -> BreakdownResult:
     train = spec.mode == "train"
+    on_cpu = device.type == "cpu"
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
         prepared = prepare_step(spec.bench_spec(), device)
         roles = module_roles(prepared.module,
@@ -236,19 +204,23 @@ def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy
             with capture_calls(prepared.module, roles) as calls:
                 first = clock.time_steps(step, 1)
             warm = warm_up(clock, step, max(0, spec.warmup - 1), SETTLE_MIN_TIME, policy)
-            samples = clock.time_steps(step, spec.timed_steps)
-            events = profile_events(step, device, spec.profiled_steps)
-        attribution = attribute(events, roles, train=train, same_thread=device.type == "cpu")
+            samples, events = _timed_and_profiled(step, clock, device, spec)
+        placements, steps = place(events, roles, train=train, same_thread=on_cpu)
+        attribution = summarize(placements, steps)
         trainable = 0 if prepared.optimizer is None else sum(
             tensor_bytes(p) for p in prepared.module.parameters() if p.requires_grad)
         traffic = part_traffic(calls, roles, attribution.loose_bytes, trainable, train)
         batch = prepared.batch
         del prepared
+        calibration = calibrate_probe(spec.bench_spec(), device, clock) if on_cpu else None
         copy = copy_bandwidth(device)
+    compensation = (None if calibration is None
+                    else compensate(placements, steps, calibration.us_per_event))
     return assemble(attribution, flops, flops_all, traffic, samples, batch=batch,
                     copy_gbps=copy, clock=clock.name,
-                    time_source="device_self_time" if device.type == "cuda"
-                    else "cpu_self_time", warmup_steps=len(first) + len(warm))
+                    time_source="cpu_self_time" if on_cpu else "device_self_time",
+                    warmup_steps=len(first) + len(warm), compensation=compensation,
+                    calibration=calibration)
 
 
 def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,

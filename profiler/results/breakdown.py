@@ -9,11 +9,15 @@ its share of the profiled step, and its share of the model's FLOPs (fvcore, forw
 the minimal memory traffic (the traffic model of :mod:`profiler.measure.traffic`).
 
 ``step_ms`` is the step time measured *without* the profiler; ``profiled_step_ms`` is the step
-the profiler saw, which the parts add up to exactly. ``leftover_ms = step_ms -
-profiled_step_ms`` is what the profile does not explain (profiler overhead, drift between the
-timed and the profiled steps); ``agrees`` says whether it is within
-:data:`AGREEMENT_TOLERANCE` of ``step_ms``. Nothing here measures or renders; it loads
-without torch.
+the profiler saw (raw). Recording events costs time, so the profiler's cost per event is
+calibrated independently (on a probe network, in the same run) and taken out of the parts
+(:mod:`profiler.measure.compensation`): ``overhead_ms`` per step in all, each part's
+``overhead_ms``, and ``compensated_step_ms = profiled_step_ms - overhead_ms``, which the
+parts add up to exactly. ``leftover_ms = step_ms - compensated_step_ms`` is what the
+compensated profile does not explain (launch gaps the profiler hides, drift between the timed
+and the profiled steps, error in the calibration); ``agrees`` says whether it is within
+:data:`AGREEMENT_TOLERANCE` of ``step_ms``. ``raw_leftover_ms`` is the same before
+compensation. Nothing here measures or renders; it loads without torch.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ __all__ = [
     "part_label",
 ]
 
-# |step_ms - profiled_step_ms| / step_ms within this: the parts explain the measured step.
+# |step_ms - compensated_step_ms| / step_ms within this: the parts explain the measured step.
 AGREEMENT_TOLERANCE = 0.05
 ATTENTION_PREFIX = "attention."
 
@@ -73,7 +77,8 @@ class PartShare:
     """One part of the step.
 
     ``ms`` is its time per step (self time of the operations attributed to it, averaged over
-    the profiled steps); ``time_share`` = ms / profiled step. ``flops_share`` is its share of
+    the profiled steps, less ``overhead_ms``: the profiler's cost charged to it);
+    ``time_share`` = ms / compensated step. ``flops_share`` is its share of
     the model's fvcore FLOPs (forward pass; the loss, optimizer and unattributed parts have
     none), ``flops_all_share`` the same under the all-operators convention. ``bytes`` is its
     minimal memory traffic per step and ``bytes_share`` its share of the modeled total;
@@ -89,6 +94,7 @@ class PartShare:
     flops_all_share: float = 0.0
     bytes: int = 0
     achieved_gbps: float | None = None
+    overhead_ms: float = 0.0
 
     @property
     def label(self) -> str:
@@ -108,13 +114,15 @@ class PartShare:
 
 @dataclass(frozen=True)
 class BlockShare:
-    """One attention module of the model (``path``; "" for a block measured alone)."""
+    """One attention module of the model (``path``; "" for a block measured alone); ``ms``
+    compensated as the parts are (``overhead_ms`` taken out)."""
 
     path: str
     ms: float
     time_share: float
     flops_share: float = 0.0
     bytes: int = 0
+    overhead_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +142,11 @@ class BreakdownResult:
     ``attention_*`` fields sum the attention parts; ``attention_gbps`` is the attention ops'
     minimal traffic over their time, ``copy_gbps`` the device's measured copy bandwidth.
     ``flops`` is the model's fvcore total for the batch (forward).
+
+    Compensation (module doc): ``profiler_overhead_us_per_op`` is the calibrated cost of one
+    recorded event (None where nothing was calibrated: on a GPU, or in older files),
+    ``overhead_rounds_us`` the calibration rounds' estimates, ``probe_events_per_step`` the
+    events of one probe step, ``events_per_step`` those of one profiled step of the model.
     """
 
     step_ms: float
@@ -158,6 +171,20 @@ class BreakdownResult:
     clock: str = ""
     time_source: str = ""
     blocks: tuple[BlockShare, ...] = ()
+    compensated_step_ms: float = 0.0
+    overhead_ms: float = 0.0
+    profiler_overhead_us_per_op: float | None = None
+    overhead_rounds_us: list[float] = field(default_factory=list)
+    probe_events_per_step: float = 0.0
+    events_per_step: float = 0.0
+    raw_leftover_ms: float = 0.0
+    raw_leftover_share: float = 0.0
+
+    @property
+    def parts_ms(self) -> float:
+        """What the parts add up to: the compensated step (the profiled one in files written
+        before compensation)."""
+        return self.compensated_step_ms or self.profiled_step_ms
 
     def part(self, name: str) -> PartShare | None:
         return next((p for p in self.parts if p.part == name), None)
@@ -183,6 +210,7 @@ class BreakdownResult:
         kwargs = _known(cls, data)
         kwargs["parts"] = tuple(PartShare.from_dict(p) for p in data.get("parts") or [])
         kwargs["blocks"] = tuple(BlockShare.from_dict(b) for b in data.get("blocks") or [])
-        if "samples" in kwargs:
-            kwargs["samples"] = [float(s) for s in kwargs["samples"]]
+        for name in ("samples", "overhead_rounds_us"):
+            if name in kwargs:
+                kwargs[name] = [float(s) for s in kwargs[name]]
         return cls(**kwargs)

@@ -284,11 +284,12 @@ PART_SHARE_FIELDS = (
     Field("time_share", "number", required=True, minimum=None),
     *(Field(n, "number") for n in ("flops_share", "bytes_share", "flops_all_share")),
     Field("flops", "int"), Field("bytes", "int"), _opt("achieved_gbps", "number"),
+    Field("overhead_ms", "number"),
 )
 BLOCK_SHARE_FIELDS = (
     Field("path", "string", required=True), Field("ms", "number", required=True),
     Field("time_share", "number", required=True), Field("flops_share", "number"),
-    Field("bytes", "int"),
+    Field("bytes", "int"), Field("overhead_ms", "number"),
 )
 BREAKDOWN_RESULT_FIELDS = (
     Field("step_ms", "number", required=True),
@@ -303,6 +304,11 @@ BREAKDOWN_RESULT_FIELDS = (
                                 "flops", "bytes")),
     Field("clock", "string"), Field("time_source", "string"),
     Field("blocks", "list", fields=BLOCK_SHARE_FIELDS),
+    *(Field(n, "number") for n in ("compensated_step_ms", "overhead_ms",
+                                   "probe_events_per_step", "events_per_step")),
+    _opt("profiler_overhead_us_per_op", "number"),
+    Field("overhead_rounds_us", "list", items="number"),
+    *(Field(n, "number", minimum=None) for n in ("raw_leftover_ms", "raw_leftover_share")),
 )
 SPEC_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_SPEC_FIELDS,
                                              "bench": BENCH_SPEC_FIELDS,
