@@ -47,10 +47,25 @@ def test_paper_report_with_claims_and_plots(tmp_path: Path,
         assert "‡" in throughput and "unpaired: timed apart" in throughput
     if any(c["status"] == "skipped" for c in data["cases"]):
         assert "skipped: not started" in throughput  # the budget's skipped cases are named
-    for heading in ("## Rows not built", "## Cases not measured", "## Environment",
-                    "## How to reproduce"):
+    for heading in ("## Rows not built", "## Environment", "## How to reproduce"):
         assert heading in text
+    # the section lists skipped and failed cases, and only appears when there are some
+    assert ("## Cases not measured" in text) == any(c["status"] != "ok" for c in data["cases"])
     assert "attnprof reproduce --device cpu" in text
+
+
+def test_cases_not_measured_are_listed(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(Path(PAPER).read_text())
+    index, case = next((i, c) for i, c in enumerate(data["cases"]) if c["kind"] == "count")
+    data["cases"][index] = {**case, "status": "skipped", "error": "not started: budget spent",
+                            "result": None}
+    source = tmp_path / "partial.json"
+    source.write_text(json.dumps(data))
+    assert main(["report", str(source), "--claims", "none"]) == 0
+    section = capsys.readouterr().out.split("## Cases not measured")[1].split("\n## ")[0]
+    assert "not started: budget spent" in section
+    assert case["spec"]["workload"]["model"] in section
 
 
 def test_report_to_stdout_without_claims(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,17 @@ def test_disagreeing_step_is_flagged() -> None:
     data = _data([breakdown_case(None, "train", PLAIN, step_ms=1000.0, profiled_ms=1200.0)])
     (table,) = breakdown_tables(data)
     assert dict((r[0], r[1]) for r in table.rows)["parts vs that step"] == "-20.0% ⚠"
+
+
+def test_compensated_breakdowns_show_the_profilers_cost() -> None:
+    plain = breakdown_case(None, "infer", PLAIN)
+    assert "profiler's cost" not in str(breakdown_tables(_data([plain]))[0].rows)
+    compensated = replace(plain, result=replace(plain.result, overhead_ms=6.25,
+                                                compensated_step_ms=1003.75))
+    (table,) = breakdown_tables(_data([compensated]))
+    rows = dict((r[0], r[1]) for r in table.rows)
+    assert rows["profiler's cost taken out (ms)"] == "6.25"
+    assert "less the profiler's own cost" in table.units
 
 
 def test_ratio_verdict_cites_the_measurement() -> None:

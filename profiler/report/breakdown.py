@@ -111,11 +111,16 @@ def _share_table(panel: Panel) -> Table:
                 if any(t for t, _ in sub):
                     rows.append((f"· {part_label(part).split(': ', 1)[1]}",
                                  *(_cell(t, f) for t, f in sub)))
+    compensated = any(r.overhead_ms for r in results)
+    if compensated:
+        rows.append(("profiler's cost taken out (ms)", *(sig(r.overhead_ms) for r in results)))
     rows.append(("step time, no profiler (ms)", *(sig(r.step_ms) for r in results)))
     rows.append(("parts vs that step", *(_leftover(r) for r in results)))
+    taken = (" less the profiler's own cost (calibrated per recorded event in the same run, "
+             "taken out of each event's parent part)" if compensated else "")
     units = ("Share of the profiled step's time per part (in brackets: share of the model's "
-             "FLOPs, fvcore, forward pass). The parts add up to the profiled step; the last "
-             "row compares it with the step timed without the profiler (±"
+             f"FLOPs, fvcore, forward pass). The parts add up to the profiled step{taken}; the "
+             "last row compares that with the step timed without the profiler (±"
              f"{100 * AGREEMENT_TOLERANCE:.0f}% agrees).")
     return Table(f"Where the time goes: {panel.title}", units,
                  ("Part", *(_method(e) for e in panel.entries)), tuple(rows))
