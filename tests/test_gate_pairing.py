@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from profiler.errors import MeasurementError
-from profiler.gate.pairing import gate_settings, time_pair, timing_case
+from profiler.gate.pairing import (
+    combine_attempts,
+    confirm,
+    gate_settings,
+    needs_confirmation,
+    time_pair,
+    timing_case,
+)
+from profiler.gate.result import SideTiming, TimingCase
 from profiler.measure.paired import PairingSettings
 from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
 
@@ -95,3 +103,65 @@ def test_the_suite_sets_block_time_and_rounds_the_gate_sets_time_target_and_orde
     assert (settings.group_time, settings.target_half_width) == (10.0, 0.02)
     assert settings.order == "alternate"
     assert gate_settings(10.0, 0.02).block_time == PairingSettings().block_time
+
+
+# Confirmation in fresh processes: each "process" is one scripted pair of members, so a
+# process whose head runs slow for reasons of its own (not the code) is one attempt.
+
+
+def _attempt(base_step: float, head_step: float) -> TimingCase:
+    case, _ = _gate(base_step, head_step)
+    return case
+
+
+def test_a_regression_confirmed_in_fresh_processes_stands() -> None:
+    first, second = _attempt(0.010, 0.0110), _attempt(0.010, 0.0112)
+    assert first.decision == second.decision == "regression"
+    case = confirm(first, lambda: second, LIMIT)
+    assert case.decision == "regression" and case.confirmation == "confirmed"
+    assert case.attempts == (first, second)
+    # the interval spans both attempts' intervals, the ratio is their geometric mean
+    assert case.ci_low == pytest.approx(1 / 1.12) and case.ci_high == pytest.approx(1 / 1.1)
+    assert case.ratio == pytest.approx((1 / 1.1 / 1.12) ** 0.5)
+    assert case.rounds == first.rounds + second.rounds
+    assert case.head.blocks == first.head.blocks + second.head.blocks
+    assert case.head.images_per_sec is not None
+    assert 4 / 0.0112 < case.head.images_per_sec < 4 / 0.0110
+    assert "fresh worker processes" in case.method and case.needed_rounds is None
+
+
+def test_a_slow_process_is_not_a_regression_when_fresh_processes_disagree() -> None:
+    # identical code; the head's first process runs 12% slower for the whole attempt
+    first = _attempt(0.010, 0.0112)
+    assert first.decision == "regression"  # one attempt alone would be fooled
+    case = confirm(first, lambda: _attempt(0.010, 0.0100), LIMIT)
+    assert case.decision == "inconclusive" and case.confirmation == "not confirmed"
+    assert case.ci_low == pytest.approx(1 / 1.12) and case.ci_high == pytest.approx(1.0)
+    assert case.needed_rounds is None and case.needed_seconds is None
+    improved = confirm(_attempt(0.0110, 0.010), lambda: _attempt(0.010, 0.0101), LIMIT)
+    assert improved.decision == "inconclusive" and improved.confirmation == "not confirmed"
+
+
+def test_an_improvement_is_confirmed_too_and_other_decisions_are_not_measured_again() -> None:
+    case = confirm(_attempt(0.0110, 0.010), lambda: _attempt(0.0110, 0.0100), LIMIT)
+    assert case.decision == "improved" and case.confirmation == "confirmed"
+
+    def never() -> TimingCase:
+        raise AssertionError("measured again")
+
+    for head_step in (0.0100, 0.0104):  # unchanged
+        first = _attempt(0.010, head_step)
+        assert confirm(first, never, LIMIT) is first and not needs_confirmation(first)
+    noisy_case, _ = _gate(noisy(lambda t: 0.01, 0.4, seed=1),
+                          noisy(lambda t: 0.0106, 0.4, seed=2), seconds=1.0, target=0.001)
+    assert noisy_case.decision == "inconclusive" and confirm(noisy_case, never, LIMIT) is noisy_case
+
+
+def test_fresh_processes_that_fail_make_an_error_case() -> None:
+    first = _attempt(0.010, 0.0112)
+    failed = TimingCase(case_id=first.case_id, label=first.label, decision="error",
+                        error="head: worker died while loading (exit status 3)",
+                        head=SideTiming(error="worker died while loading (exit status 3)"))
+    case = combine_attempts(first, failed, LIMIT)
+    assert case.decision == "error" and case.error == failed.error
+    assert case.head.error == failed.head.error and case.attempts == (first, failed)

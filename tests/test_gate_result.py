@@ -125,3 +125,29 @@ def test_pair_cases_by_id_then_label() -> None:
     pairs, only_base, only_head = pair_cases(base, head)
     assert [(p.base["id"], p.head["id"]) for p in pairs] == [("a", "a"), ("b", "b2")]
     assert only_base == ["gone"] and only_head == ["new"]
+
+
+def _unconfirmed() -> TimingCase:
+    slow = _timing("regression", 0.9, 0.88, 0.92)
+    fine = _timing("unchanged", 1.0, 0.98, 1.02)
+    return replace(fine, case_id="bench-slow-process", label="infer slow process b4",
+                   decision="inconclusive", ratio=0.9487, ci_low=0.88, ci_high=1.02,
+                   rounds=16, confirmation="not confirmed", attempts=(slow, fine))
+
+
+def test_attempts_round_trip_and_an_unconfirmed_case_says_why(tmp_path: Path) -> None:
+    confirmed = replace(REGRESSION, confirmation="confirmed", attempts=(REGRESSION, REGRESSION))
+    result = _result(confirmed, _unconfirmed())
+    path = write_output(tmp_path / "gate.json", json.dumps(result.to_dict()))
+    data = json.loads(path.read_text())
+    assert [len(c["attempts"]) for c in data["timing"]] == [2, 2]
+    assert data["timing"][1]["attempts"][0]["decision"] == "regression"
+    assert load_gate_result(path) == result
+    text = render(result)
+    assert "REGRESSION (confirmed)" in text and "inconclusive (not confirmed)" in text
+    assert ("infer slow process b4: not confirmed (first 0.900 [0.880, 0.920] regression; "
+            "fresh processes 1.000 [0.980, 1.020] unchanged)") in text
+    assert "stands only if both attempts say so" in text
+    assert "❌ regression (confirmed)" in render(result, "markdown")
+    with pytest.raises(ValueError, match="unknown confirmation"):
+        replace(REGRESSION, confirmation="maybe")

@@ -12,7 +12,9 @@
 4. time every timing case: build and warm it up on both sides, then run both as one paired
    group (:func:`time_pair`: rounds that alternate which side goes first) within this case's
    share of the remaining time budget, and decide on the head/base throughput ratio's
-   interval (:mod:`profiler.gate.decision`).
+   interval (:mod:`profiler.gate.decision`); a regression or an improvement is timed once
+   more with both workers started afresh, and stands only if that attempt agrees
+   (:func:`profiler.gate.pairing.confirm`).
 
 A side that fails or crashes on a case is recorded with its one-line error for that case; a
 crashed worker is started again (and the suite reloaded) for the next case.
@@ -24,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,14 @@ from profiler.compare.gate import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError
-from profiler.gate.pairing import TARGET_SHARE, gate_settings, time_pair, timing_case
+from profiler.gate.pairing import (
+    TARGET_SHARE,
+    confirm,
+    gate_settings,
+    needs_confirmation,
+    time_pair,
+    timing_case,
+)
 from profiler.gate.result import CountCase, GateResult, MetricRow, SideInfo, TimingCase
 from profiler.gate.side import (
     LOAD_TIMEOUT_S,
@@ -230,6 +240,27 @@ def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: 
     return timing_case(pair.head["id"], pair.label, outcome, options.limit)
 
 
+def _restart(runners: Sequence[_SideRunner]) -> None:
+    """Both workers started afresh, at the same time (the suite reloaded in each)."""
+    for runner in runners:
+        runner.close()
+    for runner in runners:
+        runner.begin()
+    for runner in runners:
+        runner.finish()
+
+
+def _timed_afresh(pair: CasePair, base: _SideRunner, head: _SideRunner, options: GateOptions,
+                  seconds: float) -> TimingCase:
+    """``pair`` timed again in new worker processes (an error case if they do not start)."""
+    try:
+        _restart((base, head))
+    except WorkerError as exc:
+        return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
+                          error=f"{exc.side}: {exc}")
+    return _timing_case(pair, base, head, options, seconds)
+
+
 def _case_budget(deadline: float, now: float, remaining: int, load_s: float) -> float:
     """This case's share of the time left, after the loads still to come."""
     left = deadline - now - load_s * remaining
@@ -240,8 +271,9 @@ def describe_timing(case: TimingCase) -> str:
     """One progress line for a timed case."""
     if case.decision == "error":
         return f"error        {case.label}: {case.error}"
+    attempts = f"{len(case.attempts)} attempts, {case.confirmation}, " if case.attempts else ""
     return (f"{case.decision:<12} {case.label}: {case.ratio:.3f} [{case.ci_low:.3f}, "
-            f"{case.ci_high:.3f}] ({case.rounds} rounds, {case.seconds:.1f} s)")
+            f"{case.ci_high:.3f}] ({attempts}{case.rounds} rounds, {case.seconds:.1f} s)")
 
 
 def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,
@@ -284,6 +316,12 @@ def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent
             budget = _case_budget(deadline, before, len(timed) - index, load_s)
             case = _timing_case(pair, b, h, options, budget)
             load_s = max(0.0, clock() - before - case.seconds)
+            if needs_confirmation(case):
+                say(f"[{index + 1}/{len(timed)}] {describe_timing(case)}: measuring again "
+                    "in fresh worker processes")
+                again = _case_budget(deadline, clock(), len(timed) - index, load_s)
+                case = confirm(case, partial(_timed_afresh, pair, b, h, options, again),
+                               options.limit)
             timings.append(case)
             say(f"[{index + 1}/{len(timed)}] {describe_timing(case)}")
         return GateResult(

@@ -39,8 +39,10 @@ def _interval(case: TimingCase) -> str:
 
 def _decision(case: TimingCase, markdown: bool) -> str:
     if markdown:
-        return _MARKS[case.decision]
-    return case.decision.upper() if case.decision == "regression" else case.decision
+        text = _MARKS[case.decision]
+    else:
+        text = case.decision.upper() if case.decision == "regression" else case.decision
+    return f"{text} ({case.confirmation})" if case.confirmation else text
 
 
 def _minutes(seconds: float) -> str:
@@ -99,7 +101,9 @@ def _needed_lines(result: GateResult) -> list[str]:
         if case.decision != "inconclusive":
             continue
         needed, seconds = case.needed_rounds, case.needed_seconds
-        if needed is None or seconds is None:
+        if case.confirmation == "not confirmed":
+            lines.append(_unconfirmed(case))
+        elif needed is None or seconds is None:
             lines.append(f"{case.label}: its ratio sits on the limit; no budget would decide it")
         elif case.rounds and needed > EXTRAPOLATION_LIMIT * case.rounds:
             lines.append(f"{case.label}: would need more than {EXTRAPOLATION_LIMIT}x this "
@@ -117,6 +121,15 @@ def _needed_lines(result: GateResult) -> list[str]:
     elif lines:
         lines.append("rerun on a quieter machine to decide them")
     return lines
+
+
+def _unconfirmed(case: TimingCase) -> str:
+    """What each attempt of a case that was not confirmed said."""
+    said = "; ".join(f"{name} {_interval(attempt)} {attempt.decision}"
+                     for name, attempt in zip(("first", "fresh processes"), case.attempts,
+                                              strict=False))
+    return (f"{case.label}: not confirmed ({said}): on this machine two processes of the same "
+            "code differ as much as this change; more rounds would not decide it")
 
 
 def _other_lines(result: GateResult) -> list[str]:
@@ -151,10 +164,12 @@ def render(result: GateResult, fmt: str = "table") -> str:
                   "straddles a limit of the band, so this budget cannot tell", ""]
         lines += [("- " if markdown else "  ") + line for line in needed] + [""]
     lines += _other_lines(result)
-    method = next((f"; {c.method}" for c in result.timing if c.method), "")
+    method = next((f"; {c.method}" for c in result.timing if c.method and not c.attempts), "")
     lines.append(f"head/base: throughput ratio per case, rounds alternating which side runs "
                  f"first{method}. regression: interval wholly below "
                  f"{1 - result.limit:g}; improved: wholly above {1 + result.limit:g}; "
-                 "unchanged: inside the band; elapsed "
+                 "unchanged: inside the band; a regression or improvement is measured again "
+                 "in fresh worker processes and stands only if both attempts say so (its "
+                 "interval then spans both); elapsed "
                  f"{_minutes(result.elapsed_s)}.")
     return "\n".join(lines).rstrip("\n") + "\n"

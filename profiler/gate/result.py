@@ -23,6 +23,7 @@ from typing import Any
 from profiler.gate.decision import DECISIONS
 
 __all__ = [
+    "CONFIRMATIONS",
     "GATE_SCHEMA",
     "GATE_SCHEMA_VERSION",
     "CountCase",
@@ -39,6 +40,8 @@ GATE_SCHEMA = "attnprof.gate"
 GATE_SCHEMA_VERSION = 1
 # A timing case that could not be compared (one side failed) has decision "error".
 TIMING_OUTCOMES: tuple[str, ...] = (*DECISIONS, "error")
+# A regression or improvement measured again in fresh worker processes (pairing.confirm).
+CONFIRMATIONS: tuple[str, ...] = ("", "confirmed", "not confirmed")
 
 
 def ref_label(ref: str, commit: str | None) -> str:
@@ -126,6 +129,12 @@ class TimingCase:
     ``needed_rounds``/``needed_seconds`` estimate the budget that would decide an
     inconclusive case (None: no budget would, or not inconclusive). ``error`` says which side
     failed and how, in one line (decision ``error``).
+
+    A regression or improvement is confirmed in a second, fresh pair of worker processes
+    (:func:`profiler.gate.pairing.confirm`): ``attempts`` then holds both attempts in full
+    (every round of each), the case's interval spans both attempts' intervals, its ratio is
+    their geometric mean, its sides' blocks are both attempts' blocks, and ``confirmation``
+    is ``confirmed`` or ``not confirmed`` ("" when there was nothing to confirm).
     """
 
     case_id: str
@@ -145,15 +154,20 @@ class TimingCase:
     needed_rounds: int | None = None
     needed_seconds: float | None = None
     error: str | None = None
+    confirmation: str = ""
+    attempts: tuple[TimingCase, ...] = ()
 
     def __post_init__(self) -> None:
         if self.decision not in TIMING_OUTCOMES:
             raise ValueError(f"unknown decision {self.decision!r}")
+        if self.confirmation not in CONFIRMATIONS:
+            raise ValueError(f"unknown confirmation {self.confirmation!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["base"], data["head"] = self.base.to_dict(), self.head.to_dict()
         data["first"] = list(self.first)
+        data["attempts"] = [a.to_dict() for a in self.attempts]
         return data
 
     @classmethod
@@ -162,6 +176,7 @@ class TimingCase:
         known["base"] = SideTiming.from_dict(data.get("base") or {})
         known["head"] = SideTiming.from_dict(data.get("head") or {})
         known["first"] = tuple(data.get("first", ()))
+        known["attempts"] = tuple(cls.from_dict(a) for a in data.get("attempts") or ())
         return cls(**known)
 
 
