@@ -3,9 +3,13 @@ clock: exact ratios and decisions, the ABBA order, drift, noise, a failing side.
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
 from profiler.errors import MeasurementError
+from profiler.gate.decision import decide
 from profiler.gate.pairing import (
     combine_attempts,
     confirm,
@@ -16,6 +20,7 @@ from profiler.gate.pairing import (
 )
 from profiler.gate.result import SideTiming, TimingCase
 from profiler.measure.paired import PairingSettings
+from profiler.measure.stats import ratio_interval
 from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
 
 LIMIT = 0.05
@@ -120,7 +125,7 @@ def test_a_regression_confirmed_in_fresh_processes_stands() -> None:
     case = confirm(first, lambda: second, LIMIT)
     assert case.decision == "regression" and case.confirmation == "confirmed"
     assert case.attempts == (first, second)
-    # the interval spans both attempts' intervals, the ratio is their geometric mean
+    # the rounds of both attempts pooled: two exact clusters, the estimate midway (in log)
     assert case.ci_low == pytest.approx(1 / 1.12) and case.ci_high == pytest.approx(1 / 1.1)
     assert case.ratio == pytest.approx((1 / 1.1 / 1.12) ** 0.5)
     assert case.rounds == first.rounds + second.rounds
@@ -165,3 +170,40 @@ def test_fresh_processes_that_fail_make_an_error_case() -> None:
     case = combine_attempts(first, failed, LIMIT)
     assert case.decision == "error" and case.error == failed.error
     assert case.head.error == failed.head.error and case.attempts == (first, failed)
+
+
+def _simulated_attempt(log_ratios: list[float]) -> TimingCase:
+    """An attempt whose rounds had these head/base log throughput ratios (one step each)."""
+    interval = ratio_interval([math.exp(x) for x in log_ratios])
+    assert interval.low is not None and interval.high is not None
+    base = SideTiming(batch=1, blocks=tuple((0.01,) for _ in log_ratios))
+    head = SideTiming(batch=1, blocks=tuple((0.01 / math.exp(x),) for x in log_ratios))
+    return TimingCase(case_id="bench-1", label="infer sim b1",
+                      decision=decide(interval.low, interval.high, LIMIT), base=base,
+                      head=head, ratio=interval.ratio, ci_low=interval.low,
+                      ci_high=interval.high, rounds=len(log_ratios))
+
+
+def _gates(delta: float, spread: float, rng: random.Random, trials: int = 300
+           ) -> tuple[float, float]:
+    """Share of gates that say regression with one attempt, and after confirmation: each
+    attempt's processes add a head/base offset drawn with ``spread`` per process, and each
+    round noise of 4.5% (about ±2% intervals over 20 rounds)."""
+    def attempt() -> TimingCase:
+        offset = rng.gauss(0.0, spread * math.sqrt(2))
+        return _simulated_attempt([delta + offset + rng.gauss(0.0, 0.045) for _ in range(20)])
+
+    single = confirmed = 0
+    for _ in range(trials):
+        first = attempt()
+        single += first.decision == "regression"
+        confirmed += confirm(first, attempt, LIMIT).decision == "regression"
+    return single / trials, confirmed / trials
+
+
+def test_confirmation_cuts_false_regressions_and_keeps_detections() -> None:
+    rng = random.Random(7)
+    single, confirmed = _gates(0.0, 0.05, rng)  # identical code, 5% spread per process
+    assert single > 0.1 and confirmed < single / 2.5
+    single, confirmed = _gates(math.log(0.91), 0.015, rng)  # 9% slower, 1.5% spread
+    assert single > 0.7 and confirmed > single - 0.05

@@ -147,7 +147,7 @@ def test_attempts_round_trip_and_an_unconfirmed_case_says_why(tmp_path: Path) ->
     assert "REGRESSION (confirmed)" in text and "inconclusive (not confirmed)" in text
     assert ("infer slow process b4: not confirmed (first 0.900 [0.880, 0.920] regression; "
             "fresh processes 1.000 [0.980, 1.020] unchanged)") in text
-    assert "stands only if both attempts say so" in text
+    assert "stands only if the rounds of both attempts, pooled, still say so" in text
     assert "❌ regression (confirmed)" in render(result, "markdown")
     with pytest.raises(ValueError, match="unknown confirmation"):
         replace(REGRESSION, confirmation="maybe")

@@ -55,6 +55,7 @@ class GateRun:
     ci_high: float | None
     rounds: int
     error: str
+    attempts: str = ""
 
 
 def _environment() -> dict[str, str]:
@@ -81,8 +82,13 @@ def fixture_run(repo: GateRepo, head: str, out: Path, max_minutes: float | None)
         return GateRun(head, done.returncode, seconds, "failed", None, None, None, 0,
                        (done.stderr.strip().splitlines() or ["no output"])[-1])
     (case,) = json.loads(out.read_text())["timing"]
+    attempts = "; ".join(f"{a['decision']} {a['ratio']:.3f}" for a in case.get("attempts", ())
+                         if a.get("ratio") is not None)
+    if attempts:
+        attempts = f"{case['confirmation']}: {attempts}"
     return GateRun(head, done.returncode, seconds, case["decision"], case["ratio"],
-                   case["ci_low"], case["ci_high"], case["rounds"], case.get("error") or "")
+                   case["ci_low"], case["ci_high"], case["rounds"], case.get("error") or "",
+                   attempts)
 
 
 def _interval(run: GateRun) -> str:
@@ -94,7 +100,7 @@ def _interval(run: GateRun) -> str:
 def _report(title: str, runs: list[GateRun]) -> None:
     print(f"\n{title}")
     for i, run in enumerate(runs, 1):
-        tail = f"  {run.error}" if run.error else ""
+        tail = f"  {run.error}" if run.error else (f"  ({run.attempts})" if run.attempts else "")
         print(f"  {i:>2}. exit {run.exit_status}  {run.decision:<12} {_interval(run):<24} "
               f"{run.rounds:>3} rounds  {run.seconds:6.1f} s{tail}")
 

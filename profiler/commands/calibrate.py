@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "calibrate", help="A/A run: this machine's timing noise at the default budget",
         description="Time one workload against itself (the same model built twice, "
-        "interleaved rounds) and report the A/A throughput ratio's 95%% interval and the "
-        "smallest slowdown the default budget can detect here. Default workload: "
+        "interleaved rounds) and report the A/A throughput ratio's 95% interval and the "
+        "smallest slowdown the default budget can detect here. Both copies run in this "
+        "process: differences between processes (a few points on some machines) are not "
+        "in it. Default workload: "
         f"{DEFAULT_MODEL} inference at batch {DEFAULT_BATCH}.",
         epilog="-o FILE writes a result file holding the calibration; --into RESULT.json adds "
         "it to an existing result file (replacing an earlier calibration of the same "

@@ -169,7 +169,7 @@ def render(result: GateResult, fmt: str = "table") -> str:
                  f"first{method}. regression: interval wholly below "
                  f"{1 - result.limit:g}; improved: wholly above {1 + result.limit:g}; "
                  "unchanged: inside the band; a regression or improvement is measured again "
-                 "in fresh worker processes and stands only if both attempts say so (its "
-                 "interval then spans both); elapsed "
+                 "in fresh worker processes and stands only if the rounds of both attempts, "
+                 "pooled, still say so; elapsed "
                  f"{_minutes(result.elapsed_s)}.")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -132,8 +132,8 @@ class TimingCase:
 
     A regression or improvement is confirmed in a second, fresh pair of worker processes
     (:func:`profiler.gate.pairing.confirm`): ``attempts`` then holds both attempts in full
-    (every round of each), the case's interval spans both attempts' intervals, its ratio is
-    their geometric mean, its sides' blocks are both attempts' blocks, and ``confirmation``
+    (every round of each), the case's ratio, interval and decision come from the rounds of
+    both attempts pooled (its sides' blocks are both attempts' blocks), and ``confirmation``
     is ``confirmed`` or ``not confirmed`` ("" when there was nothing to confirm).
     """
 
