@@ -13,7 +13,7 @@
    group (:func:`time_pair`: rounds that alternate which side goes first) within this case's
    share of the remaining time budget, and decide on the head/base throughput ratio's
    interval (:mod:`profiler.gate.decision`); a regression or an improvement is timed once
-   more with both workers started afresh, and stands only if that attempt agrees
+   more with both workers started afresh, and decided again on both attempts' rounds pooled
    (:func:`profiler.gate.pairing.confirm`).
 
 A side that fails or crashes on a case is recorded with its one-line error for that case; a

@@ -129,7 +129,8 @@ def _unconfirmed(case: TimingCase) -> str:
                      for name, attempt in zip(("first", "fresh processes"), case.attempts,
                                               strict=False))
     return (f"{case.label}: not confirmed ({said}): on this machine two processes of the same "
-            "code differ as much as this change; more rounds would not decide it")
+            "code can differ as much as this change; a quieter machine or a wider limit would "
+            "decide it")
 
 
 def _other_lines(result: GateResult) -> list[str]:
