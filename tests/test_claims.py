@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from profiler.errors import SuiteError, UnknownNameError
-from profiler.report.claims import (
+from profiler.claims.paper import (
     available_claims,
     claims_path,
     conventions_path,
     load_claims,
     parse_claims,
 )
+from profiler.errors import SuiteError, UnknownNameError
 
 MINIMAL = """\
 id = "mini"

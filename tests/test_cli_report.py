@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from profiler.claims.paper import load_claims
 from profiler.cli import main
-from profiler.report.claims import load_claims
 from profiler.report.names import backbone_label
 
 RESULTS = Path(__file__).resolve().parent / "fixtures" / "results"

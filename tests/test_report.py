@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from profiler.claims.findings import Finding
+from profiler.claims.paper import Claims, load_claims
 from profiler.report.check import check_claims
-from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.findings import Findings
 from profiler.report.markdown import ReportText, render_markdown

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from profiler.claims.paper import load_claims
 from profiler.report.breakdown import breakdown_section, breakdown_tables, measured_cost, panels
 from profiler.report.check import check_claims
-from profiler.report.claims import load_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.findings import Findings
 from profiler.report.plots import time_vs_flops

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from profiler.claims.paper import load_claims
 from profiler.report.build import ReportRequest, build_report
-from profiler.report.claims import load_claims
 from profiler.report.names import backbone_label
 from profiler.report.tables import MAX_CELL, Notes, Table
 

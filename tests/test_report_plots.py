@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.report.claims import load_claims
+from profiler.claims.paper import load_claims
 from profiler.report.data import collect
 from profiler.report.plots import _forest_panels, make_plots
 from profiler.results.envelope import load_result_file

@@ -11,8 +11,8 @@ import pytest
 
 from profiler.blockinfo import BlockInfo
 from profiler.blocks import BLOCKS
+from profiler.claims.paper import Claims, Table2Row
 from profiler.cli import main
-from profiler.report.claims import Claims, Table2Row
 from profiler.report.data import collect
 from profiler.report.explain import Setting, ratio_mismatch
 from profiler.report.names import method_label

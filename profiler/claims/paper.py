@@ -46,6 +46,7 @@ __all__ = [
     "claims_path",
     "conventions_path",
     "load_claims",
+    "parse_claims",
 ]
 
 CONVENTIONS_SUFFIX = "-conventions"

@@ -32,6 +32,13 @@ def add_overwrite_argument(parser: argparse.ArgumentParser, what: str = "-o") ->
                         help=f"replace an existing {what} file (refused otherwise)")
 
 
+def add_case_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-o RESULT.json`` (a result file holding the one case measured) and ``--overwrite``."""
+    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
+                        help="also write a result file with this case (suite schema)")
+    add_overwrite_argument(parser)
+
+
 def add_max_memory_argument(parser: argparse.ArgumentParser) -> None:
     """``--max-memory SIZE``: the CPU memory guard's limit."""
     parser.add_argument("--max-memory", metavar="SIZE",

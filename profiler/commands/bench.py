@@ -47,11 +47,10 @@ from profiler.commands._paired import (
     vs_specs,
 )
 from profiler.commands._safety import (
+    add_case_output_arguments,
     add_max_memory_argument,
-    add_overwrite_argument,
     check_output_argument,
     memory_limit,
-    output_path,
 )
 from profiler.devices import MEASURE_CHOICES
 from profiler.errors import InvalidOptionError, MeasurementError, OutOfMemoryError
@@ -123,9 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "the same shape")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or one JSON object")
-    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
-                        help="also write a result file with this case (suite schema)")
-    add_overwrite_argument(parser)
+    add_case_output_arguments(parser)
     add_pairing_arguments(parser)
     parser.set_defaults(func=run)
 

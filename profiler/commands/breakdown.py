@@ -35,10 +35,9 @@ from profiler.commands._common import (
     write_single_case,
 )
 from profiler.commands._safety import (
-    add_overwrite_argument,
+    add_case_output_arguments,
     check_output_argument,
     memory_limit,
-    output_path,
 )
 from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
@@ -78,9 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                         help="table (default), markdown, or one JSON object")
-    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
-                        help="also write a result file with this case (suite schema)")
-    add_overwrite_argument(parser)
+    add_case_output_arguments(parser)
     parser.set_defaults(func=run)
 
 

@@ -30,7 +30,7 @@ from profiler.commands._common import (
     workload_from_args,
     write_single_case,
 )
-from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path
+from profiler.commands._safety import add_case_output_arguments, check_output_argument
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.measure.counters import COUNTERS, DEFAULT_COUNTER, TRACE_COUNTERS, check_backward
@@ -75,9 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="module depth of --by module (1-3; default 2)")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                         help="table (default), markdown, or one JSON object")
-    parser.add_argument("-o", "--output", type=output_path, metavar="RESULT.json",
-                        help="also write a result file with this case (suite schema)")
-    add_overwrite_argument(parser)
+    add_case_output_arguments(parser)
     parser.set_defaults(func=run)
 
 

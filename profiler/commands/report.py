@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from profiler.claims.paper import available_claims
 from profiler.commands._safety import add_overwrite_argument, output_path
 from profiler.output import check_output, write_output
-from profiler.report.claims import available_claims
 
 __all__ = ["register", "run", "write_text"]
 

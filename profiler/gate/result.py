@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.gate.decision import DECISIONS
+from profiler.results.fields import known_fields
 
 __all__ = [
     "CONFIRMATIONS",
@@ -53,11 +54,6 @@ def ref_label(ref: str, commit: str | None) -> str:
     return f"{ref} @ {commit[:8]}"
 
 
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
-
-
 @dataclass(frozen=True)
 class SideInfo:
     """What one side ran: tree, ref and commit, and the worker's versions.
@@ -86,7 +82,7 @@ class SideInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SideInfo:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ class SideTiming:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SideTiming:
-        known = _known(cls, data)
+        known = known_fields(cls, data)
         known["blocks"] = tuple(tuple(float(t) for t in b) for b in data.get("blocks", ()))
         return cls(**known)
 
@@ -172,7 +168,7 @@ class TimingCase:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimingCase:
-        known = _known(cls, data)
+        known = known_fields(cls, data)
         known["base"] = SideTiming.from_dict(data.get("base") or {})
         known["head"] = SideTiming.from_dict(data.get("head") or {})
         known["first"] = tuple(data.get("first", ()))
@@ -195,7 +191,7 @@ class MetricRow:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetricRow:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -219,7 +215,7 @@ class CountCase:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CountCase:
-        known = _known(cls, data)
+        known = known_fields(cls, data)
         known["metrics"] = tuple(MetricRow.from_dict(m) for m in data.get("metrics", ()))
         return cls(**known)
 

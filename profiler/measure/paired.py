@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutOfMemoryError
@@ -49,6 +49,7 @@ from profiler.measure.stats import (
     round_ratios,
     steps_for_budget,
 )
+from profiler.results.fields import known_fields
 
 __all__ = [
     "DEFAULT_BLOCK_TIME",
@@ -134,8 +135,7 @@ class PairingSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PairingSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**known_fields(cls, data))
 
 
 Rounds = tuple[tuple[float, ...] | None, ...]

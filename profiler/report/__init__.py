@@ -1,6 +1,6 @@
 """Reports: result files rendered as markdown, checked against a paper's claims.
 
-Layers, one direction: :mod:`~profiler.report.claims` loads the published figures,
+Layers, one direction: :mod:`~profiler.claims.paper` loads the published figures,
 :mod:`~profiler.report.data` merges result files, :mod:`~profiler.report.verdicts` judges each
 claim, :mod:`~profiler.report.tables` and :mod:`~profiler.report.plots` format and draw,
 :mod:`~profiler.report.markdown` assembles, :mod:`~profiler.report.build` ties them together
@@ -9,9 +9,7 @@ for ``attnprof report`` and ``attnprof reproduce``. Nothing here measures.
 
 from __future__ import annotations
 
-from profiler.report.build import Report, ReportRequest, build_report
-from profiler.report.check import check_claims
-from profiler.report.claims import (
+from profiler.claims.paper import (
     AbstractClaim,
     Claims,
     Table2Row,
@@ -19,6 +17,8 @@ from profiler.report.claims import (
     available_claims,
     load_claims,
 )
+from profiler.report.build import Report, ReportRequest, build_report
+from profiler.report.check import check_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.verdicts import ClaimsCheck, Verdict
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiler.claims.paper import Claims, load_claims
 from profiler.devices import device_type
 from profiler.errors import InvalidOptionError
 from profiler.report.check import check_claims
-from profiler.report.claims import Claims, load_claims
 from profiler.report.data import ReportData, collect
 from profiler.report.findings import load_claims_findings
 from profiler.report.markdown import ReportText, render_markdown

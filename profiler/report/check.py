@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from profiler.report.claims import Claims
+from profiler.claims.paper import Claims
 from profiler.report.data import ReportData
 from profiler.report.findings import Findings
 from profiler.report.verdict_counts import abstract_verdicts, count_verdicts, table2_verdicts

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
+from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
 from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report.cells import (
@@ -28,7 +29,6 @@ from profiler.report.cells import (
     sig,
     with_spread,
 )
-from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 from profiler.report.ratios import UNPAIRED_MARK, change_cell, ratio_between, ratio_cell

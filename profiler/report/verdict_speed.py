@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
 from profiler.measure.stats import RatioInterval, intervals_overlap
 from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, ratio, sig
-from profiler.report.claims import Claims, Table3Row
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.names import backbone_label

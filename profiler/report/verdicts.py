@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from profiler.report.claims import Claims
+from profiler.claims.paper import Claims
 from profiler.report.findings import Findings
 
 __all__ = ["SECTIONS", "STATUSES", "ClaimsCheck", "Status", "Verdict"]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from profiler.results.fields import known_fields
+
 __all__ = ["BenchResult", "RankResult"]
-
-
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -29,7 +26,7 @@ class RankResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RankResult:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,7 @@ class BenchResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchResult:
-        kwargs = _known(cls, data)
+        kwargs = known_fields(cls, data)
         kwargs["per_rank"] = tuple(RankResult.from_dict(r) for r in data.get("per_rank") or [])
         if "samples" in kwargs:
             kwargs["samples"] = [float(s) for s in kwargs["samples"]]

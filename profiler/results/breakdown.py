@@ -22,8 +22,10 @@ compensation. Nothing here measures or renders; it loads without torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from profiler.results.fields import known_fields
 
 __all__ = [
     "AGREEMENT_TOLERANCE",
@@ -67,11 +69,6 @@ def part_label(part: str) -> str:
     return PART_LABELS.get(part, part)
 
 
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
-
-
 @dataclass(frozen=True)
 class PartShare:
     """One part of the step.
@@ -109,7 +106,7 @@ class PartShare:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PartShare:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -129,7 +126,7 @@ class BlockShare:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockShare:
-        return cls(**_known(cls, data))
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -207,7 +204,7 @@ class BreakdownResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BreakdownResult:
-        kwargs = _known(cls, data)
+        kwargs = known_fields(cls, data)
         kwargs["parts"] = tuple(PartShare.from_dict(p) for p in data.get("parts") or [])
         kwargs["blocks"] = tuple(BlockShare.from_dict(b) for b in data.get("blocks") or [])
         for name in ("samples", "overhead_rounds_us"):

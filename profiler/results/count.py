@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from profiler.results.fields import known_fields
 
 __all__ = ["BlockCount", "CountResult", "CounterTotal"]
 
@@ -27,8 +29,7 @@ class CounterTotal:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CounterTotal:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,7 @@ class BlockCount:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockCount:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ class CountResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CountResult:
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs = known_fields(cls, data)
         if "input_shape" in kwargs:
             kwargs["input_shape"] = tuple(kwargs["input_shape"])
         if "blocks" in kwargs:

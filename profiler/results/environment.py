@@ -6,8 +6,10 @@ Plain data: collecting it from the running machine (which needs torch) is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from profiler.results.fields import known_fields
 
 __all__ = ["Environment"]
 
@@ -51,8 +53,7 @@ class Environment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Environment:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
     @property
     def summary(self) -> str:
