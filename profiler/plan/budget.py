@@ -1,0 +1,39 @@
+"""The contract between the planner and the measuring layer: what one comparison group gets.
+
+The planner (:mod:`profiler.plan`) decides it from a probe of this machine and the run's
+budget; the measuring layer times a group under it and records what it actually used.
+Torch-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GroupBudget"]
+
+
+@dataclass(frozen=True)
+class GroupBudget:
+    """How one comparison group is timed.
+
+    ``processes`` fresh worker processes time the group one after another (never at the same
+    time: timing jobs must not share the cores); each builds and warms up every member, then
+    runs interleaved rounds until its ratios converge, ``seconds_per_process`` of rounds are
+    spent, or ``max_rounds_per_process`` rounds have run, after at least
+    ``min_rounds_per_process``. ``measure_memory`` says whether peak memory is measured.
+    """
+
+    processes: int
+    seconds_per_process: float
+    min_rounds_per_process: int
+    max_rounds_per_process: int
+    measure_memory: bool = True
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ValueError("a group needs at least one process")
+        if self.min_rounds_per_process < 1 or (
+                self.max_rounds_per_process < self.min_rounds_per_process):
+            raise ValueError("need 1 <= min_rounds_per_process <= max_rounds_per_process")
+        if not self.seconds_per_process >= 0:
+            raise ValueError("seconds_per_process must be >= 0")
