@@ -34,6 +34,35 @@ cheap enough to recompute after every round for the stopping rule. Back on the r
 it is ``exp`` of the log-scale figures, so ``A/B`` and ``B/A`` get reciprocal intervals. With
 fewer than 6 rounds no 95% interval exists (the smallest attainable p-value is 2/32).
 
+**Two levels: rounds within processes** (:func:`two_level_interval`). Rounds of one process
+share that process's state (memory layout, allocator, threads' placement, what the kernel
+chose for it), so a process's ratio differs from the next process's by more than its rounds
+say: the within-process interval above is too sure of itself across processes. As pyperf
+(which times in 20 worker processes by default) and Kalibera & Jones (ISMM 2013: replicate at
+the level where the variance is; build the interval on the top level) do, a group is timed in
+several fresh processes and the interval is built at the process level, with the process as a
+random effect. On the log scale, process ``p`` gives the mean ``m_p`` of its ``n_p`` per-round
+log ratios; its variance around the true log ratio is ``tau^2 + sigma^2 / n_p`` (``tau``: the
+between-process SD, ``sigma``: the within-process SD of one round, pooled over processes).
+The headline log ratio is the unweighted mean of the ``m_p`` over the ``P`` processes, and its
+95% interval is a t-interval:
+
+- ``P >= MIN_PROCESSES_FOR_DATA`` (4): the variance of the ``m_p`` estimated from the data
+  alone (``s_m^2 / P``, ``P - 1`` degrees of freedom): ``variance_source = "processes"``;
+- fewer: the data's ``s_m^2`` (``P - 1`` df, none for one process) is pooled with a prior
+  value ``tau0^2 + mean(sigma^2 / n_p)`` carrying ``df0`` degrees of freedom (the moderated
+  variance of Smyth, "Linear models and empirical Bayes methods for assessing differential
+  expression", 2004), and the t quantile takes ``P - 1 + df0`` df. ``tau0`` comes from a
+  calibration across fresh processes (``attnprof calibrate --processes N``: ``N - 1`` df,
+  source ``calibration``), from the other groups of the same run (each gives ``P - 1`` df:
+  :func:`pooled_between_prior`, source ``pooled``), or from the conservative default
+  :data:`DEFAULT_BETWEEN_SD` (1.5% between-process SD of a log ratio, :data:`DEFAULT_BETWEEN_DF`
+  df; process-to-process spreads reported for 2-core CPUs were 1.2-2%), source ``default``.
+
+The data's own estimate of ``tau`` (``sqrt(max(0, s_m^2 - mean(sigma^2 / n_p)))``) and the
+pooled within-process SD are kept beside the interval, and the Wilcoxon interval over all
+rounds stays as a diagnostic (``within``). The t quantile is scipy's (imported lazily).
+
 **Stopping rule** (:func:`half_width`): rounds go on until every ratio's interval half-width
 (high - low) / 2 is below a target (2 percentage points by default, in the rounds engine).
 
@@ -64,7 +93,17 @@ __all__ = [
     "EXACT_SIGNED_RANK_MAX",
     "MIN_ROUNDS_FOR_INTERVAL",
     "NOISY_IQR_RATIO",
+    "DEFAULT_BETWEEN_DF",
+    "DEFAULT_BETWEEN_PRIOR",
+    "DEFAULT_BETWEEN_SD",
+    "MIN_PROCESSES_FOR_DATA",
     "PAIRED_METHOD",
+    "TWO_LEVEL_METHOD",
+    "VARIANCE_SOURCES",
+    "BetweenPrior",
+    "ProcessEstimate",
+    "TwoLevelInterval",
+    "between_estimate",
     "UNPAIRED_METHOD",
     "RatioInterval",
     "Summary",
@@ -80,6 +119,7 @@ __all__ = [
     "median_interval",
     "min_detectable_change",
     "normal_signed_rank_rank",
+    "pooled_between_prior",
     "quantile",
     "quartiles",
     "ratio_interval",
@@ -87,6 +127,7 @@ __all__ = [
     "signed_rank_rank",
     "steps_for_budget",
     "summarize",
+    "two_level_interval",
     "two_sample_test",
     "unpaired_ratio_interval",
 ]
@@ -100,6 +141,12 @@ EXACT_SIGNED_RANK_MAX = 50
 MIN_ROUNDS_FOR_INTERVAL = 6
 PAIRED_METHOD = ("hodges-lehmann estimate, wilcoxon signed-rank interval of per-round log "
                  "throughput ratios (interleaved rounds)")
+TWO_LEVEL_METHOD = ("mean of per-process mean log throughput ratios, t-interval with the "
+                    "process as a random effect (interleaved rounds in fresh processes)")
+DEFAULT_BETWEEN_SD = 0.015
+DEFAULT_BETWEEN_DF = 4.0
+MIN_PROCESSES_FOR_DATA = 4
+VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
 UNPAIRED_METHOD = ("ratio of medians, interval from both medians' order-statistic intervals "
                    "(separate measurements: drift between them is not seen)")
 
@@ -433,3 +480,130 @@ def two_sample_test(a: Sequence[float], b: Sequence[float],
     level = 0.99
     apart = not intervals_overlap(median_interval(first, level), median_interval(second, level))
     return TestOutcome(apart, OVERLAP, None, direction)
+
+
+# --- two levels: rounds within processes -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BetweenPrior:
+    """A between-process SD ``sd`` of a log ratio (``tau0``) worth ``df`` degrees of freedom,
+    and where it came from (``calibration``, ``pooled`` or ``default``)."""
+
+    sd: float
+    df: float
+    source: str
+
+    def __post_init__(self) -> None:
+        if not self.sd >= 0 or not self.df > 0:
+            raise ValueError("a between-process prior needs sd >= 0 and df > 0")
+        if self.source not in VARIANCE_SOURCES[1:]:
+            raise ValueError(f"unknown prior source {self.source!r}; valid: "
+                             f"{', '.join(VARIANCE_SOURCES[1:])}")
+
+
+DEFAULT_BETWEEN_PRIOR = BetweenPrior(DEFAULT_BETWEEN_SD, DEFAULT_BETWEEN_DF, "default")
+
+
+@dataclass(frozen=True)
+class ProcessEstimate:
+    """One process's ratio (``exp`` of its mean log ratio), its rounds and the SD of its
+    per-round log ratios (0 with one round)."""
+
+    ratio: float
+    rounds: int
+    within_sd: float
+
+
+@dataclass(frozen=True)
+class TwoLevelInterval:
+    """:func:`two_level_interval`'s answer: the headline ``interval``, each process's
+    estimate, the pooled within-process SD of one round's log ratio, the data's own
+    between-process SD (None with one process), which variance built the interval, its
+    degrees of freedom, and the Wilcoxon interval over all rounds (a diagnostic)."""
+
+    interval: RatioInterval
+    processes: tuple[ProcessEstimate, ...]
+    within_sd: float
+    between_sd: float | None
+    variance_source: str
+    df: float
+    within: RatioInterval
+
+
+@lru_cache(maxsize=256)
+def _t_quantile(probability: float, df: float) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(probability, df))
+
+
+def _pooled_within_variance(logs: Sequence[Sequence[float]]) -> float:
+    squares = sum(statistics.variance(p) * (len(p) - 1) for p in logs if len(p) > 1)
+    df = sum(len(p) - 1 for p in logs if len(p) > 1)
+    return squares / df if df else 0.0
+
+
+def between_estimate(process_logs: Sequence[Sequence[float]]) -> tuple[float, int]:
+    """From per-round *log* ratios grouped by process: the data's between-process variance of a log ratio, ``max(0, s_m^2 - mean(sigma^2 /
+    n_p))``, and its degrees of freedom ``P - 1`` (0, 0 for fewer than two processes)."""
+    logs = [list(p) for p in process_logs if p]
+    if len(logs) < 2:
+        return 0.0, 0
+    means = [statistics.fmean(p) for p in logs]
+    within = _pooled_within_variance(logs)
+    noise = statistics.fmean(within / len(p) for p in logs)
+    return max(0.0, statistics.variance(means) - noise), len(logs) - 1
+
+
+def pooled_between_prior(estimates: Sequence[tuple[float, int]]) -> BetweenPrior | None:
+    """A prior pooled from several groups' :func:`between_estimate` (variance, df): their
+    df-weighted mean variance, with the summed df (None when no group had two processes)."""
+    df = sum(d for _, d in estimates if d > 0)
+    if not df:
+        return None
+    variance = sum(v * d for v, d in estimates if d > 0) / df
+    return BetweenPrior(math.sqrt(variance), float(df), "pooled")
+
+
+def _log_ratios(ratios: Sequence[float]) -> list[float]:
+    if any(r <= 0 or not math.isfinite(r) for r in ratios):
+        raise ValueError("ratios must be positive and finite")
+    return [math.log(r) for r in ratios]
+
+
+def two_level_interval(process_ratios: Sequence[Sequence[float]],
+                       prior: BetweenPrior | None = None,
+                       confidence: float = CONFIDENCE) -> TwoLevelInterval:
+    """Estimate and interval of a ratio from per-round ratios grouped by process (see the
+    module doc, "Two levels"); processes without a round are left out. ``prior`` (default
+    :data:`DEFAULT_BETWEEN_PRIOR`) is used below :data:`MIN_PROCESSES_FOR_DATA` processes."""
+    logs = [_log_ratios(p) for p in process_ratios if p]
+    if not logs:
+        raise ValueError("a two-level interval needs at least one round")
+    prior = prior or DEFAULT_BETWEEN_PRIOR
+    means = [statistics.fmean(p) for p in logs]
+    within = _pooled_within_variance(logs)
+    count = len(logs)
+    spread = statistics.variance(means) if count > 1 else 0.0
+    if count >= MIN_PROCESSES_FOR_DATA:
+        process_variance, df, source = spread, float(count - 1), "processes"
+    else:
+        expected = prior.sd ** 2 + statistics.fmean(within / len(p) for p in logs)
+        df = count - 1 + prior.df
+        process_variance = ((count - 1) * spread + prior.df * expected) / df
+        source = prior.source
+    centre = statistics.fmean(means)
+    reach = _t_quantile(1.0 - (1.0 - confidence) / 2, df) * math.sqrt(process_variance / count)
+    rounds = sum(len(p) for p in logs)
+    interval = RatioInterval(math.exp(centre), math.exp(centre - reach), math.exp(centre + reach),
+                             rounds, confidence, TWO_LEVEL_METHOD)
+    between, _ = between_estimate(logs)
+    return TwoLevelInterval(
+        interval=interval,
+        processes=tuple(ProcessEstimate(math.exp(m), len(p),
+                                        statistics.stdev(p) if len(p) > 1 else 0.0)
+                        for m, p in zip(means, logs, strict=True)),
+        within_sd=math.sqrt(within), between_sd=math.sqrt(between) if count > 1 else None,
+        variance_source=source, df=df,
+        within=ratio_interval([r for p in process_ratios for r in p], confidence))
