@@ -78,10 +78,12 @@ def check_groupable(specs: Sequence[BenchSpec], kind: str = "comparison") -> Non
                                  "--nproc > 1 (data-parallel) cases are timed alone")
 
 
-def _memory(member: InProcessMember, step_seconds: float,
-            policy: TimingPolicy) -> MemoryFigures:
+def _memory(member: InProcessMember, step_seconds: float, policy: TimingPolicy,
+            measure_memory: bool) -> MemoryFigures:
     if member.cuda_memory is not None:
         return member.cuda_memory
+    if not measure_memory:
+        return MemoryFigures(method="skipped")
     spec = member.spec
     return child_memory(spec, spec.batch, member.static_bytes or 0, step_seconds, policy)
 
@@ -145,13 +147,16 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
                   seed: int | None = None, time_left: float | None = None,
                   now: Callable[[], float] = time.monotonic,
                   policy: TimingPolicy = DEFAULT_POLICY,
-                  memory_limit: int | None = None) -> GroupMeasurement:
+                  memory_limit: int | None = None,
+                  measure_memory: bool = True) -> GroupMeasurement:
     """Time ``specs`` together in interleaved rounds (see the module doc).
 
     ``time_left`` (seconds) is the caller's own budget: the rounds end when it is spent, once
     their minimum has run. Bad input (see :func:`check_groupable`, a missing device) raises;
     a member's failure is recorded. ``memory_limit`` bounds the CPU memory guard (bytes;
     None: the available memory), which each member consults before it is built.
+    ``measure_memory`` False skips the CPU memory child (``memory_method`` ``skipped``; CUDA's
+    figures, taken during warm-up, stay).
     """
     check_groupable(specs, kind)
     pin_malloc_thresholds()
@@ -183,8 +188,8 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     share = duration / len(specs)
     records = []
     for i, (member, part) in enumerate(zip(members, outcome.members, strict=True)):
-        memory = (_memory(member, steps[i], policy) if part.status == "ok" and part.samples
-                  else MemoryFigures(method="skipped"))
+        memory = (_memory(member, steps[i], policy, measure_memory)
+                  if part.status == "ok" and part.samples else MemoryFigures(method="skipped"))
         records.append(_record(member, part, outcome.steps_per_round, memory, blocks[i],
                                started, share, group.group_id))
     return GroupMeasurement(group, tuple(records))

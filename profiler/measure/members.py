@@ -68,6 +68,10 @@ class InProcessMember:
     def _guarded(self, action: Callable[[], T]) -> T:
         try:
             return run_guarded(self.spec, self.device, self.batch, action)
+        except SystemExit as exc:
+            self.close()
+            raise MeasurementError(f"{self.spec.label} failed: user code called "
+                                   f"sys.exit({exc.code!r})") from None
         except BaseException:
             self.close()
             raise

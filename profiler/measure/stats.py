@@ -124,6 +124,7 @@ __all__ = [
     "quartiles",
     "ratio_interval",
     "round_ratios",
+    "round_ratios_by_process",
     "signed_rank_rank",
     "steps_for_budget",
     "summarize",
@@ -146,6 +147,7 @@ TWO_LEVEL_METHOD = ("mean of per-process mean log throughput ratios, t-interval 
 DEFAULT_BETWEEN_SD = 0.015
 DEFAULT_BETWEEN_DF = 4.0
 MIN_PROCESSES_FOR_DATA = 4
+# the same names as profiler.results.group.VARIANCE_SOURCES (a result file's interval_method)
 VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
 UNPAIRED_METHOD = ("ratio of medians, interval from both medians' order-statistic intervals "
                    "(separate measurements: drift between them is not seen)")
@@ -271,6 +273,23 @@ def round_ratios(member: Sequence[Block], baseline: Sequence[Block], member_batc
         raise ValueError("both members need one entry per round")
     return [block_rate(m, member_batch) / block_rate(b, baseline_batch)
             for m, b in zip(member, baseline, strict=True) if m and b]
+
+
+def round_ratios_by_process(member: Sequence[Block], baseline: Sequence[Block],
+                            member_batch: int, baseline_batch: int,
+                            round_process: Sequence[int]) -> list[list[float]]:
+    """:func:`round_ratios` grouped by the process that ran each round (``round_process[r]``;
+    empty: all rounds in process 0), one list per process 0..max (empty where none paired)."""
+    if len(member) != len(baseline):
+        raise ValueError("both members need one entry per round")
+    tags = list(round_process) or [0] * len(member)
+    if len(tags) != len(member):
+        raise ValueError("round_process needs one process per round")
+    grouped: list[list[float]] = [[] for _ in range(max(tags, default=-1) + 1)]
+    for m, b, p in zip(member, baseline, tags, strict=True):
+        if m and b:
+            grouped[p].append(block_rate(m, member_batch) / block_rate(b, baseline_batch))
+    return grouped
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@
 - when A and B were timed in the same comparison group (interleaved rounds), the paired
   ratio recomputed from the group's raw round times (Hodges-Lehmann with the Wilcoxon
   signed-rank interval: :func:`profiler.measure.stats.ratio_interval`);
+  in a group timed in several processes (``round_process`` tags, or ``interval_method`` set),
+  the two-level interval with the process as a random effect and the group's stored
+  between-process prior (:func:`profiler.measure.stats.two_level_interval`);
 - otherwise (files written before paired timing, or cases timed alone), the ratio of the two
   medians with the conservative unpaired interval of
   :func:`profiler.measure.stats.unpaired_ratio_interval`, which cannot see drift between the
@@ -16,16 +19,21 @@ from __future__ import annotations
 from profiler.measure.stats import (
     CONFIDENCE,
     PAIRED_METHOD,
+    TWO_LEVEL_METHOD,
+    BetweenPrior,
     RatioInterval,
     ratio_interval,
     round_ratios,
+    round_ratios_by_process,
+    two_level_interval,
     unpaired_ratio_interval,
 )
 from profiler.report.cells import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 
-__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "is_paired",
+__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "group_prior",
+           "is_paired", "is_two_level",
            "ratio_between", "ratio_cell", "stored_interval"]
 
 UNPAIRED_MARK = "‡"
@@ -35,16 +43,38 @@ def group_interval(group: GroupResult, member: int, reference: int) -> RatioInte
     """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
     both ran (any two members of the group); None when no round paired them."""
     a, b = group.members[member], group.members[reference]
+    confidence = group.confidence or CONFIDENCE
+    if is_two_level(group):
+        grouped = round_ratios_by_process(a.times, b.times, a.batch or 1, b.batch or 1,
+                                          group.round_process)
+        if not any(grouped):
+            return None
+        return two_level_interval(grouped, group_prior(group), confidence).interval
     ratios = round_ratios(a.times, b.times, a.batch or 1, b.batch or 1)
-    return ratio_interval(ratios, group.confidence or CONFIDENCE) if ratios else None
+    return ratio_interval(ratios, confidence) if ratios else None
+
+
+def is_two_level(group: GroupResult) -> bool:
+    """True for a group whose intervals are two-level (timed by the replicated engine)."""
+    return bool(group.round_process or group.interval_method)
+
+
+def group_prior(group: GroupResult) -> BetweenPrior | None:
+    """The between-process prior a group's intervals had (None: the default)."""
+    source = group.between_prior_source
+    if group.between_prior_sd is None or not group.between_prior_df or source not in (
+            "calibration", "pooled", "default"):
+        return None
+    return BetweenPrior(group.between_prior_sd, group.between_prior_df, source)
 
 
 def stored_interval(ratio: GroupRatio, group: GroupResult) -> RatioInterval | None:
     """A ratio as the group record stored it (None when no round paired the two)."""
     if ratio.throughput_ratio is None:
         return None
+    method = TWO_LEVEL_METHOD if is_two_level(group) else group.method or PAIRED_METHOD
     return RatioInterval(ratio.throughput_ratio, ratio.ci_low, ratio.ci_high, ratio.rounds,
-                         group.confidence or CONFIDENCE, group.method or PAIRED_METHOD)
+                         group.confidence or CONFIDENCE, method)
 
 
 def _paired(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval | None:
@@ -73,7 +103,7 @@ def ratio_between(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> 
 
 
 def is_paired(interval: RatioInterval) -> bool:
-    return interval.method == PAIRED_METHOD
+    return interval.method in (PAIRED_METHOD, TWO_LEVEL_METHOD)
 
 
 def ratio_cell(interval: RatioInterval) -> str:

@@ -8,6 +8,15 @@ from the raw times and can be recomputed (the report does:
 :func:`profiler.report.ratios.group_interval`), also between two members neither of which is
 the baseline. Plain data: reading a group needs no statistics and no torch.
 
+A group timed in several fresh worker processes (:mod:`profiler.measure.replicate`) has
+``processes`` > 1: ``round_process[r]`` says which process ran round ``r`` (empty: all in one
+process, as in files written before), ``process_runs`` what each process did, and each ratio
+its per-process estimates, the within- and between-process spreads and the within-process
+(Wilcoxon, all rounds) interval as a diagnostic; ``interval_method`` says which variance built
+the headline interval (``processes``, ``calibration``, ``pooled`` or ``default``:
+:func:`profiler.measure.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source`` the
+prior it had for ratios timed in fewer than 4 processes. All these are optional: older files load as one process.
+
 ``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A
 run of one workload against itself: ``attnprof calibrate``; its members share one case id
 and ``min_detectable_slowdown`` says the smallest slowdown the same budget would detect).
@@ -21,14 +30,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "GroupMember", "GroupRatio", "GroupResult",
-           "group_id"]
+__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "VARIANCE_SOURCES", "GroupMember", "GroupRatio", "GroupResult",
+           "ProcessRun", "group_id"]
 
 GroupKind = Literal["comparison", "calibration"]
 GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
 # ok: the rounds ran (members may still have failed: see each member's status);
 # error: the group could not run at all; skipped: not started (the run's budget was spent).
 GROUP_STATUSES: tuple[str, ...] = ("ok", "error", "skipped")
+# which variance built a group's headline interval (profiler.measure.stats.VARIANCE_SOURCES)
+VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
 Block = tuple[float, ...] | None
 
 
@@ -85,6 +96,11 @@ class GroupRatio:
     ci_low: float | None
     ci_high: float | None
     rounds: int
+    process_ratios: tuple[float, ...] = ()
+    within_sd: float | None = None
+    between_sd: float | None = None
+    within_ci_low: float | None = None
+    within_ci_high: float | None = None
 
     @property
     def half_width(self) -> float | None:
@@ -96,7 +112,9 @@ class GroupRatio:
         return {"member": self.member, "case_id": self.case_id, "name": self.name,
                 "throughput_ratio": self.throughput_ratio, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "half_width": self.half_width,
-                "rounds": self.rounds}
+                "rounds": self.rounds, "process_ratios": list(self.process_ratios),
+                "within_sd": self.within_sd, "between_sd": self.between_sd,
+                "within_ci_low": self.within_ci_low, "within_ci_high": self.within_ci_high}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupRatio:
@@ -107,7 +125,44 @@ class GroupRatio:
         return cls(member=int(data["member"]), case_id=str(data.get("case_id", "")),
                    name=str(data.get("name", "")), throughput_ratio=number("throughput_ratio"),
                    ci_low=number("ci_low"), ci_high=number("ci_high"),
-                   rounds=int(data.get("rounds", 0)))
+                   rounds=int(data.get("rounds", 0)),
+                   process_ratios=tuple(float(r) for r in data.get("process_ratios") or []),
+                   within_sd=number("within_sd"), between_sd=number("between_sd"),
+                   within_ci_low=number("within_ci_low"),
+                   within_ci_high=number("within_ci_high"))
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """What one worker process of a group did: its rounds, block size, seed, why it stopped,
+    its warm-up and rounds seconds, and its status (``error``: it died; its message)."""
+
+    process: int
+    rounds: int = 0
+    steps_per_round: int = 0
+    seed: int | None = None
+    stopped: str = ""
+    warmup_s: float = 0.0
+    rounds_s: float = 0.0
+    status: str = "ok"
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"process": self.process, "rounds": self.rounds,
+                "steps_per_round": self.steps_per_round, "seed": self.seed,
+                "stopped": self.stopped, "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
+                "status": self.status, "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProcessRun:
+        seed = data.get("seed")
+        return cls(process=int(data["process"]), rounds=int(data.get("rounds", 0)),
+                   steps_per_round=int(data.get("steps_per_round", 0)),
+                   seed=None if seed is None else int(seed),
+                   stopped=str(data.get("stopped", "")),
+                   warmup_s=float(data.get("warmup_s", 0.0)),
+                   rounds_s=float(data.get("rounds_s", 0.0)),
+                   status=str(data.get("status", "ok")), error=data.get("error"))
 
 
 @dataclass(frozen=True)
@@ -136,10 +191,21 @@ class GroupResult:
     warmup_s: float = 0.0
     rounds_s: float = 0.0
     min_detectable_slowdown: float | None = None
+    processes: int = 1
+    round_process: tuple[int, ...] = ()
+    process_runs: tuple[ProcessRun, ...] = ()
+    interval_method: str = ""
+    between_prior_sd: float | None = None
+    between_prior_df: float | None = None
+    between_prior_source: str = ""
 
     @property
     def rounds(self) -> int:
         return len(self.orders)
+
+    def process_of_round(self, round_index: int) -> int:
+        """The process that ran round ``round_index`` (0 in files without process tags)."""
+        return self.round_process[round_index] if self.round_process else 0
 
     @property
     def case_ids(self) -> tuple[str, ...]:
@@ -162,7 +228,13 @@ class GroupResult:
                 "orders": [list(o) for o in self.orders], "stopped": self.stopped,
                 "started_utc": self.started_utc, "duration_s": self.duration_s,
                 "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
-                "min_detectable_slowdown": self.min_detectable_slowdown}
+                "min_detectable_slowdown": self.min_detectable_slowdown,
+                "processes": self.processes, "round_process": list(self.round_process),
+                "process_runs": [p.to_dict() for p in self.process_runs],
+                "interval_method": self.interval_method,
+                "between_prior_sd": self.between_prior_sd,
+                "between_prior_df": self.between_prior_df,
+                "between_prior_source": self.between_prior_source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupResult:
@@ -189,4 +261,15 @@ class GroupResult:
             started_utc=str(data.get("started_utc", "")),
             duration_s=float(data.get("duration_s", 0.0)),
             warmup_s=float(data.get("warmup_s", 0.0)), rounds_s=float(data.get("rounds_s", 0.0)),
-            min_detectable_slowdown=None if detectable is None else float(detectable))
+            min_detectable_slowdown=None if detectable is None else float(detectable),
+            processes=int(data.get("processes", 1)),
+            round_process=tuple(int(p) for p in data.get("round_process") or []),
+            process_runs=tuple(ProcessRun.from_dict(p) for p in data.get("process_runs") or []),
+            interval_method=str(data.get("interval_method", "")),
+            between_prior_sd=_optional(data.get("between_prior_sd")),
+            between_prior_df=_optional(data.get("between_prior_df")),
+            between_prior_source=str(data.get("between_prior_source", "")))
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)

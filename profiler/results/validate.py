@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
-from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
+from profiler.results.group import GROUP_KINDS, GROUP_STATUSES, VARIANCE_SOURCES
 
 __all__ = [
     "BENCH_RESULT_FIELDS",
@@ -184,7 +184,15 @@ GROUP_MEMBER_FIELDS = (
 GROUP_RATIO_FIELDS = (
     Field("member", "int", required=True), Field("case_id", "string"), Field("name", "string"),
     *(_opt(n, "number") for n in ("throughput_ratio", "ci_low", "ci_high", "half_width")),
-    Field("rounds", "int"),
+    Field("rounds", "int"), _opt("process_ratios", "list", items="number"),
+    *(_opt(n, "number") for n in ("within_sd", "between_sd", "within_ci_low",
+                                   "within_ci_high")),
+)
+PROCESS_RUN_FIELDS = (
+    Field("process", "int", required=True, minimum=0), Field("rounds", "int"),
+    Field("steps_per_round", "int"), _opt("seed", "int"), Field("stopped", "string"),
+    Field("warmup_s", "number"), Field("rounds_s", "number"),
+    Field("status", "string", choices=("ok", "error")), _opt("error", "string"),
 )
 GROUP_FIELDS = (
     Field("group_id", "string", required=True), Field("kind", "string", choices=GROUP_KINDS),
@@ -196,7 +204,12 @@ GROUP_FIELDS = (
     Field("steps_per_round", "int"), Field("rounds", "int"), Field("orders", "list", items="list"),
     Field("stopped", "string"), Field("started_utc", "string"),
     *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
-    _opt("min_detectable_slowdown", "number"),
+    _opt("min_detectable_slowdown", "number"), Field("processes", "int", minimum=1),
+    Field("round_process", "list", items="int"),
+    Field("process_runs", "list", fields=PROCESS_RUN_FIELDS),
+    Field("interval_method", "string", choices=("", *VARIANCE_SOURCES)),
+    _opt("between_prior_sd", "number"), _opt("between_prior_df", "number"),
+    Field("between_prior_source", "string", choices=("", *VARIANCE_SOURCES[1:])),
 )
 FILE_FIELDS = (
     Field("tool_version", "string"), _opt("git_commit", "string"),
@@ -350,6 +363,10 @@ def _validate_group(group: Mapping[str, Any], position: int, source: str) -> Non
         if not 0 <= ratio["member"] < len(members):
             fail(f"ratios[{k}].member", f"expected a member index below {len(members)}, got "
                  f"{_show(ratio['member'])}")
+    tags = group.get("round_process") or []
+    if tags and len(tags) != len(group.get("orders") or []):
+        fail("round_process", f"expected one process per round ({len(group.get('orders') or [])}"
+             f"), got {len(tags)}")
     for m, member in enumerate(members):
         for r, block in enumerate(member.get("times") or []):
             if block is None:

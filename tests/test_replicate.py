@@ -1,0 +1,167 @@
+"""The replicated group engine (profiler.measure.replicate): scripted members on fake clocks
+standing in for worker processes, and one real worker process on a tiny model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from profiler.errors import MeasurementError
+from profiler.measure.group import GroupMeasurement, group_record
+from profiler.measure.paired import PairingSettings, run_rounds
+from profiler.measure.replicate import (
+    ProcessJob,
+    default_budget,
+    measure_replicated,
+    run_worker_process,
+)
+from profiler.measure.stats import DEFAULT_BETWEEN_PRIOR, TWO_LEVEL_METHOD, BetweenPrior
+from profiler.plan.budget import GroupBudget
+from profiler.report.ratios import group_interval
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.spec import Workload
+from tests.helpers.fake_members import ScriptedMember, SharedClock
+from tests.helpers.specs import TINY, tiny_spec
+
+SPECS = [tiny_spec(), replace(tiny_spec(), workload=Workload.for_model(
+    TINY, "se", input_shape=(3, 16, 16)))]
+# member 1 is 1 / 1.1, 1 / 1.2, 1 / 1.3 ... as fast as the baseline in process 0, 1, 2 ...
+SLOWDOWN = [0.1, 0.2, 0.3, 0.4, 0.5]
+
+
+class FakeProcesses:
+    """Stands in for worker processes: each job runs scripted members on its own fake clock,
+    the second member slower by SLOWDOWN[p] (a process effect); ``dead`` processes raise."""
+
+    def __init__(self, dead: tuple[int, ...] = ()) -> None:
+        self.jobs: list[ProcessJob] = []
+        self.dead = dead
+
+    def __call__(self, job: ProcessJob) -> GroupMeasurement:
+        process = len(self.jobs)
+        self.jobs.append(job)
+        if process in self.dead:
+            raise MeasurementError("worker died: Segmentation fault")
+        clock = SharedClock()
+        members = [ScriptedMember("none", clock, 0.1),
+                   ScriptedMember("se", clock, 0.1 * (1 + SLOWDOWN[process]))]
+        outcome = run_rounds(members, job.settings, baseline=job.baseline, seed=job.seed,
+                             now=clock.now)
+        group = group_record(outcome, job.specs, job.names, job.kind, job.index, "t0",
+                             clock.t)
+        records = tuple(CaseRecord(spec=s, result=BenchResult(
+            images_per_sec=1.0, images_per_sec_iqr=0.0, step_ms_median=100.0,
+            samples=list(o.samples), batch=1, repeats=o.rounds_run,
+            memory_method="cpu_rss_hwm_child" if job.measure_memory else "skipped"))
+            for s, o in zip(job.specs, outcome.members, strict=True))
+        return GroupMeasurement(group, records)
+
+
+BUDGET = GroupBudget(processes=3, seconds_per_process=100.0, min_rounds_per_process=6,
+                     max_rounds_per_process=6)
+
+
+def test_three_processes_one_after_another() -> None:
+    fake = FakeProcesses()
+    measured = measure_replicated(SPECS, BUDGET, seed=10, run_process=fake)
+    group = measured.group
+    assert [job.seed for job in fake.jobs] == [10, 11, 12]
+    assert [job.measure_memory for job in fake.jobs] == [True, False, False]
+    assert all(job.settings.max_rounds == 6 and job.settings.group_time == 100.0
+               for job in fake.jobs)
+    assert group.processes == 3 and group.rounds == 18
+    assert group.round_process == (0,) * 6 + (1,) * 6 + (2,) * 6
+    assert [run.rounds for run in group.process_runs] == [6, 6, 6]
+    assert group.method == TWO_LEVEL_METHOD and group.interval_method == "default"
+    ratio = group.ratios[0]
+    assert ratio.process_ratios == pytest.approx([1 / 1.1, 1 / 1.2, 1 / 1.3])
+    assert ratio.within_sd == pytest.approx(0.0, abs=1e-12)
+    logs = [-math.log(1.1), -math.log(1.2), -math.log(1.3)]
+    assert ratio.throughput_ratio == pytest.approx(math.exp(sum(logs) / 3))
+    assert ratio.between_sd == pytest.approx(
+        math.sqrt(sum((x - sum(logs) / 3) ** 2 for x in logs) / 2))
+    # fewer than 4 processes: the data's variance pooled with the default prior's (4 df)
+    mean = sum(logs) / 3
+    spread = sum((x - mean) ** 2 for x in logs) / 2
+    pooled = (2 * spread + 4 * DEFAULT_BETWEEN_PRIOR.sd ** 2) / 6
+    reach = 2.446912 * math.sqrt(pooled / 3)  # t(0.975, 6 df)
+    assert ratio.ci_low == pytest.approx(math.exp(mean - reach), rel=1e-6)
+    assert ratio.ci_high == pytest.approx(math.exp(mean + reach), rel=1e-6)
+    # the report recomputes the same interval from the tagged rounds
+    again = group_interval(GroupResult.from_dict(group.to_dict()), 1, 0)
+    assert again is not None and again.low == pytest.approx(ratio.ci_low)
+    record = measured.records[1].result
+    assert isinstance(record, BenchResult)
+    assert record.repeats == 18 and record.memory_method == "cpu_rss_hwm_child"
+
+
+def test_four_processes_need_no_prior() -> None:
+    budget = replace(BUDGET, processes=4)
+    calibrated = BetweenPrior(0.5, 3.0, "calibration")
+    group = measure_replicated(SPECS, budget, seed=1, prior=calibrated,
+                               run_process=FakeProcesses()).group
+    assert group.interval_method == "processes"
+    assert group.between_prior_source == "calibration"
+
+
+def test_a_calibrated_prior_is_used_and_recorded() -> None:
+    calibrated = BetweenPrior(0.001, 50.0, "calibration")
+    narrow = measure_replicated(SPECS, BUDGET, seed=1, prior=calibrated,
+                                run_process=FakeProcesses()).group
+    wide = measure_replicated(SPECS, BUDGET, seed=1, run_process=FakeProcesses()).group
+    assert narrow.interval_method == "calibration" and narrow.between_prior_sd == 0.001
+    assert wide.between_prior_sd == DEFAULT_BETWEEN_PRIOR.sd
+    assert narrow.ratios[0].half_width < wide.ratios[0].half_width
+
+
+def test_a_dead_worker_is_recorded_and_the_others_count() -> None:
+    measured = measure_replicated(SPECS, BUDGET, seed=1, run_process=FakeProcesses(dead=(1,)))
+    group = measured.group
+    assert [run.status for run in group.process_runs] == ["ok", "error", "ok"]
+    assert group.process_runs[1].error == "worker died: Segmentation fault"
+    assert group.round_process == (0,) * 6 + (2,) * 6
+    assert group.ratios[0].process_ratios == pytest.approx([1 / 1.1, 1 / 1.3])
+
+
+def test_every_worker_dead_is_an_error_of_each_member() -> None:
+    measured = measure_replicated(SPECS, BUDGET, run_process=FakeProcesses(dead=(0, 1, 2)))
+    assert measured.group.status == "error"
+    assert [r.status for r in measured.records] == ["error", "error"]
+    assert measured.records[0].error == "worker died: Segmentation fault"
+
+
+def test_no_further_process_once_the_time_is_spent() -> None:
+    ticks = iter([0.0, 0.0, 50.0, 120.0])
+    fake = FakeProcesses()
+    group = measure_replicated(SPECS, BUDGET, seed=1, time_left=100.0, run_process=fake,
+                               now=lambda: next(ticks)).group
+    assert len(fake.jobs) == 2 and group.processes == 2
+    assert fake.jobs[1].time_left == pytest.approx(50.0)
+
+
+def test_default_budget_splits_the_group_time() -> None:
+    budget = default_budget(PairingSettings(group_time=60.0, min_rounds=8, max_rounds=200))
+    assert budget == GroupBudget(processes=3, seconds_per_process=20.0,
+                                 min_rounds_per_process=3, max_rounds_per_process=67)
+
+
+def test_a_real_worker_process_on_a_tiny_model() -> None:
+    """One fresh worker: TinyNet with and without SE, and a member that calls sys.exit."""
+    exiting = replace(tiny_spec(), workload=Workload.for_model(
+        "tests.helpers.hostile_models:ExitNet", input_shape=(3, 16, 16)))
+    specs = [*SPECS, exiting]
+    settings = PairingSettings(block_time=0.005, min_rounds=6, max_rounds=6)
+    budget = GroupBudget(processes=1, seconds_per_process=5.0, min_rounds_per_process=6,
+                         max_rounds_per_process=6, measure_memory=False)
+    measured = measure_replicated(specs, budget, settings, baseline=0, seed=3,
+                                  run_process=run_worker_process)
+    group = measured.group
+    assert group.status == "ok" and group.rounds == 6 and group.round_process == (0,) * 6
+    assert group.members[2].status == "error"
+    assert "sys.exit(3)" in (group.members[2].error or "")
+    assert group.ratios[0].throughput_ratio is not None and group.ratios[0].ci_low is not None
+    assert [r.status for r in measured.records] == ["ok", "ok", "error"]
