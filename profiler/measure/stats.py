@@ -90,24 +90,24 @@ from functools import lru_cache
 __all__ = [
     "COMPARE_ALPHA",
     "CONFIDENCE",
-    "EXACT_SIGNED_RANK_MAX",
-    "MIN_ROUNDS_FOR_INTERVAL",
-    "NOISY_IQR_RATIO",
     "DEFAULT_BETWEEN_DF",
     "DEFAULT_BETWEEN_PRIOR",
     "DEFAULT_BETWEEN_SD",
+    "EXACT_SIGNED_RANK_MAX",
     "MIN_PROCESSES_FOR_DATA",
+    "MIN_ROUNDS_FOR_INTERVAL",
+    "NOISY_IQR_RATIO",
     "PAIRED_METHOD",
     "TWO_LEVEL_METHOD",
+    "UNPAIRED_METHOD",
     "VARIANCE_SOURCES",
     "BetweenPrior",
     "ProcessEstimate",
-    "TwoLevelInterval",
-    "between_estimate",
-    "UNPAIRED_METHOD",
     "RatioInterval",
     "Summary",
     "TestOutcome",
+    "TwoLevelInterval",
+    "between_estimate",
     "block_rate",
     "cv",
     "half_width",
@@ -564,8 +564,9 @@ def _pooled_within_variance(logs: Sequence[Sequence[float]]) -> float:
 
 
 def between_estimate(process_logs: Sequence[Sequence[float]]) -> tuple[float, int]:
-    """From per-round *log* ratios grouped by process: the data's between-process variance of a log ratio, ``max(0, s_m^2 - mean(sigma^2 /
-    n_p))``, and its degrees of freedom ``P - 1`` (0, 0 for fewer than two processes)."""
+    """From per-round *log* ratios grouped by process: the data's between-process variance,
+    ``max(0, s_m^2 - mean(sigma^2 / n_p))``, and its degrees of freedom ``P - 1`` (0, 0 for
+    fewer than two processes)."""
     logs = [list(p) for p in process_logs if p]
     if len(logs) < 2:
         return 0.0, 0

@@ -14,8 +14,9 @@ process, as in files written before), ``process_runs`` what each process did, an
 its per-process estimates, the within- and between-process spreads and the within-process
 (Wilcoxon, all rounds) interval as a diagnostic; ``interval_method`` says which variance built
 the headline interval (``processes``, ``calibration``, ``pooled`` or ``default``:
-:func:`profiler.measure.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source`` the
-prior it had for ratios timed in fewer than 4 processes. All these are optional: older files load as one process.
+:func:`profiler.measure.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source``
+the prior it had for ratios timed in fewer than 4 processes. All these are optional: older
+files load as one process.
 
 ``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A
 run of one workload against itself: ``attnprof calibrate``; its members share one case id
@@ -30,8 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "VARIANCE_SOURCES", "GroupMember", "GroupRatio", "GroupResult",
-           "ProcessRun", "group_id"]
+__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "VARIANCE_SOURCES", "GroupMember", "GroupRatio",
+           "GroupResult", "ProcessRun", "group_id"]
 
 GroupKind = Literal["comparison", "calibration"]
 GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
