@@ -14,7 +14,7 @@ NET = "tests.helpers.user_objects:TinyNet"
 GATE = "tests.helpers.user_objects:Gate"
 QUICK = ["--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1", "--min-time", "0.01",
          "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8", "--group-time", "0.3",
-         "--seed", "3"]
+         "--seed", "3", "--processes", "1"]
 SMALL = ["--input", "3x16x16"]
 
 

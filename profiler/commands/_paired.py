@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from profiler.commands._common import parse_key_values
 from profiler.errors import InvalidOptionError
+from profiler.measure.calibration_store import load_prior, machine_key
 from profiler.measure.paired import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
@@ -20,6 +21,8 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
+from profiler.measure.stats import BetweenPrior
+from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
 from profiler.report.cells import ratio_with_interval
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
@@ -28,6 +31,7 @@ from profiler.spec import BenchSpec, Workload, thaw_options
 
 __all__ = [
     "add_pairing_arguments",
+    "budget_from_args",
     "comparison_json",
     "comparison_table",
     "member_name",
@@ -35,13 +39,15 @@ __all__ = [
     "pairing_given",
     "rounds_line",
     "split_member",
+    "stored_prior",
+    "variance_text",
     "vs_specs",
 ]
 
 
 _FLAGS = {"block_time": "--block-time", "min_rounds": "--min-rounds",
           "max_rounds": "--max-rounds", "group_time": "--group-time", "target": "--target",
-          "order": "--order", "seed": "--seed"}
+          "order": "--order", "seed": "--seed", "processes": "--processes"}
 
 
 def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,11 +71,33 @@ def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
                        help="member order per round: shuffled afresh (default) or alternating")
     group.add_argument("--seed", type=int, metavar="N",
                        help="seed of the shuffle (default: drawn, and recorded)")
+    group.add_argument("--processes", type=int, metavar="N",
+                       help=f"fresh worker processes timing the group one after another, "
+                       f"splitting --group-time (default {DEFAULT_PROCESSES} for --vs, 1 for "
+                       "calibrate); 1 times in this process. The interval is built on the "
+                       "per-process ratios, widened by the between-process spread from "
+                       "'calibrate --processes' (or a default) below 4 processes")
 
 
 def pairing_given(args: argparse.Namespace) -> list[str]:
     """The rounds flags given on the command line."""
     return [flag for name, flag in _FLAGS.items() if getattr(args, name, None) is not None]
+
+
+def budget_from_args(args: argparse.Namespace, settings: PairingSettings,
+                     default: int = DEFAULT_PROCESSES) -> GroupBudget:
+    """The group's budget: ``--processes`` (default ``default``) splitting the settings'
+    group time and rounds (:meth:`GroupBudget.split`)."""
+    processes = default if args.processes is None else args.processes
+    if processes < 1:
+        raise InvalidOptionError(f"--processes {processes}: need at least 1 process")
+    return GroupBudget.split(settings.group_time, settings.min_rounds, settings.max_rounds,
+                             processes)
+
+
+def stored_prior(spec: BenchSpec) -> BetweenPrior | None:
+    """This machine's between-process spread from ``calibrate --processes`` (None: none)."""
+    return load_prior(machine_key(spec.device, spec.threads))
 
 
 def pairing_from_args(args: argparse.Namespace) -> PairingSettings:
@@ -216,10 +244,27 @@ def rounds_line(group: GroupResult) -> str:
     order = group.settings.get("order", "shuffle")
     how = f"shuffled, seed {group.seed}" if order == "shuffle" else "alternating"
     target = 100 * float(group.settings.get("target_half_width", DEFAULT_TARGET_HALF_WIDTH))
-    return (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
-            f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
-            f"{group.rounds_s:.1f} s of rounds); ratios: Hodges-Lehmann with the "
-            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds")
+    timed = (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
+             f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
+             f"{group.rounds_s:.1f} s of rounds)")
+    if not group.interval_method:
+        return (f"{timed}; ratios: Hodges-Lehmann with the {100 * group.confidence:g}% "
+                "Wilcoxon signed-rank interval over rounds")
+    return (f"{timed} in {group.processes} process(es); ratios: mean over processes, "
+            f"{100 * group.confidence:g}% t-interval with the process as a random effect; "
+            f"{variance_text(group)}")
+
+
+def variance_text(group: GroupResult) -> str:
+    """Which between-process variance built the group's intervals, in a few words."""
+    if group.interval_method == "processes":
+        return "between-process variance from its processes"
+    sd = group.between_prior_sd
+    spread = "" if sd is None else f" (SD {100 * sd:.2g}%, {group.between_prior_df:g} df)"
+    names = {"calibration": "this machine's 'calibrate --processes'", "pooled":
+             "the run's groups, pooled", "default": "the default"}
+    return (f"between-process variance from {names.get(group.interval_method, '?')}{spread}"
+            " with the group's own")
 
 
 def _result(record: CaseRecord) -> BenchResult | None:

@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from tabulate import tabulate
@@ -39,11 +40,13 @@ from profiler.commands._common import (
 )
 from profiler.commands._paired import (
     add_pairing_arguments,
+    budget_from_args,
     comparison_json,
     comparison_table,
     member_name,
     pairing_from_args,
     pairing_given,
+    stored_prior,
     vs_specs,
 )
 from profiler.commands._safety import (
@@ -211,13 +214,15 @@ def _json(spec: BenchSpec, result: BenchResult, environment: Environment) -> str
 
 
 def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
-    from profiler.measure.group import measure_group
+    from profiler.measure.replicate import measure_replicated
     from profiler.results.envelope import ResultFile, write_result_file
 
     specs = vs_specs(spec, list(args.vs))
-    measured = measure_group(specs, pairing_from_args(args), baseline=0,
-                             names=[member_name(s.workload) for s in specs], seed=args.seed,
-                             memory_limit=memory_limit(args))
+    settings = pairing_from_args(args)
+    budget = replace(budget_from_args(args, settings), measure_memory=spec.memory)
+    measured = measure_replicated(specs, budget, settings, baseline=0,
+                                  names=[member_name(s.workload) for s in specs], seed=args.seed,
+                                  memory_limit=memory_limit(args), prior=stored_prior(spec))
     environment = _environment(spec)
     if args.output is not None:
         from profiler.provenance import git_commit, tool_version

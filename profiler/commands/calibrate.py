@@ -18,11 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from profiler.commands._common import add_workload_arguments, workload_from_args
-from profiler.commands._paired import add_pairing_arguments, pairing_from_args, rounds_line
+from profiler.commands._paired import (
+    add_pairing_arguments,
+    budget_from_args,
+    pairing_from_args,
+    rounds_line,
+)
 from profiler.commands._safety import (
     add_overwrite_argument,
     check_output_argument,
@@ -31,6 +37,8 @@ from profiler.commands._safety import (
 )
 from profiler.commands.bench import add_run_arguments
 from profiler.errors import MeasurementError
+from profiler.measure.calibration_store import machine_key, store_prior
+from profiler.measure.stats import BetweenPrior
 from profiler.output import hold_lock
 from profiler.report.cells import ratio_with_interval
 from profiler.report.ratios import stored_interval
@@ -38,7 +46,7 @@ from profiler.results.envelope import ResultFile, load_result_file, write_result
 from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec
 
-__all__ = ["DEFAULT_MODEL", "calibration_json", "register", "run"]
+__all__ = ["DEFAULT_MODEL", "between_prior", "calibration_json", "register", "run"]
 
 DEFAULT_MODEL = "resnet18"
 DEFAULT_BATCH = 8
@@ -49,9 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "calibrate", help="A/A run: this machine's timing noise at the default budget",
         description="Time one workload against itself (the same model built twice, "
         "interleaved rounds) and report the A/A throughput ratio's 95% interval and the "
-        "smallest slowdown the default budget can detect here. Both copies run in this "
-        "process: differences between processes (a few points on some machines) are not "
-        "in it. Default workload: "
+        "smallest slowdown the default budget can detect here. By default both copies run in "
+        "this process: differences between processes (a few points on some machines) are not "
+        "in it; --processes N (N >= 2) times the pair in N fresh processes one after another, "
+        "measures the between-process spread and stores it for this machine "
+        "($XDG_CACHE_HOME/attnprof/between-process.json), where 'bench --vs' and suite runs "
+        "take it for groups timed in fewer than 4 processes. Default workload: "
         f"{DEFAULT_MODEL} inference at batch {DEFAULT_BATCH}.",
         epilog="-o FILE writes a result file holding the calibration; --into RESULT.json adds "
         "it to an existing result file (replacing an earlier calibration of the same "
@@ -93,7 +104,10 @@ def calibration_json(group: GroupResult) -> dict[str, Any]:
             "rounds": ratio.rounds, "significant": significant,
             "min_detectable_slowdown": group.min_detectable_slowdown,
             "steps_per_round": group.steps_per_round, "stopped": group.stopped,
-            "seed": group.seed, "settings": dict(group.settings)}
+            "seed": group.seed, "settings": dict(group.settings),
+            "processes": group.processes,
+            "process_ratios": list(ratio.process_ratios) or None,
+            "within_sd": ratio.within_sd, "between_sd": ratio.between_sd}
 
 
 def _table(group: GroupResult) -> str:
@@ -109,6 +123,10 @@ def _table(group: GroupResult) -> str:
              + ("– (too few rounds for an interval)" if detectable is None
                 else f"{100 * detectable:.1f}%"),
              rounds_line(group)]
+    if data["between_sd"] is not None:
+        lines.insert(3, f"between-process SD of a ratio: {100 * data['between_sd']:.2g}% over "
+                     f"{group.processes} processes (within one process, one round: "
+                     f"{100 * (data['within_sd'] or 0.0):.2g}%)")
     return "\n".join(lines)
 
 
@@ -124,16 +142,44 @@ def _write(target: Path, base: ResultFile | None, group: GroupResult, spec: Benc
     print(f"wrote {target}", file=sys.stderr)
 
 
-def _calibrate(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
-    from profiler.measure.group import measure_group
+def _measure(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
+    settings = pairing_from_args(args)
+    budget = budget_from_args(args, settings, default=1)
+    if budget.processes == 1:
+        from profiler.measure.group import measure_group
 
-    measured = measure_group([spec, spec], pairing_from_args(args), kind="calibration",
-                             names=["A", "A'"], seed=args.seed, memory_limit=memory_limit(args))
-    failed = next((m for m in measured.group.members if m.status != "ok"), None)
-    if failed is not None:
-        raise MeasurementError(f"calibrate {spec.workload.label}: {failed.status}: "
-                               f"{failed.error}")
-    return measured.group
+        return measure_group([spec, spec], settings, kind="calibration", names=["A", "A'"],
+                             seed=args.seed, memory_limit=memory_limit(args)).group
+    from profiler.measure.replicate import measure_replicated
+
+    return measure_replicated([spec, spec], replace(budget, measure_memory=False), settings,
+                              kind="calibration", names=["A", "A'"], seed=args.seed,
+                              memory_limit=memory_limit(args)).group
+
+
+def between_prior(group: GroupResult) -> BetweenPrior | None:
+    """The between-process spread a calibration across processes measured (None: one
+    process, or its processes gave no spread)."""
+    (ratio,) = group.ratios
+    timed = sum(1 for run in group.process_runs if run.status == "ok" and run.rounds)
+    if ratio.between_sd is None or timed < 2:
+        return None
+    return BetweenPrior(ratio.between_sd, float(timed - 1), "calibration")
+
+
+def _calibrate(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
+    group = _measure(args, spec)
+    failed = next((m for m in group.members if m.status != "ok"), None)
+    if group.status != "ok" or failed is not None:
+        why = (f"{failed.status}: {failed.error}" if failed is not None
+               else f"{group.status}: {group.error}")
+        raise MeasurementError(f"calibrate {spec.workload.label}: {why}")
+    prior = between_prior(group)
+    if prior is not None:
+        stored = store_prior(machine_key(spec.device, spec.threads), prior, spec.label,
+                             group.started_utc)
+        print(f"stored this machine's between-process spread in {stored}", file=sys.stderr)
+    return group
 
 
 def run(args: argparse.Namespace) -> int:

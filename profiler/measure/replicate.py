@@ -51,7 +51,7 @@ from profiler.measure.stats import (
     summarize,
     two_level_interval,
 )
-from profiler.plan.budget import GroupBudget
+from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.results.group import (
@@ -67,7 +67,6 @@ from profiler.spec import BenchSpec
 __all__ = ["DEFAULT_PROCESSES", "ProcessJob", "combine_processes", "default_budget",
            "measure_replicated", "process_settings", "run_in_process", "run_worker_process"]
 
-DEFAULT_PROCESSES = 3
 # a worker's build, warm-up and memory child come on top of its rounds
 _WORKER_SLACK_S = 900.0
 
@@ -98,13 +97,10 @@ RunProcess = Callable[[ProcessJob], GroupMeasurement]
 
 
 def default_budget(settings: PairingSettings, processes: int = DEFAULT_PROCESSES) -> GroupBudget:
-    """``processes`` processes splitting ``settings.group_time`` and its rounds (at least 3
-    rounds each: :data:`~profiler.measure.stats.MIN_ROUNDS_FOR_INTERVAL` over 2)."""
-    least = max(3, -(-settings.min_rounds // processes))
-    most = max(least, -(-settings.max_rounds // processes))
-    return GroupBudget(processes=processes,
-                       seconds_per_process=settings.group_time / processes,
-                       min_rounds_per_process=least, max_rounds_per_process=most)
+    """``processes`` processes splitting ``settings``' group time and rounds
+    (:meth:`GroupBudget.split`)."""
+    return GroupBudget.split(settings.group_time, settings.min_rounds, settings.max_rounds,
+                             processes)
 
 
 def process_settings(budget: GroupBudget, settings: PairingSettings) -> PairingSettings:

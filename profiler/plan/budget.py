@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GroupBudget"]
+__all__ = ["DEFAULT_PROCESSES", "GroupBudget"]
+
+# processes per group when nobody planned one (bench --vs, a suite run without a plan)
+DEFAULT_PROCESSES = 3
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,13 @@ class GroupBudget:
             raise ValueError("need 1 <= min_rounds_per_process <= max_rounds_per_process")
         if not self.seconds_per_process >= 0:
             raise ValueError("seconds_per_process must be >= 0")
+
+    @classmethod
+    def split(cls, group_time: float, min_rounds: int, max_rounds: int,
+              processes: int = DEFAULT_PROCESSES) -> GroupBudget:
+        """``processes`` processes sharing ``group_time`` seconds of rounds and the rounds
+        bounds (at least 3 rounds each: half of the 6 a within-process interval needs)."""
+        least = max(3, -(-min_rounds // processes))
+        most = max(least, -(-max_rounds // processes))
+        return cls(processes=processes, seconds_per_process=group_time / processes,
+                   min_rounds_per_process=least, max_rounds_per_process=most)

@@ -5,8 +5,10 @@ the cases that differ only in their attention (or block) into comparison groups
 (:mod:`profiler.suites.groups`) and keeps this shard's units (a case alone, or a whole group);
 :func:`run_suite` measures the pending ones through an injectable ``run_case`` (default
 :func:`profiler.measure.case.run_case`, which records failures as ``error``/``oom`` so the
-suite goes on) or ``run_group`` (default :func:`profiler.measure.group.measure_group`: the
-members timed together in interleaved rounds, one record per member plus the group's record)
+suite goes on) or ``run_group`` (default :func:`measure_planned_group`: the members timed
+together in interleaved rounds in fresh worker processes by
+:func:`profiler.measure.replicate.measure_replicated`, one record per member plus the group's
+record)
 and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
 holding every finished case and group.
 
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
 from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
+from profiler.plan.budget import GroupBudget
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
@@ -346,16 +349,25 @@ def _pending(plan: RunPlan, result: ResultFile) -> list[Unit]:
 
 def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
-                          memory_limit: int | None = None) -> GroupMeasurement:
-    """The default ``run_group``: :func:`profiler.measure.group.measure_group` (under the CPU
-    memory guard's ``memory_limit``), with a failure of the group as a whole (a missing
-    device, a bug) recorded as ``error`` on every member, so that the suite goes on."""
-    from profiler.measure.group import GroupMeasurement, measure_group
+                          memory_limit: int | None = None,
+                          budget: GroupBudget | None = None) -> GroupMeasurement:
+    """The default ``run_group``: :func:`profiler.measure.replicate.measure_replicated` under
+    ``budget`` (None: :meth:`GroupBudget.split` of ``settings`` over 3 processes), with this
+    machine's stored between-process spread as the prior (under the CPU memory guard's
+    ``memory_limit``), and a failure of the group as a whole (a missing device, a bug)
+    recorded as ``error`` on every member, so that the suite goes on."""
+    from profiler.measure.calibration_store import load_prior, machine_key
+    from profiler.measure.group import GroupMeasurement
+    from profiler.measure.replicate import measure_replicated
 
+    budget = budget or GroupBudget.split(settings.group_time, settings.min_rounds,
+                                         settings.max_rounds)
+    lead = group.specs[0]
     try:
-        return measure_group(group.specs, settings, baseline=group.baseline,
-                             index=group.index, time_left=time_left,
-                             memory_limit=memory_limit)
+        return measure_replicated(group.specs, budget, settings, baseline=group.baseline,
+                                  index=group.index, time_left=time_left,
+                                  memory_limit=memory_limit,
+                                  prior=load_prior(machine_key(lead.device, lead.threads)))
     except Exception as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
