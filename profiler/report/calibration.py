@@ -8,12 +8,48 @@ the throughput verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from profiler.report.cells import ratio_with_interval
 from profiler.report.data import ReportData
 from profiler.report.ratios import stored_interval
 from profiler.results.group import GroupResult
 
-__all__ = ["calibration_line", "calibration_section"]
+__all__ = ["calibration_line", "calibration_section", "interval_note"]
+
+_SOURCES = {"processes": "the group's own processes", "calibration":
+            "this machine's 'calibrate --processes'", "pooled": "the run's groups, pooled",
+            "default": "the documented default"}
+
+
+def _source_text(source: str, groups: list[GroupResult]) -> str:
+    text = _SOURCES.get(source, source)
+    first = groups[0]
+    if source != "processes" and first.between_prior_sd is not None:
+        text += f" (SD {100 * first.between_prior_sd:.2g}%, {first.between_prior_df:g} df)"
+    return f"{text}: {len(groups)} group{'s' if len(groups) != 1 else ''}"
+
+
+def interval_note(groups: Sequence[GroupResult]) -> str:
+    """One sentence: what the throughput intervals of a report's ``groups`` cover, and which
+    between-process variance built them (README, Timing method)."""
+    timed = [g for g in groups if g.kind == "comparison" and g.status == "ok"]
+    replicated = [g for g in timed if g.interval_method]
+    if not replicated:
+        return ("The intervals cover the noise within this run, not what differs from one "
+                "process to the next (a few points on some machines: README, Timing method).")
+    by_source: dict[str, list[GroupResult]] = {}
+    for group in replicated:
+        by_source.setdefault(group.interval_method, []).append(group)
+    counts = sorted({g.processes for g in replicated})
+    processes = "-".join(str(n) for n in (counts[0], counts[-1]) if n) if len(counts) > 1 \
+        else str(counts[0])
+    older = len(timed) - len(replicated)
+    return (f"Intervals: each comparison group timed in {processes} fresh process(es), the "
+            "process a random effect (README, Timing method); between-process variance from "
+            + "; ".join(_source_text(s, g) for s, g in by_source.items())
+            + (f"; {older} group(s) timed in one process, within-process intervals only"
+               if older else "") + ".")
 
 
 def calibration_line(group: GroupResult) -> str:

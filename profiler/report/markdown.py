@@ -19,7 +19,7 @@ from profiler.devices import device_type
 from profiler.measure.stats import CONFIDENCE
 from profiler.report import tables
 from profiler.report.breakdown import breakdown_section
-from profiler.report.calibration import calibration_section
+from profiler.report.calibration import calibration_section, interval_note
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
 from profiler.report.ratios import UNPAIRED_MARK
@@ -56,7 +56,7 @@ def _inputs_line(data: ReportData) -> str:
     return "Inputs: " + "; ".join(runs) + "."
 
 
-def _rules(check: ClaimsCheck) -> str:
+def _rules(check: ClaimsCheck, data: ReportData) -> str:
     findings = check.findings
     basis = (f"one counting convention for the whole paper (`{findings.path.name}`): "
              f"{findings.statement.rstrip('.')}"
@@ -67,14 +67,12 @@ def _rules(check: ClaimsCheck) -> str:
             f"under {basis}; throughput as each method's share of its own backbone's FPS "
             f"(absolute FPS depend on the hardware) with its {CONFIDENCE:.0%} confidence "
             "interval, paired over interleaved rounds where the cases were timed together "
-            f"({UNPAIRED_MARK} marks cases timed apart; the interval covers the noise within "
-            "this run, not what differs from one process to the next, a few points on some "
-            "machines: README, Timing method); `pass` when the interval overlaps the "
+            f"({UNPAIRED_MARK} marks cases timed apart); `pass` when the interval overlaps the "
             f"paper's share ±{100 * RATIO_TOLERANCE:.0f} percentage points, `fail` when it lies "
             "wholly outside, `inconclusive` when it is wider than that band; orderings per "
             "backbone and mode on the interval of the two methods' ratio: `pass` when it "
             "excludes 100% on the paper's side, `inconclusive` when it contains 100%. `n.a.` = "
-            "nothing to compare. Every `fail` says why.")
+            f"nothing to compare. Every `fail` says why. {interval_note(data.groups)}")
 
 
 def _missing_list(verdicts: Sequence[Verdict]) -> str:
@@ -90,7 +88,7 @@ def _claims_sections(data: ReportData, check: ClaimsCheck) -> list[str]:
     claims = check.claims
     out = [_section("Verdicts", f"Against {claims.title} ({claims.source}; code: "
                     f"{claims.code}): **{check.summary() or 'no claim could be checked'}**."
-                    f"\n\n{_rules(check)}")]
+                    f"\n\n{_rules(check, data)}")]
     comparison = tables.claims_table(data, claims)
     out.append(_section(comparison.title, comparison.to_markdown()))
     for title, verdicts in check.by_section():
