@@ -42,8 +42,13 @@ from profiler.results.envelope import CaseRecord, utc_now
 from profiler.results.group import GroupKind, GroupMember, GroupRatio, GroupResult, group_id
 from profiler.spec import BenchSpec
 
-__all__ = ["GroupMeasurement", "check_groupable", "default_baseline", "group_record",
+__all__ = ["MEMORY_METHODS", "GroupMeasurement", "check_groupable", "default_baseline",
+           "group_record",
            "measure_group"]
+
+
+# the CPU's peak-memory measures of a group's members (see measure_group)
+MEMORY_METHODS: tuple[str, ...] = ("tensor", "child")
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ def _memory(member: InProcessMember, step_seconds: float, policy: TimingPolicy,
             measure_memory: bool) -> MemoryFigures:
     if member.cuda_memory is not None:
         return member.cuda_memory
+    if member.tensor_memory is not None:
+        return member.tensor_memory
     if not measure_memory:
         return MemoryFigures(method="skipped")
     spec = member.spec
@@ -148,7 +155,8 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
                   now: Callable[[], float] = time.monotonic,
                   policy: TimingPolicy = DEFAULT_POLICY,
                   memory_limit: int | None = None,
-                  measure_memory: bool = True) -> GroupMeasurement:
+                  measure_memory: bool = True,
+                  memory_method: str = "child") -> GroupMeasurement:
     """Time ``specs`` together in interleaved rounds (see the module doc).
 
     ``time_left`` (seconds) is the caller's own budget: the rounds end when it is spent, once
@@ -156,7 +164,9 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     a member's failure is recorded. ``memory_limit`` bounds the CPU memory guard (bytes;
     None: the available memory), which each member consults before it is built.
     ``measure_memory`` False skips the CPU memory child (``memory_method`` ``skipped``; CUDA's
-    figures, taken during warm-up, stay).
+    figures, taken during warm-up, stay); ``memory_method`` is the CPU measure: ``child`` (a
+    child process per member, afterwards) or ``tensor`` (the peak of tensor bytes, in-process
+    during warm-up: :func:`profiler.measure.memory.cpu_tensor_memory`).
     """
     check_groupable(specs, kind)
     pin_malloc_thresholds()
@@ -166,7 +176,12 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     started, clock = utc_now(), time.perf_counter()
     deadline = None if time_left is None else now() + time_left
     device = resolve_device(specs[0].device)
-    members = [InProcessMember(s, device, name=n, policy=policy, memory_limit=memory_limit)
+    if memory_method not in MEMORY_METHODS:
+        raise InvalidOptionError(f"unknown memory method {memory_method!r}; valid: "
+                                 f"{', '.join(MEMORY_METHODS)}")
+    cpu_memory = memory_method if measure_memory else "child"
+    members = [InProcessMember(s, device, name=n, policy=policy, memory_limit=memory_limit,
+                               cpu_memory=cpu_memory)
                for s, n in zip(specs, names, strict=True)]
     blocks: list[BlockFigures] = [BlockFigures() for _ in members]
     steps: list[float] = [0.0 for _ in members]

@@ -37,7 +37,8 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         specs, PairingSettings.from_dict(job["settings"]), baseline=int(job["baseline"]),
         names=list(job["names"]), kind=job.get("kind", "comparison"), index=job.get("index"),
         seed=job.get("seed"), time_left=job.get("time_left"),
-        memory_limit=job.get("memory_limit"), measure_memory=bool(job.get("measure_memory")))
+        memory_limit=job.get("memory_limit"), measure_memory=bool(job.get("measure_memory")),
+        memory_method=str(job.get("memory_method", "tensor")))
     return {"group": measured.group.to_dict(),
             "records": [r.to_dict() for r in measured.records]}
 

@@ -11,8 +11,10 @@ plan_memory`, under ``memory_limit``) whether the member's step fits: a refusal 
 member's ``oom`` (members are checked one at a time; the guard does not add up the weights
 of the members held together). Memory on CUDA is measured during the member's own warm-up
 (:class:`CudaMemoryProbe` around building, warm-up and ``policy.memory_steps`` more steps),
-when no other member runs, so the caching allocator's peak is this member's. On the CPU the
-caller runs the child process per member afterwards
+when no other member runs, so the caching allocator's peak is this member's. On the CPU,
+``cpu_memory = "tensor"`` measures the peak of tensor bytes during the member's warm-up too
+(:func:`profiler.measure.memory.cpu_tensor_memory`); ``"child"`` (the default) leaves it to
+the caller, who runs the child process per member afterwards
 (:func:`profiler.measure.timing.child_memory`), as for a case timed alone.
 
 Torch's failures become one-line attnprof errors (:func:`profiler.measure.timing.run_guarded`:
@@ -23,13 +25,19 @@ member's status; a failed member frees its model at once so the rest of the grou
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import torch
 
 from profiler.errors import MeasurementError
 from profiler.measure.clock import Clock, clock_for
-from profiler.measure.memory import CudaMemoryProbe, MemoryFigures
+from profiler.measure.memory import (
+    CudaMemoryProbe,
+    MemoryFigures,
+    cpu_tensor_memory,
+    live_tensor_bytes,
+)
 from profiler.measure.memory_guard import plan_memory
 from profiler.measure.steps import PreparedStep, prepare_step, static_memory_bytes
 from profiler.measure.timing import (
@@ -47,12 +55,21 @@ __all__ = ["InProcessMember"]
 T = TypeVar("T")
 
 
+def _held_tensors(prepared: PreparedStep) -> list[torch.Tensor]:
+    """What lives between steps: parameters, buffers, optimizer state, the input batch."""
+    held = [*prepared.module.parameters(), *prepared.module.buffers(), prepared.inputs]
+    if prepared.optimizer is not None:
+        for state in prepared.optimizer.state.values():
+            held.extend(v for v in state.values() if isinstance(v, torch.Tensor))
+    return held
+
+
 class InProcessMember:
     """``spec``'s step on ``device`` in this process (see the module doc)."""
 
     def __init__(self, spec: BenchSpec, device: torch.device, *, name: str | None = None,
                  policy: TimingPolicy = DEFAULT_POLICY, clock: Clock | None = None,
-                 memory_limit: int | None = None) -> None:
+                 memory_limit: int | None = None, cpu_memory: str = "child") -> None:
         self.spec = spec
         self.device = device
         self.name = name or spec.workload.label
@@ -60,6 +77,8 @@ class InProcessMember:
         self.policy = policy
         self.clock = clock or clock_for(device)
         self.cuda_memory: MemoryFigures | None = None
+        self.cpu_memory = cpu_memory
+        self.tensor_memory: MemoryFigures | None = None
         self.static_bytes: int | None = None
         self.memory_limit = memory_limit
         self.memory_estimate: int | None = None
@@ -97,6 +116,10 @@ class InProcessMember:
         times = warm_up(self.clock, self._prepared.run, self.spec.warmup, self.spec.min_time,
                         self.policy)
         self.static_bytes = static_memory_bytes(self._prepared, self.spec.mode)
+        if self.spec.memory and self.device.type == "cpu" and self.cpu_memory == "tensor":
+            held = live_tensor_bytes(_held_tensors(self._prepared))
+            figures = cpu_tensor_memory(self._prepared.run, self.policy.memory_steps, held)
+            self.tensor_memory = replace(figures, static_bytes=self.static_bytes)
         if probe is not None:
             probe.mark_steady()
             self.clock.time_steps(self._prepared.run, self.policy.memory_steps)

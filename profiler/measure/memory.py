@@ -22,6 +22,17 @@ switched off in the child (``MALLOC_MMAP_THRESHOLD_``) so that freed activations
 OS and do not hide inside ``held``. Without ``/proc`` the child falls back to ``getrusage``
 (peak only).
 
+CPU without a process per case (``memory_method = "cpu_tensor_peak"``, the default of
+comparison groups, which are timed in worker processes of their own): in the timing process,
+after warm-up, ``STEPS`` steps run under ``torch.profiler`` with ``profile_memory=True``; the
+CPU allocator's allocation and free events (bytes, time) give the peak of the bytes allocated
+above what was live when the steps began (:func:`allocation_peak`), and ``peak_bytes`` adds
+the bytes live between steps (the distinct storages of parameters, buffers, optimizer state
+and the input batch: :func:`live_tensor_bytes`); ``activation_bytes`` is the peak above them.
+It counts tensor memory only: not the allocator's slack, not the memory of torch itself,
+oneDNN's scratch buffers or thread stacks, which the child's RSS sees (README, Memory states
+the difference on three models). The child stays an option (``memory_method = "child"``).
+
 Static memory (both devices) is counted, not measured: bytes of parameters, buffers,
 gradients and optimizer state (:func:`profiler.measure.steps.static_memory_bytes`).
 
@@ -38,7 +49,7 @@ import resource
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,16 +59,21 @@ from profiler.measure.children import run_child
 
 __all__ = [
     "CPU_METHOD",
+    "CPU_TENSOR_METHOD",
     "CUDA_METHOD",
     "CudaMemoryProbe",
     "MemoryFigures",
+    "allocation_peak",
     "child_environment",
+    "cpu_tensor_memory",
+    "live_tensor_bytes",
     "main",
     "measure_cpu_memory",
 ]
 
 CUDA_METHOD = "cuda_max_memory_allocated"
 CPU_METHOD = "cpu_rss_hwm_child"
+CPU_TENSOR_METHOD = "cpu_tensor_peak"
 CPU_METHOD_RUSAGE = "cpu_ru_maxrss_child"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -77,6 +93,43 @@ class MemoryFigures:
     def unavailable(cls, reason: str, static_bytes: int | None = None) -> MemoryFigures:
         first = reason.strip().splitlines()[0] if reason.strip() else "unknown reason"
         return cls(method=f"unavailable: {first}", static_bytes=static_bytes)
+
+
+def live_tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes of the distinct storages behind ``tensors`` (views and shared weights once)."""
+    seen: dict[int, int] = {}
+    for tensor in tensors:
+        storage = tensor.untyped_storage()
+        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), storage.nbytes())
+    return sum(seen.values())
+
+
+def allocation_peak(events: Iterable[tuple[int, int]]) -> int:
+    """The highest running total of ``(time, bytes)`` allocation events (frees negative), in
+    time order, starting from 0: the peak allocated above the start."""
+    total = peak = 0
+    for _, nbytes in sorted(events, key=lambda e: e[0]):
+        total += nbytes
+        peak = max(peak, total)
+    return peak
+
+
+def cpu_tensor_memory(run: Callable[[], None], steps: int, held: int) -> MemoryFigures:
+    """``steps`` runs of ``run`` under the profiler's memory events (see the module doc);
+    ``held`` is the bytes live between steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            for _ in range(max(1, steps)):
+                run()
+        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                  if e.name() == "[memory]" and e.device_type().name == "CPU"]
+    except (RuntimeError, AttributeError) as exc:
+        return MemoryFigures.unavailable(f"profiler memory events: {exc}")
+    above = allocation_peak(events)
+    return MemoryFigures(method=CPU_TENSOR_METHOD, peak_bytes=held + above,
+                         activation_bytes=above)
 
 
 class CudaMemoryProbe:

@@ -6,7 +6,9 @@ each a fresh ``python -m profiler.measure.group_worker`` (:mod:`profiler.measure
 that builds and warms every member and runs interleaved rounds
 (:func:`profiler.measure.paired.run_rounds`) with ``seconds_per_process`` of rounds,
 ``min/max_rounds_per_process`` rounds, and the shuffle seed ``seed + p``. Peak memory is
-measured by the first process only (when ``budget.measure_memory``). The parent waits on each
+measured by the first process only (when ``budget.measure_memory``): on the CPU by default as
+the peak of tensor bytes inside the worker (``memory_method = "tensor"``,
+:func:`profiler.measure.memory.cpu_tensor_memory`), no process per case. The parent waits on each
 child through :func:`profiler.measure.children.run_child`: Ctrl-C / SIGTERM (made exceptions by
 :mod:`profiler.signals`) end the child's process group before they go on. A worker that dies
 (a crash, a timeout) is recorded in ``process_runs`` as ``error`` and the next one starts; a
@@ -85,12 +87,14 @@ class ProcessJob:
     time_left: float | None
     measure_memory: bool
     memory_limit: int | None
+    memory_method: str = "tensor"
 
     def to_dict(self) -> dict[str, Any]:
         return {"specs": [s.to_dict() for s in self.specs], "settings": self.settings.to_dict(),
                 "baseline": self.baseline, "names": list(self.names), "kind": self.kind,
                 "index": self.index, "seed": self.seed, "time_left": self.time_left,
-                "measure_memory": self.measure_memory, "memory_limit": self.memory_limit}
+                "measure_memory": self.measure_memory, "memory_limit": self.memory_limit,
+                "memory_method": self.memory_method}
 
 
 RunProcess = Callable[[ProcessJob], GroupMeasurement]
@@ -117,7 +121,7 @@ def run_in_process(job: ProcessJob) -> GroupMeasurement:
     return measure_group(job.specs, job.settings, baseline=job.baseline, names=job.names,
                          kind=job.kind, index=job.index, seed=job.seed,
                          time_left=job.time_left, memory_limit=job.memory_limit,
-                         measure_memory=job.measure_memory)
+                         measure_memory=job.measure_memory, memory_method=job.memory_method)
 
 
 def _worker_timeout(job: ProcessJob) -> float:
@@ -162,7 +166,8 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
                        baseline: int | None = None, names: Sequence[str] | None = None,
                        kind: GroupKind = "comparison", index: int | None = None,
                        seed: int | None = None, time_left: float | None = None,
-                       memory_limit: int | None = None, prior: BetweenPrior | None = None,
+                       memory_limit: int | None = None, memory_method: str = "tensor",
+                       prior: BetweenPrior | None = None,
                        run_process: RunProcess | None = None,
                        now: Callable[[], float] = time.monotonic) -> GroupMeasurement:
     """Time ``specs`` in ``budget.processes`` processes and combine them (see the module doc).
@@ -172,6 +177,8 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     (default :func:`default_budget` of ``settings``). ``time_left`` (seconds) ends the rounds
     of the running process and starts no further one once spent. ``prior``: the
     between-process prior for ratios timed in fewer than 4 processes (None: the default).
+    ``memory_method``: the CPU's peak-memory measure (``tensor``, in the worker; ``child``: a
+    child process per member, as for a case timed alone).
     ``run_process`` runs one process's job (default: a worker process, or in this process
     for one process).
     """
@@ -194,7 +201,8 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
         if left is not None and left <= 0 and process > 0:
             break
         job = ProcessJob(tuple(specs), each, base, names, kind, index, seed + process,
-                         left, budget.measure_memory and process == 0, memory_limit)
+                         left, budget.measure_memory and process == 0, memory_limit,
+                         memory_method)
         try:
             runs.append(run_process(job))
         except MeasurementError as exc:
