@@ -43,6 +43,8 @@ class BenchResult:
 
     Memory, in bytes: ``peak_memory_bytes`` is the peak the workload needed, measured as
     ``memory_method`` says (``cuda_max_memory_allocated``: the CUDA caching allocator's peak;
+    ``cpu_tensor_peak``: the peak of tensor bytes in the timing process, from the profiler's
+    allocation events, plus the bytes live between steps;
     ``cpu_rss_hwm_child``: RSS high-water mark of a child process running the step, minus
     its RSS before building the model; ``unavailable: <why>``/``skipped``: not measured).
     ``static_memory_bytes`` = parameters + buffers + gradients + optimizer state;
