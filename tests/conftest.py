@@ -1,4 +1,5 @@
-"""Shared test configuration: GPU tests skip cleanly on machines without CUDA."""
+"""Shared test configuration: GPU tests skip cleanly on machines without CUDA; the user
+cache (a stored between-process calibration) is a fresh folder per test."""
 
 from __future__ import annotations
 
@@ -13,3 +14,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_user_cache(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads this machine's ``calibrate --processes`` result (XDG_CACHE_HOME)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

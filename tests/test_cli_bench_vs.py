@@ -85,6 +85,7 @@ def test_a_member_out_of_memory_is_listed_and_the_rest_measured(
     (["--block", "se", "--channels", "16", "--vs", "tests.helpers.user_objects:Halve"],
      "incompatible block shape"),
     ([NET, "--vs", "eca", "--min-rounds", "9", "--max-rounds", "8"], "min_rounds <= max_rounds"),
+    ([NET, "--vs", "eca", "--processes", "0"], "--processes 0: need at least 1 process"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: list[str],
                                         fragment: str) -> None:
@@ -96,6 +97,8 @@ def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], arg
 def test_rounds_flags_without_vs_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, *SMALL, "--seed", "3", "--target", "1"]) == 2
     assert "--target, --seed apply with --vs" in _one_line_error(capsys)
+    assert main(["bench", NET, *SMALL, "--processes", "2"]) == 2
+    assert "--processes apply with --vs" in _one_line_error(capsys)
 
 
 def test_each_member_takes_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:

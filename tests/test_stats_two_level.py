@@ -31,7 +31,7 @@ def _simulate(rng: random.Random, processes: int, rounds: int, between: float,
     return out
 
 
-def _coverage(processes: int, prior: BetweenPrior | None, seeds: int = 1500) -> float:
+def _coverage(processes: int, prior: BetweenPrior | None, seeds: int = 800) -> float:
     rng = random.Random(20261202 + processes)
     hits = 0
     for _ in range(seeds):

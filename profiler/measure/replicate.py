@@ -29,6 +29,7 @@ suite's ``group_time`` over :data:`DEFAULT_PROCESSES` processes.
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -189,8 +190,6 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     base = default_baseline(specs) if baseline is None else baseline
     if run_process is None:
         run_process = run_in_process if budget.processes == 1 else run_worker_process
-    import random
-
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     started, clock = utc_now(), time.perf_counter()
     deadline = None if time_left is None else now() + time_left
