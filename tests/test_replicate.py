@@ -165,3 +165,14 @@ def test_a_real_worker_process_on_a_tiny_model() -> None:
     assert "sys.exit(3)" in (group.members[2].error or "")
     assert group.ratios[0].throughput_ratio is not None and group.ratios[0].ci_low is not None
     assert [r.status for r in measured.records] == ["ok", "ok", "error"]
+
+
+def test_between_estimates_feed_a_pooled_prior() -> None:
+    from profiler.measure.replicate import between_estimates
+    from profiler.measure.stats import pooled_between_prior
+
+    group = measure_replicated(SPECS, BUDGET, seed=1, run_process=FakeProcesses()).group
+    ((variance, df),) = between_estimates(group)
+    assert df == 2 and variance == pytest.approx(group.ratios[0].between_sd ** 2)
+    prior = pooled_between_prior(between_estimates(group))
+    assert prior is not None and prior.source == "pooled" and prior.df == 2

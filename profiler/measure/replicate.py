@@ -67,8 +67,9 @@ from profiler.results.group import (
 )
 from profiler.spec import BenchSpec
 
-__all__ = ["DEFAULT_PROCESSES", "ProcessJob", "combine_processes", "default_budget",
-           "measure_replicated", "process_settings", "run_in_process", "run_worker_process"]
+__all__ = ["DEFAULT_PROCESSES", "ProcessJob", "between_estimates", "combine_processes",
+           "default_budget", "measure_replicated", "process_settings", "run_in_process",
+           "run_worker_process"]
 
 # a worker's build, warm-up and memory child come on top of its rounds
 _WORKER_SLACK_S = 900.0
@@ -339,3 +340,11 @@ def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[Be
     records = tuple(_combined_record(i, s, runs, ident, started, share)
                     for i, s in enumerate(specs))
     return GroupMeasurement(group, records)
+
+
+def between_estimates(group: GroupResult) -> list[tuple[float, int]]:
+    """Each ratio's between-process variance and degrees of freedom (processes that paired
+    it, minus 1), for :func:`profiler.measure.stats.pooled_between_prior` over a run's
+    groups (ratios of one process give none)."""
+    return [(r.between_sd ** 2, len(r.process_ratios) - 1) for r in group.ratios
+            if r.between_sd is not None and len(r.process_ratios) > 1]

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
 from profiler.measure.paired import PairingSettings
+from profiler.measure.stats import BetweenPrior
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
 from profiler.provenance import git_commit, tool_version
@@ -350,10 +351,14 @@ def _pending(plan: RunPlan, result: ResultFile) -> list[Unit]:
 def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
                           memory_limit: int | None = None,
-                          budget: GroupBudget | None = None) -> GroupMeasurement:
+                          budget: GroupBudget | None = None,
+                          prior: BetweenPrior | None = None) -> GroupMeasurement:
     """The default ``run_group``: :func:`profiler.measure.replicate.measure_replicated` under
-    ``budget`` (None: :meth:`GroupBudget.split` of ``settings`` over 3 processes), with this
-    machine's stored between-process spread as the prior (under the CPU memory guard's
+    ``budget`` (None: :meth:`GroupBudget.split` of ``settings`` over 3 processes), with
+    ``prior`` as the between-process prior (None: this machine's stored calibration, else
+    the default; a caller may pool one from earlier groups with
+    :func:`profiler.measure.replicate.between_estimates` and
+    :func:`profiler.measure.stats.pooled_between_prior`) (under the CPU memory guard's
     ``memory_limit``), and a failure of the group as a whole (a missing device, a bug)
     recorded as ``error`` on every member, so that the suite goes on."""
     from profiler.measure.calibration_store import load_prior, machine_key
@@ -367,7 +372,8 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
         return measure_replicated(group.specs, budget, settings, baseline=group.baseline,
                                   index=group.index, time_left=time_left,
                                   memory_limit=memory_limit,
-                                  prior=load_prior(machine_key(lead.device, lead.threads)))
+                                  prior=prior or load_prior(machine_key(lead.device,
+                                                                        lead.threads)))
     except Exception as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
