@@ -2,8 +2,10 @@
 
 ``python -m profiler.measure.group_worker JOB.json OUT.json``: the job names the group's
 specs (as result files store them), the rounds settings of this process's share of the
-budget, the baseline, the member names, seed, the seconds left, whether to measure memory and
-the CPU memory guard's limit. The worker builds and warms every member and runs the
+budget, the baseline, the member names, seed, the seconds left (less the worker's own
+start-up: the job holds the parent's ``time.monotonic()`` when written, a system-wide clock
+on Linux), whether to measure memory, how (``tensor`` or ``child``) and the CPU memory
+guard's limit. The worker builds and warms every member and runs the
 interleaved rounds in-process (:func:`profiler.measure.group.measure_group`), then writes the
 group's record and the members' case records as JSON to ``OUT.json`` (written whole, via a
 temporary file). A member that fails (user code raising or calling ``sys.exit``, out of
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,10 +36,13 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     from profiler.spec import BenchSpec
 
     specs = [BenchSpec.from_dict(s) for s in job["specs"]]
+    time_left = job.get("time_left")
+    if time_left is not None and job.get("written_monotonic") is not None:
+        time_left = max(0.0, time_left - (time.monotonic() - float(job["written_monotonic"])))
     measured = measure_group(
         specs, PairingSettings.from_dict(job["settings"]), baseline=int(job["baseline"]),
         names=list(job["names"]), kind=job.get("kind", "comparison"), index=job.get("index"),
-        seed=job.get("seed"), time_left=job.get("time_left"),
+        seed=job.get("seed"), time_left=time_left,
         memory_limit=job.get("memory_limit"), measure_memory=bool(job.get("measure_memory")),
         memory_method=str(job.get("memory_method", "tensor")))
     return {"group": measured.group.to_dict(),

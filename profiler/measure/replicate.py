@@ -96,7 +96,9 @@ class ProcessJob:
                 "baseline": self.baseline, "names": list(self.names), "kind": self.kind,
                 "index": self.index, "seed": self.seed, "time_left": self.time_left,
                 "measure_memory": self.measure_memory, "memory_limit": self.memory_limit,
-                "memory_method": self.memory_method}
+                "memory_method": self.memory_method,
+                # CLOCK_MONOTONIC is system-wide: the worker charges its own start-up to time_left
+                "written_monotonic": time.monotonic()}
 
 
 RunProcess = Callable[[ProcessJob], GroupMeasurement]
