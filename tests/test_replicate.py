@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,17 @@ def test_between_estimates_feed_a_pooled_prior() -> None:
     assert df == 2 and variance == pytest.approx(group.ratios[0].between_sd ** 2)
     prior = pooled_between_prior(between_estimates(group))
     assert prior is not None and prior.source == "pooled" and prior.df == 2
+
+
+def test_the_worker_writes_a_failed_group_as_an_error(tmp_path: Path) -> None:
+    import json
+
+    from profiler.measure.group_worker import main
+
+    job, out = tmp_path / "job.json", tmp_path / "out.json"
+    job.write_text(json.dumps({"specs": [SPECS[0].to_dict()], "settings": {}, "baseline": 0,
+                               "names": ["only"]}), encoding="utf-8")
+    assert main([str(job), str(out)]) == 0
+    assert json.loads(out.read_text()) == {
+        "error": "InvalidOptionError: a comparison group needs at least two members"}
+    assert main([str(job)]) == 2
