@@ -3,6 +3,7 @@ replicated group's record is validated and described in the report."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from profiler.commands.calibrate import between_prior
 from profiler.errors import ResultFileError
 from profiler.measure.calibration_store import cache_path, load_prior, machine_key, store_prior
 from profiler.measure.stats import BetweenPrior
-from profiler.report.calibration import interval_note
+from profiler.report.calibration import calibration_line, interval_note
 from profiler.results.group import GroupMember, GroupRatio, GroupResult, ProcessRun
 from profiler.results.validate import validate_result_data
 
@@ -80,3 +81,11 @@ def test_the_report_says_which_variance_built_the_intervals() -> None:
                     "from the group's own processes: 1 group; the documented default (SD 1.5%, "
                     "4 df): 1 group; 1 group(s) timed in one process, within-process intervals "
                     "only.")
+
+
+def test_the_report_prints_a_calibration_across_processes() -> None:
+    group = _group(3, 0.012)
+    ratio = group.ratios[0]
+    group = replace(group, ratios=(replace(ratio, process_ratios=(1.0, 0.99, 1.01)),))
+    assert calibration_line(group).endswith(
+        "; between-process SD of a ratio 1.2% over 3 fresh processes.")

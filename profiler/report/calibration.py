@@ -65,8 +65,12 @@ def calibration_line(group: GroupResult) -> str:
     detectable = ("" if group.min_detectable_slowdown is None else
                   f"; the smallest slowdown this budget detects in 80% of runs: "
                   f"{100 * group.min_detectable_slowdown:.1f}%")
+    spread = ("" if ratio.between_sd is None else
+              f"; between-process SD of a ratio {100 * ratio.between_sd:.2g}% over "
+              f"{len(ratio.process_ratios)} fresh processes")
     return (f"- `{label}` against itself: {shown} over {ratio.rounds} interleaved rounds "
-            f"({group.started_utc or 'time unknown'}); the interval {verdict}{detectable}.")
+            f"({group.started_utc or 'time unknown'}); the interval {verdict}{detectable}"
+            f"{spread}.")
 
 
 def calibration_section(data: ReportData) -> str | None:
