@@ -20,6 +20,7 @@ from tabulate import tabulate
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
 from profiler.measure.stats import NOISY_IQR_RATIO
+from profiler.report.calibration import interval_note
 from profiler.report.cells import (
     NOISY_MARK,
     giga,
@@ -285,7 +286,8 @@ def overhead_table(data: ReportData) -> Table | None:
     units = ("Change relative to the same backbone without attention: parameters (count and "
              "%), FLOPs per image under fvcore's convention and with all operators, and "
              "throughput (images/s; negative = slower) with its 95% interval, paired over "
-             f"interleaved rounds ({UNPAIRED_MARK}: timed apart, unpaired).")
+             f"interleaved rounds ({UNPAIRED_MARK}: timed apart, unpaired). "
+             + interval_note(data.groups))
     return Table("Attention overhead over each backbone", units,
                  ("Backbone", "Method", "Δ params", "Δ params %", "Δ FLOPs % (fvcore)",
                   "Δ FLOPs % (all)", "Δ training FPS", "Δ inference FPS"), tuple(rows))
