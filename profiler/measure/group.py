@@ -43,8 +43,7 @@ from profiler.results.group import GroupKind, GroupMember, GroupRatio, GroupResu
 from profiler.spec import BenchSpec
 
 __all__ = ["MEMORY_METHODS", "GroupMeasurement", "check_groupable", "default_baseline",
-           "group_record",
-           "measure_group"]
+           "group_record", "measure_group"]
 
 
 # the CPU's peak-memory measures of a group's members (see measure_group)
@@ -163,8 +162,8 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     their minimum has run. Bad input (see :func:`check_groupable`, a missing device) raises;
     a member's failure is recorded. ``memory_limit`` bounds the CPU memory guard (bytes;
     None: the available memory), which each member consults before it is built.
-    ``measure_memory`` False skips the CPU memory child (``memory_method`` ``skipped``; CUDA's
-    figures, taken during warm-up, stay); ``memory_method`` is the CPU measure: ``child`` (a
+    ``measure_memory`` False skips the CPU's memory measure (``memory_method`` ``skipped``;
+    CUDA's figures, taken during warm-up, stay); ``memory_method`` is the CPU measure: ``child`` (a
     child process per member, afterwards) or ``tensor`` (the peak of tensor bytes, in-process
     during warm-up: :func:`profiler.measure.memory.cpu_tensor_memory`).
     """
