@@ -191,3 +191,44 @@ def test_the_worker_writes_a_failed_group_as_an_error(tmp_path: Path) -> None:
     assert json.loads(out.read_text()) == {
         "error": "InvalidOptionError: a comparison group needs at least two members"}
     assert main([str(job)]) == 2
+
+
+def test_a_prior_pooled_over_the_run_replaces_the_default() -> None:
+    from profiler.measure.replicate import pool_run_prior, with_prior
+
+    groups = [measure_replicated(SPECS, BUDGET, seed=s, run_process=FakeProcesses()).group
+              for s in (1, 2)]
+    pooled = pool_run_prior(groups)
+    # two groups of 3 processes: 4 degrees of freedom, enough to replace the default
+    assert [g.between_prior_source for g in pooled] == ["pooled", "pooled"]
+    assert [g.interval_method for g in pooled] == ["pooled", "pooled"]
+    assert pooled[0].between_prior_df == 4.0
+    assert pooled[0].between_prior_sd == pytest.approx(groups[0].ratios[0].between_sd)
+    # the report recomputes the pooled interval from the stored prior
+    again = group_interval(GroupResult.from_dict(pooled[0].to_dict()), 1, 0)
+    assert again is not None and again.high == pytest.approx(pooled[0].ratios[0].ci_high)
+    assert pool_run_prior(groups[:1]) == tuple(groups[:1])  # 2 df: too few, left as timed
+    calibrated = BetweenPrior(0.001, 9.0, "calibration")
+    (narrow,) = pool_run_prior(groups[:1], calibrated)
+    assert narrow == with_prior(groups[0], calibrated)
+    assert narrow.interval_method == "calibration"
+    assert narrow.ratios[0].half_width < groups[0].ratios[0].half_width
+
+
+def test_a_run_pools_the_between_process_variance_over_its_groups(tmp_path: Path) -> None:
+    from profiler.results.envelope import load_result_file
+    from profiler.suites import RunOptions, load_suite_file, run_suite
+    from profiler.suites.runner import PlannedGroup
+    from tests.test_runner import TINY, fake_environment, fake_record
+
+    def groups(group: PlannedGroup, settings: PairingSettings, time_left: float | None,
+               memory_limit: int | None = None) -> GroupMeasurement:
+        return measure_replicated(group.specs, BUDGET, baseline=group.baseline,
+                                  index=group.index, seed=1, run_process=FakeProcesses())
+
+    out = tmp_path / "r.json"
+    run_suite(load_suite_file(TINY), RunOptions(output=out), run_case=fake_record,
+              run_group=groups, environment=fake_environment)
+    loaded = load_result_file(out)
+    assert [g.between_prior_source for g in loaded.groups] == ["pooled", "pooled"]
+    assert [g.between_prior_df for g in loaded.groups] == [4.0, 4.0]

@@ -45,11 +45,13 @@ from profiler.measure.group import GroupMeasurement, check_groupable, default_ba
 from profiler.measure.memory import child_environment
 from profiler.measure.paired import PairingSettings
 from profiler.measure.stats import (
+    CONFIDENCE,
     DEFAULT_BETWEEN_PRIOR,
     TWO_LEVEL_METHOD,
     BetweenPrior,
     TwoLevelInterval,
     min_detectable_change,
+    pooled_between_prior,
     round_ratios_by_process,
     summarize,
     two_level_interval,
@@ -67,9 +69,13 @@ from profiler.results.group import (
 )
 from profiler.spec import BenchSpec
 
-__all__ = ["DEFAULT_PROCESSES", "ProcessJob", "between_estimates", "combine_processes",
-           "default_budget", "measure_replicated", "process_settings", "run_in_process",
-           "run_worker_process"]
+__all__ = ["DEFAULT_PROCESSES", "MIN_POOLED_DF", "ProcessJob", "between_estimates",
+           "combine_processes", "default_budget", "measure_replicated", "pool_run_prior",
+           "process_settings", "run_in_process", "run_worker_process", "with_prior"]
+
+# a prior pooled over a run's groups replaces the default once it is worth this many degrees
+# of freedom (the default's own: DEFAULT_BETWEEN_DF)
+MIN_POOLED_DF = 4.0
 
 # a worker's build, warm-up and memory child come on top of its rounds
 _WORKER_SLACK_S = 900.0
@@ -245,7 +251,14 @@ def _member(index: int, spec: BenchSpec, name: str,
                        warmup_steps=parts[0].warmup_steps if parts else 0, times=times)
 
 
-def _ratio(index: int, spec: BenchSpec, name: str,
+@dataclass(frozen=True)
+class _Named:
+    """What :func:`_ratio` reads of a spec: its case id."""
+
+    case_id: str
+
+
+def _ratio(index: int, spec: BenchSpec | _Named, name: str,
            found: TwoLevelInterval | None) -> GroupRatio:
     if found is None:
         return GroupRatio(member=index, case_id=spec.case_id, name=name, throughput_ratio=None,
@@ -350,3 +363,38 @@ def between_estimates(group: GroupResult) -> list[tuple[float, int]]:
     groups (ratios of one process give none)."""
     return [(r.between_sd ** 2, len(r.process_ratios) - 1) for r in group.ratios
             if r.between_sd is not None and len(r.process_ratios) > 1]
+
+
+def with_prior(group: GroupResult, prior: BetweenPrior) -> GroupResult:
+    """``group`` with every ratio's interval recomputed from its tagged rounds under
+    ``prior`` (a group without process tags, or not ``ok``, is returned as it is)."""
+    if group.status != "ok" or not group.interval_method:
+        return group
+    tags = group.round_process or tuple(0 for _ in group.orders)
+    found = _intervals(group.members, group.baseline, tags, prior,
+                       group.confidence or CONFIDENCE)
+    ratios = tuple(_ratio(r.member, _Named(r.case_id), r.name, found[r.member])
+                   for r in group.ratios)
+    first = next((f for f in found if f is not None), None)
+    return replace(group, ratios=ratios,
+                   interval_method=group.interval_method if first is None
+                   else first.variance_source,
+                   between_prior_sd=prior.sd, between_prior_df=prior.df,
+                   between_prior_source=prior.source)
+
+
+def pool_run_prior(groups: Sequence[GroupResult],
+                   calibrated: BetweenPrior | None = None) -> tuple[GroupResult, ...]:
+    """A run's groups with one prior: ``calibrated`` for every comparison group when given;
+    else the between-process variance pooled over the comparison groups (each ratio gives
+    processes - 1 degrees of freedom: :func:`between_estimates`), once it has
+    :data:`MIN_POOLED_DF`, for the groups timed under the default or an earlier pooled prior
+    (a group timed under a calibration keeps it). Other groups are returned as they are."""
+    comparison = [g for g in groups if g.kind == "comparison"]
+    if calibrated is not None:
+        return tuple(with_prior(g, calibrated) if g.kind == "comparison" else g for g in groups)
+    prior = pooled_between_prior([e for g in comparison for e in between_estimates(g)])
+    if prior is None or prior.df < MIN_POOLED_DF:
+        return tuple(groups)
+    return tuple(with_prior(g, prior) if g.kind == "comparison" and g.between_prior_source in (
+        "default", "pooled") else g for g in groups)

@@ -10,7 +10,9 @@ together in interleaved rounds in fresh worker processes by
 :func:`profiler.measure.replicate.measure_replicated`, one record per member plus the group's
 record)
 and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
-holding every finished case and group.
+holding every finished case and group. At the end, groups timed under the default
+between-process prior get the spread pooled over the run's groups
+(:func:`profiler.measure.replicate.pool_run_prior`) once it has enough degrees of freedom.
 
 Rules (the CLI documents them too):
 
@@ -465,5 +467,19 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
         for member, record in zip(unit.members, records, strict=True):
             watch.case_finished(member, record)
         watch.group_finished(unit, group)
+    result = _pooled(result, plan)
     return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
                       elapsed_s=clock() - start)
+
+
+def _pooled(result: ResultFile, plan: RunPlan) -> ResultFile:
+    """The run's groups timed under the default prior get the between-process variance
+    pooled over all its groups (:func:`profiler.measure.replicate.pool_run_prior`)."""
+    from profiler.measure.replicate import pool_run_prior
+
+    groups = pool_run_prior(result.groups)
+    if groups == result.groups:
+        return result
+    result = replace(result, groups=groups)
+    _save(result, plan)
+    return result
