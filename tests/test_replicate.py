@@ -232,3 +232,10 @@ def test_a_run_pools_the_between_process_variance_over_its_groups(tmp_path: Path
     loaded = load_result_file(out)
     assert [g.between_prior_source for g in loaded.groups] == ["pooled", "pooled"]
     assert [g.between_prior_df for g in loaded.groups] == [4.0, 4.0]
+
+
+def test_an_unknown_memory_method_is_bad_input() -> None:
+    from profiler.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="unknown memory method 'rss'; valid: tensor"):
+        measure_replicated(SPECS, BUDGET, memory_method="rss", run_process=FakeProcesses())

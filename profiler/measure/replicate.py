@@ -39,9 +39,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from profiler.errors import MeasurementError
+from profiler.errors import InvalidOptionError, MeasurementError
 from profiler.measure.children import run_child
-from profiler.measure.group import GroupMeasurement, check_groupable, default_baseline
+from profiler.measure.group import (
+    MEMORY_METHODS,
+    GroupMeasurement,
+    check_groupable,
+    default_baseline,
+)
 from profiler.measure.memory import child_environment
 from profiler.measure.paired import PairingSettings
 from profiler.measure.stats import (
@@ -193,6 +198,9 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     for one process).
     """
     check_groupable(specs, kind)
+    if memory_method not in MEMORY_METHODS:
+        raise InvalidOptionError(f"unknown memory method {memory_method!r}; valid: "
+                                 f"{', '.join(MEMORY_METHODS)}")
     settings = settings or PairingSettings()
     budget = budget or default_budget(settings)
     names = tuple(names) if names is not None else tuple(s.workload.label for s in specs)
