@@ -247,7 +247,7 @@ def reproduced_flops(data: Mapping[str, Any], claims_id: str = "eca-cvpr2020") -
     """Per build of the fixture: how many of Table 3's FLOPs figures the real package's
     integers print, with one implementation per method (the best for that build; the
     paper's own first on ties) and the better of SI and binary units."""
-    from profiler.claims import figures
+    from profiler.claims.figures import figures
     from profiler.claims.paper import load_claims
     from profiler.measure.count.variants import variant_options, variants_of
     from profiler.spec import thaw_options

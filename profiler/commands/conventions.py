@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from profiler.claims import figures
 from profiler.claims.conventions import Implementation, analyse
+from profiler.claims.figures import figures
 from profiler.claims.findings import Findings, dump_findings
 from profiler.claims.paper import available_claims, load_claims
 from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path

@@ -198,10 +198,14 @@ class _StepMember:
         self.clock: Any = None
 
     def warm_up(self) -> list[float]:
-        # an attnprof without members predates measure/'s sub-packages: its old module paths
-        from profiler.measure.clock import clock_for  # type: ignore[import-not-found]
         from profiler.measure.steps import prepare_step
-        from profiler.measure.timing import warm_up  # type: ignore[attr-defined]
+
+        try:
+            from profiler.measure.timing.clock import clock_for
+            from profiler.measure.timing.loop import warm_up
+        except ImportError:  # an attnprof from before measure/ had sub-packages
+            from profiler.measure.clock import clock_for  # type: ignore[no-redef]
+            from profiler.measure.timing import warm_up  # type: ignore[no-redef]
 
         prepared = prepare_step(self.spec, self.device)
         self.clock = clock_for(self.device)
