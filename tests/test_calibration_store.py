@@ -10,11 +10,16 @@ import pytest
 
 from profiler.commands.calibrate import between_prior
 from profiler.errors import ResultFileError
-from profiler.measure.calibration_store import cache_path, load_prior, machine_key, store_prior
-from profiler.measure.stats import BetweenPrior
+from profiler.measure.timing.calibration_store import (
+    cache_path,
+    load_prior,
+    machine_key,
+    store_prior,
+)
 from profiler.report.calibration import calibration_line, interval_note
 from profiler.results.group import GroupMember, GroupRatio, GroupResult, ProcessRun
 from profiler.results.validate import validate_result_data
+from profiler.stats import BetweenPrior
 
 
 def test_the_cache_file_lives_under_xdg_cache_home(tmp_path: Path,

@@ -6,13 +6,13 @@ import torch
 from torch import nn
 
 from profiler.measure.device import resolve_device
-from profiler.measure.members import InProcessMember
-from profiler.measure.memory import (
+from profiler.measure.memory.peak import (
     CPU_TENSOR_METHOD,
     allocation_peak,
     cpu_tensor_memory,
     live_tensor_bytes,
 )
+from profiler.measure.timing.members import InProcessMember
 from profiler.spec import BenchSpec, Workload
 
 MLP = "tests.helpers.user_objects:MLP"

@@ -1,4 +1,4 @@
-"""The replicated group engine (profiler.measure.replicate): scripted members on fake clocks
+"""The replicated group engine (profiler.measure.timing.replicate): scripted members on fake clocks
 standing in for worker processes, and one real worker process on a tiny model."""
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import MeasurementError
-from profiler.measure.group import GroupMeasurement, group_record
-from profiler.measure.paired import PairingSettings, run_rounds
-from profiler.measure.replicate import (
+from profiler.measure.timing.group import GroupMeasurement, group_record
+from profiler.measure.timing.replicate import (
     ProcessJob,
     default_budget,
     measure_replicated,
     run_worker_process,
 )
-from profiler.measure.stats import DEFAULT_BETWEEN_PRIOR, TWO_LEVEL_METHOD, BetweenPrior
 from profiler.plan.budget import GroupBudget
 from profiler.report.ratios import group_interval
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
+from profiler.rounds import PairingSettings, run_rounds
 from profiler.spec import Workload
+from profiler.stats import DEFAULT_BETWEEN_PRIOR, TWO_LEVEL_METHOD, BetweenPrior
 from tests.helpers.fake_members import ScriptedMember, SharedClock
 from tests.helpers.specs import TINY, tiny_spec
 
@@ -169,8 +169,8 @@ def test_a_real_worker_process_on_a_tiny_model() -> None:
 
 
 def test_between_estimates_feed_a_pooled_prior() -> None:
-    from profiler.measure.replicate import between_estimates
-    from profiler.measure.stats import pooled_between_prior
+    from profiler.measure.timing.replicate import between_estimates
+    from profiler.stats import pooled_between_prior
 
     group = measure_replicated(SPECS, BUDGET, seed=1, run_process=FakeProcesses()).group
     ((variance, df),) = between_estimates(group)
@@ -182,7 +182,7 @@ def test_between_estimates_feed_a_pooled_prior() -> None:
 def test_the_worker_writes_a_failed_group_as_an_error(tmp_path: Path) -> None:
     import json
 
-    from profiler.measure.group_worker import main
+    from profiler.measure.timing.group_worker import main
 
     job, out = tmp_path / "job.json", tmp_path / "out.json"
     job.write_text(json.dumps({"specs": [SPECS[0].to_dict()], "settings": {}, "baseline": 0,
@@ -194,7 +194,7 @@ def test_the_worker_writes_a_failed_group_as_an_error(tmp_path: Path) -> None:
 
 
 def test_a_prior_pooled_over_the_run_replaces_the_default() -> None:
-    from profiler.measure.replicate import pool_run_prior, with_prior
+    from profiler.measure.timing.replicate import pool_run_prior, with_prior
 
     groups = [measure_replicated(SPECS, BUDGET, seed=s, run_process=FakeProcesses()).group
               for s in (1, 2)]

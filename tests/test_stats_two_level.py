@@ -1,4 +1,4 @@
-"""The two-level (rounds within processes) interval of profiler.measure.stats, on simulated
+"""The two-level (rounds within processes) interval of profiler.stats, on simulated
 data with a known between-process spread."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from profiler.measure.stats import (
+from profiler.stats import (
     DEFAULT_BETWEEN_PRIOR,
     TWO_LEVEL_METHOD,
     BetweenPrior,

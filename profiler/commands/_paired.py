@@ -11,8 +11,13 @@ from tabulate import tabulate
 
 from profiler.commands._common import parse_key_values
 from profiler.errors import InvalidOptionError
-from profiler.measure.calibration_store import load_prior, machine_key
-from profiler.measure.paired import (
+from profiler.measure.timing.calibration_store import load_prior, machine_key
+from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
+from profiler.report.cells import ratio_with_interval
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.rounds import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
     DEFAULT_MAX_ROUNDS,
@@ -21,13 +26,8 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
-from profiler.measure.stats import BetweenPrior
-from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
-from profiler.report.cells import ratio_with_interval
-from profiler.results.bench import BenchResult
-from profiler.results.envelope import CaseRecord
-from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec, Workload, thaw_options
+from profiler.stats import BetweenPrior
 
 __all__ = [
     "add_pairing_arguments",

@@ -2,9 +2,9 @@
 
 The same workload (default: ResNet-18 inference at batch 8) is built twice and timed against
 itself as one comparison group, in interleaved rounds with the default budget
-(:mod:`profiler.measure.paired`). Its throughput ratio should be 1: the printed interval is
+(:mod:`profiler.rounds`). Its throughput ratio should be 1: the printed interval is
 how far this machine's noise moves a ratio at this budget, and ``min_detectable_slowdown``
-the smallest slowdown such a run detects in 80% of runs (:func:`~profiler.measure.stats.
+the smallest slowdown such a run detects in 80% of runs (:func:`~profiler.stats.
 min_detectable_change`: 1.43 interval half-widths). An interval that excludes 1 means the
 machine drifted unevenly (or is busy in bursts): rerun, and distrust small differences.
 
@@ -37,14 +37,14 @@ from profiler.commands._safety import (
 )
 from profiler.commands.bench import add_run_arguments
 from profiler.errors import MeasurementError
-from profiler.measure.calibration_store import machine_key, store_prior
-from profiler.measure.stats import BetweenPrior
+from profiler.measure.timing.calibration_store import machine_key, store_prior
 from profiler.output import hold_lock
 from profiler.report.cells import ratio_with_interval
 from profiler.report.ratios import stored_interval
 from profiler.results.envelope import ResultFile, load_result_file, write_result_file
 from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec
+from profiler.stats import BetweenPrior
 
 __all__ = ["DEFAULT_MODEL", "between_prior", "calibration_json", "register", "run"]
 
@@ -146,11 +146,11 @@ def _measure(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
     settings = pairing_from_args(args)
     budget = budget_from_args(args, settings, default=1)
     if budget.processes == 1:
-        from profiler.measure.group import measure_group
+        from profiler.measure.timing.group import measure_group
 
         return measure_group([spec, spec], settings, kind="calibration", names=["A", "A'"],
                              seed=args.seed, memory_limit=memory_limit(args)).group
-    from profiler.measure.replicate import measure_replicated
+    from profiler.measure.timing.replicate import measure_replicated
 
     return measure_replicated([spec, spec], replace(budget, measure_memory=False), settings,
                               kind="calibration", names=["A", "A'"], seed=args.seed,

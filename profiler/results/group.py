@@ -1,6 +1,6 @@
 """The record of a comparison group: cases timed together in interleaved rounds.
 
-A :class:`GroupResult` keeps what the rounds engine (:mod:`profiler.measure.paired`) did:
+A :class:`GroupResult` keeps what the rounds engine (:mod:`profiler.rounds`) did:
 the members (each a case of the file, by ``case_id``), every round's order and each member's
 raw step times in it, the seed of the shuffle, the settings, why the rounds stopped, and
 each member's throughput ratio to the baseline with its interval. The ratios are derived
@@ -8,13 +8,13 @@ from the raw times and can be recomputed (the report does:
 :func:`profiler.report.ratios.group_interval`), also between two members neither of which is
 the baseline. Plain data: reading a group needs no statistics and no torch.
 
-A group timed in several fresh worker processes (:mod:`profiler.measure.replicate`) has
+A group timed in several fresh worker processes (:mod:`profiler.measure.timing.replicate`) has
 ``processes`` > 1: ``round_process[r]`` says which process ran round ``r`` (empty: all in one
 process, as in files written before), ``process_runs`` what each process did, and each ratio
 its per-process estimates, the within- and between-process spreads and the within-process
 (Wilcoxon, all rounds) interval as a diagnostic; ``interval_method`` says which variance built
 the headline interval (``processes``, ``calibration``, ``pooled`` or ``default``:
-:func:`profiler.measure.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source``
+:func:`profiler.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source``
 the prior it had for ratios timed in fewer than 4 processes. All these are optional: older
 files load as one process.
 
@@ -39,7 +39,7 @@ GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
 # ok: the rounds ran (members may still have failed: see each member's status);
 # error: the group could not run at all; skipped: not started (the run's budget was spent).
 GROUP_STATUSES: tuple[str, ...] = ("ok", "error", "skipped")
-# which variance built a group's headline interval (profiler.measure.stats.VARIANCE_SOURCES)
+# which variance built a group's headline interval (profiler.stats.VARIANCE_SOURCES)
 VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
 Block = tuple[float, ...] | None
 
@@ -169,7 +169,7 @@ class ProcessRun:
 @dataclass(frozen=True)
 class GroupResult:
     """One comparison group (see the module doc). ``settings`` are the rounds engine's
-    (:class:`~profiler.measure.paired.PairingSettings` as a dict); ``index`` is the suite
+    (:class:`~profiler.rounds.PairingSettings` as a dict); ``index`` is the suite
     position of its first member (None outside a suite)."""
 
     group_id: str

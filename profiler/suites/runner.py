@@ -7,12 +7,12 @@ the cases that differ only in their attention (or block) into comparison groups
 :func:`profiler.measure.case.run_case`, which records failures as ``error``/``oom`` so the
 suite goes on) or ``run_group`` (default :func:`measure_planned_group`: the members timed
 together in interleaved rounds in fresh worker processes by
-:func:`profiler.measure.replicate.measure_replicated`, one record per member plus the group's
+:func:`profiler.measure.timing.replicate.measure_replicated`, one record per member plus the group's
 record)
 and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
 holding every finished case and group. At the end, groups timed under the default
 between-process prior get the spread pooled over the run's groups
-(:func:`profiler.measure.replicate.pool_run_prior`) once it has enough degrees of freedom.
+(:func:`profiler.measure.timing.replicate.pool_run_prior`) once it has enough degrees of freedom.
 
 Rules (the CLI documents them too):
 
@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
-from profiler.measure.paired import PairingSettings
-from profiler.measure.stats import BetweenPrior
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
 from profiler.provenance import git_commit, tool_version
@@ -60,13 +58,15 @@ from profiler.results.envelope import (
 )
 from profiler.results.environment import Environment
 from profiler.results.group import GroupResult, group_id
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec
+from profiler.stats import BetweenPrior
 from profiler.suites.definition import Suite
 from profiler.suites.expand import Spec, expand_suite
 from profiler.suites.groups import comparison_groups, pairing_settings
 
 if TYPE_CHECKING:
-    from profiler.measure.group import GroupMeasurement
+    from profiler.measure.timing.group import GroupMeasurement
 
 __all__ = [
     "NullObserver",
@@ -355,17 +355,17 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           memory_limit: int | None = None,
                           budget: GroupBudget | None = None,
                           prior: BetweenPrior | None = None) -> GroupMeasurement:
-    """The default ``run_group``: :func:`profiler.measure.replicate.measure_replicated` under
+    """The default ``run_group``: :func:`profiler.measure.timing.replicate.measure_replicated` under
     ``budget`` (None: :meth:`GroupBudget.split` of ``settings`` over 3 processes), with
     ``prior`` as the between-process prior (None: this machine's stored calibration, else
     the default; a caller may pool one from earlier groups with
-    :func:`profiler.measure.replicate.between_estimates` and
-    :func:`profiler.measure.stats.pooled_between_prior`) (under the CPU memory guard's
+    :func:`profiler.measure.timing.replicate.between_estimates` and
+    :func:`profiler.stats.pooled_between_prior`) (under the CPU memory guard's
     ``memory_limit``), and a failure of the group as a whole (a missing device, a bug)
     recorded as ``error`` on every member, so that the suite goes on."""
-    from profiler.measure.calibration_store import load_prior, machine_key
-    from profiler.measure.group import GroupMeasurement
-    from profiler.measure.replicate import measure_replicated
+    from profiler.measure.timing.calibration_store import load_prior, machine_key
+    from profiler.measure.timing.group import GroupMeasurement
+    from profiler.measure.timing.replicate import measure_replicated
 
     budget = budget or GroupBudget.split(settings.group_time, settings.min_rounds,
                                          settings.max_rounds)
@@ -474,8 +474,8 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
 
 def _pooled(result: ResultFile, plan: RunPlan) -> ResultFile:
     """The run's groups timed under the default prior get the between-process variance
-    pooled over all its groups (:func:`profiler.measure.replicate.pool_run_prior`)."""
-    from profiler.measure.replicate import pool_run_prior
+    pooled over all its groups (:func:`profiler.measure.timing.replicate.pool_run_prior`)."""
+    from profiler.measure.timing.replicate import pool_run_prior
 
     groups = pool_run_prior(result.groups)
     if groups == result.groups:

@@ -1,0 +1,77 @@
+"""The group worker: one fresh Python process that times a whole comparison group.
+
+``python -m profiler.measure.timing.group_worker JOB.json OUT.json``: the job names the group's
+specs (as result files store them), the rounds settings of this process's share of the
+budget, the baseline, the member names, seed, the seconds left (less the worker's own
+start-up: the job holds the parent's ``time.monotonic()`` when written, a system-wide clock
+on Linux), whether to measure memory, how (``tensor`` or ``child``) and the CPU memory
+guard's limit. The worker builds and warms every member and runs the
+interleaved rounds in-process (:func:`profiler.measure.timing.group.measure_group`), then writes the
+group's record and the members' case records as JSON to ``OUT.json`` (written whole, via a
+temporary file). A member that fails (user code raising or calling ``sys.exit``, out of
+memory) is that member's ``error``/``oom`` in the output, as in-process; a failure of the
+group as a whole is written as ``{"error": "..."}``. Exit 0 whenever OUT.json was written.
+
+The parent side, which starts these one after another and combines them, is
+:mod:`profiler.measure.timing.replicate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "run_job"]
+
+
+def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Time the group ``job`` describes, in this process; the JSON the worker writes."""
+    from profiler.measure.timing.group import measure_group
+    from profiler.rounds import PairingSettings
+    from profiler.spec import BenchSpec
+
+    specs = [BenchSpec.from_dict(s) for s in job["specs"]]
+    time_left = job.get("time_left")
+    if time_left is not None and job.get("written_monotonic") is not None:
+        time_left = max(0.0, time_left - (time.monotonic() - float(job["written_monotonic"])))
+    measured = measure_group(
+        specs, PairingSettings.from_dict(job["settings"]), baseline=int(job["baseline"]),
+        names=list(job["names"]), kind=job.get("kind", "comparison"), index=job.get("index"),
+        seed=job.get("seed"), time_left=time_left,
+        memory_limit=job.get("memory_limit"), measure_memory=bool(job.get("measure_memory")),
+        memory_method=str(job.get("memory_method", "tensor")))
+    return {"group": measured.group.to_dict(),
+            "records": [r.to_dict() for r in measured.records]}
+
+
+def _write(path: Path, data: Mapping[str, Any]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Worker entry point: ``JOB.json OUT.json`` (see the module doc)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m profiler.measure.timing.group_worker JOB.json OUT.json",
+              file=sys.stderr)
+        return 2
+    job_path, out_path = Path(args[0]), Path(args[1])
+    try:
+        data = run_job(json.loads(job_path.read_text(encoding="utf-8")))
+    except (Exception, SystemExit) as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else ""
+        data = {"error": f"{type(exc).__name__}: {first}"}
+    _write(out_path, data)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
