@@ -37,6 +37,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "merge",
     "report",
+    "table",
     "reproduce",
     "compare",
     "gate",

@@ -1,0 +1,505 @@
+"""The efficiency table of a paper (params, FLOPs, training and inference throughput), as data.
+
+:func:`build_efficiency_table` turns merged result files into an :class:`EfficiencyTable`:
+one :class:`Row` per case (backbone x method, and per timing variant and machine), each cell a
+:class:`Cell` holding the unrounded figure, its spread or interval, and the parts a renderer
+prints (:mod:`~profiler.report.export.latex`, :mod:`~profiler.report.export.csv_text`,
+:mod:`~profiler.report.export.markdown`). Figures come from the report's own extraction, so
+they print as in the report's Table 3:
+
+- parameters and FLOPs per image from :class:`~profiler.report.data.CountEntry` under one
+  counter (fvcore's by default; another recorded in the counts with ``counter``), in SI units
+  (M = 10^6, G = 10^9) or in the paper's units (the prefixes of the counting convention that
+  ``attnprof conventions`` found for the results' claims: 2^20 and 2^30 for eca-cvpr2020);
+- throughput: images/s as median ± IQR of the raw samples, and each method's share of its
+  own backbone's throughput with its 95% interval from
+  :func:`~profiler.report.ratios.ratio_between` (paired over interleaved rounds where the
+  cases were timed together, else the unpaired interval, marked);
+- peak memory in MiB (2^20 bytes) of each timed mode.
+
+Rows follow the paper's order when the results name claims (Table 3's backbones and methods),
+else first appearance; the plain backbone comes first in its group. Nothing here prints:
+columns that cannot be filled are dropped and said in :attr:`EfficiencyTable.dropped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from profiler.claims.paper import Claims, load_claims
+from profiler.compare.machines import Machine
+from profiler.errors import AttnprofError, InvalidOptionError
+from profiler.report.cells import giga, mib, ratio, sig, with_spread
+from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, collect
+from profiler.report.findings import load_claims_findings
+from profiler.report.names import NO_ATTENTION, backbone_label, method_label
+from profiler.report.ratios import is_paired, ratio_between, ratio_cell
+from profiler.results.envelope import ResultFile
+from profiler.results.environment import Environment
+from profiler.spec import Workload, thaw_options
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_COLUMNS",
+    "DEFAULT_COUNTER",
+    "MODES",
+    "THROUGHPUT",
+    "UNITS",
+    "Cell",
+    "Column",
+    "EfficiencyTable",
+    "Row",
+    "TableOptions",
+    "build_efficiency_table",
+    "parse_columns",
+    "parse_names",
+]
+
+COLUMNS: tuple[str, ...] = ("params", "flops", "train", "infer", "memory")
+DEFAULT_COLUMNS: tuple[str, ...] = ("params", "flops", "train", "infer")
+UNITS: tuple[str, ...] = ("paper", "si")
+THROUGHPUT: tuple[str, ...] = ("absolute", "share", "both")
+MODES: tuple[str, ...] = ("train", "infer")
+DEFAULT_COUNTER = "fvcore"
+MODE_WORDS = {"train": "training", "infer": "inference"}
+_PREFIX = {"si": ("M", "G", 10**6, 10**9), "binary": ("Mi", "Gi", 2**20, 2**30)}
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """What ``attnprof table`` was asked for (the flags of its command line)."""
+
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    units: str = "si"
+    counter: str = DEFAULT_COUNTER
+    throughput: str = "both"
+    intervals: bool = True
+    names: tuple[tuple[str, str], ...] = ()
+    allow_mixed: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure: ``value`` unrounded (None: not measured), ``text`` as the report prints
+    the number alone, ``spread`` the IQR (absolute throughput), ``low``/``high`` an interval,
+    ``mark`` a flag (``noisy``, ``unpaired``, "" none) and ``markdown`` the report's cell."""
+
+    value: float | None
+    text: str = "–"
+    markdown: str = "–"
+    spread: float | None = None
+    spread_text: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_text: str = ""
+    high_text: str = ""
+    mark: str = ""
+    paired: bool | None = None
+
+
+MISSING = Cell(None)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: ``id`` (``params``, ``train_fps``, ``train_share``...), its header, unit
+    and kind (``count``, ``fps``, ``share``, ``memory``: how it is rendered)."""
+
+    id: str
+    header: str
+    unit: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case: its backbone and method (labels and registry names), the machine that timed
+    it, the batch and precision of each timed mode, and a cell per column id."""
+
+    backbone: str
+    method: str
+    model: str
+    method_name: str
+    options: str
+    machine: str
+    cells: Mapping[str, Cell]
+    batches: Mapping[str, int] = field(default_factory=dict)
+    dtype: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class EfficiencyTable:
+    """Rows in the paper's order, the columns kept, and what the caption must say."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    units: str
+    machines: tuple[Environment, ...]
+    mixed: bool
+    dropped: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    counter: str = DEFAULT_COUNTER
+
+    @property
+    def machine_text(self) -> str:
+        """``cpu (AMD EPYC, 2 threads), torch 2.13.0+cpu, batch 2, fp32`` (one machine)."""
+        return _machine_text(self.machines, self.rows)
+
+
+# --- options ----------------------------------------------------------------------------------
+
+def parse_columns(text: str) -> tuple[str, ...]:
+    """``params,flops,train`` -> a tuple of column names; an unknown name is an error."""
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown or not names:
+        raise InvalidOptionError(f"unknown column {', '.join(map(repr, unknown)) or '(none)'} "
+                                 f"in --columns; valid: {', '.join(COLUMNS)}")
+    return names
+
+
+def parse_names(items: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """Repeated ``--name KEY=LABEL`` (``mypkg.blocks:SimAM=SimAM``, ``none=ResNet``)."""
+    pairs = []
+    for item in items or ():
+        key, sep, label = item.rpartition("=")
+        if not sep or not key.strip() or not label.strip():
+            raise InvalidOptionError(f"--name expects NAME=LABEL (a method or backbone as "
+                                     f"recorded, e.g. mypkg.blocks:SimAM=SimAM), got {item!r}")
+        pairs.append((key.strip(), label.strip()))
+    return tuple(pairs)
+
+
+# --- units and labels -------------------------------------------------------------------------
+
+def _units_system(choice: str, data: ReportData) -> str:
+    """``si``, or the units of the paper-wide counting convention of the results' claims."""
+    if choice == "si":
+        return "si"
+    claims = _claims(data)
+    if claims is None:
+        raise InvalidOptionError("--units paper needs the results' claims (their suite names "
+                                 "none); use --units si")
+    convention = load_claims_findings(claims).convention
+    if convention is None:
+        raise InvalidOptionError(f"--units paper: no counting convention found for "
+                                 f"{claims.id} ('attnprof conventions --write'); use --units si")
+    return convention.hypothesis.units
+
+
+def _claims(data: ReportData) -> Claims | None:
+    if data.claims_id is None:
+        return None
+    try:
+        return load_claims(data.claims_id)
+    except AttnprofError:
+        return None
+
+
+def _options_text(workload: Workload) -> str:
+    options = thaw_options(workload.options)
+    return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                    for k, v in options.items())
+
+
+def _method_name(workload: Workload) -> str:
+    return workload.attention or NO_ATTENTION
+
+
+def _labels(workload: Workload, names: Mapping[str, str]) -> tuple[str, str]:
+    """(backbone, method) labels: a ``--name`` mapping, else the report's labels (a user
+    block ``module:attr`` by its attribute, the class name)."""
+    model = workload.model or ""
+    backbone = names.get(model) or backbone_label(model)
+    if workload.input_shape != PAPER_INPUT:
+        backbone += f" @{'x'.join(str(d) for d in workload.input_shape[1:])}"
+    method = _method_name(workload)
+    label = names.get(method) or ("baseline" if method == NO_ATTENTION
+                                  else method_label(method))
+    options = _options_text(workload)
+    return backbone, f"{label} ({options})" if options else label
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+def _count_cells(count: CountEntry | None, counter: str, system: str) -> dict[str, Cell]:
+    if count is None:
+        return {"params": MISSING, "flops": MISSING}
+    _, _, params_div, flops_div = _PREFIX[system]
+    if counter == DEFAULT_COUNTER:
+        params: float | None = count.result.params
+        flops: float | None = count.flops
+    else:
+        params, flops = count.params_by(counter), count.flops_by(counter)
+    cells = {}
+    if params is not None:
+        value = params / params_div
+        cells["params"] = Cell(value, f"{value:.2f}", f"{value:.2f}")
+    if flops is not None:
+        value = flops / flops_div
+        text = giga(value * 1e9)  # the report's rule: 2 decimals from 1 G up, 4 below
+        cells["flops"] = Cell(value, text, text)
+    return {"params": cells.get("params", MISSING), "flops": cells.get("flops", MISSING)}
+
+
+def _fps_cell(entry: BenchEntry | None) -> Cell:
+    if entry is None:
+        return MISSING
+    result = entry.result
+    text = sig(result.images_per_sec)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return Cell(result.images_per_sec, text,
+                with_spread(result.images_per_sec, result.images_per_sec_iqr, result.noisy),
+                spread=result.images_per_sec_iqr,
+                spread_text=f"{result.images_per_sec_iqr:.{decimals}f}",
+                mark="noisy" if result.noisy else "")
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _share_cell(data: ReportData, entry: BenchEntry | None, base: BenchEntry | None) -> Cell:
+    if entry is None or base is None:
+        return MISSING
+    if entry is base:
+        return Cell(100.0, "100.0", ratio(1.0))
+    interval = ratio_between(data, entry, base)
+    paired = is_paired(interval)
+    return Cell(100 * interval.ratio, f"{100 * interval.ratio:.1f}", ratio_cell(interval),
+                low=_percent(interval.low), high=_percent(interval.high),
+                low_text="" if interval.low is None else f"{100 * interval.low:.1f}",
+                high_text="" if interval.high is None else f"{100 * interval.high:.1f}",
+                mark="" if paired else "unpaired", paired=paired)
+
+
+def _memory_cell(entry: BenchEntry | None) -> Cell:
+    if entry is None or entry.result.peak_memory_bytes is None:
+        return MISSING
+    value = entry.result.peak_memory_bytes / 2**20
+    return Cell(value, mib(entry.result.peak_memory_bytes), mib(entry.result.peak_memory_bytes))
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+WorkloadKey = tuple[str, str, tuple[tuple[str, object], ...], tuple[int, int, int]]
+Variant = tuple[str, bool, bool, str]
+
+
+def _key(workload: Workload) -> WorkloadKey:
+    return (workload.model or "", _method_name(workload), workload.options,
+            workload.input_shape)
+
+
+def _variant(entry: BenchEntry) -> Variant:
+    spec = entry.spec
+    return (spec.dtype, spec.channels_last, spec.compile, spec.device)
+
+
+def _variant_label(variant: Variant) -> str:
+    dtype, channels_last, compiled, device = variant
+    flags = "".join(f" {f}" for f, on in (("channels_last", channels_last),
+                                          ("compiled", compiled)) if on)
+    return f"{dtype} {device}{flags}"
+
+
+def _order(keys: Sequence[WorkloadKey], claims: Claims | None) -> list[WorkloadKey]:
+    """The paper's order: Table 3's backbones and methods where the claims list them, else
+    first appearance; the plain backbone first in each backbone's group."""
+    paper_backbones = list(claims.backbones()) if claims is not None else []
+    paper_methods = ({(r.backbone, r.method): i for i, r in enumerate(claims.table3)}
+                     if claims is not None else {})
+    methods = list(dict.fromkeys(r.method for r in claims.table3)) if claims else []
+    seen = list(dict.fromkeys([*paper_backbones, *(k[0] for k in keys)]))
+    first = {k: i for i, k in enumerate(keys)}
+    return sorted(keys, key=lambda k: (seen.index(k[0]), k[3] != PAPER_INPUT, k[3],
+                                       k[1] != NO_ATTENTION,
+                                       paper_methods.get((k[0], k[1]), len(paper_methods)),
+                                       methods.index(k[1]) if k[1] in methods else len(methods),
+                                       first[k]))
+
+
+def _machines(loaded: Sequence[tuple[str, ResultFile]]) -> tuple[dict[str, str],
+                                                                  dict[str, Environment]]:
+    """Case id -> machine label (the file whose record the merge keeps: the first ok one),
+    and machine label -> its environment."""
+    owner: dict[str, str] = {}
+    environments: dict[str, Environment] = {}
+    identity: dict[Machine, str] = {}
+    for _, result in loaded:
+        machine = Machine.of_environment(result.environment)
+        label = identity.setdefault(machine, result.environment.summary)
+        environments.setdefault(label, result.environment)
+        for record in result.cases:
+            if record.status == "ok":
+                owner.setdefault(record.case_id, label)
+    return owner, environments
+
+
+@dataclass(frozen=True)
+class _Builder:
+    data: ReportData
+    options: TableOptions
+    system: str
+    owner: Mapping[str, str]
+
+    def base_for(self, entry: BenchEntry) -> BenchEntry | None:
+        """The plain backbone's timing of the same variant, mode, input and machine."""
+        model, _, _, shape = _key(entry.workload)
+        found = [b for b in self.data.model_benches if _key(b.workload) == (model, NO_ATTENTION,
+                                                                            (), shape)
+                 and b.spec.mode == entry.spec.mode and _variant(b) == _variant(entry)
+                 and self.owner.get(b.spec.case_id) == self.owner.get(entry.spec.case_id)]
+        return found[0] if found else None
+
+    def row(self, key: WorkloadKey, count: CountEntry | None,
+            timings: Mapping[str, BenchEntry], suffix: str, machine: str) -> Row:
+        entry = count or next(iter(timings.values()))
+        workload = entry.workload
+        backbone, method = _labels(workload, dict(self.options.names))
+        cells = _count_cells(count, self.options.counter, self.system)
+        for mode in MODES:
+            bench = timings.get(mode)
+            cells[f"{mode}_fps"] = _fps_cell(bench)
+            cells[f"{mode}_share"] = (MISSING if bench is None
+                                      else _share_cell(self.data, bench, self.base_for(bench)))
+            cells[f"{mode}_memory"] = _memory_cell(bench)
+        first = next(iter(timings.values()), None)
+        return Row(backbone=backbone, method=method + suffix, model=key[0],
+                   method_name=key[1], options=_options_text(workload), machine=machine,
+                   cells=cells, batches={m: b.batch for m, b in timings.items()},
+                   dtype=first.spec.dtype if first else "",
+                   device=first.spec.device if first else "")
+
+    def rows(self, claims: Claims | None) -> list[Row]:
+        data = self.data
+        counts = {_key(c.workload): c for c in reversed(data.model_counts)}
+        timed: dict[tuple[WorkloadKey, Variant, str], dict[str, BenchEntry]] = {}
+        for bench in data.model_benches:
+            place = (_key(bench.workload), _variant(bench),
+                     self.owner.get(bench.spec.case_id, ""))
+            timed.setdefault(place, {}).setdefault(bench.spec.mode, bench)
+        variants = list(dict.fromkeys(v for _, v, _ in timed))
+        keys = _order(list(dict.fromkeys([*counts, *(k for k, _, _ in timed)])), claims)
+        rows = []
+        for key in keys:
+            count = counts.get(key)
+            places = [p for p in timed if p[0] == key]
+            for place in places:
+                suffix = f" [{_variant_label(place[1])}]" if len(variants) > 1 else ""
+                rows.append(self.row(key, count, timed[place], suffix, place[2]))
+            if not places and count is not None:
+                rows.append(self.row(key, count, {}, "",
+                                     self.owner.get(count.spec.case_id, "")))
+        return rows
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+def _columns(options: TableOptions, system: str) -> list[Column]:
+    mega, giga_prefix, _, _ = _PREFIX[system]
+    columns: list[Column] = []
+    for name in options.columns:
+        if name == "params":
+            columns.append(Column("params", f"#Param ({mega})", mega, "count"))
+        elif name == "flops":
+            columns.append(Column("flops", f"FLOPs ({giga_prefix})", giga_prefix, "count"))
+        elif name in MODES:
+            word = MODE_WORDS[name].capitalize()
+            if options.throughput in ("absolute", "both"):
+                columns.append(Column(f"{name}_fps", f"{word} FPS", "images/s", "fps"))
+            if options.throughput in ("share", "both"):
+                columns.append(Column(f"{name}_share", f"{word} share (%)", "%", "share"))
+        else:
+            columns += [Column(f"{mode}_memory", f"{MODE_WORDS[mode].capitalize()} memory "
+                               "(MiB)", "MiB", "memory") for mode in MODES]
+    return columns
+
+
+def _keep(columns: list[Column], rows: Sequence[Row]) -> tuple[list[Column], list[str]]:
+    """Columns with at least one figure; a dropped one is named with the reason."""
+    kept, dropped = [], []
+    for column in columns:
+        if any(r.cells[column.id].value is not None for r in rows):
+            kept.append(column)
+        elif column.kind in ("fps", "share"):
+            mode = MODE_WORDS[column.id.split("_")[0]]
+            dropped.append(f"column '{column.header}' dropped: the results hold no {mode} "
+                           "timing")
+        elif column.kind == "memory":
+            mode = MODE_WORDS[column.id.split("_")[0]]
+            dropped.append(f"column '{column.header}' dropped: the results hold no {mode} "
+                           "peak memory")
+        else:
+            dropped.append(f"column '{column.header}' dropped: the results hold no count")
+    return kept, dropped
+
+
+def _check_counter(data: ReportData, counter: str) -> None:
+    if counter == DEFAULT_COUNTER or not data.model_counts:
+        return
+    recorded = {t.counter for c in data.model_counts for t in c.result.counters}
+    if not all(c.result.counted(counter) for c in data.model_counts):
+        valid = ", ".join(sorted(recorded | {DEFAULT_COUNTER}))
+        raise InvalidOptionError(f"--counter {counter}: not recorded in every count of the "
+                                 f"results; recorded: {valid} (count with 'attnprof count "
+                                 f"--counter {counter}' or a suite's counters)")
+
+
+def _check_names(names: Sequence[tuple[str, str]], rows: Sequence[Row]) -> None:
+    known = {r.model for r in rows} | {r.method_name for r in rows}
+    unknown = [k for k, _ in names if k not in known]
+    if unknown:
+        raise InvalidOptionError(f"--name {unknown[0]}=...: no backbone or method "
+                                 f"{unknown[0]!r} in the results; they hold: "
+                                 f"{', '.join(sorted(known))}")
+
+
+def _machine_text(machines: Sequence[Environment], rows: Sequence[Row]) -> str:
+    if len(machines) != 1:
+        return "machines as in the Machine column"
+    env = machines[0]
+    threads = f", {env.torch_threads} threads" if env.device.startswith("cpu") and \
+        env.torch_threads else ""
+    where = f"{env.device} ({env.device_name}{threads})" if env.device_name else env.device
+    batches = []
+    for mode in MODES:
+        found = list(dict.fromkeys(str(r.batches[mode]) for r in rows if mode in r.batches))
+        if found:
+            batches.append(f"batch {'/'.join(found)} ({MODE_WORDS[mode]})")
+    dtypes = "/".join(dict.fromkeys(r.dtype for r in rows if r.dtype))
+    parts = [where, f"torch {env.torch_version}", *batches, *([dtypes] if dtypes else [])]
+    return ", ".join(parts)
+
+
+def build_efficiency_table(loaded: Sequence[tuple[str, ResultFile]],
+                           options: TableOptions) -> EfficiencyTable:
+    """The table of ``loaded`` (``(source, result file)`` pairs, merged as the report does)."""
+    data = collect(loaded)
+    owner, environments = _machines(loaded)
+    if len(environments) > 1 and not options.allow_mixed:
+        found = list(environments)
+        raise InvalidOptionError(f"the results come from {len(found)} machines "
+                                 f"({'; '.join(found)}); throughput is not comparable across "
+                                 "machines: pass --allow-mixed for one table with a machine "
+                                 "column")
+    _check_counter(data, options.counter)
+    system = _units_system(options.units, data)
+    rows = _Builder(data, options, system, owner).rows(_claims(data))
+    if not rows:
+        raise InvalidOptionError("the results hold no finished count or timing of a network "
+                                 "(single blocks are not tabulated; see 'attnprof report')")
+    _check_names(options.names, rows)
+    columns, dropped = _keep(_columns(options, system), rows)
+    if not columns:
+        raise InvalidOptionError(f"none of the columns asked for ({', '.join(options.columns)})"
+                                 " has a figure in the results; " + "; ".join(dropped))
+    used = list(dict.fromkeys(r.machine for r in rows))
+    return EfficiencyTable(columns=tuple(columns), rows=tuple(rows), units=system,
+                           machines=tuple(environments[m] for m in used if m in environments),
+                           mixed=len(used) > 1, dropped=tuple(dropped),
+                           sources=tuple(source for source, _ in loaded),
+                           counter=options.counter)
+
