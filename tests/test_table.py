@@ -244,7 +244,7 @@ def test_two_machines_need_allow_mixed(tmp_path: Path,
     header = next(line for line in out.splitlines() if line.startswith("| Backbone"))
     assert "| Machine " in header
     assert "Intel Xeon, torch 2.13.0+cpu, 2 threads" in out
-    assert "machines as in the Machine column" in out.splitlines()[0]
+    assert "Measured on the machines of the Machine column, batch 2 (training)" in out
 
 
 def test_no_timing_drops_throughput_with_one_line(tmp_path: Path,

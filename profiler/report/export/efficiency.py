@@ -145,7 +145,8 @@ class EfficiencyTable:
     @property
     def machine_text(self) -> str:
         """``cpu (AMD EPYC, 2 threads), torch 2.13.0+cpu, batch 2, fp32`` (one machine)."""
-        return _machine_text(self.machines, self.rows)
+        shown = {c.id.split("_")[0] for c in self.columns if c.kind != "count"}
+        return _machine_text(self.machines, self.rows, shown)
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -457,20 +458,23 @@ def _check_names(names: Sequence[tuple[str, str]], rows: Sequence[Row]) -> None:
                                  f"{', '.join(sorted(known))}")
 
 
-def _machine_text(machines: Sequence[Environment], rows: Sequence[Row]) -> str:
-    if len(machines) != 1:
-        return "machines as in the Machine column"
-    env = machines[0]
-    threads = f", {env.torch_threads} threads" if env.device.startswith("cpu") and \
-        env.torch_threads else ""
-    where = f"{env.device} ({env.device_name}{threads})" if env.device_name else env.device
+def _machine_text(machines: Sequence[Environment], rows: Sequence[Row],
+                  modes: set[str]) -> str:
+    if len(machines) == 1:
+        env = machines[0]
+        threads = f", {env.torch_threads} threads" if env.device.startswith("cpu") and \
+            env.torch_threads else ""
+        where = [f"{env.device} ({env.device_name}{threads})" if env.device_name
+                 else env.device, f"torch {env.torch_version}"]
+    else:
+        where = ["the machines of the Machine column"]
     batches = []
-    for mode in MODES:
+    for mode in (m for m in MODES if m in modes):
         found = list(dict.fromkeys(str(r.batches[mode]) for r in rows if mode in r.batches))
         if found:
             batches.append(f"batch {'/'.join(found)} ({MODE_WORDS[mode]})")
-    dtypes = "/".join(dict.fromkeys(r.dtype for r in rows if r.dtype))
-    parts = [where, f"torch {env.torch_version}", *batches, *([dtypes] if dtypes else [])]
+    dtypes = "/".join(dict.fromkeys(r.dtype for r in rows if r.dtype)) if modes else ""
+    parts = [*where, *batches, *([dtypes] if dtypes else [])]
     return ", ".join(parts)
 
 
