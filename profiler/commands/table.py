@@ -22,6 +22,7 @@ from profiler.output import check_output, write_output
 from profiler.report.export import (
     COLUMNS,
     DEFAULT_COLUMNS,
+    DEFAULT_COUNTER,
     FORMATS,
     THROUGHPUT,
     UNITS,
@@ -31,7 +32,6 @@ from profiler.report.export import (
     parse_names,
     render,
 )
-from profiler.report.export.efficiency import DEFAULT_COUNTER
 from profiler.results.envelope import load_result_file
 
 __all__ = ["register", "run"]

@@ -1,7 +1,9 @@
 """The efficiency table of a paper, exported: LaTeX, CSV and markdown (``attnprof table``).
 
-:mod:`~profiler.report.export.efficiency` takes the figures from the report's extraction
-(counts, throughput, paired shares); one module per format renders them. Nothing here
+:mod:`~profiler.report.export.efficiency` builds the table (:mod:`~.model`) from the report's
+extraction (:mod:`~.figures`: counts, throughput, paired shares); one module per format
+renders it (:mod:`~.latex`, :mod:`~.csv_text`, :mod:`~.markdown`, with the caption of
+:mod:`~.words`). Nothing here
 measures or imports torch.
 """
 
@@ -10,23 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from profiler.report.export.csv_text import render_csv
-from profiler.report.export.efficiency import (
+from profiler.report.export.efficiency import build_efficiency_table
+from profiler.report.export.latex import render_latex
+from profiler.report.export.markdown import render_markdown
+from profiler.report.export.model import (
     COLUMNS,
     DEFAULT_COLUMNS,
+    DEFAULT_COUNTER,
     THROUGHPUT,
     UNITS,
     EfficiencyTable,
     TableOptions,
-    build_efficiency_table,
     parse_columns,
     parse_names,
 )
-from profiler.report.export.latex import render_latex
-from profiler.report.export.markdown import render_markdown
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_COLUMNS",
+    "DEFAULT_COUNTER",
     "FORMATS",
     "THROUGHPUT",
     "UNITS",

@@ -24,7 +24,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from profiler.report.export.efficiency import MODES, Cell, Column, EfficiencyTable, Row
+from profiler.report.export.model import MODES, Cell, Column, EfficiencyTable, Row
 
 __all__ = ["render_csv"]
 

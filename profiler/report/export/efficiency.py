@@ -25,152 +25,35 @@ columns that cannot be filled are dropped and said in :attr:`EfficiencyTable.dro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from profiler.claims.paper import Claims, load_claims
 from profiler.compare.machines import Machine
 from profiler.errors import AttnprofError, InvalidOptionError
-from profiler.report.cells import giga, mib, ratio, sig, with_spread
 from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, collect
+from profiler.report.export.figures import (
+    PREFIXES,
+    count_cells,
+    fps_cell,
+    memory_cell,
+    share_cell,
+)
+from profiler.report.export.model import (
+    DEFAULT_COUNTER,
+    MODE_WORDS,
+    MODES,
+    Column,
+    EfficiencyTable,
+    Row,
+    TableOptions,
+)
 from profiler.report.findings import load_claims_findings
 from profiler.report.names import NO_ATTENTION, backbone_label, method_label
-from profiler.report.ratios import is_paired, ratio_between, ratio_cell
 from profiler.results.envelope import ResultFile
 from profiler.results.environment import Environment
 from profiler.spec import Workload, thaw_options
 
-__all__ = [
-    "COLUMNS",
-    "DEFAULT_COLUMNS",
-    "DEFAULT_COUNTER",
-    "MODES",
-    "THROUGHPUT",
-    "UNITS",
-    "Cell",
-    "Column",
-    "EfficiencyTable",
-    "Row",
-    "TableOptions",
-    "build_efficiency_table",
-    "parse_columns",
-    "parse_names",
-]
-
-COLUMNS: tuple[str, ...] = ("params", "flops", "train", "infer", "memory")
-DEFAULT_COLUMNS: tuple[str, ...] = ("params", "flops", "train", "infer")
-UNITS: tuple[str, ...] = ("paper", "si")
-THROUGHPUT: tuple[str, ...] = ("absolute", "share", "both")
-MODES: tuple[str, ...] = ("train", "infer")
-DEFAULT_COUNTER = "fvcore"
-MODE_WORDS = {"train": "training", "infer": "inference"}
-_PREFIX = {"si": ("M", "G", 10**6, 10**9), "binary": ("Mi", "Gi", 2**20, 2**30)}
-
-
-@dataclass(frozen=True)
-class TableOptions:
-    """What ``attnprof table`` was asked for (the flags of its command line)."""
-
-    columns: tuple[str, ...] = DEFAULT_COLUMNS
-    units: str = "si"
-    counter: str = DEFAULT_COUNTER
-    throughput: str = "both"
-    intervals: bool = True
-    names: tuple[tuple[str, str], ...] = ()
-    allow_mixed: bool = False
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One figure: ``value`` unrounded (None: not measured), ``text`` as the report prints
-    the number alone, ``spread`` the IQR (absolute throughput), ``low``/``high`` an interval,
-    ``mark`` a flag (``noisy``, ``unpaired``, "" none) and ``markdown`` the report's cell."""
-
-    value: float | None
-    text: str = "–"
-    markdown: str = "–"
-    spread: float | None = None
-    spread_text: str = ""
-    low: float | None = None
-    high: float | None = None
-    low_text: str = ""
-    high_text: str = ""
-    mark: str = ""
-    paired: bool | None = None
-
-
-MISSING = Cell(None)
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column: ``id`` (``params``, ``train_fps``, ``train_share``...), its header, unit
-    and kind (``count``, ``fps``, ``share``, ``memory``: how it is rendered)."""
-
-    id: str
-    header: str
-    unit: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class Row:
-    """One case: its backbone and method (labels and registry names), the machine that timed
-    it, the batch and precision of each timed mode, and a cell per column id."""
-
-    backbone: str
-    method: str
-    model: str
-    method_name: str
-    options: str
-    machine: str
-    cells: Mapping[str, Cell]
-    batches: Mapping[str, int] = field(default_factory=dict)
-    dtype: str = ""
-    device: str = ""
-
-
-@dataclass(frozen=True)
-class EfficiencyTable:
-    """Rows in the paper's order, the columns kept, and what the caption must say."""
-
-    columns: tuple[Column, ...]
-    rows: tuple[Row, ...]
-    units: str
-    machines: tuple[Environment, ...]
-    mixed: bool
-    dropped: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    counter: str = DEFAULT_COUNTER
-
-    @property
-    def machine_text(self) -> str:
-        """``cpu (AMD EPYC, 2 threads), torch 2.13.0+cpu, batch 2, fp32`` (one machine)."""
-        shown = {c.id.split("_")[0] for c in self.columns if c.kind != "count"}
-        return _machine_text(self.machines, self.rows, shown)
-
-
-# --- options ----------------------------------------------------------------------------------
-
-def parse_columns(text: str) -> tuple[str, ...]:
-    """``params,flops,train`` -> a tuple of column names; an unknown name is an error."""
-    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown or not names:
-        raise InvalidOptionError(f"unknown column {', '.join(map(repr, unknown)) or '(none)'} "
-                                 f"in --columns; valid: {', '.join(COLUMNS)}")
-    return names
-
-
-def parse_names(items: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
-    """Repeated ``--name KEY=LABEL`` (``mypkg.blocks:SimAM=SimAM``, ``none=ResNet``)."""
-    pairs = []
-    for item in items or ():
-        key, sep, label = item.rpartition("=")
-        if not sep or not key.strip() or not label.strip():
-            raise InvalidOptionError(f"--name expects NAME=LABEL (a method or backbone as "
-                                     f"recorded, e.g. mypkg.blocks:SimAM=SimAM), got {item!r}")
-        pairs.append((key.strip(), label.strip()))
-    return tuple(pairs)
+__all__ = ["build_efficiency_table"]
 
 
 # --- units and labels -------------------------------------------------------------------------
@@ -221,66 +104,6 @@ def _labels(workload: Workload, names: Mapping[str, str]) -> tuple[str, str]:
                                   else method_label(method))
     options = _options_text(workload)
     return backbone, f"{label} ({options})" if options else label
-
-
-# --- cells ------------------------------------------------------------------------------------
-
-def _count_cells(count: CountEntry | None, counter: str, system: str) -> dict[str, Cell]:
-    if count is None:
-        return {"params": MISSING, "flops": MISSING}
-    _, _, params_div, flops_div = _PREFIX[system]
-    if counter == DEFAULT_COUNTER:
-        params: float | None = count.result.params
-        flops: float | None = count.flops
-    else:
-        params, flops = count.params_by(counter), count.flops_by(counter)
-    cells = {}
-    if params is not None:
-        value = params / params_div
-        cells["params"] = Cell(value, f"{value:.2f}", f"{value:.2f}")
-    if flops is not None:
-        value = flops / flops_div
-        text = giga(value * 1e9)  # the report's rule: 2 decimals from 1 G up, 4 below
-        cells["flops"] = Cell(value, text, text)
-    return {"params": cells.get("params", MISSING), "flops": cells.get("flops", MISSING)}
-
-
-def _fps_cell(entry: BenchEntry | None) -> Cell:
-    if entry is None:
-        return MISSING
-    result = entry.result
-    text = sig(result.images_per_sec)
-    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
-    return Cell(result.images_per_sec, text,
-                with_spread(result.images_per_sec, result.images_per_sec_iqr, result.noisy),
-                spread=result.images_per_sec_iqr,
-                spread_text=f"{result.images_per_sec_iqr:.{decimals}f}",
-                mark="noisy" if result.noisy else "")
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else 100 * value
-
-
-def _share_cell(data: ReportData, entry: BenchEntry | None, base: BenchEntry | None) -> Cell:
-    if entry is None or base is None:
-        return MISSING
-    if entry is base:
-        return Cell(100.0, "100.0", ratio(1.0))
-    interval = ratio_between(data, entry, base)
-    paired = is_paired(interval)
-    return Cell(100 * interval.ratio, f"{100 * interval.ratio:.1f}", ratio_cell(interval),
-                low=_percent(interval.low), high=_percent(interval.high),
-                low_text="" if interval.low is None else f"{100 * interval.low:.1f}",
-                high_text="" if interval.high is None else f"{100 * interval.high:.1f}",
-                mark="" if paired else "unpaired", paired=paired)
-
-
-def _memory_cell(entry: BenchEntry | None) -> Cell:
-    if entry is None or entry.result.peak_memory_bytes is None:
-        return MISSING
-    value = entry.result.peak_memory_bytes / 2**20
-    return Cell(value, mib(entry.result.peak_memory_bytes), mib(entry.result.peak_memory_bytes))
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -360,13 +183,13 @@ class _Builder:
         entry = count or next(iter(timings.values()))
         workload = entry.workload
         backbone, method = _labels(workload, dict(self.options.names))
-        cells = _count_cells(count, self.options.counter, self.system)
+        cells = count_cells(count, self.options.counter, self.system)
         for mode in MODES:
             bench = timings.get(mode)
-            cells[f"{mode}_fps"] = _fps_cell(bench)
-            cells[f"{mode}_share"] = (MISSING if bench is None
-                                      else _share_cell(self.data, bench, self.base_for(bench)))
-            cells[f"{mode}_memory"] = _memory_cell(bench)
+            cells[f"{mode}_fps"] = fps_cell(bench)
+            base = None if bench is None else self.base_for(bench)
+            cells[f"{mode}_share"] = share_cell(self.data, bench, base)
+            cells[f"{mode}_memory"] = memory_cell(bench)
         first = next(iter(timings.values()), None)
         return Row(backbone=backbone, method=method + suffix, model=key[0],
                    method_name=key[1], options=_options_text(workload), machine=machine,
@@ -400,7 +223,7 @@ class _Builder:
 # --- columns ----------------------------------------------------------------------------------
 
 def _columns(options: TableOptions, system: str) -> list[Column]:
-    mega, giga_prefix, _, _ = _PREFIX[system]
+    mega, giga_prefix, _, _ = PREFIXES[system]
     columns: list[Column] = []
     for name in options.columns:
         if name == "params":
@@ -456,26 +279,6 @@ def _check_names(names: Sequence[tuple[str, str]], rows: Sequence[Row]) -> None:
         raise InvalidOptionError(f"--name {unknown[0]}=...: no backbone or method "
                                  f"{unknown[0]!r} in the results; they hold: "
                                  f"{', '.join(sorted(known))}")
-
-
-def _machine_text(machines: Sequence[Environment], rows: Sequence[Row],
-                  modes: set[str]) -> str:
-    if len(machines) == 1:
-        env = machines[0]
-        threads = f", {env.torch_threads} threads" if env.device.startswith("cpu") and \
-            env.torch_threads else ""
-        where = [f"{env.device} ({env.device_name}{threads})" if env.device_name
-                 else env.device, f"torch {env.torch_version}"]
-    else:
-        where = ["the machines of the Machine column"]
-    batches = []
-    for mode in (m for m in MODES if m in modes):
-        found = list(dict.fromkeys(str(r.batches[mode]) for r in rows if mode in r.batches))
-        if found:
-            batches.append(f"batch {'/'.join(found)} ({MODE_WORDS[mode]})")
-    dtypes = "/".join(dict.fromkeys(r.dtype for r in rows if r.dtype)) if modes else ""
-    parts = [*where, *batches, *([dtypes] if dtypes else [])]
-    return ", ".join(parts)
 
 
 def build_efficiency_table(loaded: Sequence[tuple[str, ResultFile]],

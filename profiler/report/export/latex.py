@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 
 from profiler.errors import InvalidOptionError
-from profiler.report.export.efficiency import Cell, Column, EfficiencyTable, Row
+from profiler.report.export.model import Cell, Column, EfficiencyTable, Row
 from profiler.report.export.words import caption_text
 
 __all__ = ["check_label", "escape", "render_latex"]

@@ -7,7 +7,7 @@ timing; the caption and the units line above the table, as every report table ha
 
 from __future__ import annotations
 
-from profiler.report.export.efficiency import Cell, Column, EfficiencyTable
+from profiler.report.export.model import Cell, Column, EfficiencyTable
 from profiler.report.export.words import caption_text
 from profiler.report.tables import Table
 
