@@ -49,7 +49,7 @@ from profiler.report.export.model import (
 )
 from profiler.report.findings import load_claims_findings
 from profiler.report.names import NO_ATTENTION, backbone_label, method_label
-from profiler.results.envelope import ResultFile
+from profiler.results.envelope import ResultFile, Spec
 from profiler.results.environment import Environment
 from profiler.spec import Workload, thaw_options
 
@@ -94,9 +94,10 @@ def _method_name(workload: Workload) -> str:
 
 def _labels(workload: Workload, names: Mapping[str, str]) -> tuple[str, str]:
     """(backbone, method) labels: a ``--name`` mapping, else the report's labels (a user
-    block ``module:attr`` by its attribute, the class name)."""
+    model or block ``module:attr`` by its attribute, the class name)."""
     model = workload.model or ""
-    backbone = names.get(model) or backbone_label(model)
+    backbone = names.get(model) or (model.rpartition(":")[2] if ":" in model
+                                     else backbone_label(model))
     if workload.input_shape != PAPER_INPUT:
         backbone += f" @{'x'.join(str(d) for d in workload.input_shape[1:])}"
     method = _method_name(workload)
@@ -145,11 +146,14 @@ def _order(keys: Sequence[WorkloadKey], claims: Claims | None) -> list[WorkloadK
                                        first[k]))
 
 
-def _machines(loaded: Sequence[tuple[str, ResultFile]]) -> tuple[dict[str, str],
+Owners = Mapping[Spec, str]
+
+
+def _machines(loaded: Sequence[tuple[str, ResultFile]]) -> tuple[dict[Spec, str],
                                                                   dict[str, Environment]]:
-    """Case id -> machine label (the file whose record the merge keeps: the first ok one),
+    """Case spec -> machine label (the file whose record the merge keeps: the first ok one),
     and machine label -> its environment."""
-    owner: dict[str, str] = {}
+    owner: dict[Spec, str] = {}
     environments: dict[str, Environment] = {}
     identity: dict[Machine, str] = {}
     for _, result in loaded:
@@ -158,7 +162,7 @@ def _machines(loaded: Sequence[tuple[str, ResultFile]]) -> tuple[dict[str, str],
         environments.setdefault(label, result.environment)
         for record in result.cases:
             if record.status == "ok":
-                owner.setdefault(record.case_id, label)
+                owner.setdefault(record.spec, label)
     return owner, environments
 
 
@@ -167,7 +171,7 @@ class _Builder:
     data: ReportData
     options: TableOptions
     system: str
-    owner: Mapping[str, str]
+    owner: Owners
 
     def base_for(self, entry: BenchEntry) -> BenchEntry | None:
         """The plain backbone's timing of the same variant, mode, input and machine."""
@@ -175,7 +179,7 @@ class _Builder:
         found = [b for b in self.data.model_benches if _key(b.workload) == (model, NO_ATTENTION,
                                                                             (), shape)
                  and b.spec.mode == entry.spec.mode and _variant(b) == _variant(entry)
-                 and self.owner.get(b.spec.case_id) == self.owner.get(entry.spec.case_id)]
+                 and self.owner.get(b.spec) == self.owner.get(entry.spec)]
         return found[0] if found else None
 
     def row(self, key: WorkloadKey, count: CountEntry | None,
@@ -203,7 +207,7 @@ class _Builder:
         timed: dict[tuple[WorkloadKey, Variant, str], dict[str, BenchEntry]] = {}
         for bench in data.model_benches:
             place = (_key(bench.workload), _variant(bench),
-                     self.owner.get(bench.spec.case_id, ""))
+                     self.owner.get(bench.spec, ""))
             timed.setdefault(place, {}).setdefault(bench.spec.mode, bench)
         variants = list(dict.fromkeys(v for _, v, _ in timed))
         keys = _order(list(dict.fromkeys([*counts, *(k for k, _, _ in timed)])), claims)
@@ -216,7 +220,7 @@ class _Builder:
                 rows.append(self.row(key, count, timed[place], suffix, place[2]))
             if not places and count is not None:
                 rows.append(self.row(key, count, {}, "",
-                                     self.owner.get(count.spec.case_id, "")))
+                                     self.owner.get(count.spec, "")))
         return rows
 
 

@@ -7,11 +7,15 @@ timing; the caption and the units line above the table, as every report table ha
 
 from __future__ import annotations
 
+from profiler.report.cells import NOISY_MARK
 from profiler.report.export.model import Cell, Column, EfficiencyTable
 from profiler.report.export.words import caption_text
+from profiler.report.ratios import UNPAIRED_MARK
 from profiler.report.tables import Table
 
 __all__ = ["render_markdown"]
+
+_MARKS = {"noisy": NOISY_MARK, "unpaired": UNPAIRED_MARK}
 
 
 def _cell(cell: Cell, column: Column, intervals: bool) -> str:
@@ -19,7 +23,8 @@ def _cell(cell: Cell, column: Column, intervals: bool) -> str:
         return "–"
     if intervals or column.kind not in ("fps", "share"):
         return cell.markdown
-    return f"{cell.text}%" if column.kind == "share" else cell.text
+    text = f"{cell.text}%" if column.kind == "share" else cell.text
+    return text + (f" {_MARKS[cell.mark]}" if cell.mark else "")
 
 
 def render_markdown(table: EfficiencyTable, *, intervals: bool = True,

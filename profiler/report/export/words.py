@@ -33,13 +33,12 @@ def units_text(table: EfficiencyTable, intervals: bool) -> str:
         spread = ", median ± IQR of the raw samples" if intervals else ", median"
         parts.append(f"throughput (FPS) in images/s{spread}")
     if "share" in kinds:
-        interval = (f" with its {CONFIDENCE:.0%} interval (paired over interleaved rounds; "
-                    "‡: timed apart, unpaired)" if intervals else "")
-        parts.append(f"share: % of the same backbone's throughput{interval}")
+        interval = f" with its {CONFIDENCE:.0%} interval" if intervals else ""
+        parts.append(f"share: % of the same backbone's throughput{interval}, paired over "
+                     "interleaved rounds (‡: timed apart, unpaired)")
     if "memory" in kinds:
         parts.append("peak memory in MiB (2^20 bytes)")
-    noisy = (f"; †: noisy (IQR/median above {NOISY_IQR_RATIO:.0%})"
-             if "fps" in kinds and intervals else "")
+    noisy = f"; †: noisy (IQR/median above {NOISY_IQR_RATIO:.0%})" if "fps" in kinds else ""
     return "; ".join(parts) + noisy + "."
 
 
