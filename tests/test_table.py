@@ -131,6 +131,30 @@ def test_csv_round_trips_through_pandas(loaded) -> None:  # type: ignore[no-unty
     assert pandas.isna(gc101["train_fps"])  # counted, not timed: an empty field
 
 
+def test_csv_columns_follow_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    pandas = pytest.importorskip("pandas")
+    smoke = RESULTS / "baseline.json"
+    code, out, _ = _run(["table", str(smoke), "--format", "csv", "--throughput", "absolute",
+                         "--no-intervals", "--columns", "params,infer,memory"], capsys)
+    assert code == 0
+    frame = pandas.read_csv(io.StringIO(out))
+    assert list(frame.columns) == [
+        "backbone", "method", "model", "attention", "options", "params_M", "infer_fps",
+        "train_memory_mib", "infer_memory_mib", "device", "device_name", "torch_version",
+        "threads", "train_batch", "infer_batch", "dtype"]
+    data = json.loads(smoke.read_text())
+    bench = next(c for c in data["cases"] if c["kind"] == "bench"
+                 and c["spec"]["workload"]["model"] == "resnet18"
+                 and c["spec"]["workload"]["attention"] == "se" and c["spec"]["mode"] == "infer"
+                 and c["status"] == "ok")
+    row = frame[(frame["model"] == "resnet18") & (frame["attention"] == "se")].iloc[0]
+    assert row["infer_memory_mib"] * 2**20 == bench["result"]["peak_memory_bytes"]
+    assert row["infer_fps"] == bench["result"]["images_per_sec"]
+    assert row["infer_batch"] == bench["result"]["batch"]
+    code, _, err = _run(["table", str(smoke), "--units", "paper"], capsys)
+    assert code == 2 and "--units paper needs a paper's counting convention" in err
+
+
 def _latex_rows(text: str) -> list[str]:
     body = text.split("\\midrule", 1)[1].split("\\bottomrule")[0]
     return [line for line in body.splitlines() if line.endswith("\\\\")]

@@ -64,8 +64,9 @@ def _units_system(choice: str, data: ReportData) -> str:
         return "si"
     claims = _claims(data)
     if claims is None:
-        raise InvalidOptionError("--units paper needs the results' claims (their suite names "
-                                 "none); use --units si")
+        raise InvalidOptionError("--units paper needs a paper's counting convention, and "
+                                 "these results name no claims (their suite has none); use "
+                                 "--units si")
     convention = load_claims_findings(claims).convention
     if convention is None:
         raise InvalidOptionError(f"--units paper: no counting convention found for "
