@@ -104,43 +104,44 @@ def _body(table: EfficiencyTable, intervals: bool) -> list[str]:
 
 
 _SUB = {"fps": "FPS", "share": r"share (\%)"}
+Span = tuple[str, list[tuple[str, Column]]]  # group, its (sub-header, column) pairs
 
 
-def _header_parts(column: Column) -> tuple[str, str]:
-    """(group, sub-header): ``("Training", "FPS")``; ("", header) for a column alone."""
-    if column.kind in _SUB:
-        return column.header.split(" ")[0], _SUB[column.kind]
-    if column.kind == "memory":
-        return "Peak memory (MiB)", column.header.split(" ")[0].lower()
-    return "", column.header
+def _spans(columns: Sequence[Column]) -> list[Span]:
+    """Adjacent columns of one group (``Training``: FPS, share) under one header."""
+    spans: list[Span] = []
+    for column in columns:
+        if column.kind in _SUB:
+            group, sub = column.header.split(" ")[0], _SUB[column.kind]
+        elif column.kind == "memory":
+            group, sub = "Peak memory (MiB)", column.header.split(" ")[0].lower()
+        else:
+            group, sub = "", escape(column.header)
+        if group and spans and spans[-1][0] == group:
+            spans[-1][1].append((sub, column))
+        else:
+            spans.append((group, [(sub, column)]))
+    return spans
 
 
 def _header(table: EfficiencyTable) -> list[str]:
-    """One header row, or two when columns share a group (Training: FPS, share)."""
+    r"""One header row, or two when columns share a group (a ``\cmidrule`` under it)."""
     lead = ["Backbone", "Method", *(["Machine"] if table.mixed else [])]
-    parts = [_header_parts(c) for c in table.columns]
-    spans: list[tuple[str, int]] = []
-    for group, _ in parts:
-        if group and spans and spans[-1][0] == group:
-            spans[-1] = (group, spans[-1][1] + 1)
-        else:
-            spans.append((group, 1))
-    if all(n == 1 for _, n in spans):
+    spans = _spans(table.columns)
+    if all(len(members) == 1 for _, members in spans):
         return [" & ".join([*lead, *(escape(c.header) for c in table.columns)]) + r" \\"]
-    top, rules, column = [""] * len(lead), [], len(lead) + 1
-    for group, n in spans:
-        top += [rf"\multicolumn{{{n}}}{{c}}{{{escape(group)}}}"] if n > 1 else [""]
-        if n > 1:
-            rules.append(rf"\cmidrule(lr){{{column}-{column + n - 1}}}")
-        column += n
-    subs = [sub if group and _span_of(spans, group) > 1 else escape(c.header)
-            for (group, sub), c in zip(parts, table.columns, strict=True)]
-    return [" & ".join(top) + r" \\", " ".join(rules),
-            " & ".join([*lead, *subs]) + r" \\"]
-
-
-def _span_of(spans: list[tuple[str, int]], group: str) -> int:
-    return max((n for g, n in spans if g == group), default=0)
+    top, rules, subs = [""] * len(lead), [], []
+    first = len(lead) + 1
+    for group, members in spans:
+        if len(members) > 1:
+            top.append(rf"\multicolumn{{{len(members)}}}{{c}}{{{escape(group)}}}")
+            rules.append(rf"\cmidrule(lr){{{first}-{first + len(members) - 1}}}")
+            subs += [sub for sub, _ in members]
+        else:
+            top.append("")
+            subs.append(escape(members[0][1].header))
+        first += len(members)
+    return [" & ".join(top) + r" \\", " ".join(rules), " & ".join([*lead, *subs]) + r" \\"]
 
 
 def render_latex(table: EfficiencyTable, *, intervals: bool = True, caption: str = "",
