@@ -496,6 +496,23 @@ CASES: list[Hostile] = [
     Hostile("report-disk-full", ("report", "{in}/good.json", "--claims", "none", "-o",
                                  "{w}/r.md"), 2, "No space left on device",
             patch=_disk_full_after(0)),
+    # table: the report's validation, and its output through the one writer
+    *(Hostile(f"table-{name}", ("table", f"{{in}}/{name}.json"), 2, _FIELD_ERRORS[name])
+      for name in ("nan-ips", "float-params", "ok-null-result")),
+    Hostile("table-missing", ("table", "{in}/nowhere.json"), 2, "no such file"),
+    Hostile("table-o-exists", ("table", "{in}/good.json", "-o", "{w}/t.tex"), 2,
+            "exists; pass --overwrite", setup=_touch("t.tex"), check=_kept("t.tex")),
+    Hostile("table-o-fifo", ("table", "{in}/good.json", "-o", "{in}/fifo.json",
+                             "--overwrite"), 2, "not a regular file"),
+    Hostile("table-o-input", ("table", "{w}/in.json", "-o", "{w}/in.json", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy_good("in.json")),
+    Hostile("table-disk-full", ("table", "{in}/good.json", "--format", "csv", "-o",
+                                "{w}/t.csv"), 2, "No space left on device",
+            patch=_disk_full_after(0)),
+    Hostile("table-bad-column", ("table", "{in}/good.json", "--columns", "params,latency"), 2,
+            "unknown column 'latency' in --columns"),
+    Hostile("table-bad-format", ("table", "{in}/good.json", "--format", "docx"), 2,
+            "invalid choice: 'docx'"),
     # merge: never onto an input, never over a file unless told
     Hostile("merge-o-exists", ("merge", "{in}/good.json", "-o", "{w}/m.json"), 2,
             "exists; pass --overwrite", setup=_touch("m.json"), check=_kept("m.json")),
