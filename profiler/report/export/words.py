@@ -23,7 +23,7 @@ def units_text(table: EfficiencyTable, intervals: bool) -> str:
     kinds = {c.kind for c in table.columns}
     ids = {c.id for c in table.columns}
     mega, giga = _UNITS[table.units]
-    counter = _COUNTERS.get(table.counter, f"counted by {table.counter}")
+    counter = _COUNTERS.get(table.counter, f"the {table.counter} counter")
     parts = []
     if "params" in ids:
         parts.append(f"#Param in {mega} parameters")
