@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = [(str(path), load_result_file(path)) for path in args.results]
     table = build_efficiency_table(loaded, options)
     if table.dropped:
-        print(f"attnprof: {'; '.join(table.dropped)}", file=sys.stderr)
+        print(f"attnprof: columns dropped: {'; '.join(table.dropped)}", file=sys.stderr)
     text = render(table, args.format, intervals=args.intervals, caption=args.caption,
                   label=args.label)
     if args.output is None:

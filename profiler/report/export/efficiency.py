@@ -247,23 +247,26 @@ def _columns(options: TableOptions, system: str) -> list[Column]:
     return columns
 
 
+def _missing(column: Column) -> str:
+    """What the results lack when ``column`` has no figure."""
+    if column.kind == "count":
+        return "no count"
+    mode = MODE_WORDS[column.id.split("_")[0]]
+    return f"no {mode} peak memory" if column.kind == "memory" else f"no {mode} timing"
+
+
 def _keep(columns: list[Column], rows: Sequence[Row]) -> tuple[list[Column], list[str]]:
-    """Columns with at least one figure; a dropped one is named with the reason."""
-    kept, dropped = [], []
+    """Columns with at least one figure, and the dropped ones by reason: ``Training FPS,
+    Training share (%) (the results hold no training timing)``."""
+    kept: list[Column] = []
+    dropped: dict[str, list[str]] = {}
     for column in columns:
         if any(r.cells[column.id].value is not None for r in rows):
             kept.append(column)
-        elif column.kind in ("fps", "share"):
-            mode = MODE_WORDS[column.id.split("_")[0]]
-            dropped.append(f"column '{column.header}' dropped: the results hold no {mode} "
-                           "timing")
-        elif column.kind == "memory":
-            mode = MODE_WORDS[column.id.split("_")[0]]
-            dropped.append(f"column '{column.header}' dropped: the results hold no {mode} "
-                           "peak memory")
         else:
-            dropped.append(f"column '{column.header}' dropped: the results hold no count")
-    return kept, dropped
+            dropped.setdefault(_missing(column), []).append(column.header)
+    return kept, [f"{', '.join(headers)} (the results hold {reason})"
+                  for reason, headers in dropped.items()]
 
 
 def _check_counter(data: ReportData, counter: str) -> None:
@@ -307,7 +310,7 @@ def build_efficiency_table(loaded: Sequence[tuple[str, ResultFile]],
     columns, dropped = _keep(_columns(options, system), rows)
     if not columns:
         raise InvalidOptionError(f"none of the columns asked for ({', '.join(options.columns)})"
-                                 " has a figure in the results; " + "; ".join(dropped))
+                                 " has a figure: " + "; ".join(dropped))
     used = list(dict.fromkeys(r.machine for r in rows))
     return EfficiencyTable(columns=tuple(columns), rows=tuple(rows), units=system,
                            machines=tuple(environments[m] for m in used if m in environments),
