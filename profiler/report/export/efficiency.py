@@ -62,11 +62,11 @@ def _units_system(choice: str, data: ReportData) -> str:
     """``si``, or the units of the paper-wide counting convention of the results' claims."""
     if choice == "si":
         return "si"
-    claims = _claims(data)
-    if claims is None:
+    if data.claims_id is None:
         raise InvalidOptionError("--units paper needs a paper's counting convention, and "
                                  "these results name no claims (their suite has none); use "
                                  "--units si")
+    claims = load_claims(data.claims_id)  # claims that cannot be read: their one-line error
     convention = load_claims_findings(claims).convention
     if convention is None:
         raise InvalidOptionError(f"--units paper: no counting convention found for "
@@ -75,6 +75,8 @@ def _units_system(choice: str, data: ReportData) -> str:
 
 
 def _claims(data: ReportData) -> Claims | None:
+    """The results' claims, for the paper's row order only: claims this checkout does not
+    have leave the rows in file order (the figures do not depend on them)."""
     if data.claims_id is None:
         return None
     try:
