@@ -47,8 +47,8 @@ from profiler.report.export.model import (
     Row,
     TableOptions,
 )
-from profiler.report.findings import load_claims_findings
 from profiler.report.names import NO_ATTENTION, backbone_label, method_label
+from profiler.report.verdicts.findings import load_claims_findings
 from profiler.results.envelope import ResultFile, Spec
 from profiler.results.environment import Environment
 from profiler.spec import Workload, thaw_options

@@ -5,8 +5,8 @@ Shared by the LaTeX caption and the markdown units line, so both say the same th
 
 from __future__ import annotations
 
-from profiler.measure.stats import CONFIDENCE, NOISY_IQR_RATIO
 from profiler.report.export.model import DEFAULT_COUNTER, EfficiencyTable
+from profiler.stats import CONFIDENCE, NOISY_IQR_RATIO
 
 __all__ = ["caption_text", "units_text"]
 
