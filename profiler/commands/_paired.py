@@ -9,7 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from profiler.commands._common import parse_key_values
+from profiler.commands._common import finite_float, parse_key_values
 from profiler.errors import InvalidOptionError
 from profiler.measure.paired import (
     DEFAULT_BLOCK_TIME,
@@ -48,17 +48,17 @@ def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
     """The rounds engine's budget: block and group time, rounds, target, order, seed (None
     when not given: :func:`pairing_from_args` fills the engine's defaults)."""
     group = parser.add_argument_group("interleaved rounds (--vs, calibrate)")
-    group.add_argument("--block-time", type=float, metavar="S",
+    group.add_argument("--block-time", type=finite_float, metavar="S",
                        help=f"seconds of steps per member per round (default "
                        f"{DEFAULT_BLOCK_TIME:g}; at least one step)")
     group.add_argument("--min-rounds", type=int, metavar="N",
                        help=f"rounds always run (default {DEFAULT_MIN_ROUNDS})")
     group.add_argument("--max-rounds", type=int, metavar="N",
                        help=f"rounds at most (default {DEFAULT_MAX_ROUNDS})")
-    group.add_argument("--group-time", type=float, metavar="S",
+    group.add_argument("--group-time", type=finite_float, metavar="S",
                        help=f"seconds of rounds before stopping short of the target (default "
                        f"{DEFAULT_GROUP_TIME:g})")
-    group.add_argument("--target", type=float, metavar="PP",
+    group.add_argument("--target", type=finite_float, metavar="PP",
                        help="stop once every ratio's 95%% interval is narrower than +-PP "
                        f"percentage points (default {100 * DEFAULT_TARGET_HALF_WIDTH:g})")
     group.add_argument("--order", choices=ORDERS,
@@ -91,7 +91,7 @@ def split_member(value: str) -> tuple[str, dict[str, Any]]:
     name, bracket, rest = value.partition("[")
     if not bracket:
         return value, {}
-    if not rest.endswith("]") or not name:
+    if not rest.endswith("]") or not name or "[" in rest or "]" in rest[:-1]:
         raise InvalidOptionError(f"--vs {value}: malformed member; expected NAME or "
                                  "NAME[KEY=VALUE;KEY=VALUE], like eca[k_size=3,5,5,7]")
     items = [item.strip() for item in rest[:-1].split(";") if item.strip()]
@@ -119,8 +119,27 @@ def _model_member(spec: BenchSpec, value: str) -> Workload:
     elif options:
         raise InvalidOptionError("--vs none[...]: no attention takes no options")
     assert spec.workload.model is not None
-    return Workload.for_model(spec.workload.model, name, options or None,
-                              spec.workload.input_shape)
+    workload = Workload.for_model(spec.workload.model, name, options or None,
+                                  spec.workload.input_shape)
+    _check_builds(value, workload)
+    return workload
+
+
+def _check_builds(text: str, workload: Workload) -> None:
+    """Build the member once, before anything is timed: its options are checked exactly as
+    ``--attention-option``'s (one line, exit 2), and a block that cannot be built (a wrong
+    signature, ``sys.exit``) is refused too."""
+    from profiler.measure.user_code import user_code
+    from profiler.measure.workload import build_module
+
+    try:
+        with user_code(text):
+            build_module(workload)
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(f"--vs {text}: {exc}") from None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidOptionError(f"--vs {text}: cannot be built: {first}") from None
 
 
 def _is_block(name: str) -> bool:
@@ -144,12 +163,13 @@ def _check_block_name(name: str) -> None:
 def _output_shape(workload: Workload) -> tuple[int, ...]:
     import torch
 
+    from profiler.measure.user_code import user_code
     from profiler.measure.workload import build_module
 
     channels, height, width = workload.input_shape
     try:
-        module = build_module(workload).eval()
-        with torch.no_grad():
+        with user_code(f"block {workload.block!r}"), torch.no_grad():
+            module = build_module(workload).eval()
             out = module(torch.zeros(1, channels, height, width))
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -34,6 +34,7 @@ from tabulate import tabulate
 from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
+    finite_float,
     workload_from_args,
     write_single_case,
 )
@@ -96,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on bad input, a missing device, or out of memory.")
     add_workload_arguments(parser)
     add_run_arguments(parser)
-    parser.add_argument("--min-time", type=float, default=defaults.MIN_TIME, metavar="S",
+    parser.add_argument("--min-time", type=finite_float, default=defaults.MIN_TIME, metavar="S",
                         help=f"seconds of measured steps per repeat (default "
                         f"{defaults.MIN_TIME:g})")
     parser.add_argument("--repeats", type=int, default=defaults.REPEATS, metavar="R",

@@ -33,6 +33,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
+from profiler.defaults import MAX_PROFILED_STEPS
 from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
 from profiler.measure.memory_guard import plan_memory
@@ -43,6 +44,7 @@ from profiler.measure.memory_snapshot import (
 )
 from profiler.measure.steps import prepare_step
 from profiler.measure.timing import is_oom, oom_error
+from profiler.measure.user_code import user_code
 from profiler.output import write_output
 from profiler.spec import BenchSpec
 
@@ -65,6 +67,10 @@ class TraceSchedule:
             raise InvalidOptionError("--wait and --warmup must be >= 0")
         if self.active < 1 or self.repeat < 1:
             raise InvalidOptionError("--active and --repeat must be >= 1")
+        if self.steps > MAX_PROFILED_STEPS:
+            raise InvalidOptionError(f"(--wait + --warmup + --active) x --repeat is "
+                                     f"{self.steps} steps; at most {MAX_PROFILED_STEPS} are "
+                                     "profiled (each step's events stay in memory)")
 
     @property
     def steps(self) -> int:
@@ -168,7 +174,8 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
     snapshot = folder / f"{name}.{time.time_ns()}{SNAPSHOT_SUFFIX}" if memory else None
     oom_detail: str | None = None
     try:
-        _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot)
+        with user_code(f"tracing {spec.label} failed"):
+            _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot)
     except AttnprofError:
         raise
     except Exception as exc:
