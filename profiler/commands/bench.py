@@ -17,8 +17,10 @@ group, in interleaved rounds (:mod:`profiler.measure.paired`), and prints each B
 ``throughput_ratio`` to A with its 95% interval; ``--format json`` gives ``{"baseline": {...},
 "comparisons": [{"attention", "throughput_ratio", "ci_low", "ci_high", "rounds", ...}],
 "group": {...}}``. A member that fails or runs out of memory (the memory guard's refusal
-included) is listed with its status and the others are still measured (exit 2 only when the
-baseline A itself failed).
+included, and one whose model calls ``sys.exit``) is listed with its status and the others
+are still measured; the table (or JSON) is printed, then one error line names the failed
+members and the exit status is 2. Members are built once before anything is timed, so that a
+bad member option is refused like ``--attention-option``'s (exit 2, nothing timed).
 """
 
 from __future__ import annotations
@@ -241,6 +243,11 @@ def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
               f"{spec.workload.label} vs {', '.join(s.workload.label for s in specs[1:])}")
         print(comparison_table(measured.group, measured.records))
         print(environment.summary)
+    failed = [f"{m.name}: {m.error or m.status}" for m in measured.group.members
+              if m.status != "ok"]
+    if failed:  # the table is printed; the exit status says a member failed
+        raise MeasurementError(f"{len(failed)} member(s) of the group failed: "
+                               + "; ".join(failed))
     return 0
 
 
