@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from profiler.errors import AttnprofError
+from profiler.output import command_inputs
 from profiler.signals import Terminated, termination_raises
 
 __all__ = ["EXIT_BAD_INPUT", "ArgumentParser", "build_parser", "main"]
@@ -67,6 +69,18 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def input_files(args: argparse.Namespace) -> list[str]:
+    """The files a command reads (its parser's ``input_args`` defaults name them): no output
+    of the command may be written onto one (:func:`profiler.output.command_inputs`)."""
+    found: list[str] = []
+    for name in getattr(args, "input_args", ()):
+        value = getattr(args, name, None)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None and os.path.isfile(item):
+                found.append(os.fspath(item))
+    return found
+
+
 def _report(exc: AttnprofError) -> int:
     """Print ``exc`` as the one error line; a measurement that could not be saved goes to
     stdout first (OutputError.unsaved), so that nothing measured is lost."""
@@ -85,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    with termination_raises():
+    with termination_raises(), command_inputs(input_files(args)):
         try:
             return int(args.func(args))
         except AttnprofError as exc:

@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", metavar="DEVICE",
                         help="override the suite's device: auto, cpu, cuda, cuda:N")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def gate_rules(texts: list[str]) -> tuple[float, tuple[Rule, ...]]:

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="merge parts measured on different devices (each part's "
                         "environment is kept under 'parts')")
     add_overwrite_argument(parser, "OUT")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('parts',))
 
 
 def run(args: argparse.Namespace) -> int:

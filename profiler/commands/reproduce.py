@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="wall-clock budget (default: the suite's; 0 = no limit)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_max_memory_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def default_paths(suite: str, device: str) -> tuple[Path, Path, Path]:

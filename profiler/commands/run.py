@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress output, only the summary")
     add_max_memory_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def _short(text: str, width: int = 60) -> str:
