@@ -63,8 +63,8 @@ def _name(ctx: SuiteContext, meta: Mapping[str, Any], path: Path) -> str:
         why = (f"suite name {name!r} is not a name" if "name" in meta
                else f"the file name gives the suite name {name!r}, which is not a name")
         raise ctx.error(("suite", "name") if "name" in meta else (),
-                        f"{why}: use letters, digits, '-', '_' and '.', not first (it names the result "
-                        "file results/<name>-<device>.json)", name)
+                        f"{why}: use letters, digits, '-', '_' and '.', not first (it names "
+                        "the result file results/<name>-<device>.json)", name)
     return name
 
 
