@@ -41,7 +41,34 @@ def test_into_adds_the_calibration_to_a_result_file(tmp_path: Path,
     assert group.kind == "calibration" and group.members[0].name == "A"
     assert after.cases == before.cases and after.schema_version == 3
     assert main(["calibrate", NET, *QUICK, "--into", str(target)]) == 0
-    assert len(load_result_file(target).groups) == 1  # replaced, not added twice
+    again = load_result_file(target).groups
+    assert len(again) == 2 and again[1] == group  # kept, the newest first
+    assert again[0].group_id.startswith(group.group_id + "-")
+
+
+def test_into_keeps_unknown_fields_and_refuses_another_machine(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "r.json"
+    data = json.loads((FIXTURES / "baseline.json").read_text())
+    data["from_a_newer_version"] = {"keep": True}
+    data["environment"]["gpu_clock_mhz"] = 1410
+    data["cases"][0]["annotation"] = "hand-checked"
+    target.write_text(json.dumps(data))
+    assert main(["calibrate", NET, *QUICK, "--into", str(target)]) == 0
+    written = json.loads(target.read_text())
+    assert written["from_a_newer_version"] == {"keep": True}
+    assert written["environment"]["gpu_clock_mhz"] == 1410
+    assert written["cases"][0]["annotation"] == "hand-checked"
+    capsys.readouterr()
+    written["environment"]["cpu_model"] = "Some Other CPU"
+    target.write_text(json.dumps(written))
+    before = target.read_text()
+    assert main(["calibrate", NET, *QUICK, "--into", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CPU model 'Some Other CPU' in the file" in err
+    assert "--force" in err and target.read_text() == before
+    assert main(["calibrate", NET, *QUICK, "--into", str(target), "--force"]) == 0
+    assert len(load_result_file(target).groups) == 2
 
 
 def test_output_writes_a_new_file(tmp_path: Path) -> None:
