@@ -59,6 +59,7 @@ from profiler.measure.timing import (
     oom_error,
     run_timing,
 )
+from profiler.measure.user_code import user_code
 from profiler.results.bench import BenchResult, RankResult
 from profiler.spec import BenchSpec
 
@@ -255,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     error: dict[str, Any] | None = None
     oom_detail: str | None = None
     try:
-        _worker(payload, out_path)
+        with user_code(f"rank {rank}"):
+            _worker(payload, out_path)
     except AttnprofError as exc:
         error = {"error": str(exc)}
     except Exception as exc:

@@ -45,6 +45,7 @@ from pathlib import Path
 import torch
 
 from profiler.measure.children import run_child
+from profiler.measure.user_code import user_code
 
 __all__ = [
     "CPU_METHOD",
@@ -244,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     spec_path, out_path, batch, steps = Path(args[0]), Path(args[1]), int(args[2]), int(args[3])
     try:
-        data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch, steps)
+        with user_code("the memory child"):
+            data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch,
+                                     steps)
     except Exception as exc:
         message = str(exc).splitlines()[0] if str(exc) else ""
         data = {"error": f"{type(exc).__name__}: {message}"}
