@@ -264,7 +264,10 @@ class MemoryPlan:
 Probe = Callable[[BenchSpec, int], ProbeFigures]
 
 
-def _limit_text(limit: int, given: bool) -> str:
+def _limit_text(limit: int, given: bool, capped: bool = False) -> str:
+    if capped:
+        return (f"the {_gib(limit)} of memory available (--max-memory asked for more; it can "
+                "only lower the limit)")
     if given:
         return f"the {_gib(limit)} limit (--max-memory)"
     return f"the {_gib(limit)} of memory available (--max-memory sets the limit)"
@@ -287,13 +290,12 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     bound = room if limit is None else limit if room is None else min(limit, room)
     if bound is None:
         return None
-    if room is not None and limit is not None and limit > room:
-        limit = None  # the machine's room is the limit: say so in the refusal
+    capped = room is not None and limit is not None and limit > room
     sample = sample_input_bytes(spec)
     if INPUT_SHARE * sample > bound:  # the probe itself would not fit: refuse unprobed
         raise MemoryLimitError(
             f"{spec.label}: one sample's input is {_gib(sample)}; with its activations (several "
-            f"times that) not even batch 1 fits in {_limit_text(bound, limit is not None)}",
+            f"times that) not even batch 1 fits in {_limit_text(bound, limit is not None, capped)}",
             batch=spec.batch, estimate_bytes=spec.nproc * sample * spec.batch, limit_bytes=bound)
     probe_batch = 1 if INPUT_SHARE * PROBE_BATCH * sample > bound else PROBE_BATCH
     try:
@@ -314,7 +316,7 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     raise MemoryLimitError(
         f"{spec.label}: estimated peak memory at batch {spec.batch}: "
         f"{estimate.describe(spec.batch)} exceeds "
-        f"{_limit_text(bound, limit is not None)}; {hint}",
+        f"{_limit_text(bound, limit is not None, capped)}; {hint}",
         batch=spec.batch, estimate_bytes=estimate.peak_bytes(spec.batch), limit_bytes=bound)
 
 
