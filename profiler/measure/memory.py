@@ -44,6 +44,7 @@ from pathlib import Path
 
 import torch
 
+from profiler.errors import AttnprofError
 from profiler.measure.children import run_child
 from profiler.measure.user_code import user_code
 
@@ -248,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with user_code("the memory child"):
             data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch,
                                      steps)
+    except AttnprofError as exc:  # user code's sys.exit included: already one line
+        data = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     except Exception as exc:
         message = str(exc).splitlines()[0] if str(exc) else ""
         data = {"error": f"{type(exc).__name__}: {message}"}
