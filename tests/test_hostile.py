@@ -1027,7 +1027,9 @@ SECOND_SWEEP: list[Hostile] = [
     Hostile("merge-whole-and-shard", ("merge", "{in}/good.json", "{in}/shard-1-2.json", "-o",
                                       "{w}/m.json"), 2, "merge either shards or whole runs"),
     # 7. --vs members: options checked as --attention-option's, before anything is timed
-    *(Hostile(f"vs-option-{key}", ("bench", TINY, "--vs", member, *VS_FAST), 2, fragment)
+    *(Hostile(f"vs-option-{key}", ("bench", TINY, *(part for text in member.split("|")
+                                                     for part in ("--vs", text)), *VS_FAST),
+              2, fragment)
       for key, member, fragment in (
           ("abc", "se[reduction=abc]", "reduction must be a positive integer, got 'abc'"),
           ("bracket", "se[reduction=8]]", "malformed member"),
@@ -1039,6 +1041,8 @@ SECOND_SWEEP: list[Hostile] = [
           ("signature", "tests.helpers.user_objects:not_a_module", "--vs "),
           ("exit-on-build", "tests.helpers.hostile_models:ExitNet", "sys.exit(3)"),
           ("same-as-baseline", "none", "a group needs two different members"),
+          ("default-spelled-out", "se[reduction=16]|se",
+           "builds the same module as --vs se[reduction=16]"),
       )),
     Hostile("block-vs-bad-option", ("bench", "--block", "se", "--channels", "16", "--size",
                                     "8x8", "--vs", "eca[k_size=4]", *ROUNDS), 2,

@@ -228,7 +228,42 @@ def vs_specs(spec: BenchSpec, values: list[str]) -> list[BenchSpec]:
                                      f"({member.workload.label}): a group needs two different "
                                      "members")
         seen[member.case_id] = text
+    _check_distinct_modules(specs, ["the baseline", *(f"--vs {v}" for v in values)])
     return specs
+
+
+def _signature(workload: Workload) -> str | None:
+    """What the member builds, as text (``repr``: layers and every block option, like
+    ``reduction=16``); None for a user's own block (its repr need not show its options) and
+    where it cannot be built here (the timing run says why)."""
+    from profiler.measure.user_code import user_code
+    from profiler.measure.workload import build_module
+    from profiler.registry import is_import_path
+
+    name = workload.block if workload.block is not None else workload.attention
+    if name is not None and is_import_path(name):
+        return None
+
+    try:
+        with user_code(workload.label):
+            return repr(build_module(workload))
+    except Exception:
+        return None
+
+
+def _check_distinct_modules(specs: list[BenchSpec], texts: list[str]) -> None:
+    """Two members that differ only in how an option was spelled (``se`` and
+    ``se[reduction=16]``, the default) build the same module: refused like identical ones."""
+    seen: dict[str, str] = {}
+    for member, text in zip(specs, texts, strict=True):
+        signature = _signature(member.workload)
+        if signature is None:
+            continue
+        if signature in seen:
+            raise InvalidOptionError(f"{text} builds the same module as {seen[signature]} "
+                                     f"({member.workload.label}): a group needs two different "
+                                     "members")
+        seen[signature] = text
 
 
 def rounds_line(group: GroupResult) -> str:
