@@ -915,6 +915,19 @@ def _inputs_file(name: str) -> Callable[[Path], None]:
     return make
 
 
+USER_OBJECTS = ROOT / "tests" / "helpers" / "user_objects.py"
+
+
+def _user_module(work: Path) -> None:
+    shutil.copy(USER_OBJECTS, work / "hostile_user_model.py")
+
+
+def _importable_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row's folder (the current directory) on sys.path, as for ``python -m``."""
+    monkeypatch.syspath_prepend(os.getcwd())
+    monkeypatch.delitem(sys.modules, "hostile_user_model", raising=False)
+
+
 def _lock_folder(work: Path) -> None:
     (work / "r.json.lock").mkdir()
 
@@ -986,6 +999,11 @@ SECOND_SWEEP: list[Hostile] = [
                                     "{w}/a.json", "--overwrite"), 2,
             "one of this command's inputs", setup=_copy_good("a.json"),
             check=_untouched("a.json")),
+    Hostile("count-o-model-source", ("count", "hostile_user_model:TinyNet", "--input",
+                                     "3x16x16", "-o", "{w}/hostile_user_model.py",
+                                     "--overwrite"), 2, "one of this command's inputs",
+            setup=_user_module, patch=_importable_work,
+            check=_kept_copy("hostile_user_model.py", USER_OBJECTS)),
     # 4. calibrate --into: another machine's file is refused (unless --force), untouched
     Hostile("calibrate-into-other-machine", ("calibrate", TINY, *CAL_FAST, "--into",
                                              "{w}/other-machine.json"), 2,
