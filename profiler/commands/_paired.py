@@ -119,27 +119,35 @@ def _model_member(spec: BenchSpec, value: str) -> Workload:
     elif options:
         raise InvalidOptionError("--vs none[...]: no attention takes no options")
     assert spec.workload.model is not None
-    workload = Workload.for_model(spec.workload.model, name, options or None,
-                                  spec.workload.input_shape)
-    _check_builds(value, workload)
-    return workload
+    return Workload.for_model(spec.workload.model, name, options or None,
+                              spec.workload.input_shape)
 
 
-def _check_builds(text: str, workload: Workload) -> None:
-    """Build the member once, before anything is timed: its options are checked exactly as
-    ``--attention-option``'s (one line, exit 2), and a block that cannot be built (a wrong
-    signature, ``sys.exit``) is refused too."""
+def _built(workload: Workload, text: str | None) -> str | None:
+    """Build ``workload`` once, before anything is timed, and return what it built as text
+    (``repr``: layers and every registry block's options, like ``reduction=16``).
+
+    A member (``text``: its ``--vs`` value) that cannot be built is refused: its options are
+    checked exactly as ``--attention-option``'s (one line, exit 2), and a block with a wrong
+    signature or calling ``sys.exit`` too. The baseline (``text`` None) is not refused here:
+    its timing run reports its failure. None also for a user's own block, whose ``repr`` need
+    not show its options (two such members are never taken for the same module)."""
     from profiler.measure.user_code import user_code
     from profiler.measure.workload import build_module
+    from profiler.registry import is_import_path
 
     try:
-        with user_code(text):
-            build_module(workload)
-    except InvalidOptionError as exc:
-        raise InvalidOptionError(f"--vs {text}: {exc}") from None
+        with user_code(text or workload.label):
+            module = build_module(workload)
     except Exception as exc:
+        if text is None:
+            return None
+        if isinstance(exc, InvalidOptionError):
+            raise InvalidOptionError(f"--vs {text}: {exc}") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidOptionError(f"--vs {text}: cannot be built: {first}") from None
+    name = workload.block if workload.block is not None else workload.attention
+    return None if name is not None and is_import_path(name) else repr(module)
 
 
 def _is_block(name: str) -> bool:
@@ -228,35 +236,17 @@ def vs_specs(spec: BenchSpec, values: list[str]) -> list[BenchSpec]:
                                      f"({member.workload.label}): a group needs two different "
                                      "members")
         seen[member.case_id] = text
-    _check_distinct_modules(specs, ["the baseline", *(f"--vs {v}" for v in values)])
+    _check_distinct_modules(specs, values)
     return specs
 
 
-def _signature(workload: Workload) -> str | None:
-    """What the member builds, as text (``repr``: layers and every block option, like
-    ``reduction=16``); None for a user's own block (its repr need not show its options) and
-    where it cannot be built here (the timing run says why)."""
-    from profiler.measure.user_code import user_code
-    from profiler.measure.workload import build_module
-    from profiler.registry import is_import_path
-
-    name = workload.block if workload.block is not None else workload.attention
-    if name is not None and is_import_path(name):
-        return None
-
-    try:
-        with user_code(workload.label):
-            return repr(build_module(workload))
-    except Exception:
-        return None
-
-
-def _check_distinct_modules(specs: list[BenchSpec], texts: list[str]) -> None:
-    """Two members that differ only in how an option was spelled (``se`` and
-    ``se[reduction=16]``, the default) build the same module: refused like identical ones."""
+def _check_distinct_modules(specs: list[BenchSpec], values: list[str]) -> None:
+    """Every member is built (:func:`_built`); two that build the same module (a default
+    option spelled out: ``se`` and ``se[reduction=16]``) are refused like identical ones."""
     seen: dict[str, str] = {}
-    for member, text in zip(specs, texts, strict=True):
-        signature = _signature(member.workload)
+    for member, value in zip(specs, [None, *values], strict=True):
+        signature = _built(member.workload, value)
+        text = "the baseline" if value is None else f"--vs {value}"
         if signature is None:
             continue
         if signature in seen:
