@@ -1027,6 +1027,9 @@ SECOND_SWEEP: list[Hostile] = [
     Hostile("breakdown-profiler-events", ("breakdown", TINY, "--input", "3x16x16", "--batch",
                                           "2", "--profiled-steps", "100", "--max-memory",
                                           "2MiB"), 2, "profiling 200 steps keeps about"),
+    Hostile("trace-profiler-events", ("trace", TINY, "--input", "3x16x16", "--batch", "2",
+                                      "--active", "90", "--logdir", "{w}/l", "--max-memory",
+                                      "1MiB"), 2, "profiling 91 steps keeps about"),
     Hostile("trace-steps-huge", ("trace", TINY, "--active", "100000", "--logdir", "{w}/l"), 2,
             "at most 100 are profiled"),
     # 6. merge: different ok records of one case; shards that do not fit
