@@ -1026,7 +1026,7 @@ SECOND_SWEEP: list[Hostile] = [
             "at most 10000"),
     Hostile("breakdown-profiler-events", ("breakdown", TINY, "--input", "3x16x16", "--batch",
                                           "2", "--profiled-steps", "100", "--max-memory",
-                                          "2MiB"), 2, "profiling 200 steps keeps about"),
+                                          "2MiB"), 2, "profiling 101 steps keeps about"),
     Hostile("trace-profiler-events", ("trace", TINY, "--input", "3x16x16", "--batch", "2",
                                       "--active", "90", "--logdir", "{w}/l", "--max-memory",
                                       "1MiB"), 2, "profiling 91 steps keeps about"),
