@@ -4,7 +4,7 @@
 still contradict itself (a hand edit, a bad merge, a bug in another tool): the same case
 twice, a comparison group whose member is not the case it names, a ratio outside its own
 interval. Such a file would drive a report's verdicts or a gate's decision with exit 0, so
-every loader (report, compare, merge, gate, ``run --resume``, ``calibrate --into``) refuses it
+every loader (report, compare, merge, ``run --resume``, ``calibrate --into``) refuses it
 through :func:`check_consistency`, called at the end of
 :func:`~profiler.results.validate.validate_result_data`: one line naming the file, the case
 or group, and the field (:class:`~profiler.errors.ResultFileError`, exit 2).
