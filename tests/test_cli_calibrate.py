@@ -102,3 +102,20 @@ def test_report_prints_the_calibration(tmp_path: Path, capsys: pytest.CaptureFix
     assert f"{100 * data['throughput_ratio']:.1f}% [" in section
     assert f"over {data['rounds']} interleaved rounds" in section
     assert "smallest slowdown this budget detects" in section
+
+
+def test_machine_difference_names_the_first_difference() -> None:
+    from profiler.commands.calibrate import machine_difference
+    from profiler.results.environment import Environment
+
+    here = Environment(device="cpu", device_name="AMD EPYC", cpu_model="AMD EPYC",
+                       torch_version="2.13.0+cpu")
+    assert machine_difference(here, here) is None
+    assert machine_difference(Environment(device="cpu"), here) is None  # not recorded
+    gpu = Environment(device="cuda:0", device_name="NVIDIA H100", cpu_model="AMD EPYC",
+                      torch_version="2.13.0+cu128")
+    assert machine_difference(gpu, here) == "device 'cuda' in the file, 'cpu' here"
+    newer = Environment(device="cpu", device_name="AMD EPYC", cpu_model="AMD EPYC",
+                        torch_version="2.14.0+cpu")
+    assert machine_difference(newer, here) == ("torch version '2.14.0+cpu' in the file, "
+                                               "'2.13.0+cpu' here")
