@@ -12,7 +12,7 @@ does not swallow it.
 
 Ctrl-C is counted: while :func:`termination_raises` is active, SIGINT goes through a handler
 that adds one to :func:`interrupts` and then raises KeyboardInterrupt as Python's own does.
-That is how :mod:`profiler.measure.user_code` tells a real Ctrl-C (a SIGINT arrived) from a
+That is how :mod:`profiler.user_code` tells a real Ctrl-C (a SIGINT arrived) from a
 user's model that raises KeyboardInterrupt itself (none did).
 """
 

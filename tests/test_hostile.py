@@ -851,8 +851,8 @@ def second_sweep_inputs(folder: Path) -> None:
 
 def _no_memory_child(monkeypatch: pytest.MonkeyPatch) -> None:
     """Comparison groups skip the CPU memory child (a process per member: slow, not tested)."""
-    from profiler.measure import group as group_module
-    from profiler.measure.memory import MemoryFigures
+    from profiler.measure.memory.peak import MemoryFigures
+    from profiler.measure.timing import group as group_module
 
     monkeypatch.setattr(group_module, "_memory",
                         lambda *args, **kwargs: MemoryFigures(method="skipped"))
@@ -860,7 +860,7 @@ def _no_memory_child(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _little_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine has 56 KiB available (below TinyNet's step at batch 2)."""
-    from profiler.measure import memory_guard
+    from profiler.measure.memory import guard as memory_guard
 
     monkeypatch.setattr(memory_guard, "available_memory_bytes", lambda: 56 * 1024)
 

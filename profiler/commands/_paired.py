@@ -11,7 +11,11 @@ from tabulate import tabulate
 
 from profiler.commands._common import finite_float, parse_key_values
 from profiler.errors import InvalidOptionError
-from profiler.measure.paired import (
+from profiler.report.cells import ratio_with_interval
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.rounds import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
     DEFAULT_MAX_ROUNDS,
@@ -20,10 +24,6 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
-from profiler.report.cells import ratio_with_interval
-from profiler.results.bench import BenchResult
-from profiler.results.envelope import CaseRecord
-from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec, Workload, thaw_options
 
 __all__ = [
@@ -132,9 +132,9 @@ def _built(workload: Workload, text: str | None) -> str | None:
     signature or calling ``sys.exit`` too. The baseline (``text`` None) is not refused here:
     its timing run reports its failure. None also for a user's own block, whose ``repr`` need
     not show its options (two such members are never taken for the same module)."""
-    from profiler.measure.user_code import user_code
     from profiler.measure.workload import build_module
     from profiler.registry import is_import_path
+    from profiler.user_code import user_code
 
     try:
         with user_code(text or workload.label):
@@ -171,8 +171,8 @@ def _check_block_name(name: str) -> None:
 def _output_shape(workload: Workload) -> tuple[int, ...]:
     import torch
 
-    from profiler.measure.user_code import user_code
     from profiler.measure.workload import build_module
+    from profiler.user_code import user_code
 
     channels, height, width = workload.input_shape
     try:

@@ -1,7 +1,7 @@
 """Flags that keep a command from losing or clobbering anything: --overwrite, --max-memory.
 
 The rules behind them live elsewhere (:mod:`profiler.output` writes files,
-:mod:`profiler.measure.memory_guard` estimates memory); this module only adds the flags and
+:mod:`profiler.measure.memory.guard` estimates memory); this module only adds the flags and
 turns their values into arguments.
 """
 
@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from profiler.errors import InvalidOptionError
-from profiler.measure.units import parse_bytes
 from profiler.output import check_output
+from profiler.units import parse_bytes
 
 __all__ = ["add_max_memory_argument", "add_overwrite_argument", "check_output_argument",
            "memory_limit", "output_path"]
@@ -57,7 +57,7 @@ def memory_limit(args: argparse.Namespace) -> int | None:
     limit = parse_bytes(text)
     if limit <= 0:
         raise InvalidOptionError(f"--max-memory must be a positive size, got {text!r}")
-    from profiler.measure.memory_guard import available_memory_bytes  # torch: when measuring
+    from profiler.measure.memory.guard import available_memory_bytes  # torch: when measuring
 
     room = available_memory_bytes()
     if room is not None and limit > room and not getattr(args, "_memory_noted", False):

@@ -1,8 +1,9 @@
 """Run one spec and turn its outcome into a :class:`~profiler.results.CaseRecord`.
 
 This is the single place where a spec meets its harness: ``CountSpec`` goes to
-:func:`profiler.measure.counting.count`, ``BenchSpec`` to :func:`profiler.measure.timing.bench`,
-``BreakdownSpec`` to :func:`profiler.measure.breakdown.breakdown`.
+:func:`profiler.measure.count.counting.count`, ``BenchSpec`` to
+:func:`profiler.measure.timing.bench.bench`,
+``BreakdownSpec`` to :func:`profiler.measure.breakdown.harness.breakdown`.
 The suite runner and the single-case commands (``count -o``, ``bench -o``) both use it, so a
 case measured alone and a case measured in a suite produce the same record.
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 import time
 
 from profiler.errors import AttnprofError, OutOfMemoryError
-from profiler.measure.user_code import user_code
 from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
+from profiler.user_code import user_code
 
 __all__ = ["measure", "run_case"]
 
@@ -25,17 +26,17 @@ __all__ = ["measure", "run_case"]
 def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
             memory_limit: int | None = None) -> CountResult | BenchResult | BreakdownResult:
     """Measure ``spec`` with its harness; errors propagate (``SystemExit`` from a user's model
-    becomes a MeasurementError: a model cannot end the program, :mod:`.user_code`)."""
+    becomes a MeasurementError: a model cannot end the program, :mod:`profiler.user_code`)."""
     with user_code(f"{spec.label} failed"):
         if isinstance(spec, CountSpec):
-            from profiler.measure.counting import count
+            from profiler.measure.count.counting import count
 
             return count(spec)
         if isinstance(spec, BreakdownSpec):
-            from profiler.measure.breakdown import breakdown
+            from profiler.measure.breakdown.harness import breakdown
 
             return breakdown(spec, memory_limit=memory_limit)
-        from profiler.measure.timing import bench
+        from profiler.measure.timing.bench import bench
 
         return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)
 
