@@ -50,6 +50,7 @@ from profiler.stats import (
     round_ratios,
     steps_for_budget,
 )
+from profiler.user_code import user_code
 
 __all__ = [
     "DEFAULT_BLOCK_TIME",
@@ -85,7 +86,8 @@ class Member(Protocol):
     ``warm_up()`` runs its warm-up and returns the warm-up step times (seconds);
     ``time_block(steps)`` runs ``steps`` steps back to back and returns each one's time.
     Either may raise: :class:`~profiler.errors.OutOfMemoryError` is recorded as ``oom``, any
-    other exception as ``error`` (KeyboardInterrupt propagates).
+    other exception as ``error``, ``sys.exit`` in it too (:mod:`profiler.user_code`: a real Ctrl-C
+    propagates).
     """
 
     name: str
@@ -276,7 +278,8 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
     start = now()
     for i, member in enumerate(members):
         try:
-            state.warmups[i] = tuple(float(t) for t in member.warm_up())
+            with user_code(member.name):
+                state.warmups[i] = tuple(float(t) for t in member.warm_up())
         except Exception as exc:
             state.fail(i, exc)
     steps = _steps_per_block(state, settings)
@@ -296,7 +299,8 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
             state.times[i].append(None)
         for i in order:
             try:
-                block = tuple(float(t) for t in members[i].time_block(steps))
+                with user_code(members[i].name):
+                    block = tuple(float(t) for t in members[i].time_block(steps))
             except Exception as exc:
                 state.fail(i, exc)
                 continue

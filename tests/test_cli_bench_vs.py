@@ -66,8 +66,10 @@ def test_blocks_at_the_same_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_member_out_of_memory_is_listed_and_the_rest_measured(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, "--vs", "eca", "--vs", "tests.helpers.user_objects:OomGate",
-                 *SMALL, *QUICK, "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+                 *SMALL, *QUICK, "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert "1 member(s) of the group failed: tests.helpers.user_objects:OomGate" in captured.err
+    data = json.loads(captured.out)
     eca, oom = data["comparisons"]
     assert eca["status"] == "ok" and eca["ci_low"] is not None
     assert oom["status"] == "oom" and oom["error"].startswith("out of memory on cpu at batch 2")

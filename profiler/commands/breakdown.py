@@ -69,10 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"(default {defaults.WARMUP})")
     parser.add_argument("--timed-steps", type=int, default=defaults.BREAKDOWN_TIMED_STEPS,
                         metavar="N", help="steps timed without the profiler: the cross-check "
-                        f"(default {defaults.BREAKDOWN_TIMED_STEPS})")
+                        f"(default {defaults.BREAKDOWN_TIMED_STEPS}, at most "
+                        f"{defaults.MAX_TIMED_STEPS})")
     parser.add_argument("--profiled-steps", type=int, default=defaults.BREAKDOWN_PROFILED_STEPS,
-                        metavar="N", help="steps profiled and attributed, after one thrown "
-                        f"away (default {defaults.BREAKDOWN_PROFILED_STEPS})")
+                        metavar="N", help="steps profiled and attributed, after a window "
+                        f"thrown away (default {defaults.BREAKDOWN_PROFILED_STEPS}, at most "
+                        f"{defaults.MAX_PROFILED_STEPS}: each keeps its profiler events in "
+                        "memory, counted by the memory guard)")
     parser.add_argument("--blocks", action="store_true",
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",

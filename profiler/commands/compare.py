@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-missing", action="store_true",
                         help="a case the baseline has and NEW lacks is listed, not a regression "
                         "(for partial suites)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('baseline', 'new'))
 
 
 def run(args: argparse.Namespace) -> int:

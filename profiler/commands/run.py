@@ -29,6 +29,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from profiler.commands._common import finite_float
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.report.cells import ratio_with_interval
 from profiler.results.envelope import CaseRecord, Shard
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard", metavar="I/N",
                         help="run only shard I of N (round-robin over the cases); join the "
                         "parts with 'attnprof merge'")
-    parser.add_argument("--max-minutes", metavar="M", type=float,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
                         help="wall-clock budget: cases that would start later are recorded as "
                         "skipped (default: the suite's budget; 0 = no limit)")
     parser.add_argument("--unpaired", action="store_true",
@@ -81,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress output, only the summary")
     add_max_memory_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -185,6 +185,9 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+        except SystemExit as exc:  # profiler/user_code.py's rule (this file runs on old trees)
+            return {"ok": False, "kind": "error",
+                    "error": f"the model called sys.exit({exc.code!r})"}
 
 
 class _StepMember:

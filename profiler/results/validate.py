@@ -13,7 +13,9 @@ nullable, smallest value, allowed values, element kind). Numbers must be finite 
 least ``minimum`` (0 unless a field says otherwise); ``bool`` is not a number. Unknown fields
 are allowed (files written by newer versions keep loading); a field added to a record is one
 more row in its table. Cross-field rules (an ``ok`` case has a result; a result matches its
-kind) live in :func:`validate_result_data`.
+kind) live in :func:`validate_result_data`, and the rules of a file agreeing with itself
+(unique ids, groups matching their cases, ratios inside their intervals) in
+:mod:`profiler.results.consistency`.
 
 Nothing here imports torch.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
+from profiler.results.consistency import check_consistency
 from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
 
 __all__ = [
@@ -375,6 +378,7 @@ def validate_result_data(data: Mapping[str, Any], source: str) -> None:
         _validate_case(case, position, source)
     for position, group in enumerate(data.get("groups") or []):
         _validate_group(group, position, source)
+    check_consistency(data, source)  # then the file must agree with itself
 
 
 _STATS_FIELDS = (

@@ -33,9 +33,10 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
+from profiler.defaults import MAX_PROFILED_STEPS
 from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
-from profiler.measure.memory.guard import plan_memory
+from profiler.measure.memory.guard import MemoryPlan, check_profiler_memory, plan_memory
 from profiler.measure.memory.snapshot import (
     SNAPSHOT_SUFFIX,
     check_snapshot_device,
@@ -45,6 +46,7 @@ from profiler.measure.steps import prepare_step
 from profiler.measure.timing.loop import is_oom, oom_error
 from profiler.output import write_output
 from profiler.spec import BenchSpec
+from profiler.user_code import user_code
 
 __all__ = ["STEP_LABEL", "TraceResult", "TraceSchedule", "record_trace", "trace_files"]
 
@@ -65,6 +67,10 @@ class TraceSchedule:
             raise InvalidOptionError("--wait and --warmup must be >= 0")
         if self.active < 1 or self.repeat < 1:
             raise InvalidOptionError("--active and --repeat must be >= 1")
+        if self.steps > MAX_PROFILED_STEPS:
+            raise InvalidOptionError(f"(--wait + --warmup + --active) x --repeat is "
+                                     f"{self.steps} steps; at most {MAX_PROFILED_STEPS} are "
+                                     "profiled (each step's events stay in memory)")
 
     @property
     def steps(self) -> int:
@@ -114,16 +120,17 @@ def _check_logdir(folder: Path) -> None:
 
 
 def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
-            worker: str, with_stack: bool, gzip: bool, snapshot: Path | None = None) -> None:
+            worker: str, with_stack: bool, gzip: bool, snapshot: Path | None = None,
+            plan: MemoryPlan | None = None) -> None:
     if snapshot is None:
-        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip, plan)
         return
     with memory_history(snapshot):
-        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip, plan)
 
 
 def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
-             worker: str, with_stack: bool, gzip: bool) -> None:
+             worker: str, with_stack: bool, gzip: bool, plan: MemoryPlan | None) -> None:
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
@@ -133,6 +140,9 @@ def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trac
         # accumulate.
         warnings.filterwarnings("ignore", message=".*Profiler clears events")
         prepared = prepare_step(spec, device)
+        # a cycle's recorded steps (warm-up and active) keep their events until it is written
+        check_profiler_memory(spec, sum(1 for _ in prepared.module.modules()),
+                              schedule.warmup + schedule.active, plan)
         with profile(
             activities=activities,
             schedule=make_schedule(wait=schedule.wait, warmup=schedule.warmup,
@@ -161,14 +171,14 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
         check_snapshot_device(device)
     folder = Path(logdir)
     _check_logdir(folder)
-    if device.type == "cpu":
-        plan_memory(spec, memory_limit)
+    plan = plan_memory(spec, memory_limit) if device.type == "cpu" else None
     name = worker or f"{platform.node() or 'host'}_{spec.mode}"
     before = trace_files(folder)
     snapshot = folder / f"{name}.{time.time_ns()}{SNAPSHOT_SUFFIX}" if memory else None
     oom_detail: str | None = None
     try:
-        _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot)
+        with user_code(f"tracing {spec.label} failed"):
+            _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot, plan)
     except AttnprofError:
         raise
     except Exception as exc:

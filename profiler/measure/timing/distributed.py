@@ -61,6 +61,7 @@ from profiler.measure.timing.loop import (
 from profiler.results.bench import BenchResult, RankResult
 from profiler.spec import BenchSpec
 from profiler.stats import median, summarize
+from profiler.user_code import user_code
 
 __all__ = ["RANK_METHOD_CPU", "bench_distributed", "launch_command", "main"]
 
@@ -255,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     error: dict[str, Any] | None = None
     oom_detail: str | None = None
     try:
-        _worker(payload, out_path)
+        with user_code(f"rank {rank}"):
+            _worker(payload, out_path)
     except AttnprofError as exc:
         error = {"error": str(exc)}
     except Exception as exc:
