@@ -10,7 +10,8 @@ from typing import Any
 from tabulate import tabulate
 
 from profiler.commands._common import parse_key_values
-from profiler.errors import InvalidOptionError
+from profiler.display import ratio_with_interval
+from profiler.errors import InvalidOptionError, one_line
 from profiler.measure.paired import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
@@ -20,7 +21,6 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
-from profiler.report.cells import ratio_with_interval
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
@@ -152,9 +152,8 @@ def _output_shape(workload: Workload) -> tuple[int, ...]:
         with torch.no_grad():
             out = module(torch.zeros(1, channels, height, width))
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidOptionError(f"block {workload.block!r} cannot run at C={channels}, "
-                                 f"{height}x{width}: {first}") from None
+                                 f"{height}x{width}: {one_line(exc, typed=False)}") from None
     return tuple(out.shape)
 
 

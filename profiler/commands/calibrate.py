@@ -30,9 +30,9 @@ from profiler.commands._safety import (
     output_path,
 )
 from profiler.commands.bench import add_run_arguments
+from profiler.display import ratio_with_interval
 from profiler.errors import MeasurementError
 from profiler.output import hold_lock
-from profiler.report.cells import ratio_with_interval
 from profiler.report.ratios import stored_interval
 from profiler.results.envelope import ResultFile, load_result_file, write_result_file
 from profiler.results.group import GroupResult

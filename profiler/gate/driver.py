@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from profiler.compare.gate import judge
+from profiler.compare.judge import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError

@@ -26,7 +26,7 @@ import torch
 from fvcore.nn.jit_analysis import JitModelAnalysis
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure import counters
 from profiler.measure.device import torch_threads
 from profiler.measure.flop_handles import FVCORE_FLOP_OPS, OpKey, Tally, combined_handles
@@ -87,7 +87,8 @@ def _build(workload: Workload) -> nn.Module:
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot build {workload.label}: {_one_line(exc)}") from exc
+        raise MeasurementError(f"cannot build {workload.label}: "
+                               f"{one_line(exc, typed=True)}") from exc
 
 
 T = TypeVar("T")
@@ -110,7 +111,8 @@ def _off_trace(workload: Workload, batch: int,
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot count {workload.label}: {_one_line(exc)}") from exc
+        raise MeasurementError(f"cannot count {workload.label}: "
+                               f"{one_line(exc, typed=True)}") from exc
 
 
 def _attention_paths(model: nn.Module) -> list[str]:
@@ -185,7 +187,8 @@ def _trace(module: nn.Module, inputs: torch.Tensor, label: str
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot trace {label} for counting: {_one_line(exc)}") from exc
+        raise MeasurementError(f"cannot trace {label} for counting: "
+                               f"{one_line(exc, typed=True)}") from exc
     finally:
         module.train(training)
 
@@ -243,11 +246,6 @@ def _fvcore_unsupported(seen: dict[str, int], uncounted: Counter[str]) -> dict[s
     for op, n in uncounted.items():
         found[op] = found.get(op, 0) + int(n)
     return dict(sorted(found.items()))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 @contextmanager

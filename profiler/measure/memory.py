@@ -44,6 +44,7 @@ from pathlib import Path
 
 import torch
 
+from profiler.errors import one_line
 from profiler.measure.children import run_child
 
 __all__ = [
@@ -246,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch, steps)
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        data = {"error": f"{type(exc).__name__}: {message}"}
+        data = {"error": one_line(exc, typed=True)}
     out_path.write_text(json.dumps(data), encoding="utf-8")
     return 0
 

@@ -33,7 +33,13 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
-from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
+from profiler.errors import (
+    AttnprofError,
+    InvalidOptionError,
+    MeasurementError,
+    OutputError,
+    one_line,
+)
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
 from profiler.measure.memory_guard import plan_memory
 from profiler.measure.memory_snapshot import (
@@ -173,10 +179,9 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
         raise
     except Exception as exc:
         if not is_oom(exc):
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise MeasurementError(f"tracing {spec.label} failed: {type(exc).__name__}: "
-                                   f"{first}") from exc
-        oom_detail = str(exc).strip().splitlines()[0]
+            raise MeasurementError(f"tracing {spec.label} failed: "
+                                   f"{one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     if oom_detail is not None:
         raise oom_error(device, spec.batch, oom_detail)
     files = tuple(sorted(trace_files(folder) - before))

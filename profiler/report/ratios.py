@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from profiler.display import ratio_with_interval
 from profiler.measure.stats import (
     CONFIDENCE,
     PAIRED_METHOD,
@@ -21,7 +22,6 @@ from profiler.measure.stats import (
     round_ratios,
     unpaired_ratio_interval,
 )
-from profiler.report.cells import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 
