@@ -41,8 +41,9 @@ limit AND the two runs' raw samples significantly different on the worse side: t
 Mann-Whitney U test at p < 0.002 (as asv); with too few samples for the test to reach that
 level, non-overlapping 99% intervals of the two medians. A change past the limit that is not
 significant is 'inconclusive', anything within the limit 'unchanged' (the words of
-`attnprof gate`); values without samples (peak memory) are judged by the limit alone. A case ok in the baseline and failed in the new file, or missing from it
-(an interrupted run), is a regression (--allow-missing: listed only).
+`attnprof gate`); values without samples (peak memory) are judged by the limit alone.
+A case ok in the baseline and failed in the new file, or missing from it (an interrupted
+run), is a regression (--allow-missing: listed only).
 
 machines: when the two files come from different machines (CPU or GPU model, torch version,
 thread count) the first line of the output says so: throughput is not comparable across
