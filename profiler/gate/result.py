@@ -11,7 +11,8 @@ Schema ``attnprof.gate`` version 1 (documented in ``docs/result-schema.md``)::
      "only_base": [labels], "only_head": [labels], "not_gated": [labels]}
 
 Result files load without torch; loaders ignore unknown fields and fill missing ones with
-defaults, as the suite result files do.
+defaults, as the suite result files do, after checking the file field by field
+(:func:`profiler.results.validate.validate_gate_data`, one line naming the field).
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ def load_gate_result(path: str | Path) -> GateResult:
     """Read a gate result file (ResultFileError, one line, when it is not one)."""
     from profiler.errors import ResultFileError
     from profiler.results.envelope import read_json_file
+    from profiler.results.validate import validate_gate_data
 
     data = read_json_file(path)
     if not isinstance(data, dict) or data.get("schema") != GATE_SCHEMA:
@@ -306,6 +308,7 @@ def load_gate_result(path: str | Path) -> GateResult:
     if int(data.get("schema_version", 0)) > GATE_SCHEMA_VERSION:
         raise ResultFileError(f"{path} has gate schema version {data.get('schema_version')}; "
                               f"this attnprof reads up to {GATE_SCHEMA_VERSION}: upgrade it")
+    validate_gate_data(data, str(path))
     try:
         return GateResult.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
