@@ -47,6 +47,7 @@ from profiler.measure.memory_snapshot import (
     check_snapshot_device,
     memory_history,
 )
+from profiler.measure.profiling import quiet_kineto
 from profiler.measure.steps import prepare_step
 from profiler.measure.timing import is_oom, oom_error
 from profiler.output import write_output
@@ -134,7 +135,7 @@ def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trac
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark), \
-            warnings.catch_warnings():
+            warnings.catch_warnings(), quiet_kineto():
         # One file per cycle is the point of ``repeat``; torch warns that cycles do not
         # accumulate.
         warnings.filterwarnings("ignore", message=".*Profiler clears events")
