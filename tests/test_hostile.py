@@ -304,10 +304,12 @@ def _copy_tiny_run(name: str) -> Callable[[Path], None]:
 
     def make(work: Path) -> None:
         from profiler.suites import RunOptions, load_suite, run_suite
+        from tests.helpers.fake_groups import FakeGroups
 
         run_suite(load_suite(str(TINY_SUITE)), RunOptions(output=work / name),
                   run_case=lambda spec: case_module.CaseRecord(spec=spec, status="error",
-                                                               error="later"))
+                                                               error="later"),
+                  run_group=FakeGroups(FakeMeasure()))  # made up, as the cases are
 
     return make
 
