@@ -11,10 +11,9 @@ from profiler.cli import main
 from profiler.results import load_result_file
 from profiler.results.breakdown import PARTS, BreakdownResult
 from profiler.spec import BreakdownSpec
+from tests.helpers.specs import FAST_ARGS, TINY
 
-TINY = "tests.helpers.user_objects:TinyNet"
-FAST = ["--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1",
-        "--timed-steps", "1", "--profiled-steps", "1"]
+FAST = [*FAST_ARGS, "--timed-steps", "1", "--profiled-steps", "1"]
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from profiler.cli import main
-from tests.helpers.gate_repo import GateRepo, make_gate_repo
+from tests.helpers.gate_repo import GateRepo
 from tests.test_import_graph import _chain, _loaded_on_import
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +28,8 @@ def test_the_driving_side_imports_no_torch(module: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
-    return make_gate_repo(tmp_path_factory.mktemp("gate-repo"), shape="16x32x32")
+def repo(gate_repo: GateRepo) -> GateRepo:
+    return gate_repo  # built once per session (tests/conftest.py)
 
 
 # The driving process needs no torch (only the workers import it): refuse it there.

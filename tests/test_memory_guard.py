@@ -24,9 +24,9 @@ from profiler.measure.memory_guard import (
 )
 from profiler.results import BenchResult
 from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import TINY
 
 MLP = "tests.helpers.user_objects:MLP"
-TINY = "tests.helpers.user_objects:TinyNet"
 KIB, MIB, GIB = 2**10, 2**20, 2**30
 
 PROBE = ProbeFigures(batch=2, weights_bytes=100 * MIB, gradient_bytes=100 * MIB,

@@ -6,12 +6,21 @@ from typing import Any
 
 from profiler.spec import BenchSpec, Workload
 
-__all__ = ["GATE", "QUICK", "TINY", "tiny_spec"]
+__all__ = ["FAST_ARGS", "FAST_ROUNDS", "FAST_TIMING", "GATE", "QUICK", "TINY", "tiny_spec"]
 
 TINY = "tests.helpers.user_objects:TinyNet"
 GATE = "tests.helpers.user_objects:Gate"
 # Batch 4, two repeats of 20 ms, no memory measurement: a real run in well under a second.
 QUICK: dict[str, Any] = {"batch": 4, "min_time": 0.02, "repeats": 2, "memory": False}
+
+# The same on the command line, for the single-case commands' end-to-end tests: TinyNet's
+# inputs (first, so that ``FAST_ARGS[2:]`` leaves them out for a block), batch 2, one thread,
+# one warm-up step; then a timing budget of one 10 ms repeat without the memory child; then
+# interleaved rounds of a few ms (``bench --vs``, ``calibrate``).
+FAST_ARGS = ["--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1"]
+FAST_TIMING = [*FAST_ARGS, "--min-time", "0.01", "--repeats", "1", "--no-memory"]
+FAST_ROUNDS = ["--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8",
+               "--group-time", "0.3"]
 
 
 def tiny_spec(size: int = 16, model: str = TINY, **options: Any) -> BenchSpec:
