@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from profiler.spec import BenchSpec, Workload
 
-__all__ = ["FAST_ARGS", "FAST_ROUNDS", "FAST_TIMING", "GATE", "QUICK", "TINY", "tiny_spec"]
+__all__ = ["FAST_ARGS", "FAST_ROUNDS", "FAST_TIMING", "GATE", "QUICK", "TINY",
+           "no_member_memory_child", "tiny_spec"]
 
 TINY = "tests.helpers.user_objects:TinyNet"
 GATE = "tests.helpers.user_objects:Gate"
@@ -27,3 +30,15 @@ def tiny_spec(size: int = 16, model: str = TINY, **options: Any) -> BenchSpec:
     """``model`` (TinyNet) on ``3 x size x size`` inputs with :data:`QUICK`, ``options`` on top."""
     return BenchSpec(Workload.for_model(model, input_shape=(3, size, size)),
                      **{**QUICK, **options})
+
+
+def no_member_memory_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Comparison-group members skip the CPU peak-memory child (a process importing torch per
+    member), for end-to-end runs that do not check those figures: the group's wiring to the
+    child is tested in ``tests/test_group.py``, the child itself in ``tests/test_memory.py``."""
+    from profiler.measure import group
+    from profiler.measure.memory import MemoryFigures
+
+    monkeypatch.setattr(group, "child_memory",
+                        lambda spec, batch, static, step_seconds, policy:
+                        MemoryFigures(method="skipped", static_bytes=static))
