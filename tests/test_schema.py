@@ -18,14 +18,7 @@ from typing import Any
 
 import pytest
 
-from profiler.gate.result import (
-    CountCase,
-    GateResult,
-    MetricRow,
-    SideInfo,
-    SideTiming,
-    TimingCase,
-)
+from profiler.gate import result as gate
 from profiler.results import validate as v
 from profiler.results.bench import BenchResult, RankResult
 from profiler.results.breakdown import BlockShare, BreakdownResult, PartShare
@@ -38,8 +31,10 @@ from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Workload
 DOC = Path(__file__).resolve().parents[1] / "docs" / "result-schema.md"
 
 WORKLOAD = Workload(model="resnet18", attention="se")
-SIDE = SideInfo(name="base", ref="main", tree="/tmp/base")
-TIMING = TimingCase(case_id="bench-1", label="infer b4", decision="unchanged")
+SIDE = gate.SideInfo(name="base", ref="main", tree="/tmp/base")
+TIMING = gate.TimingCase(case_id="bench-1", label="infer b4", decision="unchanged")
+GATE = gate.GateResult(suite="s", suite_path="s.toml", device="cpu", limit=0.05, base=SIDE,
+                       head=SIDE)
 
 
 def _record(name: str) -> Mapping[str, Any]:
@@ -71,15 +66,13 @@ def _record(name: str) -> Mapping[str, Any]:
                                                     attention_flops_share=0.1).to_dict(),
         "part share": lambda: PartShare(part="convolution", ms=1.0, time_share=0.5).to_dict(),
         "block share": lambda: BlockShare(path="a", ms=1.0, time_share=0.5).to_dict(),
-        "gate": lambda: GateResult(suite="s", suite_path="s.toml", device="cpu", limit=0.05,
-                                   base=SIDE, head=SIDE).to_dict(),
-        "gate suite": lambda: GateResult(suite="s", suite_path="s.toml", device="cpu",
-                                         limit=0.05, base=SIDE, head=SIDE).to_dict()["suite"],
+        "gate": lambda: GATE.to_dict(),
+        "gate suite": lambda: GATE.to_dict()["suite"],
         "gate side": lambda: SIDE.to_dict(),
-        "gate side timing": lambda: SideTiming().to_dict(),
+        "gate side timing": lambda: gate.SideTiming().to_dict(),
         "gate timing": lambda: TIMING.to_dict(),
-        "gate count": lambda: CountCase(case_id="count-1", label="count b1").to_dict(),
-        "gate metric": lambda: MetricRow("params", 1.0, 1.0, "params:+0", False).to_dict(),
+        "gate count": lambda: gate.CountCase(case_id="count-1", label="count b1").to_dict(),
+        "gate metric": lambda: gate.MetricRow("params", 1.0, 1.0, "params:+0", False).to_dict(),
     }
     return samples[name]()
 
