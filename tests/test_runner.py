@@ -345,6 +345,7 @@ def test_end_to_end_with_the_real_harnesses(tmp_path: Path,
 [suite]
 device = "cpu"
 [budget]
+threads = 1
 min_time = 0.02
 repeats = 2
 warmup = 1

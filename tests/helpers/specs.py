@@ -13,8 +13,11 @@ __all__ = ["FAST_ARGS", "FAST_ROUNDS", "FAST_TIMING", "GATE", "QUICK", "TINY",
 
 TINY = "tests.helpers.user_objects:TinyNet"
 GATE = "tests.helpers.user_objects:Gate"
-# Batch 4, two repeats of 20 ms, no memory measurement: a real run in well under a second.
-QUICK: dict[str, Any] = {"batch": 4, "min_time": 0.02, "repeats": 2, "memory": False}
+# Batch 4, two repeats of 20 ms, one thread, no memory measurement: a real run in well under
+# a second. One thread: torch's default (every core) spins its threads against each other and
+# against everything else on a busy machine, and tiny inputs gain nothing from more.
+QUICK: dict[str, Any] = {"batch": 4, "min_time": 0.02, "repeats": 2, "threads": 1,
+                         "memory": False}
 
 # The same on the command line, for the single-case commands' end-to-end tests: TinyNet's
 # inputs (first, so that ``FAST_ARGS[2:]`` leaves them out for a block), batch 2, one thread,
