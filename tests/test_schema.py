@@ -1,5 +1,5 @@
 """The result schema is written three times: the records (``profiler/results``, the gate's
-``profiler/gate/result.py``), the validator's tables (``profiler/results/validate.py``) and
+``profiler/results/gate.py``), the validator's tables (``profiler/results/validate.py``) and
 ``docs/result-schema.md``. These tests tie them together: every field a record writes has a
 row in the validator's table and is named in its section of the document, and every row of
 a table is a field the record writes. Add a field to a record and forget one of the other
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from profiler.gate import result as gate
+from profiler.results import gate
 from profiler.results import validate as v
 from profiler.results.bench import BenchResult, RankResult
 from profiler.results.breakdown import BlockShare, BreakdownResult, PartShare

@@ -12,7 +12,10 @@ from tabulate import tabulate
 from profiler.commands._common import parse_key_values
 from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError, one_line
-from profiler.measure.paired import (
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.rounds import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
     DEFAULT_MAX_ROUNDS,
@@ -21,9 +24,6 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
-from profiler.results.bench import BenchResult
-from profiler.results.envelope import CaseRecord
-from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec, Workload, thaw_options
 
 __all__ = [

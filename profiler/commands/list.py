@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from profiler.errors import one_line
-from profiler.measure.counters import COUNTERS
+from profiler.measure.count.counters import COUNTERS
 from profiler.suites.discover import available_suites
 
 if sys.version_info >= (3, 11):

@@ -14,7 +14,7 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   :class:`~profiler.compare.measurements.MetricValue`) differ significantly, the new ones on
   the worse side: the two-sided Mann-Whitney U test at p < 0.002 (as asv), or, with too few
   samples for the test to ever reach that level, non-overlapping 99% intervals of the two
-  medians (:func:`profiler.measure.stats.two_sample_test`). A change past the limit that is
+  medians (:func:`profiler.stats.two_sample_test`). A change past the limit that is
   not significant is ``inconclusive``. pytest-benchmark files without raw data
   are judged on their reported [q1, q3] ranges (overlap); values without samples or ranges
   (peak memory) by the limit alone. Past the limit in the good direction and significant:
@@ -27,9 +27,10 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   crashed run; ``allow_missing`` lists those instead, for partial suites); cases only in the
   new file, and cases that did not end ``ok`` in the baseline, are listed, not gated.
 
-The words are those of ``attnprof gate`` (:data:`DECISIONS`, one vocabulary for both): a
-``regression`` or an ``improvement`` is past the limit and significant, ``unchanged`` is within
-the limit, ``inconclusive`` is past it but within the noise, so the data cannot tell.
+The words are those of ``attnprof gate`` (:data:`profiler.results.gate.DECISIONS`, one
+vocabulary for both): a ``regression`` or an ``improvement`` is past the limit and
+significant, ``unchanged`` is within the limit, ``inconclusive`` is past it but within the
+noise, so the data cannot tell.
 """
 
 from __future__ import annotations
@@ -37,21 +38,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from profiler.compare.machines import differences
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.compare.metrics import metric
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.stats import intervals_overlap, two_sample_test
+from profiler.results.gate import Decision
+from profiler.stats import intervals_overlap, two_sample_test
 
-__all__ = ["DECISIONS", "Comparison", "Decision", "MetricComparison", "compare_files", "judge",
-           "match_cases"]
+__all__ = ["Comparison", "MetricComparison", "compare_files", "judge", "match_cases"]
 
-#: What a comparison decides for one metric, and ``attnprof gate`` for one case.
-Decision = Literal["regression", "improved", "unchanged", "inconclusive"]
-DECISIONS: tuple[Decision, ...] = ("regression", "improved", "unchanged", "inconclusive")
 TEST_EXACT = "exact"
 TEST_RANGES = "limit + reported IQR overlap"
 TEST_LIMIT = "limit (no samples)"

@@ -8,7 +8,7 @@ With ``limit`` L (``--fail-on images_per_sec:-5%`` gives L = 0.05) and the 95% i
 - ``unchanged``: wholly inside the band [1 - L, 1 + L];
 - ``inconclusive``: anything else: it straddles a band edge, so this budget cannot tell.
 
-The words are ``attnprof compare``'s (:data:`profiler.compare.judge.DECISIONS`).
+The words are ``attnprof compare``'s too (:data:`profiler.results.gate.DECISIONS`).
 
 An inconclusive case says what budget would decide it. An interval's half-width shrinks
 about as 1 / sqrt(rounds), so if the ratio stays where it is, the decision needs a
@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from profiler.compare.judge import DECISIONS, Decision
+from profiler.results.gate import Decision
 
-__all__ = ["DECISIONS", "EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
+__all__ = ["EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
            "seconds_needed"]
 
 EXTRAPOLATION_LIMIT = 20

@@ -396,7 +396,7 @@ def validate_result_data(data: Mapping[str, Any], source: str) -> None:
 
 
 # The gate's result file (``attnprof gate -o``, schema ``attnprof.gate``): its records are
-# :mod:`profiler.gate.result`'s; ``decision`` and ``confirmation`` are checked there.
+# :mod:`profiler.results.gate`'s; ``decision`` and ``confirmation`` are checked there.
 GATE_SIDE_FIELDS = (
     Field("name", "string", required=True), Field("ref", "string", required=True),
     Field("tree", "string", required=True), _opt("commit", "string"),
