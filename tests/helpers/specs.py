@@ -39,8 +39,8 @@ def no_member_memory_child(monkeypatch: pytest.MonkeyPatch) -> None:
     """Comparison-group members skip the CPU peak-memory child (a process importing torch per
     member), for end-to-end runs that do not check those figures: the group's wiring to the
     child is tested in ``tests/test_group.py``, the child itself in ``tests/test_memory.py``."""
-    from profiler.measure import group
-    from profiler.measure.memory import MemoryFigures
+    from profiler.measure.memory.peak import MemoryFigures
+    from profiler.measure.timing import group
 
     monkeypatch.setattr(group, "child_memory",
                         lambda spec, batch, static, step_seconds, policy:
