@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from profiler.errors import AttnprofError, InvalidOptionError, OutOfMemoryError
+from profiler.errors import InvalidOptionError, OutOfMemoryError, one_line
 from profiler.results.fields import known_fields
 from profiler.stats import (
     CONFIDENCE,
@@ -196,11 +196,9 @@ class RoundsOutcome:
 def _failure(exc: Exception) -> tuple[str, str]:
     """(status, one-line message): attnprof's errors speak for themselves, others get their
     type name in front."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, OutOfMemoryError):
-        return "oom", first
-    return "error", first if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {first}"
+        return "oom", one_line(exc, typed=False)
+    return "error", one_line(exc)
 
 
 class _State:

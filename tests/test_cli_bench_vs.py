@@ -9,12 +9,10 @@ import pytest
 
 from profiler.cli import main
 from profiler.results import BenchResult, load_result_file
+from tests.helpers.specs import FAST_ARGS, FAST_ROUNDS, GATE
+from tests.helpers.specs import TINY as NET
 
-NET = "tests.helpers.user_objects:TinyNet"
-GATE = "tests.helpers.user_objects:Gate"
-QUICK = ["--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1", "--min-time", "0.01",
-         "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8", "--group-time", "0.3",
-         "--seed", "3"]
+QUICK = [*FAST_ARGS[2:], "--no-memory", "--min-time", "0.01", *FAST_ROUNDS, "--seed", "3"]
 SMALL = ["--input", "3x16x16"]
 
 

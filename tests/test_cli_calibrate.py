@@ -9,11 +9,10 @@ import pytest
 
 from profiler.cli import main
 from profiler.results import load_result_file
+from tests.helpers.specs import FAST_ARGS, FAST_ROUNDS
+from tests.helpers.specs import TINY as NET
 
-NET = "tests.helpers.user_objects:TinyNet"
-QUICK = ["--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1",
-         "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8", "--group-time",
-         "0.3", "--seed", "5"]
+QUICK = [*FAST_ARGS, *FAST_ROUNDS, "--seed", "5"]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 
 

@@ -42,6 +42,7 @@ from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
 from profiler.spec import BenchSpec, CountSpec
 from tests.helpers.fakes import FakeMeasure, install
+from tests.helpers.specs import FAST_TIMING, TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -49,12 +50,10 @@ BASELINE = FIXTURES / "results" / "baseline.json"
 PB_BASELINE = FIXTURES / "pytest-benchmark" / "baseline.json"
 TINY_SUITE = FIXTURES / "suites" / "tiny.toml"
 TINY_CASES = 7
-TINY = "tests.helpers.user_objects:TinyNet"
 EXIT_NET = "tests.helpers.hostile_models:ExitNet"
 BROKEN = "tests.helpers.raises_at_import:Net"
 Check = Callable[[Path, str], None]
-FAST = ["--input", "3x16x16", "--batch", "2", "--min-time", "0.01", "--repeats", "1",
-        "--warmup", "1", "--no-memory", "--threads", "1"]
+FAST = FAST_TIMING
 
 
 # --- the arena: inputs made once per module ---------------------------------------------------
@@ -306,10 +305,12 @@ def _copy_tiny_run(name: str) -> Callable[[Path], None]:
 
     def make(work: Path) -> None:
         from profiler.suites import RunOptions, load_suite, run_suite
+        from tests.helpers.fake_groups import FakeGroups
 
         run_suite(load_suite(str(TINY_SUITE)), RunOptions(output=work / name),
                   run_case=lambda spec: case_module.CaseRecord(spec=spec, status="error",
-                                                               error="later"))
+                                                               error="later"),
+                  run_group=FakeGroups(FakeMeasure()))  # made up, as the cases are
 
     return make
 
@@ -627,7 +628,7 @@ CASES: list[Hostile] = [
     Hostile("bench-nproc-infer", ("bench", TINY, "--nproc", "2"), 2, "use --mode train"),
     Hostile("bench-input-zero", ("bench", TINY, "--input", "3x0x224"), 2, "malformed shape"),
     Hostile("bench-input-text", ("bench", TINY, "--input", "big"), 2, "malformed shape"),
-    Hostile("bench-threads-zero", ("bench", TINY, *FAST[:-2], "--threads", "0"), 2,
+    Hostile("bench-threads-zero", ("bench", TINY, *FAST, "--threads", "0"), 2,
             "threads"),
     Hostile("bench-device", ("bench", TINY, "--device", "tpu"), 2, "unknown device"),
     Hostile("bench-min-time", ("bench", TINY, "--min-time", "-1"), 2, ">= 0"),
@@ -1187,32 +1188,45 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and signals")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_signal_during_the_memory_child_cleans_up(tmp_path: Path, signum: int) -> None:
-    env = _env(tmp_path)
-    command = [sys.executable, "-m", "profiler", "bench",
-               "tests.helpers.hostile_models:ChildSleeper",
-               *(a for a in FAST if a != "--no-memory"), "-o", str(tmp_path / "b.json")]
-    parent = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    pidfile = tmp_path / "child.pid"
-    try:
-        started = _wait_for(lambda: pidfile.exists() or parent.poll() is not None, 120)
-        assert started and parent.poll() is None, parent.communicate(timeout=5)
-        assert list((tmp_path / "tmp").glob("attnprof-mem-*"))
-        child = int(pidfile.read_text())
-        parent.send_signal(signum)
-        _, err = parent.communicate(timeout=60)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
+def _signal_during_the_child(signum: int, folder: Path, parent: subprocess.Popen[str]) -> None:
+    """Signal ``parent`` once its memory child runs; it ends as promised, cleaning up."""
+    pidfile = folder / "child.pid"
+    started = _wait_for(lambda: pidfile.exists() or parent.poll() is not None, 120)
+    assert started and parent.poll() is None, parent.communicate(timeout=5)
+    assert list((folder / "tmp").glob("attnprof-mem-*"))
+    child = int(pidfile.read_text())
+    parent.send_signal(signum)
+    _, err = parent.communicate(timeout=60)
     assert parent.returncode == 128 + signum
     assert err.strip().splitlines()[-1] == f"attnprof: terminated by {signal.Signals(signum).name}"
     assert "Traceback" not in err
     assert _wait_for(lambda: not _alive(child), 10)
-    assert not list((tmp_path / "tmp").glob("attnprof-*"))
+    assert not list((folder / "tmp").glob("attnprof-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and signals")
+def test_signal_during_the_memory_child_cleans_up(tmp_path: Path) -> None:
+    # SIGTERM and SIGHUP, each to its own run, both runs at once: their torch imports and
+    # warm-ups overlap instead of adding up
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    runs = []
+    for signum in signals:
+        folder = tmp_path / signal.Signals(signum).name
+        folder.mkdir()
+        command = [sys.executable, "-m", "profiler", "bench",
+                   "tests.helpers.hostile_models:ChildSleeper",
+                   *(a for a in FAST if a != "--no-memory"), "-o", str(folder / "b.json")]
+        runs.append((signum, folder, subprocess.Popen(
+            command, cwd=folder, env=_env(folder), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)))
+    try:
+        for signum, folder, parent in runs:
+            _signal_during_the_child(signum, folder, parent)
+    finally:
+        for _, _, parent in runs:
+            if parent.poll() is None:
+                parent.kill()
 
 
 HOLDER = """

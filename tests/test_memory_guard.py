@@ -28,9 +28,9 @@ from profiler.measure.memory.guard import (
 from profiler.measure.timing import bench as timing
 from profiler.results import BenchResult
 from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import TINY
 
 MLP = "tests.helpers.user_objects:MLP"
-TINY = "tests.helpers.user_objects:TinyNet"
 KIB, MIB, GIB, TIB = 2**10, 2**20, 2**30, 2**40
 NO_ROOM = lambda: None  # noqa: E731  (the machine's free memory unknown: the limit alone)
 

@@ -10,8 +10,8 @@ from typing import Any
 from tabulate import tabulate
 
 from profiler.commands._common import finite_float, parse_key_values
-from profiler.errors import InvalidOptionError
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
+from profiler.errors import InvalidOptionError, one_line
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
@@ -180,9 +180,8 @@ def _output_shape(workload: Workload) -> tuple[int, ...]:
             module = build_module(workload).eval()
             out = module(torch.zeros(1, channels, height, width))
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidOptionError(f"block {workload.block!r} cannot run at C={channels}, "
-                                 f"{height}x{width}: {first}") from None
+                                 f"{height}x{width}: {one_line(exc, typed=False)}") from None
     return tuple(out.shape)
 
 

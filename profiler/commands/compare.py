@@ -2,7 +2,7 @@
 
 Exit status: 0 no regression, 1 at least one regression (all are listed together), 2 bad or
 mismatched files or a malformed rule (one line). The test is documented in
-:mod:`profiler.compare.gate` and in ``--help``.
+:mod:`profiler.compare.judge` and in ``--help``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ noise-aware: a regression needs the new value worse than the baseline by more th
 limit AND the two runs' raw samples significantly different on the worse side: two-sided
 Mann-Whitney U test at p < 0.002 (as asv); with too few samples for the test to reach that
 level, non-overlapping 99% intervals of the two medians. A change past the limit that is not
-significant is reported as 'within noise'; values without samples (peak memory) are judged
-by the limit alone. A case ok in the baseline and failed in the new file, or missing from it
-(an interrupted run), is a regression (--allow-missing: listed only).
+significant is 'inconclusive', anything within the limit 'unchanged' (the words of
+`attnprof gate`); values without samples (peak memory) are judged by the limit alone.
+A case ok in the baseline and failed in the new file, or missing from it (an interrupted
+run), is a regression (--allow-missing: listed only).
 
 machines: when the two files come from different machines (CPU or GPU model, torch version,
 thread count) the first line of the output says so: throughput is not comparable across

@@ -31,7 +31,7 @@ from rich.progress import (
 
 from profiler.commands._common import finite_float
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated

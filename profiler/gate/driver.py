@@ -30,9 +30,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from profiler.compare.gate import judge
+from profiler.compare.judge import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
+from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError
 from profiler.gate.pairing import (
     TARGET_SHARE,
@@ -272,8 +273,9 @@ def describe_timing(case: TimingCase) -> str:
     if case.decision == "error":
         return f"error        {case.label}: {case.error}"
     attempts = f"{len(case.attempts)} attempts, {case.confirmation}, " if case.attempts else ""
-    return (f"{case.decision:<12} {case.label}: {case.ratio:.3f} [{case.ci_low:.3f}, "
-            f"{case.ci_high:.3f}] ({attempts}{case.rounds} rounds, {case.seconds:.1f} s)")
+    ratio = ratio_with_interval(case.ratio, case.ci_low, case.ci_high)
+    return (f"{case.decision:<12} {case.label}: {ratio} ({attempts}{case.rounds} rounds, "
+            f"{case.seconds:.1f} s)")
 
 
 def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,

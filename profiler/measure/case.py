@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from profiler.errors import AttnprofError, OutOfMemoryError
+from profiler.errors import OutOfMemoryError, one_line
 from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
@@ -63,9 +63,7 @@ def run_case(spec: CountSpec | BenchSpec | BreakdownSpec, *, catch: bool = True,
     except Exception as exc:
         if not catch:
             raise
-        message = str(exc) if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {exc}"
-        return CaseRecord(spec=spec, status="error", error=message.splitlines()[0] if message
-                          else type(exc).__name__, started_utc=started,
+        return CaseRecord(spec=spec, status="error", error=one_line(exc), started_utc=started,
                           duration_s=time.perf_counter() - clock)
     return CaseRecord(spec=spec, status="ok", result=result, started_utc=started,
                       duration_s=time.perf_counter() - clock)

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 from profiler.stats import (

@@ -40,9 +40,11 @@ __all__ = [
     "COUNT_RESULT_FIELDS",
     "COUNT_SPEC_FIELDS",
     "FILE_FIELDS",
+    "GATE_FIELDS",
     "GROUP_FIELDS",
     "Field",
     "check_fields",
+    "validate_gate_data",
     "validate_pytest_benchmark",
     "validate_result_data",
 ]
@@ -165,9 +167,18 @@ SHARD_FIELDS = (Field("index", "int", required=True, minimum=1),
                 Field("count", "int", required=True, minimum=1))
 ENVIRONMENT_FIELDS = (
     Field("device", "string"), Field("device_name", "string"), Field("device_count", "int"),
-    _opt("device_memory_bytes", "int"), Field("torch_version", "string"),
+    _opt("device_capability", "string"), _opt("device_memory_bytes", "int"),
+    *(_opt(n, "string") for n in ("driver_version", "cuda_version", "torch_git_version",
+                                  "fvcore_version", "numpy_version", "git_commit")),
+    _opt("cudnn_version", "int"),
+    *(Field(n, "string") for n in ("torch_version", "python_version", "platform", "hostname",
+                                   "cpu_model", "float32_matmul_precision", "attnprof_version",
+                                   "allocator")),
     Field("cpu_count", "int"), Field("torch_threads", "int"),
-    Field("torch_interop_threads", "int"), Field("env_vars", "object", items="string"),
+    Field("torch_interop_threads", "int"),
+    *(Field(n, "bool") for n in ("mkldnn", "cudnn_benchmark", "cudnn_deterministic",
+                                 "allow_tf32_matmul", "allow_tf32_cudnn")),
+    Field("env_vars", "object", items="string"),
 )
 SUITE_FIELDS = (
     Field("name", "string", required=True), Field("path", "string"), Field("hash", "string"),
@@ -202,6 +213,7 @@ GROUP_FIELDS = (
     _opt("min_detectable_slowdown", "number"),
 )
 FILE_FIELDS = (
+    Field("schema", "string"), Field("schema_version", "int", minimum=1),
     Field("tool_version", "string"), _opt("git_commit", "string"),
     Field("created_utc", "string"), Field("updated_utc", "string"),
     _opt("environment", "object", fields=ENVIRONMENT_FIELDS),
@@ -226,6 +238,7 @@ WORKLOAD_FIELDS = (
 COUNT_SPEC_FIELDS = (
     Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
     Field("batch", "int", minimum=1), Field("conventions", "list", items="string"),
+    Field("backward", "bool"),
 )
 BENCH_SPEC_FIELDS = (
     Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
@@ -244,6 +257,10 @@ BLOCK_COUNT_FIELDS = (
                                for n in ("params", "flops", "flops_all")),
     Field("activations", "int"), Field("activations_all", "int"),
 )
+COUNTER_TOTAL_FIELDS = (
+    Field("counter", "string", required=True), Field("flops", "int", required=True),
+    Field("attention_flops", "int"), _opt("params", "int"),
+)
 COUNT_RESULT_FIELDS = (
     *(Field(n, "int", required=True) for n in _COUNTS), *(Field(n, "int") for n in _MORE_COUNTS),
     Field("batch", "int", minimum=1), Field("input_shape", "list", items="int", minimum=1),
@@ -251,6 +268,7 @@ COUNT_RESULT_FIELDS = (
     *(Field(n, "object", items="int") for n in ("by_operator", "by_operator_all", "by_module",
                                                "unsupported", "uncounted")),
     Field("blocks", "list", fields=BLOCK_COUNT_FIELDS),
+    Field("counters", "list", fields=COUNTER_TOTAL_FIELDS), _opt("train_step_flops", "int"),
 )
 RANK_FIELDS = (
     Field("rank", "int", required=True), Field("batch", "int", required=True),
@@ -379,6 +397,65 @@ def validate_result_data(data: Mapping[str, Any], source: str) -> None:
     for position, group in enumerate(data.get("groups") or []):
         _validate_group(group, position, source)
     check_consistency(data, source)  # then the file must agree with itself
+
+
+# The gate's result file (``attnprof gate -o``, schema ``attnprof.gate``): its records are
+# :mod:`profiler.results.gate`'s; ``decision`` and ``confirmation`` are checked there.
+GATE_SIDE_FIELDS = (
+    Field("name", "string", required=True), Field("ref", "string", required=True),
+    Field("tree", "string", required=True), _opt("commit", "string"),
+    Field("worker", "string", choices=("module", "file")),
+    *(_opt(n, "string") for n in ("python", "torch", "tool_version", "profiler")),
+    _opt("environment", "object", fields=ENVIRONMENT_FIELDS),
+)
+GATE_SIDE_TIMING_FIELDS = (
+    _opt("batch", "int", minimum=1), _opt("warmup_steps", "int"), _opt("step_s", "number"),
+    Field("blocks", "list", items="list"), _opt("error", "string"),
+)
+_GATE_TIMING_COMMON = (
+    Field("case_id", "string", required=True), Field("label", "string", required=True),
+    Field("decision", "string", required=True),
+    Field("base", "object", fields=GATE_SIDE_TIMING_FIELDS),
+    Field("head", "object", fields=GATE_SIDE_TIMING_FIELDS),
+    *(_opt(n, "number") for n in ("ratio", "ci_low", "ci_high")),
+    Field("rounds", "int"), Field("steps_per_block", "int"), Field("seconds", "number"),
+    Field("first", "list", items="string"), Field("stopped", "string"),
+    Field("method", "string"), _opt("needed_rounds", "int"), _opt("needed_seconds", "number"),
+    _opt("error", "string"), Field("confirmation", "string"),
+)
+# An attempt is a timing case of its own (without attempts of its own).
+GATE_TIMING_FIELDS = (*_GATE_TIMING_COMMON,
+                      Field("attempts", "list", fields=(*_GATE_TIMING_COMMON,
+                                                        Field("attempts", "list"))))
+GATE_METRIC_FIELDS = (
+    Field("metric", "string", required=True), Field("base", "number", required=True),
+    Field("head", "number", required=True), Field("rule", "string"), Field("changed", "bool"),
+)
+GATE_COUNT_FIELDS = (
+    Field("case_id", "string", required=True), Field("label", "string", required=True),
+    Field("metrics", "list", fields=GATE_METRIC_FIELDS),
+    _opt("base_error", "string"), _opt("head_error", "string"),
+)
+GATE_SUITE_FIELDS = (Field("name", "string"), Field("path", "string"))
+GATE_FIELDS = (
+    Field("schema", "string", required=True), Field("schema_version", "int", minimum=1),
+    _opt("tool_version", "string"), _opt("created_utc", "string"),
+    Field("suite", "object", fields=GATE_SUITE_FIELDS), Field("device", "string"),
+    Field("limit", "number"), Field("rules", "list", items="string"),
+    _opt("max_minutes", "number"), Field("elapsed_s", "number"),
+    Field("exit_status", "int"),
+    Field("base", "object", required=True, fields=GATE_SIDE_FIELDS),
+    Field("head", "object", required=True, fields=GATE_SIDE_FIELDS),
+    Field("timing", "list", fields=GATE_TIMING_FIELDS),
+    Field("counts", "list", fields=GATE_COUNT_FIELDS),
+    *(Field(n, "list", items="string") for n in ("only_base", "only_head", "not_gated")),
+)
+
+
+def validate_gate_data(data: Mapping[str, Any], source: str) -> None:
+    """Check a gate result file's JSON (schema and version already checked), as
+    :func:`validate_result_data` checks a result file."""
+    check_fields(data, GATE_FIELDS, "", Fail(source))
 
 
 _STATS_FIELDS = (

@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.measure.breakdown.attribution import (
     Attribution,
@@ -252,10 +252,7 @@ def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,
     except AttnprofError:
         raise
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
         if not is_oom(exc):
-            raise MeasurementError(f"{spec.label} failed: {type(exc).__name__}: "
-                                   f"{first}") from exc
-        oom_detail = first
+            raise MeasurementError(f"{spec.label} failed: {one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     raise oom_error(device, spec.batch, oom_detail)

@@ -34,7 +34,14 @@ from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
 from profiler.defaults import MAX_PROFILED_STEPS
-from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
+from profiler.errors import (
+    AttnprofError,
+    InvalidOptionError,
+    MeasurementError,
+    OutputError,
+    one_line,
+)
+from profiler.measure.breakdown.profiling import quiet_kineto
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
 from profiler.measure.memory.guard import MemoryPlan, check_profiler_memory, plan_memory
 from profiler.measure.memory.snapshot import (
@@ -135,7 +142,7 @@ def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: Trac
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark), \
-            warnings.catch_warnings():
+            warnings.catch_warnings(), quiet_kineto():
         # One file per cycle is the point of ``repeat``; torch warns that cycles do not
         # accumulate.
         warnings.filterwarnings("ignore", message=".*Profiler clears events")
@@ -183,10 +190,9 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
         raise
     except Exception as exc:
         if not is_oom(exc):
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise MeasurementError(f"tracing {spec.label} failed: {type(exc).__name__}: "
-                                   f"{first}") from exc
-        oom_detail = str(exc).strip().splitlines()[0]
+            raise MeasurementError(f"tracing {spec.label} failed: "
+                                   f"{one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     if oom_detail is not None:
         raise oom_error(device, spec.batch, oom_detail)
     files = tuple(sorted(trace_files(folder) - before))

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import torch
 
-from profiler.errors import AttnprofError
+from profiler.errors import AttnprofError, one_line
 from profiler.measure.children import run_child
 from profiler.user_code import user_code
 
@@ -252,8 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AttnprofError as exc:  # user code's sys.exit included: already one line
         data = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        data = {"error": f"{type(exc).__name__}: {message}"}
+        data = {"error": one_line(exc, typed=True)}
     out_path.write_text(json.dumps(data), encoding="utf-8")
     return 0
 

@@ -46,6 +46,7 @@ from profiler.errors import (
     DeviceUnavailableError,
     MeasurementError,
     OutOfMemoryError,
+    one_line,
 )
 from profiler.measure.children import run_child
 from profiler.measure.memory.peak import CudaMemoryProbe, child_environment
@@ -262,10 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = {"error": str(exc)}
     except Exception as exc:
         if is_oom(exc):
-            oom_detail = str(exc).strip().splitlines()[0]
+            oom_detail = one_line(exc, typed=False)
         else:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            error = {"error": f"{type(exc).__name__}: {message}"}
+            error = {"error": one_line(exc, typed=True)}
     if oom_detail is not None:
         cuda = BenchSpec.from_dict(payload["spec"]).device != "cpu"
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda \
