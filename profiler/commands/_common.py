@@ -19,9 +19,20 @@ __all__ = [
     "add_workload_arguments",
     "parse_key_values",
     "parse_value",
+    "warn_interference",
     "workload_from_args",
     "write_single_case",
 ]
+
+def warn_interference(groups: Any, source: str = "") -> None:
+    """Print the one-line interference warning of ``groups`` (each a sequence of per-round
+    telemetry) to stderr, when something interfered."""
+    from profiler.report.interference import interference_warning
+
+    line = interference_warning(groups, source)
+    if line is not None:
+        print(line, file=sys.stderr)
+
 
 def parse_value(text: str) -> Any:
     """Parse a CLI value: ``3``, ``0.25``, ``true``, ``none``, lists ``3,5,5,7``."""

@@ -21,6 +21,7 @@ from profiler.measure.paired import (
     PairingSettings,
 )
 from profiler.report.cells import ratio_with_interval
+from profiler.report.interference import disturbed_share
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
@@ -219,7 +220,8 @@ def rounds_line(group: GroupResult) -> str:
     return (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
             f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
             f"{group.rounds_s:.1f} s of rounds); ratios: Hodges-Lehmann with the "
-            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds")
+            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds; "
+            f"disturbed rounds: {disturbed_share(group)}")
 
 
 def _result(record: CaseRecord) -> BenchResult | None:

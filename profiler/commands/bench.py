@@ -34,6 +34,7 @@ from tabulate import tabulate
 from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
+    warn_interference,
     workload_from_args,
     write_single_case,
 )
@@ -240,6 +241,7 @@ def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
               f"{spec.workload.label} vs {', '.join(s.workload.label for s in specs[1:])}")
         print(comparison_table(measured.group, measured.records))
         print(environment.summary)
+    warn_interference([measured.group.telemetry])
     return 0
 
 

@@ -21,7 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from profiler.commands._common import add_workload_arguments, workload_from_args
+from profiler.commands._common import (
+    add_workload_arguments,
+    warn_interference,
+    workload_from_args,
+)
 from profiler.commands._paired import add_pairing_arguments, pairing_from_args, rounds_line
 from profiler.commands._safety import (
     add_overwrite_argument,
@@ -153,4 +157,5 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(calibration_json(group), indent=2))
     else:
         print(_table(group))
+    warn_interference([group.telemetry])
     return 0

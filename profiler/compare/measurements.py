@@ -23,6 +23,7 @@ from profiler.measure.stats import block_rate
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile, read_json_file
+from profiler.results.telemetry import RoundTelemetry
 
 __all__ = [
     "CaseMeasurement",
@@ -82,6 +83,8 @@ class MeasurementFile:
     format: Format
     cases: tuple[CaseMeasurement, ...]
     machine: Machine | None = None
+    # per comparison group of the file, its rounds' telemetry (for the interference warning)
+    telemetry: tuple[tuple[RoundTelemetry, ...], ...] = ()
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -137,7 +140,8 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     """The cases of an attnprof result file."""
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
-                           machine=Machine.of_environment(result.environment))
+                           machine=Machine.of_environment(result.environment),
+                           telemetry=tuple(g.telemetry for g in result.groups))
 
 
 def load_measurements(path: str | Path) -> MeasurementFile:

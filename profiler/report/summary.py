@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from profiler.report.data import ReportData, RunInfo
+from profiler.report.interference import disturbance_lines
 from profiler.report.tables import Table
 from profiler.report.verdicts import STATUSES, ClaimsCheck, Verdict
 
@@ -54,7 +55,7 @@ def run_lines(data: ReportData) -> list[str]:
             parts.append(f"{MODE_WORDS[mode]} at batch {batches}")
     if parts:
         lines.append(f"timed {', '.join(parts)}; {_unique(b.spec.dtype for b in data.benches)}")
-    return lines
+    return lines + disturbance_lines(data.groups)
 
 
 def status_counts_table(check: ClaimsCheck) -> Table:
