@@ -166,7 +166,7 @@ def test_telemetry_off_records_why() -> None:
 
 # --- the GPU path on a fake NVML ------------------------------------------------------------
 
-class FakeNvml:
+class FakeNvml:  # NVML's camelCase names
     """Scripted NVML: each reading returns the next of ``sm``/``reasons`` (the last repeats)."""
 
     NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_TEMPERATURE_GPU = 1, 2, 0
@@ -174,7 +174,7 @@ class FakeNvml:
     def __init__(self, sm: list[int], reasons: list[int]) -> None:
         self.sm, self.reasons, self.reads = sm, reasons, 0
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:  # noqa: N802 (NVML's names)
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
         if index > 0:
             raise RuntimeError("Invalid Argument")
         return "h0"
@@ -182,51 +182,51 @@ class FakeNvml:
     def _next(self, values: list[int]) -> int:
         return values[min(self.reads, len(values) - 1)]
 
-    def nvmlDeviceGetClockInfo(self, handle: str, kind: int) -> int:  # noqa: N802
+    def nvmlDeviceGetClockInfo(self, handle: str, kind: int) -> int:
         return self._next(self.sm) if kind == self.NVML_CLOCK_SM else 2619
 
-    def nvmlDeviceGetPowerUsage(self, handle: str) -> int:  # noqa: N802
+    def nvmlDeviceGetPowerUsage(self, handle: str) -> int:
         return 350_000
 
-    def nvmlDeviceGetTemperature(self, handle: str, sensor: int) -> int:  # noqa: N802
+    def nvmlDeviceGetTemperature(self, handle: str, sensor: int) -> int:
         return 60 + self.reads
 
-    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: str) -> int:  # noqa: N802
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: str) -> int:
         value = self._next(self.reasons)
         self.reads += 1
         return value
 
-    def nvmlDeviceGetComputeRunningProcesses(self, handle: str) -> list[Any]:  # noqa: N802
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: str) -> list[Any]:
         return [SimpleNamespace(pid=os.getpid()), SimpleNamespace(pid=1)]
 
-    def nvmlSystemGetDriverVersion(self) -> bytes:  # noqa: N802
+    def nvmlSystemGetDriverVersion(self) -> bytes:
         return b"560.35.03"
 
-    def nvmlDeviceGetUUID(self, handle: str) -> str:  # noqa: N802
+    def nvmlDeviceGetUUID(self, handle: str) -> str:
         return "GPU-1234"
 
-    def nvmlDeviceGetName(self, handle: str) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, handle: str) -> str:
         return "Fake H100"
 
-    def nvmlDeviceGetPersistenceMode(self, handle: str) -> int:  # noqa: N802
+    def nvmlDeviceGetPersistenceMode(self, handle: str) -> int:
         return 1
 
-    def nvmlDeviceGetPowerManagementLimit(self, handle: str) -> int:  # noqa: N802
+    def nvmlDeviceGetPowerManagementLimit(self, handle: str) -> int:
         return 700_000
 
-    def nvmlDeviceGetEccMode(self, handle: str) -> tuple[int, int]:  # noqa: N802
+    def nvmlDeviceGetEccMode(self, handle: str) -> tuple[int, int]:
         return (1, 1)
 
-    def nvmlDeviceGetMigMode(self, handle: str) -> tuple[int, int]:  # noqa: N802
+    def nvmlDeviceGetMigMode(self, handle: str) -> tuple[int, int]:
         raise RuntimeError("Not Supported")
 
-    def nvmlDeviceGetApplicationsClock(self, handle: str, kind: int) -> int:  # noqa: N802
+    def nvmlDeviceGetApplicationsClock(self, handle: str, kind: int) -> int:
         return 1755
 
-    def nvmlDeviceGetDefaultApplicationsClock(self, handle: str, kind: int) -> int:  # noqa: N802
+    def nvmlDeviceGetDefaultApplicationsClock(self, handle: str, kind: int) -> int:
         return 1755
 
-    def nvmlDeviceGetMaxClockInfo(self, handle: str, kind: int) -> int:  # noqa: N802
+    def nvmlDeviceGetMaxClockInfo(self, handle: str, kind: int) -> int:
         return 1980
 
 
