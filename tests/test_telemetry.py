@@ -152,7 +152,7 @@ def test_a_group_without_telemetry_loads_as_undisturbed() -> None:
     assert group.disturbed == (False, False) and not group.mostly_disturbed
     assert group.ratios[0].rounds_disturbed == 0 and group.ratios[0].ratio_all_rounds is None
     assert disturbance_lines([group]) == [
-        "disturbed rounds per comparison group (left out of the ratios): none/se no telemetry"]
+        "disturbed rounds: no telemetry (groups timed without per-round telemetry)"]
 
 
 def test_telemetry_off_records_why() -> None:

@@ -88,6 +88,8 @@ def disturbance_lines(groups: Sequence[GroupResult]) -> list[str]:
     timed = [g for g in groups if g.status == "ok" and g.rounds]
     if not timed:
         return []
+    if not any(g.telemetry for g in timed):
+        return ["disturbed rounds: no telemetry (groups timed without per-round telemetry)"]
     shares = "; ".join(f"{_group_name(g)} {disturbed_share(g)}" for g in timed)
     lines = [f"disturbed rounds per comparison group (left out of the ratios): {shares}"]
     marked = [_group_name(g) for g in timed if g.mostly_disturbed]
