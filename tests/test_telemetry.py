@@ -138,6 +138,12 @@ def test_the_warning_and_the_report_name_what_interfered() -> None:
         "attnprof: warning: another process used 48% of the CPU during 9 of 15 rounds "
         "(disturbed rounds left out of the ratios; 1 of 1 group mostly disturbed)")
     assert interference_warning([_outcome(set()).telemetry]) is None
+    always = _outcome(set(range(100)))  # never clean: runs to max_rounds, ratios on every round
+    assert always.stopped == "max rounds" and always.rounds == 100
+    assert always.comparisons[1].rounds == 100
+    assert interference_warning([always.telemetry]).endswith(
+        "1 of 1 group mostly disturbed; 1 of 1 group had under 6 clean rounds: their ratios use "
+        "every round)")
     lines = disturbance_lines([group])
     assert lines[0].endswith("TinyNet (none/se) 9/15 (60%), mostly disturbed")
     assert "mostly disturbed" in lines[1]

@@ -181,7 +181,7 @@ def main() -> int:
         print(f"  {name}: clean {clean and 100 * clean:.1f}% "
               f"(quiet {reference and 100 * reference:.1f}%, "
               f"gap {'–' if gap is None else f'{gap:.1f}'} points; target <= 2), all rounds "
-              f"{everything and 100 * everything:.1f}%, {figures['disturbed']} rounds left out")
+              f"{everything and 100 * everything:.1f}%, {figures['disturbed']} rounds disturbed")
     print(f"warning: {busy['warning'] or '(none)'}")
     for label, figures in (("quiet", quiet), ("busy", busy)):
         if "cost_ms_per_round" in figures:

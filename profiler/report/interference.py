@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from statistics import fmean
 
+from profiler.measure.stats import MIN_ROUNDS_FOR_INTERVAL
+from profiler.measure.telemetry.rounds import counted_rounds
 from profiler.results.group import GroupResult
 from profiler.results.telemetry import RoundTelemetry, mostly_disturbed
 
@@ -58,11 +60,17 @@ def interference_warning(groups: Iterable[Sequence[RoundTelemetry]],
     text = interference([t for g in chosen for t in g], sum(len(g) for g in chosen))
     if text is None:
         return None
-    marked = sum(1 for g in chosen if mostly_disturbed([t.disturbed for t in g]))
+    masks = [[t.disturbed for t in g] for g in chosen]
+    marked = sum(1 for m in masks if mostly_disturbed(m))
+    kept = sum(1 for m in masks if any(d and c for d, c in zip(m, counted_rounds(m),
+                                                                strict=True)))
+    groups_text = f"of {len(chosen)} group{'s' if len(chosen) != 1 else ''}"
     tail = "disturbed rounds left out of the ratios"
     if marked:
-        tail += (f"; {marked} of {len(chosen)} group{'s' if len(chosen) != 1 else ''} "
-                 "mostly disturbed")
+        tail += f"; {marked} {groups_text} mostly disturbed"
+    if kept:
+        tail += (f"; {kept} {groups_text} had under {MIN_ROUNDS_FOR_INTERVAL} clean rounds: "
+                 "their ratios use every round")
     where = f"{source}: " if source else ""
     return f"{WARNING_PREFIX}{where}{text} ({tail})"
 
