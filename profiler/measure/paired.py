@@ -285,6 +285,26 @@ def _converged(state: _State, members: Sequence[Member], baseline: int,
     return True
 
 
+def _run_round(state: _State, members: Sequence[Member], order: list[int], steps: int,
+               sampler: RoundSampler | None) -> None:
+    """One block of every member in ``order``, bracketed by the telemetry sampler."""
+    for i in range(len(members)):
+        state.times[i].append(None)
+    if sampler is not None:
+        sampler.begin()
+    try:
+        for i in order:
+            try:
+                block = tuple(float(t) for t in members[i].time_block(steps))
+            except Exception as exc:
+                state.fail(i, exc)
+                continue
+            state.times[i][-1] = block
+    finally:  # also on Ctrl-C: the sampler's thread ends with the round
+        if sampler is not None:
+            state.telemetry.append(sampler.end())
+
+
 def run_rounds(members: Sequence[Member], settings: PairingSettings | None = None, *,
                baseline: int = 0, seed: int | None = None,
                now: Callable[[], float] = time.monotonic,
@@ -327,19 +347,7 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
             stopped = "nothing to compare"
             break
         order = _order(active, len(orders), settings, rng)
-        for i in range(len(members)):
-            state.times[i].append(None)
-        if sampler is not None:
-            sampler.begin()
-        for i in order:
-            try:
-                block = tuple(float(t) for t in members[i].time_block(steps))
-            except Exception as exc:
-                state.fail(i, exc)
-                continue
-            state.times[i][-1] = block
-        if sampler is not None:
-            state.telemetry.append(sampler.end())
+        _run_round(state, members, order, steps, sampler)
         orders.append(tuple(order))
         if len(orders) < settings.min_rounds:
             continue
