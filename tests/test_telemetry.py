@@ -317,3 +317,51 @@ def test_a_busy_process_elsewhere_is_foreign_and_a_busy_child_is_own() -> None:
     assert round_.foreign_cpu_s <= round_.machine_cpu_s - round_.own_cpu_s + slack
     if outsider_used / round_.machine_cpu_s >= FOREIGN_CPU_THRESHOLD + 0.05:
         assert "foreign_cpu" in disturbances(round_, None)
+
+
+# --- end to end: the warning on the command line ------------------------------------------
+
+class SecondRoundBusy:
+    """This machine's sampler stand-in: the second round was disturbed by another process."""
+
+    absent: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.round = 0
+
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> RoundTelemetry:
+        cpu = BUSY if self.round == 1 else QUIET
+        self.round += 1
+        return RoundTelemetry(cpu=cpu, disturbed_by=disturbances(cpu, None))
+
+
+def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from profiler.cli import main
+    from profiler.results import load_result_file
+
+    monkeypatch.setattr("profiler.measure.paired.default_sampler",
+                        lambda devices: SecondRoundBusy())
+    out = tmp_path / "vs.json"
+    assert main(["bench", "tests.helpers.user_objects:TinyNet", "--vs", "eca", "--input",
+                 "3x16x16", "--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1",
+                 "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8",
+                 "--group-time", "0.3", "--seed", "3", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    group = load_result_file(out).groups[0]
+    rounds = group.rounds
+    assert group.disturbed == tuple(r == 1 for r in range(rounds))
+    assert group.ratios[0].rounds_disturbed == 1 and group.ratios[0].rounds == rounds - 1
+    assert f"disturbed rounds: 1/{rounds}" in captured.out
+    assert captured.err.splitlines()[-1] == (
+        f"attnprof: warning: another process used 48% of the CPU during 1 of {rounds} rounds "
+        "(disturbed rounds left out of the ratios)")
+    assert main(["compare", str(out), str(out), "--fail-on", "images_per_sec:off"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [f"attnprof: warning: {out}: another process used 48% of the CPU "
+                        f"during 1 of {rounds} rounds (disturbed rounds left out of the "
+                        "ratios)"] * 2
