@@ -267,7 +267,9 @@ def _member_json(group: GroupResult, index: int, record: CaseRecord) -> dict[str
                      "ci_low": None if ratio is None else ratio.ci_low,
                      "ci_high": None if ratio is None else ratio.ci_high,
                      "rounds": 0 if ratio is None else ratio.rounds,
-                     "half_width": None if ratio is None else ratio.half_width})
+                     "half_width": None if ratio is None else ratio.half_width,
+                     "rounds_disturbed": 0 if ratio is None else ratio.rounds_disturbed,
+                     "ratio_all_rounds": None if ratio is None else ratio.ratio_all_rounds})
     return data
 
 

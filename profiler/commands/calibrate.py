@@ -94,7 +94,8 @@ def calibration_json(group: GroupResult) -> dict[str, Any]:
     significant = interval is not None and interval.side_of(1.0) != 0
     return {"workload": group.members[0].label, "throughput_ratio": ratio.throughput_ratio,
             "ci_low": ratio.ci_low, "ci_high": ratio.ci_high, "half_width": ratio.half_width,
-            "rounds": ratio.rounds, "significant": significant,
+            "rounds": ratio.rounds, "rounds_disturbed": ratio.rounds_disturbed,
+            "significant": significant,
             "min_detectable_slowdown": group.min_detectable_slowdown,
             "steps_per_round": group.steps_per_round, "stopped": group.stopped,
             "seed": group.seed, "settings": dict(group.settings)}
