@@ -9,8 +9,10 @@
   brake during it (:data:`DISTURBING_REASONS`). A software power cap alone is not a
   disturbance: a GPU at full load commonly runs at its power limit.
 
-Rounds shorter than :data:`MIN_JUDGED_WALL` (50 ms) are not judged on the CPU: the kernel
-counts CPU time in ticks (10 ms), too coarse for shorter rounds.
+Rounds shorter than :data:`MIN_JUDGED_WALL` (0.2 s) are not judged on the CPU: the kernel
+counts CPU time in ticks (10 ms), and the two counts compared (the machine's and this
+process's) may each be off by a tick or so per CPU: under 5% of a 0.2 s round, too much for
+shorter ones.
 
 **Which rounds count** (:func:`counted_rounds`): the clean ones, when there are at least
 :data:`~profiler.measure.stats.MIN_ROUNDS_FOR_INTERVAL` of them; otherwise every round (the
@@ -33,7 +35,7 @@ __all__ = ["DISTURBING_REASONS", "FOREIGN_CPU_THRESHOLD", "MIN_JUDGED_WALL", "RE
 
 FOREIGN_CPU_THRESHOLD = 0.10
 STEAL_THRESHOLD = 0.02
-MIN_JUDGED_WALL = 0.05
+MIN_JUDGED_WALL = 0.2
 
 # NVML's clocks-event reasons (nvml.h, nvmlClocksEventReason*).
 REASON_BITS: dict[int, str] = {
