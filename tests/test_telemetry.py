@@ -18,7 +18,7 @@ import pytest
 from profiler.measure.group import group_record
 from profiler.measure.paired import PairingSettings, run_rounds
 from profiler.measure.telemetry import MachineSampler, cuda_index
-from profiler.measure.telemetry.cpu import CpuSampler
+from profiler.measure.telemetry.cpu import CpuSampler, cpu_sampler
 from profiler.measure.telemetry.gpu import GpuSampler, gpu_environment, gpu_sampler, nvml_index
 from profiler.measure.telemetry.rounds import (
     FOREIGN_CPU_THRESHOLD,
@@ -274,6 +274,41 @@ def test_gpu_environment_and_absence() -> None:
     assert sampler is None and why is not None and "no device 5" in why
     assert nvml_index(1, "3,2") == 2 and nvml_index(1, "GPU-a,GPU-b") == 1
     assert cuda_index("cuda:2") == 2 and cuda_index("cuda") == 0 and cuda_index("cpu") is None
+
+
+# --- the CPU path on a made-up /proc, then against a real busy loop --------------------------
+
+def _fake_proc(root: Path, machine: str, mine: tuple[int, int, int, int], child: int) -> None:
+    """``/proc`` with the machine's ``cpu`` line, this process (pid ``self``: utime, stime,
+    cutime, cstime) and one live child, pid 42 (its utime; stime 0)."""
+    (root / "self" / "task" / "1").mkdir(parents=True, exist_ok=True)
+    (root / "42" / "task" / "42").mkdir(parents=True, exist_ok=True)
+    (root / "stat").write_text(f"cpu  {machine}\ncpu0 1 2 3\n")
+    before = "S 1 1 1 0 -1 0 0 0 0 0"
+    (root / "self" / "stat").write_text(f"7 (a (b) c) {before} {' '.join(map(str, mine))} 20\n")
+    (root / "self" / "task" / "1" / "children").write_text("42 ")
+    (root / "42" / "stat").write_text(f"42 (worker) {before} {child} 0 0 0 20\n")
+    (root / "42" / "task" / "42" / "children").write_text("")
+
+
+def test_cpu_figures_from_a_made_up_proc(tmp_path: Path) -> None:
+    sampler = CpuSampler(proc=tmp_path)
+    _fake_proc(tmp_path, "100 0 50 800 10 0 0 5 0 0", (10, 5, 1, 0), 7)
+    sampler.begin(0.0)
+    # +60 user +20 system = 80 busy ticks, +100 idle, +4 steal; own: +20 +5 +3 (a waited-for
+    # child) and +10 of the live child = 38 ticks; foreign = 80 - 38 = 42 ticks
+    _fake_proc(tmp_path, "160 0 70 900 10 0 0 9 0 0", (30, 10, 4, 0), 17)
+    round_ = sampler.end(1.0)
+    tick = sampler.tick
+    assert round_ is not None and round_.wall_s == 1.0
+    assert round_.own_cpu_s == pytest.approx(38 / tick)
+    assert round_.foreign_cpu_s == pytest.approx(42 / tick)
+    assert round_.steal_s == pytest.approx(4 / tick)
+    assert round_.machine_cpu_s == pytest.approx(184 / tick)
+    assert round_.own_capacity_s == pytest.approx(sampler.capacity)
+    assert sampler.end(2.0) is None  # no round begun
+    missing, why = cpu_sampler(tmp_path / "none")
+    assert missing is None and why is not None and why.startswith("cpu: /proc/stat not readable")
 
 
 # --- the CPU path against a real busy loop --------------------------------------------------
