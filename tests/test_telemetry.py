@@ -400,3 +400,23 @@ def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
     assert warnings == [f"attnprof: warning: {out}: another process used 48% of the CPU "
                         f"during 1 of {rounds} rounds (disturbed rounds left out of the "
                         "ratios)"] * 2
+
+
+def test_the_gate_pools_telemetry_and_leaves_disturbed_rounds_out() -> None:
+    from profiler.gate.pairing import combine_attempts
+    from profiler.gate.result import SideTiming, TimingCase
+
+    quiet, busy = RoundTelemetry(cpu=QUIET), RoundTelemetry(cpu=BUSY,
+                                                            disturbed_by=("foreign_cpu",))
+    base = SideTiming(batch=1, blocks=((0.1,),) * 6)
+    slowed = SideTiming(batch=1, blocks=((0.1,), (0.1,), (0.3,), (0.1,), (0.1,), (0.1,)))
+    first = TimingCase(case_id="c", label="L", decision="regression", base=base, head=slowed,
+                       rounds=6, telemetry=(quiet, quiet, busy, quiet, quiet, quiet))
+    second = TimingCase(case_id="c", label="L", decision="unchanged", base=base, head=base,
+                        rounds=6, telemetry=(quiet,) * 6)
+    case = combine_attempts(first, second, 0.05)
+    assert case.rounds == 12 and case.rounds_disturbed == 1 and len(case.telemetry) == 12
+    assert case.ratio == pytest.approx(1.0) and case.ci_low == pytest.approx(1.0)
+    assert case.decision == "unchanged" and case.confirmation == "not confirmed"
+    assert TimingCase.from_dict(case.to_dict()) == case
+    assert case.to_dict()["rounds_disturbed"] == 1
