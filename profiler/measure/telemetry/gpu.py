@@ -24,7 +24,7 @@ from typing import Any
 from profiler.results.telemetry import GpuRound
 
 __all__ = ["DEFAULT_INTERVAL", "GpuSample", "GpuSampler", "gpu_environment", "gpu_sampler",
-           "load_nvml", "nvml_index"]
+           "load_nvml", "nvml_index", "summarize"]
 
 DEFAULT_INTERVAL = 0.05
 
