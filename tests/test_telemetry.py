@@ -15,22 +15,22 @@ from typing import Any
 
 import pytest
 
-from profiler.measure.group import group_record
-from profiler.measure.paired import PairingSettings, run_rounds
-from profiler.measure.telemetry import MachineSampler, cuda_index
-from profiler.measure.telemetry.cpu import CpuSampler, cpu_sampler
-from profiler.measure.telemetry.gpu import GpuSampler, gpu_environment, gpu_sampler, nvml_index
-from profiler.measure.telemetry.rounds import (
+from profiler.measure.timing.group import group_record
+from profiler.report.interference import disturbance_lines, interference_warning
+from profiler.results.group import GroupResult
+from profiler.results.telemetry import CpuRound, GpuRound, RoundTelemetry
+from profiler.results.validate import validate_result_data
+from profiler.rounds import PairingSettings, run_rounds
+from profiler.telemetry import MachineSampler, cuda_index
+from profiler.telemetry.cpu import CpuSampler, cpu_sampler
+from profiler.telemetry.gpu import GpuSampler, gpu_environment, gpu_sampler, nvml_index
+from profiler.telemetry.rounds import (
     FOREIGN_CPU_THRESHOLD,
     counted_ratios,
     counted_rounds,
     disturbances,
     reason_names,
 )
-from profiler.report.interference import disturbance_lines, interference_warning
-from profiler.results.group import GroupResult
-from profiler.results.telemetry import CpuRound, GpuRound, RoundTelemetry
-from profiler.results.validate import validate_result_data
 from tests.helpers.fake_members import ScriptedMember, SharedClock
 
 QUIET = CpuRound(wall_s=0.5, own_cpu_s=0.5, own_capacity_s=1.0, foreign_cpu_s=0.02,
@@ -379,7 +379,7 @@ def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
     from profiler.cli import main
     from profiler.results import load_result_file
 
-    monkeypatch.setattr("profiler.measure.paired.default_sampler",
+    monkeypatch.setattr("profiler.rounds.default_sampler",
                         lambda devices: SecondRoundBusy())
     out = tmp_path / "vs.json"
     assert main(["bench", "tests.helpers.user_objects:TinyNet", "--vs", "eca", "--input",
@@ -404,7 +404,7 @@ def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
 
 def test_the_gate_pools_telemetry_and_leaves_disturbed_rounds_out() -> None:
     from profiler.gate.pairing import combine_attempts
-    from profiler.gate.result import SideTiming, TimingCase
+    from profiler.results.gate import SideTiming, TimingCase
 
     quiet, busy = RoundTelemetry(cpu=QUIET), RoundTelemetry(cpu=BUSY,
                                                             disturbed_by=("foreign_cpu",))

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from profiler.measure.allocator import pin_malloc_thresholds
-from profiler.measure.telemetry import telemetry_environment
 from profiler.provenance import git_commit, run_quietly, tool_version
 from profiler.results.environment import Environment
+from profiler.telemetry import telemetry_environment
 
 __all__ = ["collect_environment"]
 

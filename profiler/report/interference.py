@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from statistics import fmean
 
-from profiler.measure.stats import MIN_ROUNDS_FOR_INTERVAL
-from profiler.measure.telemetry.rounds import counted_rounds
 from profiler.results.group import GroupResult
 from profiler.results.telemetry import RoundTelemetry, mostly_disturbed
+from profiler.stats import MIN_ROUNDS_FOR_INTERVAL
+from profiler.telemetry.rounds import counted_rounds
 
 __all__ = ["WARNING_PREFIX", "disturbance_lines", "disturbed_share", "interference",
            "interference_warning"]

@@ -4,26 +4,26 @@
 
 - when A and B were timed in the same comparison group (interleaved rounds), the paired
   ratio recomputed from the group's raw round times (Hodges-Lehmann with the Wilcoxon
-  signed-rank interval: :func:`profiler.measure.stats.ratio_interval`);
+  signed-rank interval: :func:`profiler.stats.ratio_interval`);
 - otherwise (files written before paired timing, or cases timed alone), the ratio of the two
   medians with the conservative unpaired interval of
-  :func:`profiler.measure.stats.unpaired_ratio_interval`, which cannot see drift between the
+  :func:`profiler.stats.unpaired_ratio_interval`, which cannot see drift between the
   two measurements; its ``method`` says so, and the report marks it.
 """
 
 from __future__ import annotations
 
-from profiler.measure.stats import (
+from profiler.report.cells import ratio_with_interval
+from profiler.report.data import BenchEntry, ReportData
+from profiler.results.group import GroupRatio, GroupResult
+from profiler.stats import (
     CONFIDENCE,
     PAIRED_METHOD,
     RatioInterval,
     ratio_interval,
     unpaired_ratio_interval,
 )
-from profiler.measure.telemetry.rounds import counted_ratios
-from profiler.report.cells import ratio_with_interval
-from profiler.report.data import BenchEntry, ReportData
-from profiler.results.group import GroupRatio, GroupResult
+from profiler.telemetry.rounds import counted_ratios
 
 __all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "is_paired",
            "ratio_between", "ratio_cell", "stored_interval"]
@@ -33,7 +33,7 @@ UNPAIRED_MARK = "‡"
 
 def group_interval(group: GroupResult, member: int, reference: int) -> RatioInterval | None:
     """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
-    both ran that count (disturbed ones left out: :func:`profiler.measure.telemetry.rounds.
+    both ran that count (disturbed ones left out: :func:`profiler.telemetry.rounds.
     counted_ratios`; any two members of the group); None when no round paired them."""
     a, b = group.members[member], group.members[reference]
     ratios = counted_ratios(a.times, b.times, a.batch or 1, b.batch or 1, group.disturbed)

@@ -49,7 +49,7 @@ class Environment:
     allocator: str = ""
     # once per run: where per-round telemetry comes from ("cpu") and the GPU's driver,
     # persistence mode, power limit, ECC/MIG state, UUID and clock policy ("gpu", NVML), or
-    # why either is absent (profiler.measure.telemetry.telemetry_environment)
+    # why either is absent (profiler.telemetry.telemetry_environment)
     telemetry: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

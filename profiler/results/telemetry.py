@@ -1,6 +1,6 @@
 """What the machine did during each round of a comparison group: the telemetry record.
 
-Plain data, written by :mod:`profiler.measure.telemetry` (which also holds the rule that
+Plain data, written by :mod:`profiler.telemetry` (which also holds the rule that
 calls a round *disturbed*) and read back without torch and without the measuring side.
 
 - :class:`CpuRound`: over the round's wall time, the CPU time this process (and its child

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from profiler.measure.telemetry import default_sampler
 from profiler.results.telemetry import RoundTelemetry
+from profiler.telemetry import default_sampler
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc")
