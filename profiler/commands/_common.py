@@ -21,6 +21,7 @@ __all__ = [
     "finite_float",
     "parse_key_values",
     "parse_value",
+    "warn_interference",
     "workload_from_args",
     "write_single_case",
 ]
@@ -34,6 +35,16 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def warn_interference(groups: Any, source: str = "") -> None:
+    """Print the one-line interference warning of ``groups`` (each a sequence of per-round
+    telemetry) to stderr, when something interfered."""
+    from profiler.report.interference import interference_warning
+
+    line = interference_warning(groups, source)
+    if line is not None:
+        print(line, file=sys.stderr)
 
 
 def parse_value(text: str) -> Any:

@@ -12,6 +12,7 @@ from tabulate import tabulate
 from profiler.commands._common import finite_float, parse_key_values
 from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError, one_line
+from profiler.report.interference import disturbed_share
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
@@ -263,7 +264,8 @@ def rounds_line(group: GroupResult) -> str:
     return (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
             f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
             f"{group.rounds_s:.1f} s of rounds); ratios: Hodges-Lehmann with the "
-            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds")
+            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds; "
+            f"disturbed rounds: {disturbed_share(group)}")
 
 
 def _result(record: CaseRecord) -> BenchResult | None:
@@ -309,7 +311,9 @@ def _member_json(group: GroupResult, index: int, record: CaseRecord) -> dict[str
                      "ci_low": None if ratio is None else ratio.ci_low,
                      "ci_high": None if ratio is None else ratio.ci_high,
                      "rounds": 0 if ratio is None else ratio.rounds,
-                     "half_width": None if ratio is None else ratio.half_width})
+                     "half_width": None if ratio is None else ratio.half_width,
+                     "rounds_disturbed": 0 if ratio is None else ratio.rounds_disturbed,
+                     "ratio_all_rounds": None if ratio is None else ratio.ratio_all_rounds})
     return data
 
 

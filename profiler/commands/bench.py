@@ -37,6 +37,7 @@ from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
     finite_float,
+    warn_interference,
     workload_from_args,
     write_single_case,
 )
@@ -243,6 +244,7 @@ def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
               f"{spec.workload.label} vs {', '.join(s.workload.label for s in specs[1:])}")
         print(comparison_table(measured.group, measured.records))
         print(environment.summary)
+    warn_interference([measured.group.telemetry])
     failed = [f"{m.name}: {m.error or m.status}" for m in measured.group.members
               if m.status != "ok"]
     if failed:  # the table is printed; the exit status says a member failed

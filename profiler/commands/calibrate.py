@@ -27,7 +27,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from profiler.commands._common import add_workload_arguments, workload_from_args
+from profiler.commands._common import (
+    add_workload_arguments,
+    warn_interference,
+    workload_from_args,
+)
 from profiler.commands._paired import add_pairing_arguments, pairing_from_args, rounds_line
 from profiler.commands._safety import (
     add_overwrite_argument,
@@ -107,7 +111,8 @@ def calibration_json(group: GroupResult) -> dict[str, Any]:
     significant = interval is not None and interval.side_of(1.0) != 0
     return {"workload": group.members[0].label, "throughput_ratio": ratio.throughput_ratio,
             "ci_low": ratio.ci_low, "ci_high": ratio.ci_high, "half_width": ratio.half_width,
-            "rounds": ratio.rounds, "significant": significant,
+            "rounds": ratio.rounds, "rounds_disturbed": ratio.rounds_disturbed,
+            "significant": significant,
             "min_detectable_slowdown": group.min_detectable_slowdown,
             "steps_per_round": group.steps_per_round, "stopped": group.stopped,
             "seed": group.seed, "settings": dict(group.settings)}
@@ -236,4 +241,5 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(calibration_json(group), indent=2))
     else:
         print(_table(group))
+    warn_interference([group.telemetry])
     return 0

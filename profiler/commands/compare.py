@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiler.commands._common import warn_interference
 from profiler.compare import (
     DEFAULT_RULES,
     FORMATS,
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     rules = resolve_rules(args.fail_on)
     baseline = load_measurements(args.baseline)
     new = load_measurements(args.new)
+    for measured in (baseline, new):
+        warn_interference(measured.telemetry, measured.source)
     comparison = compare_files(baseline, new, rules, [r for r in given if r.enabled],
                                allow_missing=args.allow_missing)
     print(render(comparison, args.format), end="")

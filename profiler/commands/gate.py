@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from profiler.commands._common import finite_float
+from profiler.commands._common import finite_float, warn_interference
 from profiler.compare.rules import Rule, parse_rule, resolve_rules
 from profiler.errors import InvalidOptionError
 from profiler.gate.driver import DEFAULT_MAX_MINUTES, TARGET_SHARE, GateOptions, run_gate
@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     with _sides(args) as (head, base):
         result = run_gate(head, base, options, say=_say(args.quiet))
     print(render(result, args.format), end="")
+    warn_interference([case.telemetry for case in result.timing])
     if args.output is not None:
         text = json.dumps(result.to_dict(), indent=2) + "\n"
         write_output(args.output, text, overwrite=args.overwrite, unsaved=text)

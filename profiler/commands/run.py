@@ -29,9 +29,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from profiler.commands._common import finite_float
+from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.display import ratio_with_interval
+from profiler.errors import AttnprofError
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated
@@ -222,6 +223,17 @@ def summary_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+def _warn(summary: RunSummary) -> None:
+    """The interference warning over the groups of the file just written."""
+    from profiler.results.envelope import load_result_file
+
+    try:
+        groups = load_result_file(summary.plan.output).groups
+    except (OSError, AttnprofError):
+        return  # nothing written (every case failed before): nothing to warn about
+    warn_interference([g.telemetry for g in groups])
+
+
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
     suite = load_suite(args.suite)
     options = RunOptions(output=args.output, device=args.device, resume=args.resume,
@@ -245,4 +257,5 @@ def run(args: argparse.Namespace) -> int:
               "with --resume", file=sys.stderr)
         raise
     print("\n".join(summary_lines(summary)))
+    _warn(summary)
     return 1 if args.strict and summary.failures else 0

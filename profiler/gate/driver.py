@@ -230,8 +230,8 @@ def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: 
     """Warm up and time ``pair`` on both sides as one group, then decide."""
     try:
         members = [WorkerMember(runner.side.name, int(case["batch"]), runner.ensure(),
-                                case["id"]) for runner, case in ((base, pair.base),
-                                                                 (head, pair.head))]
+                                case["id"], str(runner.suite.get("device") or ""))
+                   for runner, case in ((base, pair.base), (head, pair.head))]
     except WorkerError as exc:  # a worker that crashed earlier did not start again
         return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
                           error=f"{exc.side}: {exc}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from profiler.display import mark, marked, mode_name
 from profiler.report.data import ReportData, RunInfo
+from profiler.report.interference import disturbance_lines
 from profiler.report.tables import Table
 from profiler.report.verdicts.verdict import STATUSES, ClaimsCheck, Verdict
 
@@ -51,7 +52,7 @@ def run_lines(data: ReportData) -> list[str]:
             parts.append(f"{mode_name(mode)} at batch {batches}")
     if parts:
         lines.append(f"timed {', '.join(parts)}; {_unique(b.spec.dtype for b in data.benches)}")
-    return lines
+    return lines + disturbance_lines(data.groups)
 
 
 def status_counts_table(check: ClaimsCheck) -> Table:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from profiler.results.fields import known_fields
+from profiler.results.telemetry import RoundTelemetry
 from profiler.results.validate import validate_gate_data
 
 __all__ = [
@@ -159,6 +160,12 @@ class TimingCase:
     error: str | None = None
     confirmation: str = ""
     attempts: tuple[TimingCase, ...] = ()
+    telemetry: tuple[RoundTelemetry, ...] = ()
+
+    @property
+    def rounds_disturbed(self) -> int:
+        """Rounds that telemetry found disturbed (left out of the ratio)."""
+        return sum(1 for t in self.telemetry if t.disturbed)
 
     def __post_init__(self) -> None:
         if self.decision not in TIMING_OUTCOMES:
@@ -171,6 +178,8 @@ class TimingCase:
         data["base"], data["head"] = self.base.to_dict(), self.head.to_dict()
         data["first"] = list(self.first)
         data["attempts"] = [a.to_dict() for a in self.attempts]
+        data["telemetry"] = [t.to_dict() for t in self.telemetry]
+        data["rounds_disturbed"] = self.rounds_disturbed
         return data
 
     @classmethod
@@ -180,6 +189,8 @@ class TimingCase:
         known["head"] = SideTiming.from_dict(data.get("head") or {})
         known["first"] = tuple(data.get("first", ()))
         known["attempts"] = tuple(cls.from_dict(a) for a in data.get("attempts") or ())
+        known["telemetry"] = tuple(RoundTelemetry.from_dict(t)
+                                   for t in data.get("telemetry") or ())
         return cls(**known)
 
 

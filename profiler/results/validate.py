@@ -30,6 +30,7 @@ from typing import Any, Literal, NoReturn
 from profiler.errors import ResultFileError
 from profiler.results.consistency import check_consistency
 from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
+from profiler.results.telemetry import DISTURBANCES
 
 __all__ = [
     "BENCH_RESULT_FIELDS",
@@ -179,6 +180,7 @@ ENVIRONMENT_FIELDS = (
     *(Field(n, "bool") for n in ("mkldnn", "cudnn_benchmark", "cudnn_deterministic",
                                  "allow_tf32_matmul", "allow_tf32_cudnn")),
     Field("env_vars", "object", items="string"),
+    Field("telemetry", "object"),
 )
 SUITE_FIELDS = (
     Field("name", "string", required=True), Field("path", "string"), Field("hash", "string"),
@@ -198,7 +200,26 @@ GROUP_MEMBER_FIELDS = (
 GROUP_RATIO_FIELDS = (
     Field("member", "int", required=True), Field("case_id", "string"), Field("name", "string"),
     *(_opt(n, "number") for n in ("throughput_ratio", "ci_low", "ci_high", "half_width")),
-    Field("rounds", "int"),
+    Field("rounds", "int"), Field("rounds_disturbed", "int"),
+    *(_opt(n, "number") for n in ("ratio_all_rounds", "ci_low_all_rounds",
+                                  "ci_high_all_rounds")),
+)
+CPU_ROUND_FIELDS = (
+    *(Field(n, "number", required=True) for n in ("wall_s", "own_cpu_s", "own_capacity_s",
+                                                   "foreign_cpu_s", "steal_s",
+                                                   "machine_cpu_s")),
+    _opt("freq_mhz", "number"),
+)
+GPU_ROUND_FIELDS = (
+    Field("samples", "int"),
+    *(_opt(n, "number") for n in ("sm_clock_min_mhz", "sm_clock_median_mhz",
+                                  "mem_clock_min_mhz", "mem_clock_median_mhz", "power_w")),
+    _opt("temperature_c", "number", minimum=None),
+    Field("reasons", "int"), Field("other_processes", "int"),
+)
+ROUND_TELEMETRY_FIELDS = (
+    _opt("cpu", "object", fields=CPU_ROUND_FIELDS), _opt("gpu", "object", fields=GPU_ROUND_FIELDS),
+    Field("disturbed_by", "list", items="string"), Field("cost_s", "number"),
 )
 GROUP_FIELDS = (
     Field("group_id", "string", required=True), Field("kind", "string", choices=GROUP_KINDS),
@@ -211,6 +232,9 @@ GROUP_FIELDS = (
     Field("stopped", "string"), Field("started_utc", "string"),
     *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
     _opt("min_detectable_slowdown", "number"),
+    Field("telemetry", "list", fields=ROUND_TELEMETRY_FIELDS),
+    Field("telemetry_absent", "list", items="string"), Field("disturbed_rounds", "int"),
+    Field("mostly_disturbed", "bool"),
 )
 FILE_FIELDS = (
     Field("schema", "string"), Field("schema_version", "int", minimum=1),
@@ -371,6 +395,15 @@ def _validate_group(group: Mapping[str, Any], position: int, source: str) -> Non
         if not 0 <= ratio["member"] < len(members):
             fail(f"ratios[{k}].member", f"expected a member index below {len(members)}, got "
                  f"{_show(ratio['member'])}")
+    telemetry = group.get("telemetry") or []
+    if len(telemetry) > len(group.get("orders") or []):
+        fail("telemetry", f"expected at most one entry per round ({len(group.get('orders') or [])}"
+             f"), got {len(telemetry)}")
+    for r, entry in enumerate(telemetry):
+        for code in entry.get("disturbed_by") or []:
+            if code not in DISTURBANCES:
+                fail(f"telemetry[{r}].disturbed_by", f"expected one of {', '.join(DISTURBANCES)}"
+                     f", got {_show(code)}")
     for m, member in enumerate(members):
         for r, block in enumerate(member.get("times") or []):
             if block is None:
