@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from profiler.report.cells import ratio_with_interval
+from profiler.display import percent, ratio_with_interval
 from profiler.report.data import ReportData
 from profiler.report.ratios import stored_interval
 from profiler.results.group import GroupResult
@@ -64,7 +64,7 @@ def calibration_line(group: GroupResult) -> str:
                else "EXCLUDES 100%: the machine's noise was uneven; distrust small differences")
     detectable = ("" if group.min_detectable_slowdown is None else
                   f"; the smallest slowdown this budget detects in 80% of runs: "
-                  f"{100 * group.min_detectable_slowdown:.1f}%")
+                  f"{percent(group.min_detectable_slowdown)}")
     spread = ("" if ratio.between_sd is None else
               f"; between-process SD of a ratio {100 * ratio.between_sd:.2g}% over "
               f"{len(ratio.process_ratios)} fresh processes")

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 from profiler.stats import (
@@ -26,11 +26,11 @@ from profiler.stats import (
     BetweenPrior,
     RatioInterval,
     ratio_interval,
-    round_ratios,
     round_ratios_by_process,
     two_level_interval,
     unpaired_ratio_interval,
 )
+from profiler.telemetry.rounds import counted_ratios
 
 __all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "group_prior",
            "is_paired", "is_two_level",
@@ -41,17 +41,29 @@ UNPAIRED_MARK = "‡"
 
 def group_interval(group: GroupResult, member: int, reference: int) -> RatioInterval | None:
     """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
-    both ran (any two members of the group); None when no round paired them."""
+    both ran that count (disturbed ones left out: :func:`profiler.telemetry.rounds.
+    counted_ratios`; any two members of the group); None when no round paired them."""
     a, b = group.members[member], group.members[reference]
     confidence = group.confidence or CONFIDENCE
     if is_two_level(group):
-        grouped = round_ratios_by_process(a.times, b.times, a.batch or 1, b.batch or 1,
-                                          group.round_process)
+        disturbed = group.disturbed
+        grouped = round_ratios_by_process(_counted(a.times, disturbed),
+                                          _counted(b.times, disturbed), a.batch or 1,
+                                          b.batch or 1, group.round_process)
         if not any(grouped):
             return None
         return two_level_interval(grouped, group_prior(group), confidence).interval
-    ratios = round_ratios(a.times, b.times, a.batch or 1, b.batch or 1)
+    ratios = counted_ratios(a.times, b.times, a.batch or 1, b.batch or 1, group.disturbed)
     return ratio_interval(ratios, confidence) if ratios else None
+
+
+def _counted(times: tuple[tuple[float, ...] | None, ...],
+             disturbed: tuple[bool, ...]) -> tuple[tuple[float, ...] | None, ...]:
+    """``times`` with disturbed rounds left out (None), as the within-process ratios do."""
+    if not disturbed:
+        return times
+    return tuple(None if r < len(disturbed) and disturbed[r] else block
+                 for r, block in enumerate(times))
 
 
 def is_two_level(group: GroupResult) -> bool:

@@ -8,6 +8,12 @@ from the raw times and can be recomputed (the report does:
 :func:`profiler.report.ratios.group_interval`), also between two members neither of which is
 the baseline. Plain data: reading a group needs no statistics and no torch.
 
+Per round, ``telemetry`` says what the machine did (:mod:`profiler.results.telemetry`);
+disturbed rounds stay in ``members[].times`` but are left out of the ratios, whose
+``rounds_disturbed`` counts them and whose ``*_all_rounds`` fields keep the estimate on all
+rounds as a diagnostic. ``mostly_disturbed``: more than half of the rounds were. A group
+without telemetry (older files) has no disturbed round.
+
 A group timed in several fresh worker processes (:mod:`profiler.measure.timing.replicate`) has
 ``processes`` > 1: ``round_process[r]`` says which process ran round ``r`` (empty: all in one
 process, as in files written before), ``process_runs`` what each process did, and each ratio
@@ -30,6 +36,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from profiler.results.telemetry import RoundTelemetry, disturbed_mask, mostly_disturbed
 
 __all__ = ["GROUP_KINDS", "GROUP_STATUSES", "VARIANCE_SOURCES", "GroupMember", "GroupRatio",
            "GroupResult", "ProcessRun", "group_id"]
@@ -97,6 +105,10 @@ class GroupRatio:
     ci_low: float | None
     ci_high: float | None
     rounds: int
+    rounds_disturbed: int = 0
+    ratio_all_rounds: float | None = None
+    ci_low_all_rounds: float | None = None
+    ci_high_all_rounds: float | None = None
     process_ratios: tuple[float, ...] = ()
     within_sd: float | None = None
     between_sd: float | None = None
@@ -113,7 +125,11 @@ class GroupRatio:
         return {"member": self.member, "case_id": self.case_id, "name": self.name,
                 "throughput_ratio": self.throughput_ratio, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "half_width": self.half_width,
-                "rounds": self.rounds, "process_ratios": list(self.process_ratios),
+                "rounds": self.rounds, "rounds_disturbed": self.rounds_disturbed,
+                "ratio_all_rounds": self.ratio_all_rounds,
+                "ci_low_all_rounds": self.ci_low_all_rounds,
+                "ci_high_all_rounds": self.ci_high_all_rounds,
+                "process_ratios": list(self.process_ratios),
                 "within_sd": self.within_sd, "between_sd": self.between_sd,
                 "within_ci_low": self.within_ci_low, "within_ci_high": self.within_ci_high}
 
@@ -127,6 +143,10 @@ class GroupRatio:
                    name=str(data.get("name", "")), throughput_ratio=number("throughput_ratio"),
                    ci_low=number("ci_low"), ci_high=number("ci_high"),
                    rounds=int(data.get("rounds", 0)),
+                   rounds_disturbed=int(data.get("rounds_disturbed") or 0),
+                   ratio_all_rounds=number("ratio_all_rounds"),
+                   ci_low_all_rounds=number("ci_low_all_rounds"),
+                   ci_high_all_rounds=number("ci_high_all_rounds"),
                    process_ratios=tuple(float(r) for r in data.get("process_ratios") or []),
                    within_sd=number("within_sd"), between_sd=number("between_sd"),
                    within_ci_low=number("within_ci_low"),
@@ -192,6 +212,8 @@ class GroupResult:
     warmup_s: float = 0.0
     rounds_s: float = 0.0
     min_detectable_slowdown: float | None = None
+    telemetry: tuple[RoundTelemetry, ...] = ()
+    telemetry_absent: tuple[str, ...] = ()
     processes: int = 1
     round_process: tuple[int, ...] = ()
     process_runs: tuple[ProcessRun, ...] = ()
@@ -207,6 +229,19 @@ class GroupResult:
     def process_of_round(self, round_index: int) -> int:
         """The process that ran round ``round_index`` (0 in files without process tags)."""
         return self.round_process[round_index] if self.round_process else 0
+
+    @property
+    def disturbed(self) -> tuple[bool, ...]:
+        """Per round, whether it was disturbed (no telemetry: none was)."""
+        return disturbed_mask(self.telemetry, self.rounds)
+
+    @property
+    def disturbed_rounds(self) -> int:
+        return sum(self.disturbed)
+
+    @property
+    def mostly_disturbed(self) -> bool:
+        return mostly_disturbed(self.disturbed)
 
     @property
     def case_ids(self) -> tuple[str, ...]:
@@ -230,6 +265,10 @@ class GroupResult:
                 "started_utc": self.started_utc, "duration_s": self.duration_s,
                 "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
                 "min_detectable_slowdown": self.min_detectable_slowdown,
+                "telemetry": [t.to_dict() for t in self.telemetry],
+                "telemetry_absent": list(self.telemetry_absent),
+                "disturbed_rounds": self.disturbed_rounds,
+                "mostly_disturbed": self.mostly_disturbed,
                 "processes": self.processes, "round_process": list(self.round_process),
                 "process_runs": [p.to_dict() for p in self.process_runs],
                 "interval_method": self.interval_method,
@@ -263,6 +302,8 @@ class GroupResult:
             duration_s=float(data.get("duration_s", 0.0)),
             warmup_s=float(data.get("warmup_s", 0.0)), rounds_s=float(data.get("rounds_s", 0.0)),
             min_detectable_slowdown=None if detectable is None else float(detectable),
+            telemetry=tuple(RoundTelemetry.from_dict(t) for t in data.get("telemetry") or []),
+            telemetry_absent=tuple(str(a) for a in data.get("telemetry_absent") or ()),
             processes=int(data.get("processes", 1)),
             round_process=tuple(int(p) for p in data.get("round_process") or []),
             process_runs=tuple(ProcessRun.from_dict(p) for p in data.get("process_runs") or []),

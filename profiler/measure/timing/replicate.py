@@ -60,6 +60,7 @@ from profiler.results.group import (
     ProcessRun,
     group_id,
 )
+from profiler.results.telemetry import disturbed_mask
 from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec
 from profiler.stats import (
@@ -281,14 +282,22 @@ def _ratio(index: int, spec: BenchSpec | _Named, name: str,
                       within_ci_low=within.low, within_ci_high=within.high)
 
 
+def _counted(times: Sequence[tuple[float, ...] | None],
+             disturbed: Sequence[bool]) -> list[tuple[float, ...] | None]:
+    """``times`` with disturbed rounds left out (None), as within-process ratios do."""
+    return [None if r < len(disturbed) and disturbed[r] else block
+            for r, block in enumerate(times)]
+
+
 def _intervals(members: Sequence[GroupMember], baseline: int, tags: Sequence[int],
-               prior: BetweenPrior | None, confidence: float
-               ) -> list[TwoLevelInterval | None]:
+               prior: BetweenPrior | None, confidence: float,
+               disturbed: Sequence[bool] = ()) -> list[TwoLevelInterval | None]:
     base = members[baseline]
     found: list[TwoLevelInterval | None] = []
     for i, member in enumerate(members):
         grouped = ([] if i == baseline else round_ratios_by_process(
-            member.times, base.times, member.batch or 1, base.batch or 1, tags))
+            _counted(member.times, disturbed), _counted(base.times, disturbed),
+            member.batch or 1, base.batch or 1, tags))
         found.append(two_level_interval(grouped, prior, confidence) if any(grouped) else None)
     return found
 
@@ -343,7 +352,10 @@ def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[Be
     prior = prior or DEFAULT_BETWEEN_PRIOR
     members = tuple(_member(i, s, names[i], groups) for i, s in enumerate(specs))
     tags = tuple(p for p, g in groups for _ in g.orders)
-    found = _intervals(members, baseline, tags, prior, settings.confidence)
+    telemetry = (tuple(t for _, g in groups for t in g.telemetry)
+                 if all(len(g.telemetry) == g.rounds for _, g in groups) else ())
+    disturbed = disturbed_mask(telemetry, len(tags))
+    found = _intervals(members, baseline, tags, prior, settings.confidence, disturbed)
     ratios = tuple(_ratio(i, s, names[i], found[i]) for i, s in enumerate(specs)
                    if i != baseline)
     first = next((f for f in found if f is not None), None)
@@ -358,6 +370,8 @@ def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[Be
         warmup_s=sum(g.warmup_s for _, g in groups), rounds_s=sum(g.rounds_s for _, g in groups),
         min_detectable_slowdown=detectable, processes=len(runs), round_process=tags,
         process_runs=process_runs, interval_method="" if first is None else first.variance_source,
+        telemetry=telemetry,
+        telemetry_absent=tuple(dict.fromkeys(a for _, g in groups for a in g.telemetry_absent)),
         between_prior_sd=prior.sd, between_prior_df=prior.df, between_prior_source=prior.source)
     if kind == "calibration":
         return GroupMeasurement(group, ())
@@ -381,7 +395,7 @@ def with_prior(group: GroupResult, prior: BetweenPrior) -> GroupResult:
         return group
     tags = group.round_process or tuple(0 for _ in group.orders)
     found = _intervals(group.members, group.baseline, tags, prior,
-                       group.confidence or CONFIDENCE)
+                       group.confidence or CONFIDENCE, group.disturbed)
     ratios = tuple(_ratio(r.member, _Named(r.case_id), r.name, found[r.member])
                    for r in group.ratios)
     first = next((f for f in found if f is not None), None)
