@@ -50,6 +50,7 @@ def _group(processes: int, between: float | None, method: str = "processes") -> 
                GroupMember("a", "A'", times=((0.1,),) * processes))
     ratio = GroupRatio(1, "a", "A'", 1.0, 0.99, 1.01, processes, between_sd=between)
     return GroupResult("group-x", kind="calibration", members=members, ratios=(ratio,),
+                       confidence=0.95,
                        orders=((0, 1),) * processes, processes=processes,
                        round_process=tuple(range(processes)),
                        process_runs=tuple(ProcessRun(p, rounds=1) for p in range(processes)),
