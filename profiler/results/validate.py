@@ -27,6 +27,7 @@ from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
 from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
+from profiler.results.jobs import JOB_STATUSES
 
 __all__ = [
     "BENCH_RESULT_FIELDS",
@@ -38,6 +39,7 @@ __all__ = [
     "COUNT_SPEC_FIELDS",
     "FILE_FIELDS",
     "GROUP_FIELDS",
+    "JOB_FIELDS",
     "Field",
     "check_fields",
     "validate_pytest_benchmark",
@@ -198,6 +200,13 @@ GROUP_FIELDS = (
     *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
     _opt("min_detectable_slowdown", "number"),
 )
+JOB_FIELDS = (
+    Field("number", "int", required=True, minimum=1),
+    Field("status", "string", required=True, choices=JOB_STATUSES),
+    Field("executor", "string"), Field("case_ids", "list", items="string"),
+    *(Field(n, "string") for n in ("hostname", "gpu", "gpu_uuid", "cpu", "slurm_job_id", "log")),
+    _opt("error", "string"),
+)
 FILE_FIELDS = (
     Field("tool_version", "string"), _opt("git_commit", "string"),
     Field("created_utc", "string"), Field("updated_utc", "string"),
@@ -206,6 +215,7 @@ FILE_FIELDS = (
     _opt("parts", "list", fields=PART_FIELDS),
     _opt("cases", "list", items="object"),
     _opt("groups", "list", fields=GROUP_FIELDS),
+    _opt("jobs", "list", fields=JOB_FIELDS),
 )
 CASE_FIELDS = (
     Field("case_id", "string"),
