@@ -23,6 +23,7 @@ from profiler.measure.stats import block_rate
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile, read_json_file
+from profiler.results.jobs import case_machines
 
 __all__ = [
     "CaseMeasurement",
@@ -82,6 +83,7 @@ class MeasurementFile:
     format: Format
     cases: tuple[CaseMeasurement, ...]
     machine: Machine | None = None
+    machines: tuple[str, ...] = ()
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -137,7 +139,8 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     """The cases of an attnprof result file."""
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
-                           machine=Machine.of_environment(result.environment))
+                           machine=Machine.of_environment(result.environment),
+                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())))
 
 
 def load_measurements(path: str | Path) -> MeasurementFile:

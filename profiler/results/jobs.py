@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from profiler.results.fields import known_fields
 
-__all__ = ["JOB_STATUSES", "JobInfo", "JobStatus"]
+__all__ = ["JOB_STATUSES", "JobInfo", "JobStatus", "case_machines"]
 
 JobStatus = Literal["done", "failed", "timeout", "cancelled"]
 JOB_STATUSES: tuple[str, ...] = ("done", "failed", "timeout", "cancelled")
@@ -55,3 +55,13 @@ class JobInfo:
         known = known_fields(cls, data)
         known["case_ids"] = tuple(str(c) for c in data.get("case_ids") or ())
         return cls(**known)
+
+
+def case_machines(jobs: tuple[JobInfo, ...]) -> dict[str, str]:
+    """Case id -> the machine (:attr:`JobInfo.machine`) of the finished job that measured it
+    (a later job over an earlier one; cases of jobs that did not finish are left out)."""
+    found: dict[str, str] = {}
+    for job in sorted(jobs, key=lambda j: j.number):
+        if job.status == "done" and job.machine:
+            found.update(dict.fromkeys(job.case_ids, job.machine))
+    return found
