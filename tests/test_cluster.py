@@ -9,6 +9,7 @@ comparison group of two small blocks in another).
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import sys
@@ -16,12 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from profiler.cli import main
 from profiler.cluster import submit
 from profiler.cluster.jobs import make_jobs
-from profiler.commands._cluster import PlainClusterDisplay
+from profiler.commands._cluster import PlainClusterDisplay, RichClusterDisplay
 from profiler.results.envelope import load_result_file
+from profiler.results.jobs import JobInfo
 from profiler.suites import RunOptions, load_suite, plan_run
 from profiler.suites.runner import PlannedGroup
 from tests.helpers import fake_slurm
@@ -64,6 +67,22 @@ def test_jobs_hold_whole_groups_and_every_case_once(tmp_path: Path) -> None:
     assert ids == [c.spec.case_id for c in plan.cases]
     one = make_jobs(plan.units)
     assert [len(j.cases) for j in one] == [2, 2, 1, 2]
+
+
+def test_rich_display_shows_each_job_state_cases_and_log(tmp_path: Path) -> None:
+    plan = plan_run(load_suite(CLUSTER), RunOptions(output=tmp_path / "x.json"))
+    first, second = make_jobs(plan.units)
+    stream = io.StringIO()
+    with RichClusterDisplay(Console(file=stream, width=200)) as display:
+        display.submitted(plan, (first, second), tmp_path / "logs", 0)
+        display.job_update(first, "running", 1, tmp_path / "logs" / "job-1.log")
+        display.job_ended(second, JobInfo(2, "failed", "local", second.case_ids,
+                                          log="logs/job-2.log", error="boom"))
+    rows = [line.split() for line in stream.getvalue().splitlines()]
+    assert ["1", "running", "1/2", "2", "count", "cases", str(tmp_path / "logs" / "job-1.log")] \
+        in rows
+    assert ["2", "failed", "0/2", "group", "of", "2:", "infer", "se[C=8,4x4]", "b2", "fp32",
+            "cpu", "logs/job-2.log"] in rows
 
 
 # -- bad input: exit 2, one line, nothing written ------------------------------------------

@@ -104,3 +104,12 @@ def test_jobs_round_trip_and_are_validated(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(ResultFileError, match=r"jobs\[1\]\.status"):
         load_result_file(path)
+
+
+def test_merge_keeps_every_part_s_jobs_renumbered() -> None:
+    from profiler.suites.merge import merge_results
+
+    first, second = _file(("H100", "A100")), _file(("A100", "A100"))
+    merged = merge_results([("a.json", first), ("b.json", second)], allow_mixed=True)
+    assert [(j.number, j.hostname) for j in merged.jobs] == \
+        [(1, "node1"), (2, "node2"), (3, "node1"), (4, "node1")]

@@ -197,8 +197,8 @@ class RichClusterDisplay:
         self.live.update(self._table())
 
     def job_ended(self, job: Job, info: JobInfo) -> None:
-        done = sum(1 for _ in job.cases) if info.status == "done" else 0
-        cases = f"{done}/{len(job.cases)}" if done else self.rows[job.number][1]
+        total = len(job.cases)
+        cases = f"{total}/{total}" if info.status == "done" else self.rows[job.number][1]
         self.rows[job.number] = (info.status, cases, job.description, info.log)
         self.live.update(self._table())
 

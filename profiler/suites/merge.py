@@ -11,7 +11,9 @@ Rules:
   (:mod:`profiler.results.merge_rule`);
 - the merged file takes the first part's environment, tool version and commit, lists every
   part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
-  suite's case order (by each record's ``index``).
+  suite's case order (by each record's ``index``);
+- the cluster jobs of every part (``jobs``: which machine measured which case) are kept,
+  renumbered in part order, so that reports still see where each case ran.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import replace
 
 from profiler.errors import ResultFileError
 from profiler.results.envelope import PartInfo, ResultFile, SuiteInfo, utc_now
+from profiler.results.jobs import JobInfo
 from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 
 __all__ = ["merge_results"]
@@ -74,6 +77,15 @@ def _planned(parts: Sequence[tuple[str, ResultFile]]) -> int:
     return by_shard["all"] if "all" in by_shard else sum(by_shard.values())
 
 
+def _jobs(parts: Sequence[tuple[str, ResultFile]]) -> tuple[JobInfo, ...]:
+    found: list[JobInfo] = []
+    for _, part in parts:
+        offset = max((j.number for j in found), default=0)
+        found += [replace(j, number=j.number + offset)
+                  for j in sorted(part.jobs, key=lambda j: j.number)]
+    return tuple(found)
+
+
 def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = False
                   ) -> ResultFile:
     """Merge ``(source, file)`` pairs; see the module docstring for the rules."""
@@ -104,4 +116,5 @@ def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = F
         updated_utc=utc_now(),
         parts=part_infos,
         groups=tuple(sorted(groups.values(), key=lambda g: (g.index is None, g.index or 0))),
+        jobs=_jobs(parts),
     )
