@@ -143,16 +143,18 @@ class _Run:
     def part(self, job: Job) -> Path:
         return self.parts / f"job-{job.number}.json"
 
-    def request(self, job: Job, options: RunOptions, paired: bool | None) -> JobRequest:
+    def request(self, job: Job, options: RunOptions) -> JobRequest:
         return JobRequest(suite=str(self.plan.suite.path.resolve()), part=str(self.part(job)),
-                          units=job.unit_ids, device=self.plan.device, paired=paired,
+                          units=job.unit_ids, device=self.plan.device, paired=options.paired,
                           max_minutes=options.max_minutes, max_memory=options.max_memory,
                           force=options.force)
 
     def info(self, job: Job, status: str, error: str | None = None) -> JobInfo:
+        """How ``job`` ended; ``error`` None: ask its handle (its result, or its error)."""
         handle = self.handles.get(job.number)
-        result, found = handle.outcome() if handle is not None and error is None else (None,
-                                                                                       error)
+        result, found = None, error
+        if handle is not None and error is None:
+            result, found = handle.outcome()
         host = result.host if result is not None else read_host(self.part(job)) or HostInfo()
         slurm = (handle.slurm_job_id if handle is not None else "") or host.slurm_job_id
         return JobInfo(number=job.number, status=status,  # type: ignore[arg-type]
@@ -218,8 +220,8 @@ def _poll(run: _Run, waiting: list[Job], options: RunOptions, cluster: ClusterOp
     while waiting and _may_start(waiting[0], running, run.executor, cluster.jobs):
         job = waiting.pop(0)
         timing = not job.count_only
-        run.handles[job.number] = run.executor.submit(
-            run.request(job, options, options.paired), job.number, timing)
+        run.handles[job.number] = run.executor.submit(run.request(job, options), job.number,
+                                                      timing)
         running.append(job)
         display.job_update(job, "queued", 0, run.handles[job.number].log)
     for job in running:
@@ -233,7 +235,8 @@ def _poll(run: _Run, waiting: list[Job], options: RunOptions, cluster: ClusterOp
                                run.handles[job.number].log)
 
 
-def _cancel_all(run: _Run, waiting: Sequence[Job]) -> None:
+def _cancel_all(run: _Run) -> None:
+    """Cancel every job still queued or running; jobs never submitted end ``cancelled``."""
     for job in run.jobs:
         if job.number in run.ended:
             continue
@@ -277,7 +280,7 @@ def run_on_cluster(suite: Suite, options: RunOptions, cluster: ClusterOptions,
                 if waiting or len(run.ended) < len(jobs):
                     wait_briefly(cluster.poll_s)
         except (KeyboardInterrupt, Terminated):
-            _cancel_all(run, waiting)
+            _cancel_all(run)
             _save(run)
             raise
         result = _save(run)
