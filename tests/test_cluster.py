@@ -21,6 +21,8 @@ from rich.console import Console
 
 from profiler.cli import main
 from profiler.cluster import submit
+from profiler.cluster.executors import LocalExecutor, SlurmExecutor, SlurmSettings
+from profiler.cluster.job import JobRequest
 from profiler.cluster.jobs import make_jobs
 from profiler.commands._cluster import PlainClusterDisplay, RichClusterDisplay
 from profiler.results.envelope import load_result_file
@@ -257,3 +259,22 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_keeps_the_file(
     for job in result.jobs:
         assert _final_state(job.slurm_job_id) == "CANCELLED by 0"
     assert all(c.status == "error" and "cancelled" in (c.error or "") for c in result.cases)
+
+
+@pytest.mark.parametrize("executor", ["local", "slurm"])
+def test_a_job_that_raises_fails_with_its_error(executor: str, tmp_path: Path,
+                                                slurm: Path) -> None:
+    chosen = (LocalExecutor(tmp_path / "logs") if executor == "local"
+              else SlurmExecutor(tmp_path / "logs", SlurmSettings(time_min=5)))
+    request = JobRequest(suite=str(FIXTURES / "tiny.toml"), part=str(tmp_path / "part.json"),
+                         units=("count-x",), device="cpu", suite_hash="sha256:other")
+    handle = chosen.submit(request, 1, timing=False)
+    deadline = time.monotonic() + 120
+    while handle.state() in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert handle.state() == "failed"
+    result, error = handle.outcome()
+    assert result is None
+    assert error is not None and error.endswith(
+        "tiny.toml changed since the jobs were planned (hash differs); run the suite again")
+    assert handle.log.is_file() and not (tmp_path / "part.json").exists()

@@ -175,7 +175,9 @@ class _SlurmJob:
         if not self.job.done():
             found = _slurm_state(self.job.state)
             return found if found in ("queued", "running") else "running"
-        if self.job.paths.result_pickle.exists():
+        found = _slurm_state(self.job.watcher.get_state(self.slurm_job_id, mode="cache"))
+        if self.job.paths.result_pickle.exists() or found == "done":
+            # COMPLETED: submitit waits a little for a result still on its way (shared disks)
             self.ended = "failed" if self.job.exception() is not None else "done"
         else:
             found = _slurm_state(self.job.watcher.get_state(self.slurm_job_id, mode="force"))
@@ -185,7 +187,7 @@ class _SlurmJob:
     def outcome(self) -> tuple[JobResult | None, str | None]:
         if self.state() == "done":
             return self.job.result(), None
-        if self.job.paths.result_pickle.exists():
+        if self.job.paths.result_pickle.exists():  # the job raised: its exception's last line
             text = str(self.job.exception() or "")
             inside = text.split("----------------------")
             return None, last_line(inside[1] if len(inside) > 2 else text)

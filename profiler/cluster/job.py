@@ -23,7 +23,8 @@ __all__ = ["HostInfo", "JobRequest", "JobResult", "host_info", "read_host", "run
 
 @dataclass(frozen=True)
 class JobRequest:
-    """What a job runs: ``units`` (unit ids) of the suite at ``suite`` (a path) into ``part``."""
+    """What a job runs: ``units`` (unit ids) of the suite at ``suite`` (a path) into ``part``;
+    ``suite_hash`` (when given) must still be the suite file's (it was planned from it)."""
 
     suite: str
     part: str
@@ -33,6 +34,7 @@ class JobRequest:
     max_minutes: float | None = None
     max_memory: int | None = None
     force: bool = False
+    suite_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def read_host(part: str | Path) -> HostInfo | None:
 def run_job(request: JobRequest) -> JobResult:
     """Run the request's units with the normal runner; see the module docstring."""
     from profiler.commands.run import PlainObserver
+    from profiler.errors import SuiteError
     from profiler.signals import termination_raises
     from profiler.suites import RunOptions, load_suite, run_suite
 
@@ -107,7 +110,10 @@ def run_job(request: JobRequest) -> JobResult:
                          force=request.force, max_minutes=request.max_minutes,
                          max_memory=request.max_memory, paired=request.paired,
                          units=frozenset(request.units))
+    suite = load_suite(request.suite)
+    if request.suite_hash and suite.hash != request.suite_hash:
+        raise SuiteError(f"{request.suite} changed since the jobs were planned (hash differs); "
+                         "run the suite again")
     with termination_raises():
-        summary = run_suite(load_suite(request.suite), options,
-                            observer=PlainObserver(sys.stdout))
+        summary = run_suite(suite, options, observer=PlainObserver(sys.stdout))
     return JobResult(host=host, part=request.part, counts=summary.counts)

@@ -91,7 +91,9 @@ class ClusterDisplay(Protocol):
 
 @dataclass(frozen=True)
 class ClusterSummary:
-    """How a cluster run ended: the file written and every job of this submission."""
+    """How a cluster run ended: the file written, every job of this submission, and the
+    ``missing`` cases: those no job recorded (a job that failed, timed out or was cancelled
+    first), which the file holds as ``error``."""
 
     plan: RunPlan
     result: ResultFile
@@ -99,13 +101,7 @@ class ClusterSummary:
     reused: int
     elapsed_s: float
     logs: Path
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        """Cases of jobs that did not finish and have no ``ok`` record."""
-        ok = {c.case_id for c in self.result.cases if c.status == "ok"}
-        return tuple(c for j in self.jobs if j.status != "done" for c in j.case_ids
-                     if c not in ok)
+    missing: tuple[str, ...] = ()
 
 
 def default_logs(output: Path) -> Path:
@@ -139,6 +135,7 @@ class _Run:
     jobs: tuple[Job, ...]
     handles: dict[int, JobHandle] = field(default_factory=dict)
     ended: dict[int, JobInfo] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
 
     def part(self, job: Job) -> Path:
         return self.parts / f"job-{job.number}.json"
@@ -147,7 +144,7 @@ class _Run:
         return JobRequest(suite=str(self.plan.suite.path.resolve()), part=str(self.part(job)),
                           units=job.unit_ids, device=self.plan.device, paired=options.paired,
                           max_minutes=options.max_minutes, max_memory=options.max_memory,
-                          force=options.force)
+                          force=options.force, suite_hash=self.plan.suite.hash)
 
     def info(self, job: Job, status: str, error: str | None = None) -> JobInfo:
         """How ``job`` ended; ``error`` None: ask its handle (its result, or its error)."""
@@ -179,13 +176,15 @@ def _merged(run: _Run) -> ResultFile:
     groups = keep_ok_groups([*run.start.groups, *(g for _, p in parts for g in p.groups)])
     for job in run.jobs:
         info = run.ended.get(job.number)
-        if info is None or info.status == "done":
+        if info is None:
             continue
+        why = info.error if info.status != "done" else "ended without recording it"
         for case in job.cases:
             if case.spec.case_id not in records:
+                run.missing.add(case.spec.case_id)
                 records[case.spec.case_id] = CaseRecord(
                     spec=case.spec, status="error", index=case.index,
-                    error=f"job {job.number} {info.status}: {info.error}; --resume resubmits it")
+                    error=f"job {job.number} {info.status}: {why}; --resume resubmits it")
     environment: Environment = run.start.environment
     if not run.resumed and parts:
         environment = parts[0][1].environment
@@ -285,5 +284,7 @@ def run_on_cluster(suite: Suite, options: RunOptions, cluster: ClusterOptions,
             raise
         result = _save(run)
         ended = tuple(sorted(run.ended.values(), key=lambda j: j.number))
+        missing = tuple(c.spec.case_id for j in jobs for c in j.cases
+                        if c.spec.case_id in run.missing)
         return ClusterSummary(plan=plan, result=result, jobs=ended, reused=reused,
-                              elapsed_s=clock() - began, logs=logs)
+                              elapsed_s=clock() - began, logs=logs, missing=missing)
