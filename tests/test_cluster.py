@@ -131,6 +131,7 @@ def _headings(markdown: str) -> list[str]:
     return [line for line in markdown.splitlines() if line.startswith("#")]
 
 
+@pytest.mark.slow
 def test_local_executor_writes_the_cases_of_a_plain_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plain, jobs = tmp_path / "plain.json", tmp_path / "jobs.json"
@@ -175,6 +176,7 @@ def _slurm_run(out: Path, *extra: str) -> int:
                  *extra])
 
 
+@pytest.mark.slow
 def test_slurm_job_killed_mid_run_is_resumed_alone(
         tmp_path: Path, slurm: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

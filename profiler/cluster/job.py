@@ -18,7 +18,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["HostInfo", "JobRequest", "JobResult", "host_info", "read_host", "run_job"]
+__all__ = ["HostInfo", "JobRequest", "JobResult", "host_info", "host_path", "read_host",
+           "run_job"]
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ merge rule of :mod:`profiler.results.merge_rule` (an ``ok`` record wins), the su
 each part under ``parts``, each job under ``jobs`` (:class:`~profiler.results.jobs.JobInfo`:
 host, GPU/CPU, Slurm id, log, error). The cases a failed, timed-out or cancelled job did not
 measure are recorded ``error`` with the job's error, so that ``--resume`` resubmits only them.
-Ctrl-C (or SIGTERM) cancels every submitted job, writes what finished, and propagates.
+Ctrl-C (or SIGTERM, or a failed write) cancels every submitted job, writes what finished,
+and propagates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +34,7 @@ from profiler.cluster.executors import (
     SlurmSettings,
     wait_briefly,
 )
-from profiler.cluster.job import HostInfo, JobRequest, read_host
+from profiler.cluster.job import HostInfo, JobRequest, host_path, read_host
 from profiler.cluster.jobs import Job, make_jobs
 from profiler.errors import AttnprofError, InvalidOptionError
 from profiler.output import check_output, hold_lock
@@ -47,7 +49,6 @@ from profiler.results.envelope import (
 from profiler.results.environment import Environment
 from profiler.results.jobs import JobInfo
 from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
-from profiler.signals import Terminated
 from profiler.suites.definition import Suite
 from profiler.suites.runner import RunOptions, RunPlan, pending_units, plan_run, starting_file
 
@@ -219,6 +220,8 @@ def _poll(run: _Run, waiting: list[Job], options: RunOptions, cluster: ClusterOp
     while waiting and _may_start(waiting[0], running, run.executor, cluster.jobs):
         job = waiting.pop(0)
         timing = not job.count_only
+        for stale in (run.part(job), host_path(run.part(job))):  # of an earlier submission
+            stale.unlink(missing_ok=True)
         run.handles[job.number] = run.executor.submit(run.request(job, options), job.number,
                                                       timing)
         running.append(job)
@@ -278,9 +281,10 @@ def run_on_cluster(suite: Suite, options: RunOptions, cluster: ClusterOptions,
                 _poll(run, waiting, options, cluster, display)
                 if waiting or len(run.ended) < len(jobs):
                     wait_briefly(cluster.poll_s)
-        except (KeyboardInterrupt, Terminated):
+        except BaseException:  # Ctrl-C, SIGTERM, a failed write: no job left behind
             _cancel_all(run)
-            _save(run)
+            with contextlib.suppress(AttnprofError):
+                _save(run)
             raise
         result = _save(run)
         ended = tuple(sorted(run.ended.values(), key=lambda j: j.number))

@@ -8,6 +8,8 @@ writing (its PID is named) or a failed write (disk full: the file keeps every ca
 before), 130 on Ctrl-C, 143/129 on SIGTERM/SIGHUP (the file then holds every case finished
 before it; ``--resume`` continues). On the CPU a case whose estimated memory exceeds
 ``--max-memory`` (default: the memory available) is recorded ``oom`` without running.
+With ``--executor local|slurm`` the suite runs in jobs (:mod:`profiler.commands._cluster`,
+:mod:`profiler.cluster`): exit 1 when a job's cases are missing (``--resume`` resubmits them).
 """
 
 from __future__ import annotations
