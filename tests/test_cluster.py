@@ -87,6 +87,17 @@ def test_rich_display_shows_each_job_state_cases_and_log(tmp_path: Path) -> None
             "cpu", "logs/job-2.log"] in rows
 
 
+def test_locally_only_count_only_jobs_share_the_machine(tmp_path: Path) -> None:
+    plan = plan_run(load_suite(TINY), RunOptions(output=tmp_path / "x.json"))
+    count_a, count_b, group, alone, _ = make_jobs(plan.units, count_jobs=2)
+    local = LocalExecutor(tmp_path)
+    assert submit._may_start(count_b, [count_a], local, jobs=2)
+    assert not submit._may_start(count_b, [count_a], local, jobs=1)
+    assert not submit._may_start(group, [count_a], local, jobs=2)
+    assert not submit._may_start(count_a, [alone], local, jobs=2)
+    assert submit._may_start(group, [], local, jobs=1)
+
+
 # -- bad input: exit 2, one line, nothing written ------------------------------------------
 
 
@@ -197,8 +208,11 @@ def test_slurm_job_killed_mid_run_is_resumed_alone(
     assert "--resume resubmits it" in (first.cases[1].error or "")
     assert (f"1 case(s) missing; resubmit only them with: attnprof run {CLUSTER} -o {out} "
             "--executor slurm --resume") in captured.out
-    submission = next((tmp_path / "out-jobs").glob("*/*_submission.sh")).read_text()
-    assert "#SBATCH --qos=high" in submission and "#SBATCH --time=10" in submission
+    logs = tmp_path / "out-jobs"
+    for job, exclusive in ((count_job, False), (group_job, True)):  # timing jobs: a whole node
+        script = (logs / job.slurm_job_id / f"{job.slurm_job_id}_submission.sh").read_text()
+        assert "#SBATCH --qos=high" in script and "#SBATCH --time=10" in script
+        assert ("#SBATCH --exclusive" in script) is exclusive
 
     monkeypatch.delenv("FAKE_SLURM_KILL_ON")
     assert _slurm_run(out, "--resume") == 0
@@ -241,8 +255,9 @@ def test_slurm_timed_out_jobs_are_listed(
         ["job 1 timeout", "job 1 timeout", "job 2 timeout", "job 2 timeout"]
 
 
+@pytest.mark.parametrize("executor", ["slurm", "local"])
 def test_ctrl_c_cancels_the_submitted_jobs_and_keeps_the_file(
-        tmp_path: Path, slurm: Path, monkeypatch: pytest.MonkeyPatch,
+        executor: str, tmp_path: Path, slurm: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out.json"
     shown = PlainClusterDisplay.job_update
@@ -254,12 +269,16 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_keeps_the_file(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(PlainClusterDisplay, "job_update", interrupt_once_running)
-    assert _slurm_run(out) == 130
+    assert main(["run", CLUSTER, "-o", str(out), "--executor", executor]) == 130
     assert "jobs were cancelled" in capsys.readouterr().err
     result = load_result_file(out)
     assert [j.status for j in result.jobs] == ["cancelled", "cancelled"]
-    for job in result.jobs:
-        assert _final_state(job.slurm_job_id) == "CANCELLED by 0"
+    if executor == "slurm":  # both were submitted, and scancel reached both
+        for job in result.jobs:
+            assert _final_state(job.slurm_job_id) == "CANCELLED by 0"
+    else:  # the running job was stopped, the other never started
+        assert [j.error for j in result.jobs] == ["cancelled: interrupted",
+                                                  "not submitted: interrupted"]
     assert all(c.status == "error" and "cancelled" in (c.error or "") for c in result.cases)
 
 
