@@ -57,7 +57,8 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                        "(default 1; timing jobs always run alone)")
     group.add_argument("--slurm-partition", metavar="P", help="sbatch --partition")
     group.add_argument("--slurm-gpus-per-node", metavar="G", type=int,
-                       help="sbatch --gpus-per-node")
+                       help="sbatch --gpus-per-node (the device is resolved on the nodes: "
+                       "--device auto means cuda with this flag, else cpu)")
     group.add_argument("--slurm-time", metavar="MIN", type=int,
                        help="sbatch --time in minutes: a job still running then is stopped "
                        "(timeout; --resume resubmits its unmeasured cases)")
