@@ -107,7 +107,7 @@ def _supervise(job_id: str, script: Path, ordinal: int) -> int:
     start = time.monotonic()
     final = ""
     while process.poll() is None:
-        time.sleep(0.1)
+        time.sleep(0.02)
         if (_dir() / f"{job_id}.cancel").exists():
             _stop(process, signal.SIGTERM)
             try:
