@@ -4,10 +4,10 @@
 
 - when A and B were timed in the same comparison group (interleaved rounds), the paired
   ratio recomputed from the group's raw round times (Hodges-Lehmann with the Wilcoxon
-  signed-rank interval: :func:`profiler.measure.stats.ratio_interval`);
+  signed-rank interval: :func:`profiler.stats.ratio_interval`);
 - otherwise (files written before paired timing, or cases timed alone), the ratio of the two
   medians with the conservative unpaired interval of
-  :func:`profiler.measure.stats.unpaired_ratio_interval`, which cannot see drift between the
+  :func:`profiler.stats.unpaired_ratio_interval`, which cannot see drift between the
   two measurements; its ``method`` says so, and the report marks it;
 - never across machines: when the inputs' cluster jobs say that A and B were measured on
   different machines (:meth:`ReportData.machine_of`), there is no ratio: the interval's
@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import math
 
-from profiler.measure.stats import (
+from profiler.report.cells import ratio_with_interval
+from profiler.report.data import BenchEntry, ReportData
+from profiler.results.group import GroupRatio, GroupResult
+from profiler.stats import (
     CONFIDENCE,
     PAIRED_METHOD,
     RatioInterval,
@@ -27,9 +30,6 @@ from profiler.measure.stats import (
     round_ratios,
     unpaired_ratio_interval,
 )
-from profiler.report.cells import ratio_with_interval
-from profiler.report.data import BenchEntry, ReportData
-from profiler.results.group import GroupRatio, GroupResult
 
 __all__ = ["CROSS_MACHINE", "NOT_COMPARED", "UNPAIRED_MARK", "change_cell", "cost_cell",
            "group_interval", "is_cross_machine", "is_paired", "machines_apart", "ratio_between",

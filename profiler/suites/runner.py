@@ -5,7 +5,7 @@ the cases that differ only in their attention (or block) into comparison groups
 (:mod:`profiler.suites.groups`) and keeps this shard's units (a case alone, or a whole group);
 :func:`run_suite` measures the pending ones through an injectable ``run_case`` (default
 :func:`profiler.measure.case.run_case`, which records failures as ``error``/``oom`` so the
-suite goes on) or ``run_group`` (default :func:`profiler.measure.group.measure_group`: the
+suite goes on) or ``run_group`` (default :func:`profiler.measure.timing.group.measure_group`: the
 members timed together in interleaved rounds, one record per member plus the group's record)
 and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
 holding every finished case and group.
@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
-from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
@@ -54,13 +53,14 @@ from profiler.results.envelope import (
 )
 from profiler.results.environment import Environment
 from profiler.results.group import GroupResult, group_id
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec
 from profiler.suites.definition import Suite
 from profiler.suites.expand import Spec, expand_suite
 from profiler.suites.groups import comparison_groups, pairing_settings
 
 if TYPE_CHECKING:
-    from profiler.measure.group import GroupMeasurement
+    from profiler.measure.timing.group import GroupMeasurement
 
 __all__ = [
     "NullObserver",
@@ -366,10 +366,10 @@ pending_units = _pending
 def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
                           memory_limit: int | None = None) -> GroupMeasurement:
-    """The default ``run_group``: :func:`profiler.measure.group.measure_group` (under the CPU
+    """The default ``run_group``: :func:`profiler.measure.timing.group.measure_group` (under the CPU
     memory guard's ``memory_limit``), with a failure of the group as a whole (a missing
     device, a bug) recorded as ``error`` on every member, so that the suite goes on."""
-    from profiler.measure.group import GroupMeasurement, measure_group
+    from profiler.measure.timing.group import GroupMeasurement, measure_group
 
     try:
         return measure_group(group.specs, settings, baseline=group.baseline,
