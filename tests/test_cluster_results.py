@@ -13,11 +13,11 @@ from profiler.claims.paper import load_claims
 from profiler.compare import compare_files, load_measurements, resolve_rules
 from profiler.compare.machines import machine_line
 from profiler.errors import ResultFileError
-from profiler.report.check import check_claims
 from profiler.report.data import collect
-from profiler.report.findings import Findings
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.ratios import ratio_between, ratio_cell
+from profiler.report.verdicts.check import check_claims
+from profiler.report.verdicts.findings import Findings
 from profiler.results.envelope import ResultFile, SuiteInfo, load_result_file
 from profiler.results.jobs import JobInfo, case_machines
 from tests.test_report import ECA50, ENV, bench_case, grouped

@@ -4,9 +4,9 @@
 one picklable argument, as submitit requires). It first writes where it runs
 (:class:`HostInfo`, beside the part file, so that a job killed later still says where it
 was), then runs :func:`profiler.suites.run_suite` with ``units`` set: the same measuring,
-memory guard and atomic writes as a plain run, one plain progress line per case on stdout
-(the job's log). SIGTERM (``scancel``, a cancelled local job) stops it between writes: the
-part keeps every unit finished before.
+memory guard and atomic writes as a plain run, one line per case on stdout (the job's log,
+:class:`LogObserver`). SIGTERM (``scancel``, a cancelled local job) stops it between writes:
+the part keeps every unit finished before.
 """
 
 from __future__ import annotations
@@ -15,11 +15,18 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-__all__ = ["HostInfo", "JobRequest", "JobResult", "host_info", "host_path", "read_host",
-           "run_job"]
+if TYPE_CHECKING:
+    from profiler.results.envelope import CaseRecord
+    from profiler.results.group import GroupResult
+    from profiler.suites.runner import PlannedCase, PlannedGroup, RunPlan
+
+__all__ = ["HostInfo", "JobRequest", "JobResult", "LogObserver", "host_info", "host_path",
+           "read_host", "run_job"]
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,37 @@ def read_host(part: str | Path) -> HostInfo | None:
         return None
 
 
+class LogObserver:
+    """One line per finished case (and group) on ``stream``: the job's log."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.total = 0
+        self.done = 0
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def run_started(self, plan: RunPlan, pending: Sequence[PlannedCase], reused: int) -> None:
+        self.total = len(plan.cases)
+        self._print(f"job: suite {plan.suite.name} on {plan.device}, {len(pending)} cases -> "
+                    f"{plan.output}")
+
+    def case_started(self, case: PlannedCase) -> None:
+        return None
+
+    def case_finished(self, case: PlannedCase, record: CaseRecord) -> None:
+        self.done += 1
+        tail = f": {record.error}" if record.error else ""
+        self._print(f"[{self.done}/{self.total}] {record.status} {record.duration_s:.1f}s  "
+                    f"{case.spec.label}{tail}")
+
+    def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
+        self._print(f"  group of {len(group.members)}: {result.status}, {result.rounds} rounds")
+
+
 def run_job(request: JobRequest) -> JobResult:
     """Run the request's units with the normal runner; see the module docstring."""
-    from profiler.commands.run import PlainObserver
     from profiler.errors import SuiteError
     from profiler.signals import termination_raises
     from profiler.suites import RunOptions, load_suite, run_suite
@@ -116,5 +151,5 @@ def run_job(request: JobRequest) -> JobResult:
         raise SuiteError(f"{request.suite} changed since the jobs were planned (hash differs); "
                          "run the suite again")
     with termination_raises():
-        summary = run_suite(suite, options, observer=PlainObserver(sys.stdout))
+        summary = run_suite(suite, options, observer=LogObserver(sys.stdout))
     return JobResult(host=host, part=request.part, counts=summary.counts)
