@@ -8,6 +8,8 @@ writing (its PID is named) or a failed write (disk full: the file keeps every ca
 before), 130 on Ctrl-C, 143/129 on SIGTERM/SIGHUP (the file then holds every case finished
 before it; ``--resume`` continues). On the CPU a case whose estimated memory exceeds
 ``--max-memory`` (default: the memory available) is recorded ``oom`` without running.
+With ``--executor local|slurm`` the suite runs in jobs (:mod:`profiler.commands._cluster`,
+:mod:`profiler.cluster`): exit 1 when a job's cases are missing (``--resume`` resubmits them).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from profiler.commands._cluster import (
+    add_cluster_arguments,
+    cluster_options,
+    cluster_summary_lines,
+    run_cluster,
+)
 from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.display import ratio_with_interval
@@ -83,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress output, only the summary")
     add_max_memory_argument(parser)
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run, input_args=('suite',))
 
 
@@ -234,17 +243,37 @@ def _warn(summary: RunSummary) -> None:
     warn_interference([g.telemetry for g in groups])
 
 
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(output=args.output, device=args.device, resume=args.resume,
+                      overwrite=args.overwrite, force=args.force,
+                      shard=None if args.shard is None else Shard.parse(args.shard),
+                      max_minutes=args.max_minutes, max_memory=memory_limit(args),
+                      paired=False if args.unpaired else None)
+
+
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
-    suite = load_suite(args.suite)
-    options = RunOptions(output=args.output, device=args.device, resume=args.resume,
-                         overwrite=args.overwrite, force=args.force,
-                         shard=None if args.shard is None else Shard.parse(args.shard),
-                         max_minutes=args.max_minutes, max_memory=memory_limit(args),
-                         paired=False if args.unpaired else None)
-    return run_suite(suite, options, observer=observer)
+    return run_suite(load_suite(args.suite), _options(args), observer=observer)
+
+
+def _retry(args: argparse.Namespace, plan: RunPlan) -> str:
+    """This cluster run as a user would retype it to resume it."""
+    shard = f" --shard {args.shard}" if args.shard else ""
+    return (f"attnprof run {_suite_argument(plan)} -o {plan.output} --executor "
+            f"{args.executor}{shard}")
 
 
 def run(args: argparse.Namespace) -> int:
+    cluster = cluster_options(args)
+    if cluster is not None:
+        try:
+            done = run_cluster(load_suite(args.suite), _options(args), cluster, args.quiet)
+        except (KeyboardInterrupt, Terminated):
+            print("attnprof: jobs were cancelled; cases finished before are in the result "
+                  "file; continue with --resume", file=sys.stderr)
+            raise
+        print("\n".join(cluster_summary_lines(done, _retry(args, done.plan))))
+        failed = any(c.status != "ok" for c in done.result.cases)
+        return 1 if done.missing or (args.strict and failed) else 0
     observer = make_observer(args.quiet)
     try:
         if isinstance(observer, RichObserver):

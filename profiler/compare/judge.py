@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from profiler.compare.machines import differences
+from profiler.compare.machines import differences, mixed_machines
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.compare.metrics import metric
 from profiler.compare.rules import Rule
@@ -232,4 +232,7 @@ def compare_files(baseline: MeasurementFile, new: MeasurementFile, rules: Sequen
                       only_new=tuple(c.label for c in only_new),
                       failed_baseline=tuple(f"{b.label} ({b.status})" for b, _, _ in pairs
                                             if b.status != "ok"),
-                      machine_differences=differences(baseline.machine, new.machine))
+                      machine_differences=(
+                          *differences(baseline.machine, new.machine),
+                          *mixed_machines(baseline.source, baseline.machines),
+                          *mixed_machines(new.source, new.machines)))

@@ -38,7 +38,7 @@ from profiler.report.breakdown import GROUPS, group_shares
 from profiler.report.breakdown import panels as breakdown_panels
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
-from profiler.report.ratios import is_paired, ratio_between
+from profiler.report.ratios import is_paired, machines_apart, ratio_between
 from profiler.report.verdicts.speed import RATIO_TOLERANCE
 from profiler.stats import RatioInterval
 
@@ -162,7 +162,8 @@ def _overheads(data: ReportData) -> list[_Overhead]:
             mine = data.bench_for(model, method, mode, count.workload.options,
                                   count.workload.input_shape)
             ref = data.bench_for(model, "none", mode, (), count.workload.input_shape)
-            values.append(None if mine is None or ref is None else
+            values.append(None if mine is None or ref is None
+                          or machines_apart(data, mine, ref) else
                           100 * (1 - mine.result.images_per_sec / ref.result.images_per_sec))
         found.append(_Overhead(model, method, tuple(values)))
     return found
@@ -317,7 +318,8 @@ def _forest_panels(data: ReportData, claims: Claims | None) -> list[tuple[str, s
                 if workload.model != backbone or entry.spec.mode != mode or method == "none":
                     continue
                 base = data.bench_for(backbone, "none", mode, (), workload.input_shape)
-                if base is None or base.spec.dtype != entry.spec.dtype:
+                if base is None or base.spec.dtype != entry.spec.dtype \
+                        or machines_apart(data, entry, base):
                     continue
                 rows.append(_Row(method, method_label(method), ratio_between(data, entry, base),
                                  _paper_share(claims, backbone, method, mode)))

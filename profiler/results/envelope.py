@@ -52,6 +52,7 @@ from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
 from profiler.results.group import GroupResult
+from profiler.results.jobs import JobInfo
 from profiler.results.validate import validate_result_data
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
@@ -258,7 +259,8 @@ class ResultFile:
 
     ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
     the first part's and each part keeps its own. ``groups`` are the comparison groups whose
-    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs).
+    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs). ``jobs`` is empty
+    unless a cluster executor ran the suite (:mod:`profiler.results.jobs`).
     """
 
     environment: Environment
@@ -271,6 +273,7 @@ class ResultFile:
     schema_version: int = SCHEMA_VERSION
     parts: tuple[PartInfo, ...] = ()
     groups: tuple[GroupResult, ...] = ()
+    jobs: tuple[JobInfo, ...] = ()
 
     def with_group(self, group: GroupResult, cases: tuple[CaseRecord, ...] = ()) -> ResultFile:
         """A copy with ``group`` (replacing one of the same id) and its ``cases`` added."""
@@ -311,6 +314,7 @@ class ResultFile:
             "parts": [p.to_dict() for p in self.parts],
             "cases": [c.to_dict() for c in self.cases],
             "groups": [g.to_dict() for g in self.groups],
+            **({"jobs": [j.to_dict() for j in self.jobs]} if self.jobs else {}),
         }
 
     @classmethod
@@ -336,6 +340,7 @@ class ResultFile:
                 schema_version=version,
                 parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
                 groups=tuple(GroupResult.from_dict(g) for g in data.get("groups") or []),
+                jobs=tuple(JobInfo.from_dict(j) for j in data.get("jobs") or []),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):

@@ -30,6 +30,7 @@ from typing import Any, Literal, NoReturn
 from profiler.errors import ResultFileError
 from profiler.results.consistency import check_consistency
 from profiler.results.group import GROUP_KINDS, GROUP_STATUSES, VARIANCE_SOURCES
+from profiler.results.jobs import JOB_STATUSES
 from profiler.results.telemetry import DISTURBANCES
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "FILE_FIELDS",
     "GATE_FIELDS",
     "GROUP_FIELDS",
+    "JOB_FIELDS",
     "Field",
     "check_fields",
     "validate_gate_data",
@@ -251,6 +253,13 @@ GROUP_FIELDS = (
     _opt("between_prior_sd", "number"), _opt("between_prior_df", "number"),
     Field("between_prior_source", "string", choices=("", *VARIANCE_SOURCES[1:])),
 )
+JOB_FIELDS = (
+    Field("number", "int", required=True, minimum=1),
+    Field("status", "string", required=True, choices=JOB_STATUSES),
+    Field("executor", "string"), Field("case_ids", "list", items="string"),
+    *(Field(n, "string") for n in ("hostname", "gpu", "gpu_uuid", "cpu", "slurm_job_id", "log")),
+    _opt("error", "string"),
+)
 FILE_FIELDS = (
     Field("schema", "string"), Field("schema_version", "int", minimum=1),
     Field("tool_version", "string"), _opt("git_commit", "string"),
@@ -260,6 +269,7 @@ FILE_FIELDS = (
     _opt("parts", "list", fields=PART_FIELDS),
     _opt("cases", "list", items="object"),
     _opt("groups", "list", fields=GROUP_FIELDS),
+    _opt("jobs", "list", fields=JOB_FIELDS),
 )
 CASE_FIELDS = (
     Field("case_id", "string"),

@@ -16,7 +16,9 @@ Rules:
   ``prefer`` is given: a shard re-run on purpose);
 - the merged file takes the first part's environment, tool version and commit, lists every
   part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
-  suite's case order (by each record's ``index``).
+  suite's case order (by each record's ``index``);
+- the cluster jobs of every part (``jobs``: which machine measured which case) are kept,
+  renumbered in part order, so that reports still see where each case ran.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from profiler.errors import ResultFileError
 from profiler.results.envelope import PartInfo, ResultFile, SuiteInfo, utc_now
+from profiler.results.jobs import JobInfo
 from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 
 __all__ = ["PREFER", "merge_results"]
@@ -80,6 +83,15 @@ def _planned(parts: Sequence[tuple[str, ResultFile]]) -> int:
         label = "all" if info.shard is None else info.shard.label
         by_shard[label] = max(by_shard.get(label, 0), info.planned)
     return by_shard["all"] if "all" in by_shard else sum(by_shard.values())
+
+
+def _jobs(parts: Sequence[tuple[str, ResultFile]]) -> tuple[JobInfo, ...]:
+    found: list[JobInfo] = []
+    for _, part in parts:
+        offset = max((j.number for j in found), default=0)
+        found += [replace(j, number=j.number + offset)
+                  for j in sorted(part.jobs, key=lambda j: j.number)]
+    return tuple(found)
 
 
 def _check_shards(parts: Sequence[tuple[str, ResultFile]], prefer: str | None) -> None:
@@ -159,4 +171,5 @@ def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = F
         updated_utc=utc_now(),
         parts=part_infos,
         groups=tuple(sorted(groups.values(), key=lambda g: (g.index is None, g.index or 0))),
+        jobs=_jobs(parts),
     )

@@ -29,7 +29,7 @@ from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, sig
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.names import backbone_label
-from profiler.report.ratios import is_paired, ratio_between, ratio_cell
+from profiler.report.ratios import is_paired, machines_apart, ratio_between, ratio_cell
 from profiler.report.verdicts.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.verdicts.verdict import Verdict
 from profiler.results.environment import Environment
@@ -82,7 +82,7 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     paper_fps, base_fps = row.fps(mode), base.fps(mode)
     name = MODE_NAMES[mode]
     if paper_fps is None or base_fps is None:
-        if mine is None or theirs is None:
+        if mine is None or theirs is None or machines_apart(data, mine, theirs):
             return None
         found = ratio_between(data, mine, theirs)
         return Verdict("throughput", subject, f"{name} FPS relative to the backbone", "n.a.",
@@ -94,6 +94,9 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     if mine is None or theirs is None:
         return Verdict("throughput", subject, claim, "n.a.", paper, "–",
                        _missing(data, row.backbone, (row.method, "none"), mode))
+    apart = machines_apart(data, mine, theirs)
+    if apart is not None:
+        return Verdict("throughput", subject, claim, "n.a.", paper, "–", apart)
     found = ratio_between(data, mine, theirs)
     ours = f"{ratio_cell(found)} ({_where(mine)})"
     delta = found.ratio - paper_ratio
@@ -130,7 +133,7 @@ def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     theirs = data.bench_for(row.backbone, "none", mode, base.options)
     paper = "N/A" if paper_fps is None or base_fps is None else percent(paper_fps / base_fps)
-    ours = ("–" if mine is None or theirs is None
+    ours = ("–" if mine is None or theirs is None or machines_apart(data, mine, theirs)
             else percent(ratio_between(data, mine, theirs).ratio))
     return paper, ours
 
@@ -167,6 +170,9 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
     if entries[0] is None or entries[1] is None:
         return Verdict("ordering", subject, claim, "n.a.", paper, "–",
                        _missing(data, fast.backbone, (fast.method, slow.method), mode))
+    apart = machines_apart(data, entries[0], entries[1])
+    if apart is not None:
+        return Verdict("ordering", subject, claim, "n.a.", paper, "–", apart)
     found = ratio_between(data, entries[0], entries[1])
     rates = (entries[0].result.images_per_sec, entries[1].result.images_per_sec)
     ours = (f"{fast.label}/{slow.label} = {ratio_cell(found)}; {sig(rates[0])} vs "
@@ -196,7 +202,7 @@ def _untimed_verdict(data: ReportData, row: Table3Row, reference: Table3Row,
                      mode: str) -> Verdict | None:
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     other = data.bench_for(reference.backbone, reference.method, mode, reference.options)
-    if mine is None or other is None:
+    if mine is None or other is None or machines_apart(data, mine, other):
         return None
     found = ratio_between(data, mine, other)
     word = "faster" if found.ratio > 1 else "slower"
