@@ -380,7 +380,9 @@ batch = 2
     assert plain.params == 11_689_512 and eca.params > plain.params
     assert all(isinstance(c.result, BenchResult) and c.result.images_per_sec > 0
                for c in loaded.cases[2:])
-    assert [c.result.memory_method for c in loaded.cases[2:4]] == ["skipped"] * 2  # type: ignore[union-attr]
+    # group members: the tensor peak inside the first worker (no child process per case)
+    assert [c.result.memory_method for c in loaded.cases[2:4]] == ["cpu_tensor_peak"] * 2  # type: ignore[union-attr]
+    assert all(c.result.peak_memory_bytes for c in loaded.cases[2:4])  # type: ignore[union-attr]
     assert loaded.cases[4].result.peak_memory_bytes  # type: ignore[union-attr]
     (group,) = loaded.groups
     assert group.case_ids == (loaded.cases[2].case_id, loaded.cases[3].case_id)
