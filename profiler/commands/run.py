@@ -30,11 +30,13 @@ from rich.progress import (
 )
 
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
+from profiler.plan.planner import RunSchedule
 from profiler.report.cells import ratio_with_interval
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated
 from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
+from profiler.suites import runner as suite_runner
 from profiler.suites.runner import (
     NullObserver,
     PlannedCase,
@@ -42,10 +44,12 @@ from profiler.suites.runner import (
     RunObserver,
     RunPlan,
     estimated_seconds,
+    schedule_run,
 )
+from profiler.suites.schedule import actual_lines, plan_lines
 
-__all__ = ["PlainObserver", "RichObserver", "group_line", "make_observer", "register", "run",
-           "summary_lines"]
+__all__ = ["PlainObserver", "RichObserver", "group_line", "make_observer", "print_plan",
+           "register", "run", "summary_lines"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,8 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run only shard I of N (round-robin over the cases); join the "
                         "parts with 'attnprof merge'")
     parser.add_argument("--max-minutes", metavar="M", type=float,
-                        help="wall-clock budget: cases that would start later are recorded as "
-                        "skipped (default: the suite's budget; 0 = no limit)")
+                        help="wall-clock budget, planned: every case is measured, a slower "
+                        "machine gets fewer rounds and processes; a case whose minimum does not "
+                        "fit is recorded as skipped, naming the budget that would fit it "
+                        "(default: the suite's budget; 0 = no limit)")
+    parser.add_argument("--plan", action="store_true",
+                        help="probe this machine (a few seconds), print the run's plan and its "
+                        "estimated time, and exit without measuring or writing anything")
     parser.add_argument("--unpaired", action="store_true",
                         help="time every case alone (default: cases that differ only in their "
                         "attention are timed together in interleaved rounds)")
@@ -126,6 +135,9 @@ class PlainObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         print(group_line(group, result), file=self.stream, flush=True)
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        print("\n".join(plan_lines(schedule)), file=self.stream, flush=True)
+
 
 class RichObserver:
     """A rich progress bar on stderr: current case, cases done, elapsed time and ETA.
@@ -177,6 +189,9 @@ class RichObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         self.console.print(group_line(group, result), markup=False, highlight=False)
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        self.console.print("\n".join(plan_lines(schedule)), markup=False, highlight=False)
+
 
 def make_observer(quiet: bool, stream: TextIO | None = None) -> RunObserver:
     """The observer the CLI uses: rich on a terminal, plain lines otherwise, none if quiet.
@@ -218,20 +233,38 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if counts["skipped"]:
         lines.append(f"skipped cases ran out of the time budget; continue with: attnprof run "
                      f"{_suite_argument(plan)} -o {plan.output} --resume")
+    if summary.schedule is not None:
+        lines.extend(actual_lines(summary.schedule, summary.elapsed_s))
     return lines
 
 
+def print_plan(suite_name: str, options: RunOptions) -> None:
+    """``--plan``: probe, plan and print (stdout); nothing is measured or written."""
+    plan, schedule = schedule_run(load_suite(suite_name), options,
+                                  probe=suite_runner.default_probe)
+    shard = f" shard {plan.shard.label}" if plan.shard else ""
+    print(f"suite {plan.suite.name}{shard} on {plan.device}: {len(plan.cases)} cases "
+          f"(nothing measured: --plan)")
+    print("\n".join(plan_lines(schedule)))
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(output=args.output, device=args.device, resume=args.resume,
+                      overwrite=args.overwrite, force=args.force,
+                      shard=None if args.shard is None else Shard.parse(args.shard),
+                      max_minutes=args.max_minutes, max_memory=memory_limit(args),
+                      paired=False if args.unpaired else None)
+
+
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
-    suite = load_suite(args.suite)
-    options = RunOptions(output=args.output, device=args.device, resume=args.resume,
-                         overwrite=args.overwrite, force=args.force,
-                         shard=None if args.shard is None else Shard.parse(args.shard),
-                         max_minutes=args.max_minutes, max_memory=memory_limit(args),
-                         paired=False if args.unpaired else None)
-    return run_suite(suite, options, observer=observer)
+    return run_suite(load_suite(args.suite), _options(args), observer=observer,
+                     probe=suite_runner.default_probe)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plan:
+        print_plan(args.suite, _options(args))
+        return 0
     observer = make_observer(args.quiet)
     try:
         if isinstance(observer, RichObserver):

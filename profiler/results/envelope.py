@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,7 +258,8 @@ class ResultFile:
 
     ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
     the first part's and each part keeps its own. ``groups`` are the comparison groups whose
-    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs).
+    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs). ``plan`` is a
+    planned run's plan vs actual (``docs/result-schema.md``; None: not planned, older files).
     """
 
     environment: Environment
@@ -271,6 +272,7 @@ class ResultFile:
     schema_version: int = SCHEMA_VERSION
     parts: tuple[PartInfo, ...] = ()
     groups: tuple[GroupResult, ...] = ()
+    plan: Mapping[str, Any] | None = None
 
     def with_group(self, group: GroupResult, cases: tuple[CaseRecord, ...] = ()) -> ResultFile:
         """A copy with ``group`` (replacing one of the same id) and its ``cases`` added."""
@@ -311,6 +313,7 @@ class ResultFile:
             "parts": [p.to_dict() for p in self.parts],
             "cases": [c.to_dict() for c in self.cases],
             "groups": [g.to_dict() for g in self.groups],
+            **({} if self.plan is None else {"plan": dict(self.plan)}),
         }
 
     @classmethod
@@ -336,6 +339,7 @@ class ResultFile:
                 schema_version=version,
                 parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
                 groups=tuple(GroupResult.from_dict(g) for g in data.get("groups") or []),
+                plan=data.get("plan"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):

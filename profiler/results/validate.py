@@ -198,6 +198,23 @@ GROUP_FIELDS = (
     *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
     _opt("min_detectable_slowdown", "number"),
 )
+PLAN_UNIT_FIELDS = (
+    Field("key", "string", required=True), Field("label", "string"),
+    Field("kind", "string", choices=("count", "breakdown", "bench", "group")),
+    Field("cases", "int", minimum=0), Field("estimated_s", "number", minimum=0),
+    _opt("processes", "int", minimum=1), _opt("rounds_per_process", "int", minimum=0),
+    _opt("seconds_per_process", "number", minimum=0),
+    _opt("min_rounds_per_process", "int", minimum=1),
+    _opt("max_rounds_per_process", "int", minimum=1), _opt("measure_memory", "bool"),
+    Field("skipped", "bool"), _opt("needs_s", "number", minimum=0),
+    _opt("actual_s", "number", minimum=0),
+)
+PLAN_FIELDS = (
+    _opt("budget_s", "number", minimum=0), Field("reserve_s", "number", minimum=0),
+    Field("estimated_s", "number", minimum=0), _opt("actual_s", "number", minimum=0),
+    Field("scale", "number", minimum=0), _opt("probe", "object"),
+    Field("units", "list", fields=PLAN_UNIT_FIELDS),
+)
 FILE_FIELDS = (
     Field("tool_version", "string"), _opt("git_commit", "string"),
     Field("created_utc", "string"), Field("updated_utc", "string"),
@@ -206,6 +223,7 @@ FILE_FIELDS = (
     _opt("parts", "list", fields=PART_FIELDS),
     _opt("cases", "list", items="object"),
     _opt("groups", "list", fields=GROUP_FIELDS),
+    _opt("plan", "object", fields=PLAN_FIELDS),
 )
 CASE_FIELDS = (
     Field("case_id", "string"),

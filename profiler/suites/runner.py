@@ -33,6 +33,7 @@ Rules (the CLI documents them too):
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,9 @@ from typing import TYPE_CHECKING, Protocol
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
 from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
+from profiler.plan.budget import GroupBudget
+from profiler.plan.costs import MachineProbe
+from profiler.plan.planner import PlannerSettings, RunSchedule, UnitPlan, correction, plan_units
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
@@ -72,11 +76,14 @@ __all__ = [
     "RunOptions",
     "RunPlan",
     "RunSummary",
+    "budget_settings",
     "default_output",
+    "default_probe",
     "estimated_seconds",
     "measure_planned_group",
     "plan_run",
     "run_suite",
+    "schedule_run",
 ]
 
 RunCase = Callable[[Spec], CaseRecord]
@@ -128,7 +135,10 @@ class PlannedGroup:
 
 
 Unit = PlannedCase | PlannedGroup
-RunGroup = Callable[[PlannedGroup, PairingSettings, "float | None"], "GroupMeasurement"]
+RunGroup = Callable[..., "GroupMeasurement"]
+"""``run_group(group, settings, time_left)``; with a plan also ``budget=GroupBudget``."""
+Probe = Callable[[Sequence[Spec], str], MachineProbe]
+"""``probe(specs, device)``: measure this machine for the planner."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,10 @@ class RunObserver(Protocol):
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         ...
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        """The run's plan, after the probe and before the first unit (planned runs only)."""
+        ...
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -189,6 +203,9 @@ class NullObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         return None
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        return None
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -199,6 +216,7 @@ class RunSummary:
     ran: int
     reused: int
     elapsed_s: float
+    schedule: RunSchedule | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -344,14 +362,28 @@ def _pending(plan: RunPlan, result: ResultFile) -> list[Unit]:
     return pending
 
 
+def budget_settings(settings: PairingSettings, budget: GroupBudget) -> PairingSettings:
+    """``budget`` for an engine that times a group in one process: its processes' rounds and
+    seconds of rounds run back to back (``min_rounds`` = processes x the minimum per
+    process, and so on); the suite's block time, target and order are kept."""
+    low = budget.processes * budget.min_rounds_per_process
+    return replace(settings, min_rounds=low,
+                   max_rounds=max(low, budget.processes * budget.max_rounds_per_process),
+                   group_time=budget.processes * budget.seconds_per_process)
+
+
 def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
-                          memory_limit: int | None = None) -> GroupMeasurement:
+                          memory_limit: int | None = None,
+                          budget: GroupBudget | None = None) -> GroupMeasurement:
     """The default ``run_group``: :func:`profiler.measure.group.measure_group` (under the CPU
     memory guard's ``memory_limit``), with a failure of the group as a whole (a missing
-    device, a bug) recorded as ``error`` on every member, so that the suite goes on."""
+    device, a bug) recorded as ``error`` on every member, so that the suite goes on.
+    ``budget`` (a planned run's) is applied through :func:`budget_settings`."""
     from profiler.measure.group import GroupMeasurement, measure_group
 
+    if budget is not None:
+        settings = budget_settings(settings, budget)
     try:
         return measure_group(group.specs, settings, baseline=group.baseline,
                              index=group.index, time_left=time_left,
@@ -367,6 +399,39 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                                             error=message, index=group.index), records)
 
 
+def default_probe(specs: Sequence[Spec], device: str) -> MachineProbe:
+    """The real probe of this machine (:func:`profiler.measure.probe.probe_machine`)."""
+    from profiler.measure.probe import probe_machine
+
+    return probe_machine(specs, device)
+
+
+def _budget_s(plan: RunPlan) -> float | None:
+    return None if plan.max_minutes is None else 60.0 * plan.max_minutes
+
+
+def _schedule(units: Sequence[Unit], plan: RunPlan, probe: MachineProbe,
+              budget_s: float | None, settings: PlannerSettings,
+              reserve_s: float | None = None, scale: float = 1.0) -> RunSchedule:
+    from profiler.suites.schedule import unit_works
+
+    works = unit_works(units, probe, plan.pairing, scale)
+    return plan_units(works, budget_s, settings, probe, reserve_s=reserve_s, scale=scale)
+
+
+def schedule_run(suite: Suite, options: RunOptions, probe: Probe | None = None,
+                 settings: PlannerSettings | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> tuple[RunPlan, RunSchedule]:
+    """The plan of a run without running it (``--plan``): probe the machine, then plan every
+    unit of this shard within the run's budget (the probe's own time counted in it)."""
+    plan = plan_run(suite, options)
+    start = clock()
+    found = (probe or default_probe)([c.spec for c in plan.cases], plan.device)
+    budget = _budget_s(plan)
+    left = None if budget is None else max(0.0, budget - (clock() - start))
+    return plan, _schedule(plan.units, plan, found, left, settings or PlannerSettings())
+
+
 def run_suite(
     suite: Suite,
     options: RunOptions | None = None,
@@ -376,6 +441,8 @@ def run_suite(
     observer: RunObserver | None = None,
     clock: Callable[[], float] = time.monotonic,
     environment: Callable[[str], Environment] | None = None,
+    probe: Probe | None = None,
+    planner: PlannerSettings | None = None,
 ) -> RunSummary:
     """Run ``suite`` and write its result file; see the module docstring for the rules.
 
@@ -383,6 +450,14 @@ def run_suite(
     :func:`profiler.measure.case.run_case`, under ``options.max_memory``); ``run_group`` a
     comparison group (default: :func:`measure_planned_group`, likewise); ``environment`` reads
     the device's environment (default :func:`profiler.measure.env.collect_environment`).
+    With ``probe`` (the CLI passes :func:`default_probe`) the run is planned: the probe runs
+    first (inside the budget), the plan (:mod:`profiler.plan.planner`, ``planner`` its
+    settings) gives each group a :class:`~profiler.plan.budget.GroupBudget` passed to
+    ``run_group`` as ``budget=``, what remains is re-planned before every unit with the
+    estimates scaled by what the finished units took, and a unit whose minimum no longer fits
+    is recorded ``skipped`` naming the budget that would fit it. The plan, with each unit's
+    actual seconds, is stored in the file's ``plan``. Without ``probe`` the suite's fixed
+    settings apply, as before.
     KeyboardInterrupt propagates after the file has been written with every unit finished
     before it.
     """
@@ -403,12 +478,65 @@ def run_suite(
         raise OutputError(f"cannot write {plan.output}: {exc.strerror or exc}") from None
     with hold_lock(plan.output):
         return _run_locked(plan, options, measure_case, measure_group, watch, clock,
-                           environment or collect_environment)
+                           environment or collect_environment, probe,
+                           planner or PlannerSettings())
+
+
+class _Replanner:
+    """A planned run's state: re-plans what remains before each unit, with the estimates
+    scaled by what the finished units took, and keeps each unit's plan and actual time."""
+
+    def __init__(self, plan: RunPlan, probe: MachineProbe, settings: PlannerSettings,
+                 first: RunSchedule) -> None:
+        self.plan, self.probe, self.settings, self.first = plan, probe, settings, first
+        self.done: dict[str, UnitPlan] = {}
+
+    def next(self, units: Sequence[Unit], left: float | None) -> tuple[UnitPlan, float | None]:
+        """The next unit's plan, and the seconds it may use so that every later unit kept by
+        the plan still gets its minimum (None: no limit)."""
+        from profiler.suites.schedule import unit_works
+
+        scale = correction(list(self.done.values()))
+        works = unit_works(units, self.probe, self.plan.pairing, scale)
+        current = plan_units(works, left, self.settings, self.probe,
+                             reserve_s=self.first.reserve_s, scale=scale)
+        head = current.units[0]
+        if left is None:
+            return head, None
+        later = sum(w.minimum_s for w, u in zip(works[1:], current.units[1:], strict=True)
+                    if not u.skipped)
+        return head, max(0.0, left - self.first.reserve_s - later)
+
+    def finished(self, unit: UnitPlan, seconds: float | None) -> None:
+        self.done[unit.key] = unit if seconds is None else replace(unit, actual_s=seconds)
+
+    def final(self) -> RunSchedule:
+        scale = correction(list(self.done.values()))
+        return replace(self.first.with_units(list(self.done.values())), scale=scale)
+
+
+def _not_fitting(case: PlannedCase, unit: UnitPlan, elapsed_s: float,
+                 minutes: float | None) -> CaseRecord:
+    needs = math.ceil((elapsed_s + (unit.needs_s or unit.estimated_s)) / 60.0)
+    return CaseRecord(spec=case.spec, status="skipped", index=case.index,
+                      error=f"not started: its minimum (~{unit.estimated_s:.0f} s) did not fit "
+                      f"in what was left of the run's {minutes or 0:g}-minute budget; "
+                      f"--max-minutes {needs} would fit it (or --resume later)")
+
+
+def _start_plan(plan: RunPlan, units: Sequence[Unit], probe: Probe, settings: PlannerSettings,
+                clock: Callable[[], float], start: float) -> _Replanner:
+    found = probe([c.spec for u in units for c in _members(u)], plan.device)
+    budget = _budget_s(plan)
+    left = None if budget is None else max(0.0, budget - (clock() - start))
+    return _Replanner(plan, found, settings,
+                      _schedule(units, plan, found, left, settings))
 
 
 def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                 measure_group: RunGroup, watch: RunObserver, clock: Callable[[], float],
-                environment: Callable[[str], Environment]) -> RunSummary:
+                environment: Callable[[str], Environment], probe: Probe | None,
+                settings: PlannerSettings) -> RunSummary:
     result = _ordered(_starting_file(plan, options, environment))
     _save(result, plan)
     units = _pending(plan, result)
@@ -416,28 +544,54 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
     reused = len(plan.cases) - len(pending)
     watch.run_started(plan, pending, reused)
     start = clock()
+    budget = _budget_s(plan)
+    state = None
+    if probe is not None and units:
+        state = _start_plan(plan, units, probe, settings, clock, start)
+        watch.plan_ready(state.first)
     ran = 0
     for position, unit in enumerate(units):
-        if plan.max_minutes is not None and clock() - start >= 60.0 * plan.max_minutes:
+        if budget is not None and clock() - start >= budget:
             for rest in (c for u in units[position:] for c in _members(u)):
-                record = _skipped(rest, plan.max_minutes)
+                record = _skipped(rest, plan.max_minutes or 0.0)
                 result = result.with_case(record)
                 watch.case_finished(rest, record)
             result = _ordered(result)
             _save(result, plan)
             break
+        unit_plan, allowed = None, None
+        if state is not None:
+            elapsed = clock() - start
+            unit_plan, allowed = state.next(units[position:],
+                                            None if budget is None else budget - elapsed)
+            if unit_plan.skipped:
+                state.finished(unit_plan, None)
+                for member in _members(unit):
+                    record = _not_fitting(member, unit_plan, elapsed, plan.max_minutes)
+                    result = result.with_case(record)
+                    watch.case_finished(member, record)
+                result = _ordered(result)
+                _save(result, plan)
+                continue
+        began = clock()
         if isinstance(unit, PlannedCase):
             watch.case_started(unit)
             record = replace(measure_case(unit.spec), index=unit.index)
+            if state is not None and unit_plan is not None:
+                state.finished(unit_plan, clock() - began)
             result = _ordered(result.with_case(record))
             _save(result, plan)
             ran += 1
             watch.case_finished(unit, record)
             continue
         watch.case_started(unit.members[0])
-        time_left = (None if plan.max_minutes is None
-                     else 60.0 * plan.max_minutes - (clock() - start))
-        measured = measure_group(unit, plan.pairing, time_left)
+        if unit_plan is not None and unit_plan.budget is not None:
+            measured = measure_group(unit, plan.pairing, allowed, budget=unit_plan.budget)
+        else:
+            time_left = None if budget is None else budget - (clock() - start)
+            measured = measure_group(unit, plan.pairing, time_left)
+        if state is not None and unit_plan is not None:
+            state.finished(unit_plan, clock() - began)
         records = [replace(r, index=m.index)
                    for m, r in zip(unit.members, measured.records, strict=True)]
         group = replace(measured.group, index=unit.index)
@@ -447,5 +601,9 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
         for member, record in zip(unit.members, records, strict=True):
             watch.case_finished(member, record)
         watch.group_finished(unit, group)
+    schedule = None if state is None else state.final()
+    if schedule is not None:
+        result = replace(result, plan=schedule.to_dict())
+        _save(result, plan)
     return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
-                      elapsed_s=clock() - start)
+                      elapsed_s=clock() - start, schedule=schedule)
