@@ -54,6 +54,15 @@ def forward_flops(workload: Workload) -> float:
     return float(count_with("torch", module, inputs).flops)
 
 
+def _count_into(found: dict[str, float], key: str, workload: Workload) -> None:
+    """``found[key]`` = the workload's FLOPs; nothing when it cannot be built or counted (its
+    case records the failure when it runs; the planner costs it as the costliest workload)."""
+    try:
+        found[key] = forward_flops(workload)
+    except (Exception, SystemExit):
+        return
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -101,12 +110,13 @@ def probe_machine(specs: Sequence[CountSpec | BenchSpec | BreakdownSpec],
         workload = spec.workload
         if workload.is_block:
             if workload.label not in flops:
-                flops[workload.label] = forward_flops(workload)
+                _count_into(flops, workload.label, workload)
             continue
         assert workload.model is not None
         if workload.model not in backbones:
-            backbones[workload.model] = forward_flops(Workload.for_model(workload.model))
-        flops[workload.label] = backbones[workload.model]
+            _count_into(backbones, workload.model, Workload.for_model(workload.model))
+        if workload.model in backbones:
+            flops[workload.label] = backbones[workload.model]
     with torch_threads(threads):
         step = _reference_step(torch.device(device), batch)
     per_flop = step / (batch * forward_flops(reference))

@@ -511,8 +511,18 @@ class _Replanner:
         self.done[unit.key] = unit if seconds is None else replace(unit, actual_s=seconds)
 
     def final(self) -> RunSchedule:
+        """The plan vs the actual: per unit what it was given when it started (re-planned),
+        the first plan's estimate and the actual seconds (units skipped as they came up: the
+        budget that would have fitted them); ``scale`` is the final correction."""
         scale = correction(list(self.done.values()))
-        return replace(self.first.with_units(list(self.done.values())), scale=scale)
+        units = []
+        for unit in self.first.units:
+            done = self.done.get(unit.key)
+            if done is not None and done.skipped:
+                units.append(done)
+            elif done is not None:
+                units.append(replace(done, estimated_s=unit.estimated_s))
+        return replace(self.first.with_units(units), scale=scale)
 
 
 def _not_fitting(case: PlannedCase, unit: UnitPlan, elapsed_s: float,
@@ -573,7 +583,7 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                 result = _ordered(result)
                 _save(result, plan)
                 continue
-        began = clock()
+        began = 0.0 if state is None else clock()
         if isinstance(unit, PlannedCase):
             watch.case_started(unit)
             record = replace(measure_case(unit.spec), index=unit.index)
