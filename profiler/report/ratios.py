@@ -25,8 +25,8 @@ from profiler.report.cells import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 
-__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_interval", "is_paired",
-           "ratio_between", "ratio_cell", "stored_interval"]
+__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_between", "group_interval",
+           "is_paired", "ratio_between", "ratio_cell", "stored_interval"]
 
 UNPAIRED_MARK = "‡"
 
@@ -45,6 +45,17 @@ def stored_interval(ratio: GroupRatio, group: GroupResult) -> RatioInterval | No
         return None
     return RatioInterval(ratio.throughput_ratio, ratio.ci_low, ratio.ci_high, ratio.rounds,
                          group.confidence or CONFIDENCE, group.method or PAIRED_METHOD)
+
+
+def group_between(data: ReportData, mine: BenchEntry, reference: BenchEntry
+                  ) -> GroupResult | None:
+    """The comparison group that timed ``mine`` and ``reference`` together (None: none)."""
+    for group in data.groups:
+        if (group.kind == "comparison" and group.status == "ok"
+                and group.member_index(mine.spec.case_id) is not None
+                and group.member_index(reference.spec.case_id) is not None):
+            return group
+    return None
 
 
 def _paired(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval | None:
