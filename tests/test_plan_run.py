@@ -128,3 +128,13 @@ def test_plan_prints_and_measures_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     assert "infer resnet18 none/se/eca (3 cases): 3 processes x" in out
     assert "plan: estimated" in out and "18 cases measured, 0 skipped" in out
     assert not (tmp_path / "results").exists()
+
+
+def test_reproduce_plan_uses_its_default_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--suite", str(TINY), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "suite tiny on cpu: 7 cases (nothing measured: --plan)" in out
+    assert "(budget 15.0 min, reserve 45 s)" in out  # 15 minutes on a CPU; the probe is fake
+    assert not (tmp_path / "results").exists() and not (tmp_path / "reports").exists()
