@@ -22,6 +22,13 @@ Rules (the CLI documents them too):
 - ``max_minutes`` (the suite's budget, or the caller's override) bounds the run's wall clock:
   units that would start after it are recorded as ``skipped`` and the run ends normally; a
   group that starts ends its rounds when the budget is spent (after its minimum rounds).
+- A planned run (``probe`` given; the CLI always plans) probes the machine first, inside the
+  budget, and plans it (:mod:`profiler.plan.planner`): every unit's minimum first, then worker
+  processes and rounds per comparison group, each group's share reaching ``run_group`` as a
+  :class:`~profiler.plan.budget.GroupBudget` (``budget=``) with a ``time_left`` that leaves
+  every later unit its minimum. Before each unit what remains is re-planned with the
+  estimates scaled by what the finished units took; a unit whose minimum no longer fits is
+  recorded ``skipped``, naming the ``--max-minutes`` that would fit it.
 - Shards are round-robin over the units (a case alone or a whole group, in suite order; see
   :class:`~profiler.results.Shard`), so a group is never split between machines.
 - The output is locked for the whole run (:func:`profiler.output.hold_lock`): a second writer
@@ -277,8 +284,9 @@ def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
                   if shard is None or shard.selects(k))
     cases = tuple(sorted((c for u in units for c in _members(u)), key=lambda c: c.index))
     minutes = budget.max_minutes if options.max_minutes is None else options.max_minutes or None
-    if minutes is not None and minutes < 0:
-        raise InvalidOptionError(f"max_minutes must be >= 0 (0 = no limit), got {minutes}")
+    if minutes is not None and not (minutes >= 0 and math.isfinite(minutes)):
+        raise InvalidOptionError(f"max_minutes must be >= 0 and finite (0 = no limit), "
+                                 f"got {minutes}")
     return RunPlan(suite=suite, device=device, cases=cases, total=len(specs), shard=shard,
                    max_minutes=minutes, units=units, pairing=pairing_settings(budget),
                    output=options.output or default_output(suite.name, device, shard))
