@@ -17,9 +17,12 @@ real inference steps), each distinct workload's forward FLOPs per image (counted
 - a count or breakdown case (:class:`CaseCost`): a fixed cost.
 
 Overheads that are not steps (building a model, a fvcore trace, processing a profile) are
-stated for a nominal machine (:data:`NOMINAL_SECONDS_PER_FLOP`: a 2-core x86 CPU inferring
-ResNet-50 at ~19 images/s at batch 2, the README's machine) and scaled by this machine's
-slowness relative to it. They are defaults, not fits: the run corrects them as it goes
+stated for ResNet-50 on a nominal machine (:data:`NOMINAL_SECONDS_PER_FLOP`: a 2-core x86 CPU
+inferring ResNet-50 at ~19 images/s at batch 2, the README's machine) and scaled by this
+machine's slowness relative to it and by the model's size (:func:`size_factor`: the square
+root of its FLOPs over ResNet-50's, within [0.1, 2]; a model's layer count, which building and
+tracing follow, grows more slowly than its FLOPs). They are defaults, not fits: the run
+corrects them as it goes
 (:func:`profiler.plan.planner.replan` scales the remaining estimates by what the finished
 units really took).
 """
@@ -37,21 +40,24 @@ from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 __all__ = [
     "MEMORY_STEPS",
     "NOMINAL_SECONDS_PER_FLOP",
+    "RESNET50_FLOPS",
     "TRAIN_FACTOR",
     "CaseCost",
     "GroupCost",
     "MachineProbe",
     "case_cost",
     "group_cost",
+    "size_factor",
     "step_seconds",
 ]
 
 # ResNet-50 forward: 4.1 G multiply-adds = 8.2 GFLOP per image at 2 FLOPs per multiply-add (the
 # convention of torch's FlopCounterMode, which the probe counts with); 18.6 images/s -> 6.6e-12.
-NOMINAL_SECONDS_PER_FLOP = 1.0 / (18.6 * 8.2e9)
+RESNET50_FLOPS = 8.2e9
+NOMINAL_SECONDS_PER_FLOP = 1.0 / (18.6 * RESNET50_FLOPS)
 TRAIN_FACTOR = 3.0
 MEMORY_STEPS = 2
-BUILD_S = 0.5            # building one model, nominal machine (ResNet-152 is slower: x depth)
+BUILD_S = 0.5            # building ResNet-50 on the nominal machine
 COUNT_BASE_S = 0.8       # a count case beyond its traced forward passes, nominal machine
 COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 forwards
 BREAKDOWN_BASE_S = 4.0   # fvcore trace, memory guard, profile processing, copy bandwidth
@@ -90,14 +96,22 @@ class MachineProbe:
         return cls(**kept)
 
 
+def size_factor(flops: float) -> float:
+    """A workload's fixed overheads relative to ResNet-50's (see the module doc)."""
+    return min(2.0, max(0.1, math.sqrt(flops / RESNET50_FLOPS)))
+
+
+def _flops(probe: MachineProbe, label: str) -> float:
+    counted = probe.flops.get(label)
+    return counted if counted is not None else max(probe.flops.values(), default=RESNET50_FLOPS)
+
+
 def step_seconds(probe: MachineProbe, spec: BenchSpec | BreakdownSpec, scale: float = 1.0
                  ) -> float:
     """One step of ``spec`` on this machine (seconds); a workload the probe did not count
     costs as much as the costliest one it did (never less: a plan must not undershoot)."""
-    counted = probe.flops.get(spec.workload.label)
-    flops = counted if counted is not None else max(probe.flops.values(), default=8.2e9)
     factor = TRAIN_FACTOR if spec.mode == "train" else 1.0
-    return scale * flops * spec.batch * probe.seconds_per_flop * factor
+    return scale * _flops(probe, spec.workload.label) * spec.batch * probe.seconds_per_flop * factor
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,8 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
     steps = [step_seconds(probe, s, scale) for s in specs]
     slowest = max(steps, default=0.0)
     per_block = max(1, math.ceil(block_time / slowest)) if slowest > 0 else 1
-    build = scale * BUILD_S * probe.slowness * len(specs)
+    build = scale * BUILD_S * probe.slowness * sum(
+        size_factor(_flops(probe, s.workload.label)) for s in specs)
     warm = sum(min(s.warmup * t + _settle_cap(s.min_time), (s.warmup + 20) * t) for s, t in
                zip(specs, steps, strict=True))
     return GroupCost(label=label, members=len(specs),
@@ -156,9 +171,10 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
 def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,
               scale: float = 1.0) -> CaseCost:
     """A case measured alone: a count, a breakdown, or a timing case outside any group."""
-    base = scale * probe.slowness
+    flops = _flops(probe, spec.workload.label)
+    base = scale * probe.slowness * size_factor(flops)
     if isinstance(spec, CountSpec):
-        forward = probe.flops.get(spec.workload.label, 8.2e9) * spec.batch
+        forward = flops * spec.batch
         seconds = base * (COUNT_BASE_S + BUILD_S) + (
             scale * COUNT_FORWARDS * forward * probe.seconds_per_flop)
         return CaseCost(spec.label, "count", seconds)

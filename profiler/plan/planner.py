@@ -10,7 +10,9 @@ The rule, in order (:func:`plan_units`):
    ``min_rounds`` rounds, peak memory). A unit is skipped only when its minimum does not fit
    in what the units before it left; the plan then names the budget that would fit every
    unit's minimum (:attr:`UnitPlan.needs_s`). A slower machine thus gets fewer rounds and
-   fewer processes, never fewer cases, until even the minima do not fit.
+   fewer processes, never fewer cases, until even the minima do not fit. What is spent
+   beyond the minima (steps 3-5) leaves every kept unit ``margin`` times its minimum, so that
+   a run slower than estimated loses rounds first, not cases.
 3. **More processes** next, up to ``target_processes`` per group (the cheapest extra process
    first, one level at a time for all groups): between-process variance dominates a ratio's
    error on a CPU (README, issue 19: intervals from one process are too sure of themselves),
@@ -44,6 +46,7 @@ __all__ = [
     "UnitPlan",
     "UnitWork",
     "correction",
+    "corrections",
     "plan_units",
     "replan",
 ]
@@ -51,10 +54,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PlannerSettings:
-    """The planner's rules (documented defaults, not tuned on one machine's timings)."""
+    """The planner's rules (documented defaults, not tuned on one machine's timings).
+
+    ``margin``: what is spent beyond the minima leaves every kept unit ``margin`` times its
+    estimated minimum, so that an estimate that is off by that much costs rounds, not cases.
+    """
 
     reserve_fraction: float = 0.05
     min_reserve_s: float = 15.0
+    margin: float = 1.5
     target_processes: int = 3
     max_processes: int = 10
     min_rounds_per_process: int = 4
@@ -249,7 +257,8 @@ def plan_units(works: Sequence[UnitWork], budget_s: float | None,
     costs = {w.key: w.cost for w in kept if isinstance(w.cost, GroupCost)}
     processes = dict.fromkeys(costs, 1)
     unlimited = math.isinf(left)
-    spend = 1e12 if unlimited else left
+    guard = (settings.margin - 1.0) * sum(_minimum(w) for w in kept)
+    spend = 1e12 if unlimited else max(0.0, left - guard)
     spend = _add_processes(costs, processes, settings.target_processes, spend, settings, {})
     extra = _extra_rounds(costs, processes, spend, settings)
     used = sum(_group_seconds(c, processes[k], extra[k], settings)
@@ -282,6 +291,18 @@ def correction(done: Sequence[UnitPlan], low: float = 0.5, high: float = 4.0) ->
     estimated = sum(e for e, _ in pairs)
     actual = sum(a for _, a in pairs)
     return min(high, max(low, actual / estimated))
+
+
+def corrections(done: Sequence[UnitPlan]) -> dict[str, float]:
+    """:func:`correction` per kind of unit (``count``, ``breakdown``, ``bench``, ``group``),
+    from the finished units of that kind; a kind not seen yet gets the overall correction
+    when that says slower (never less than 1: a count that ran fast says nothing about a
+    group's warm-up)."""
+    overall = max(1.0, correction(done))
+    found = {kind: correction([u for u in done if u.kind == kind])
+             for kind in ("count", "breakdown", "bench", "group")}
+    return {kind: value if any(u.kind == kind and u.actual_s is not None for u in done)
+            else overall for kind, value in found.items()}
 
 
 def replan(works: Sequence[UnitWork], time_left_s: float | None, reserve_s: float,

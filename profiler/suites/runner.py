@@ -52,7 +52,14 @@ from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
 from profiler.plan.costs import MachineProbe
-from profiler.plan.planner import PlannerSettings, RunSchedule, UnitPlan, correction, plan_units
+from profiler.plan.planner import (
+    PlannerSettings,
+    RunSchedule,
+    UnitPlan,
+    correction,
+    corrections,
+    plan_units,
+)
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
@@ -420,11 +427,11 @@ def _budget_s(plan: RunPlan) -> float | None:
 
 def _schedule(units: Sequence[Unit], plan: RunPlan, probe: MachineProbe,
               budget_s: float | None, settings: PlannerSettings,
-              reserve_s: float | None = None, scale: float = 1.0) -> RunSchedule:
+              reserve_s: float | None = None) -> RunSchedule:
     from profiler.suites.schedule import unit_works
 
-    works = unit_works(units, probe, plan.pairing, scale)
-    return plan_units(works, budget_s, settings, probe, reserve_s=reserve_s, scale=scale)
+    works = unit_works(units, probe, plan.pairing)
+    return plan_units(works, budget_s, settings, probe, reserve_s=reserve_s)
 
 
 def schedule_run(suite: Suite, options: RunOptions, probe: Probe | None = None,
@@ -504,16 +511,18 @@ class _Replanner:
         the plan still gets its minimum (None: no limit)."""
         from profiler.suites.schedule import unit_works
 
-        scale = correction(list(self.done.values()))
-        works = unit_works(units, self.probe, self.plan.pairing, scale)
+        done = list(self.done.values())
+        works = unit_works(units, self.probe, self.plan.pairing, corrections(done))
         current = plan_units(works, left, self.settings, self.probe,
-                             reserve_s=self.first.reserve_s, scale=scale)
+                             reserve_s=self.first.reserve_s, scale=correction(done))
         head = current.units[0]
         if left is None:
             return head, None
-        later = sum(w.minimum_s for w, u in zip(works[1:], current.units[1:], strict=True)
-                    if not u.skipped)
-        return head, max(0.0, left - self.first.reserve_s - later)
+        later = self.settings.margin * sum(
+            w.minimum_s for w, u in zip(works[1:], current.units[1:], strict=True)
+            if not u.skipped)
+        room = left - self.first.reserve_s
+        return head, max(0.0, min(room, max(works[0].minimum_s, room - later)))
 
     def finished(self, unit: UnitPlan, seconds: float | None) -> None:
         self.done[unit.key] = unit if seconds is None else replace(unit, actual_s=seconds)

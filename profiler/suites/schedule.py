@@ -9,7 +9,7 @@ render a schedule before and after the run.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from profiler.measure.paired import PairingSettings
 from profiler.plan.costs import MachineProbe, case_cost, group_cost
@@ -47,11 +47,14 @@ def _rounds_cap(pairing: PairingSettings, round_s: float) -> int:
 
 
 def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSettings,
-               scale: float = 1.0) -> list[UnitWork]:
-    """Each unit with its estimated costs (``scale`` corrects the cost model)."""
+               scales: Mapping[str, float] | None = None) -> list[UnitWork]:
+    """Each unit with its estimated costs (``scales`` correct the cost model per kind of
+    unit: ``count``, ``breakdown``, ``bench``, ``group``; missing: 1)."""
+    scales = scales or {}
     works: list[UnitWork] = []
     for unit in units:
         if isinstance(unit, PlannedGroup):
+            scale = scales.get("group", 1.0)
             specs = unit.specs
             draft = group_cost(probe, _label(unit), specs, pairing.block_time,
                                pairing.min_rounds, pairing.max_rounds, scale)
@@ -61,7 +64,7 @@ def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSetti
         else:
             spec = unit.spec
             assert isinstance(spec, CountSpec | BenchSpec | BreakdownSpec)
-            cost_ = case_cost(probe, spec, scale)
+            cost_ = case_cost(probe, spec, scales.get(spec.kind, 1.0))
             works.append(UnitWork(unit_key(unit), cost_.label, cost_))
     return works
 
