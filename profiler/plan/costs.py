@@ -14,7 +14,10 @@ real inference steps), each distinct workload's forward FLOPs per image (counted
   min_time)`` seconds, as :mod:`profiler.measure.timing` does); a round: every member runs
   the same number of steps, enough of the slowest member's to fill ``block_time``; peak memory
   in the worker: :data:`MEMORY_STEPS` steps per member, once per group;
-- a count or breakdown case (:class:`CaseCost`): a fixed cost.
+- a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
+  any group) as ``attnprof bench`` times it, peak memory in a child process;
+- a step never costs less than :data:`MIN_STEP_S` (scaled): a tiny block's step is operator
+  dispatch, not FLOPs.
 
 Overheads that are not steps (building a model, a fvcore trace, processing a profile) are
 stated for ResNet-50 on a nominal machine (:data:`NOMINAL_SECONDS_PER_FLOP`: a 2-core x86 CPU
@@ -39,6 +42,7 @@ from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
 __all__ = [
     "MEMORY_STEPS",
+    "MIN_STEP_S",
     "NOMINAL_SECONDS_PER_FLOP",
     "RESNET50_FLOPS",
     "TRAIN_FACTOR",
@@ -62,6 +66,7 @@ COUNT_BASE_S = 0.8       # a count case beyond its traced forward passes, nomina
 COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 forwards
 BREAKDOWN_BASE_S = 4.0   # fvcore trace, memory guard, profile processing, copy bandwidth
 PROFILE_FACTOR = 1.5     # a profiled step costs more than a plain one
+MIN_STEP_S = 2e-4        # a step of a tiny block: operator dispatch, not FLOPs, nominal machine
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ def step_seconds(probe: MachineProbe, spec: BenchSpec | BreakdownSpec, scale: fl
     """One step of ``spec`` on this machine (seconds); a workload the probe did not count
     costs as much as the costliest one it did (never less: a plan must not undershoot)."""
     factor = TRAIN_FACTOR if spec.mode == "train" else 1.0
-    return scale * _flops(probe, spec.workload.label) * spec.batch * probe.seconds_per_flop * factor
+    compute = _flops(probe, spec.workload.label) * spec.batch * probe.seconds_per_flop
+    return scale * factor * max(compute, MIN_STEP_S * probe.slowness)
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,8 @@ def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,
         steps = spec.warmup + spec.timed_steps + PROFILE_FACTOR * (spec.profiled_steps + 1)
         seconds = base * (BREAKDOWN_BASE_S + BUILD_S) + steps * step + _settle_cap(0.5)
         return CaseCost(spec.label, "breakdown", seconds)
+    # timed alone, as `attnprof bench`: peak memory in a child process (start, build, steps)
+    memory = scale * probe.worker_start_s + base * BUILD_S + MEMORY_STEPS * step
     seconds = (base * BUILD_S + spec.warmup * step + _settle_cap(spec.min_time)
-               + spec.repeats * max(spec.min_time, step) + MEMORY_STEPS * step)
+               + spec.repeats * max(spec.min_time, step) + memory)
     return CaseCost(spec.label, "bench", seconds)
