@@ -139,3 +139,20 @@ def test_reproduce_plan_uses_its_default_budget(tmp_path: Path, monkeypatch: pyt
     assert "suite tiny on cpu: 7 cases (nothing measured: --plan)" in out
     assert "(budget 15.0 min, reserve 45 s)" in out  # 15 minutes on a CPU; the probe is fake
     assert not (tmp_path / "results").exists() and not (tmp_path / "reports").exists()
+
+
+def test_the_stored_plan_is_validated_and_optional(tmp_path: Path) -> None:
+    import json
+
+    from profiler.errors import ResultFileError
+
+    _run(tmp_path, Machine(case_s=1.0), 10.0)
+    path = tmp_path / "r.json"
+    data = json.loads(path.read_text())
+    data["plan"]["units"][0]["kind"] = "lunch"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultFileError, match=r"plan\.units\[0\]\.kind"):
+        load_result_file(path)
+    del data["plan"]
+    path.write_text(json.dumps(data))
+    assert load_result_file(path).plan is None
