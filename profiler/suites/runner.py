@@ -560,6 +560,12 @@ def _start_plan(plan: RunPlan, units: Sequence[Unit], probe: Probe, settings: Pl
                       _schedule(units, plan, found, left, settings))
 
 
+def _with_plan(result: ResultFile, state: _Replanner | None) -> ResultFile:
+    """``result`` with the plan vs actual so far (unchanged for an unplanned run), so that a
+    run stopped half-way keeps its plan too."""
+    return result if state is None else replace(result, plan=state.final().to_dict())
+
+
 def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                 measure_group: RunGroup, watch: RunObserver, clock: Callable[[], float],
                 environment: Callable[[str], Environment], probe: Probe | None,
@@ -584,7 +590,7 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                 result = result.with_case(record)
                 watch.case_finished(rest, record)
             result = _ordered(result)
-            _save(result, plan)
+            _save(_with_plan(result, state), plan)
             break
         unit_plan, allowed = None, None
         if state is not None:
@@ -598,7 +604,7 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                     result = result.with_case(record)
                     watch.case_finished(member, record)
                 result = _ordered(result)
-                _save(result, plan)
+                _save(_with_plan(result, state), plan)
                 continue
         began = 0.0 if state is None else clock()
         if isinstance(unit, PlannedCase):
@@ -607,7 +613,7 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
             if state is not None and unit_plan is not None:
                 state.finished(unit_plan, clock() - began)
             result = _ordered(result.with_case(record))
-            _save(result, plan)
+            _save(_with_plan(result, state), plan)
             ran += 1
             watch.case_finished(unit, record)
             continue
@@ -623,14 +629,12 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                    for m, r in zip(unit.members, measured.records, strict=True)]
         group = replace(measured.group, index=unit.index)
         result = _ordered(result.with_group(group, tuple(records)))
-        _save(result, plan)
+        _save(_with_plan(result, state), plan)
         ran += len(records)
         for member, record in zip(unit.members, records, strict=True):
             watch.case_finished(member, record)
         watch.group_finished(unit, group)
     schedule = None if state is None else state.final()
-    if schedule is not None:
-        result = replace(result, plan=schedule.to_dict())
-        _save(result, plan)
+    result = _with_plan(result, state)
     return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
                       elapsed_s=clock() - start, schedule=schedule)
