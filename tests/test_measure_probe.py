@@ -38,3 +38,15 @@ def test_the_probe_assembles_seconds_per_flop_and_flops_per_workload(
     assert found.worker_start_s == 1.5 and found.reference == "resnet18 infer b2"
     assert found.flops == {"resnet18+se": 2 * 1_814_073_344.0, "resnet18": 2 * 1_814_073_344.0,
                            "se[C=16,8x8]": 64.0}
+
+
+def test_a_probe_that_cannot_run_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from profiler.errors import MeasurementError
+
+    def broken(device: object, batch: int) -> float:
+        raise RuntimeError("device lost\nmore")
+
+    monkeypatch.setattr(probe, "_reference_step", broken)
+    with pytest.raises(MeasurementError, match="cannot probe this machine for the run's plan "
+                       "on cpu: device lost$"):
+        probe.probe_machine([CountSpec(Workload.for_block("se", 16, (8, 8)))], "cpu")

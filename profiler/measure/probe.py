@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import torch
 
+from profiler.errors import MeasurementError
 from profiler.measure.device import torch_threads
 from profiler.measure.workload import build_module, example_input
 from profiler.plan.costs import MachineProbe
@@ -117,10 +118,15 @@ def probe_machine(specs: Sequence[CountSpec | BenchSpec | BreakdownSpec],
             _count_into(backbones, workload.model, Workload.for_model(workload.model))
         if workload.model in backbones:
             flops[workload.label] = backbones[workload.model]
-    with torch_threads(threads):
-        step = _reference_step(torch.device(device), batch)
-    per_flop = step / (batch * forward_flops(reference))
-    return MachineProbe(device=device, seconds_per_flop=per_flop,
-                        worker_start_s=_worker_start(), flops=flops,
-                        reference=f"{REFERENCE_MODEL} infer b{batch}",
+    try:
+        with torch_threads(threads):
+            step = _reference_step(torch.device(device), batch)
+        per_flop = step / (batch * forward_flops(reference))
+        start = _worker_start()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MeasurementError(f"cannot probe this machine for the run's plan on {device}: "
+                               f"{detail}") from exc
+    return MachineProbe(device=device, seconds_per_flop=per_flop, worker_start_s=start,
+                        flops=flops, reference=f"{REFERENCE_MODEL} infer b{batch}",
                         probe_s=time.perf_counter() - begin)
