@@ -1,5 +1,8 @@
 """``attnprof run SUITE``: run a suite into a result file, with progress and a summary.
 
+The run is planned (:mod:`profiler.plan`): a probe of the machine, then the budget
+(``--max-minutes``) spread so that every case is measured; the plan is printed first and plan
+vs actual at the end. ``--plan`` prints the plan alone (stdout) and measures nothing.
 Progress goes to stderr: a rich progress bar (current case, ETA) on a terminal, one plain line
 per case otherwise, nothing with ``--quiet``. The summary and the output path go to stdout.
 Exit status: 0 when the run completed (failed cases are listed and recorded in the file),
