@@ -47,6 +47,6 @@ def test_a_probe_that_cannot_run_says_so(monkeypatch: pytest.MonkeyPatch) -> Non
         raise RuntimeError("device lost\nmore")
 
     monkeypatch.setattr(probe, "_reference_step", broken)
-    with pytest.raises(MeasurementError, match="cannot probe this machine for the run's plan "
-                       "on cpu: device lost$"):
+    with pytest.raises(MeasurementError, match=r"cannot probe this machine for the run's plan "
+                       r"on cpu: device lost$"):
         probe.probe_machine([CountSpec(Workload.for_block("se", 16, (8, 8)))], "cpu")

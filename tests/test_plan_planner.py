@@ -22,6 +22,7 @@ from profiler.plan.planner import (
     UnitWork,
     correction,
     corrections,
+    group_allowance,
     plan_units,
 )
 from profiler.spec import BenchSpec, Workload
@@ -59,31 +60,43 @@ def paper_schedule(slowness: float, minutes: float) -> RunSchedule:
 
 
 def test_two_groups_share_the_budget_exactly() -> None:
-    # reserve max(15, 5% of 200) = 15 -> 185 s; minima 2 x (10 + 8) = 36, kept at 1.5x
-    # (margin): 185 - 54 = 131 to spend; a 2nd process each: 2 x (10 + 4) - 18 = 10 s -> 111;
-    # a 3rd: 14 s -> 83; extra rounds: 83 / (3 + 3) = 13.8 -> 13 more per process
+    # reserve max(15, 5% of 200) = 15 -> 185 s; minima 2 x (10 + 8) = 36 -> 149 left;
+    # a 2nd process each: 2 x (10 + 4) - 18 = 10 s -> 129; a 3rd: 14 s -> 101; extra rounds:
+    # 101 / (3 + 3) = 16.8 -> capped at 20 - 4 = 16 per process; a 4th process (30 s) no longer
+    # fits the 5 s left
     schedule = plan_units([group("a"), group("b")], 200.0)
     assert schedule.reserve_s == 15.0
     for unit in schedule.units:
         assert unit.budget is not None
-        assert (unit.budget.processes, unit.rounds_per_process) == (3, 17)
+        assert (unit.budget.processes, unit.rounds_per_process) == (3, 20)
         assert unit.budget.min_rounds_per_process == 4
-        assert unit.budget.seconds_per_process == 17.0
-        assert unit.estimated_s == 3 * (10 + 17)
-    assert schedule.estimated_s == 162.0 <= 200.0 - schedule.reserve_s
+        assert unit.budget.seconds_per_process == 20.0
+        assert unit.estimated_s == 3 * (10 + 20)
+    assert schedule.estimated_s == 180.0 <= 200.0 - schedule.reserve_s
 
 
-def test_a_tight_budget_keeps_every_case_at_its_minimum() -> None:
-    # 60 s: reserve 15 -> 45; minima 36 fit, but 1.5x of them (54) leaves nothing to spend
+def test_a_tight_budget_gives_rounds_before_it_drops_cases() -> None:
+    # 60 s: reserve 15 -> 45; minima 36 -> 9 left: no 2nd process (10 s), extra rounds
+    # 9 / (1 + 1) = 4.5 -> 4 more rounds each on one process
     schedule = plan_units([group("a"), group("b")], 60.0)
     assert [(u.budget.processes, u.rounds_per_process) for u in schedule.units
-            if u.budget is not None] == [(1, 8), (1, 8)]
+            if u.budget is not None] == [(1, 12), (1, 12)]
     assert not schedule.skipped
-    # 80 s: 65 - 54 = 11 to spend: one 2nd process (10 s, the first group on a tie), then
-    # 1 s, less than a round of either
-    schedule = plan_units([group("a"), group("b")], 80.0)
+    # 49 s: 34 left, less than the two minima: the second group is skipped, the first keeps
+    # its minimum and the 16 s beyond it as rounds (a 2nd process, 10 s, first)
+    schedule = plan_units([group("a"), group("b")], 49.0)
     assert [(u.budget.processes, u.rounds_per_process) for u in schedule.units
-            if u.budget is not None] == [(2, 4), (1, 8)]
+            if u.budget is not None] == [(2, 7)]
+    assert [u.key for u in schedule.skipped] == ["b"]
+
+
+def test_a_group_may_overrun_only_so_far_that_later_units_keep_their_margin() -> None:
+    head, later = group("a"), [group("b"), case("c", 10.0)]
+    # 200 s left, reserve 15: later minima 18 + 10, kept at 1.5x = 42 -> 143 s for the group
+    assert group_allowance(head, later, 200.0, PlannerSettings(), 15.0) == 143.0
+    # never less than its own minimum (18 s) while that fits
+    assert group_allowance(head, later, 40.0, PlannerSettings(), 15.0) == 18.0
+    assert group_allowance(head, [], 40.0, PlannerSettings(), 15.0) == 25.0
 
 
 def test_a_budget_too_small_skips_only_what_cannot_fit_and_names_the_budget() -> None:

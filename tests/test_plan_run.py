@@ -4,6 +4,7 @@ re-planned after a unit that took longer than estimated, the cap is not overshot
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def test_plan_prints_and_measures_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     out = capsys.readouterr().out
     assert "suite ci-smoke on cpu: 18 cases (nothing measured: --plan)" in out
     assert "plan: probe" in out and "6 count case(s)" in out
-    assert "infer resnet18 none/se/eca (3 cases): 3 processes x" in out
+    assert re.search(r"infer resnet18 none/se/eca \(3 cases\): \d+ processes x \d+ rounds", out)
     assert "plan: estimated" in out and "18 cases measured, 0 skipped" in out
     assert not (tmp_path / "results").exists()
 

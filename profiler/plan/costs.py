@@ -89,6 +89,19 @@ class MachineProbe:
         """This machine's seconds per FLOP over the nominal machine's (2.0: half as fast)."""
         return self.seconds_per_flop / NOMINAL_SECONDS_PER_FLOP
 
+    @property
+    def host_slowness(self) -> float:
+        """What scales work done by the host CPU (building, tracing, processing a profile):
+        the slowness on a CPU; on a GPU the host is taken as the nominal machine (the GPU's
+        speed says nothing about it)."""
+        return self.slowness if self.device == "cpu" else 1.0
+
+    @property
+    def host_seconds_per_flop(self) -> float:
+        """Seconds per FLOP of the host CPU (counts trace there): this machine's on a CPU, the
+        nominal machine's otherwise."""
+        return self.seconds_per_flop if self.device == "cpu" else NOMINAL_SECONDS_PER_FLOP
+
     def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "seconds_per_flop": self.seconds_per_flop,
                 "worker_start_s": self.worker_start_s, "flops": dict(self.flops),
@@ -117,7 +130,7 @@ def step_seconds(probe: MachineProbe, spec: BenchSpec | BreakdownSpec, scale: fl
     costs as much as the costliest one it did (never less: a plan must not undershoot)."""
     factor = TRAIN_FACTOR if spec.mode == "train" else 1.0
     compute = _flops(probe, spec.workload.label) * spec.batch * probe.seconds_per_flop
-    return scale * factor * max(compute, MIN_STEP_S * probe.slowness)
+    return scale * factor * max(compute, MIN_STEP_S * probe.host_slowness)
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,7 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
     steps = [step_seconds(probe, s, scale) for s in specs]
     slowest = max(steps, default=0.0)
     per_block = max(1, math.ceil(block_time / slowest)) if slowest > 0 else 1
-    build = scale * BUILD_S * probe.slowness * sum(
+    build = scale * BUILD_S * probe.host_slowness * sum(
         size_factor(_flops(probe, s.workload.label)) for s in specs)
     warm = sum(min(s.warmup * t + _settle_cap(s.min_time), (s.warmup + 20) * t) for s, t in
                zip(specs, steps, strict=True))
@@ -178,11 +191,11 @@ def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,
               scale: float = 1.0) -> CaseCost:
     """A case measured alone: a count, a breakdown, or a timing case outside any group."""
     flops = _flops(probe, spec.workload.label)
-    base = scale * probe.slowness * size_factor(flops)
+    base = scale * probe.host_slowness * size_factor(flops)
     if isinstance(spec, CountSpec):
         forward = flops * spec.batch
         seconds = base * (COUNT_BASE_S + BUILD_S) + (
-            scale * COUNT_FORWARDS * forward * probe.seconds_per_flop)
+            scale * COUNT_FORWARDS * forward * probe.host_seconds_per_flop)
         return CaseCost(spec.label, "count", seconds)
     step = step_seconds(probe, spec, scale)
     if isinstance(spec, BreakdownSpec):

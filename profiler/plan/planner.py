@@ -10,9 +10,9 @@ The rule, in order (:func:`plan_units`):
    ``min_rounds`` rounds, peak memory). A unit is skipped only when its minimum does not fit
    in what the units before it left; the plan then names the budget that would fit every
    unit's minimum (:attr:`UnitPlan.needs_s`). A slower machine thus gets fewer rounds and
-   fewer processes, never fewer cases, until even the minima do not fit. What is spent
-   beyond the minima (steps 3-5) leaves every kept unit ``margin`` times its minimum, so that
-   a run slower than estimated loses rounds first, not cases.
+   fewer processes, never fewer cases, until even the minima do not fit. During the run a
+   group may overrun its share only so far that every later unit keeps ``margin`` times its
+   minimum (:func:`group_allowance`): a run slower than estimated loses rounds, not cases.
 3. **More processes** next, up to ``target_processes`` per group (the cheapest extra process
    first, one level at a time for all groups): between-process variance dominates a ratio's
    error on a CPU (README, issue 19: intervals from one process are too sure of themselves),
@@ -47,6 +47,7 @@ __all__ = [
     "UnitWork",
     "correction",
     "corrections",
+    "group_allowance",
     "plan_units",
     "replan",
 ]
@@ -56,7 +57,7 @@ __all__ = [
 class PlannerSettings:
     """The planner's rules (documented defaults, not tuned on one machine's timings).
 
-    ``margin``: what is spent beyond the minima leaves every kept unit ``margin`` times its
+    ``margin``: a group may use at most what leaves every later unit ``margin`` times its
     estimated minimum, so that an estimate that is off by that much costs rounds, not cases.
     """
 
@@ -257,8 +258,7 @@ def plan_units(works: Sequence[UnitWork], budget_s: float | None,
     costs = {w.key: w.cost for w in kept if isinstance(w.cost, GroupCost)}
     processes = dict.fromkeys(costs, 1)
     unlimited = math.isinf(left)
-    guard = (settings.margin - 1.0) * sum(_minimum(w) for w in kept)
-    spend = 1e12 if unlimited else max(0.0, left - guard)
+    spend = 1e12 if unlimited else left
     spend = _add_processes(costs, processes, settings.target_processes, spend, settings, {})
     extra = _extra_rounds(costs, processes, spend, settings)
     used = sum(_group_seconds(c, processes[k], extra[k], settings)
@@ -291,6 +291,16 @@ def correction(done: Sequence[UnitPlan], low: float = 0.5, high: float = 4.0) ->
     estimated = sum(e for e, _ in pairs)
     actual = sum(a for _, a in pairs)
     return min(high, max(low, actual / estimated))
+
+
+def group_allowance(head: UnitWork, later: Sequence[UnitWork], left_s: float,
+                    settings: PlannerSettings, reserve_s: float) -> float:
+    """Seconds the unit ``head`` may use of ``left_s`` (its ``time_left``): all but the
+    reserve and ``margin`` times the minima of the ``later`` units the plan keeps, never less
+    than its own minimum while that fits."""
+    room = left_s - reserve_s
+    keep = settings.margin * sum(w.minimum_s for w in later)
+    return max(0.0, min(room, max(head.minimum_s, room - keep)))
 
 
 def corrections(done: Sequence[UnitPlan]) -> dict[str, float]:

@@ -58,6 +58,7 @@ from profiler.plan.planner import (
     UnitPlan,
     correction,
     corrections,
+    group_allowance,
     plan_units,
 )
 from profiler.provenance import git_commit, tool_version
@@ -518,11 +519,8 @@ class _Replanner:
         head = current.units[0]
         if left is None:
             return head, None
-        later = self.settings.margin * sum(
-            w.minimum_s for w, u in zip(works[1:], current.units[1:], strict=True)
-            if not u.skipped)
-        room = left - self.first.reserve_s
-        return head, max(0.0, min(room, max(works[0].minimum_s, room - later)))
+        later = [w for w, u in zip(works[1:], current.units[1:], strict=True) if not u.skipped]
+        return head, group_allowance(works[0], later, left, self.settings, self.first.reserve_s)
 
     def finished(self, unit: UnitPlan, seconds: float | None) -> None:
         self.done[unit.key] = unit if seconds is None else replace(unit, actual_s=seconds)
