@@ -13,6 +13,7 @@ from profiler.plan.costs import (
     CaseCost,
     GroupCost,
     MachineProbe,
+    case_cost,
     step_seconds,
 )
 from profiler.plan.planner import (
@@ -25,7 +26,7 @@ from profiler.plan.planner import (
     group_allowance,
     plan_units,
 )
-from profiler.spec import BenchSpec, Workload
+from profiler.spec import BenchSpec, CountSpec, Workload
 from profiler.suites import RunOptions, load_suite, plan_run
 from profiler.suites.schedule import plan_lines, unit_works
 
@@ -175,3 +176,14 @@ def test_corrections_per_kind_never_trust_a_fast_kind_for_an_unseen_one() -> Non
     # unseen kinds: the overall correction, 152 / 110, since it says slower
     assert found["breakdown"] == found["bench"] == pytest.approx(152.0 / 110.0)
     assert corrections(done[:1])["group"] == 1.0
+
+
+def test_host_work_on_a_gpu_is_costed_at_the_nominal_host() -> None:
+    gpu = MachineProbe("cuda", NOMINAL_SECONDS_PER_FLOP / 1000, 5.0, {"resnet50": 8.2e9})
+    cpu = replace(gpu, device="cpu", seconds_per_flop=NOMINAL_SECONDS_PER_FLOP)
+    assert gpu.host_slowness == 1.0 and gpu.slowness == pytest.approx(0.001)
+    count = CountSpec(Workload.for_model("resnet50"))
+    # a count traces on the host: the same on the GPU machine as on the nominal CPU
+    assert case_cost(gpu, count).seconds == pytest.approx(case_cost(cpu, count).seconds)
+    # a ResNet-50 count on the nominal machine: build 0.5 + base 0.8 + 4 forwards of 0.054 s
+    assert case_cost(cpu, count).seconds == pytest.approx(1.3 + 4 / 18.6)
