@@ -4,6 +4,7 @@ re-planned after a unit that took longer than estimated, the cap is not overshot
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from profiler.results.envelope import CaseRecord, load_result_file
 from profiler.suites import RunOptions, load_suite_file, run_suite
 from profiler.suites.expand import Spec
 from profiler.suites.runner import PlannedGroup
+from profiler.suites.schedule import actual_lines
 from tests.test_runner import TINY, FakeRunCase, fake_environment
 
 
@@ -112,6 +114,11 @@ def test_a_unit_whose_minimum_no_longer_fits_is_skipped_naming_the_budget(
     skipped = [c for c in summary.result.cases if c.status == "skipped"]
     assert skipped and summary.elapsed_s <= 60.0
     assert all("--max-minutes" in (c.error or "") for c in skipped)
+    assert summary.schedule is not None and summary.schedule.skipped
+    needs = max(u.needs_s or 0.0 for u in summary.schedule.skipped)
+    assert needs > 60.0  # the budget named includes what ran before the skip
+    assert f"--max-minutes {math.ceil(needs / 60)} fits all" in "\n".join(
+        actual_lines(summary.schedule, summary.elapsed_s))
 
 
 def test_plan_prints_and_measures_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

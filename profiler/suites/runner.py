@@ -540,9 +540,8 @@ class _Replanner:
         return replace(self.first.with_units(units), scale=scale)
 
 
-def _not_fitting(case: PlannedCase, unit: UnitPlan, elapsed_s: float,
-                 minutes: float | None) -> CaseRecord:
-    needs = math.ceil((elapsed_s + (unit.needs_s or unit.estimated_s)) / 60.0)
+def _not_fitting(case: PlannedCase, unit: UnitPlan, minutes: float | None) -> CaseRecord:
+    needs = math.ceil((unit.needs_s or unit.estimated_s) / 60.0)
     return CaseRecord(spec=case.spec, status="skipped", index=case.index,
                       error=f"not started: its minimum (~{unit.estimated_s:.0f} s) did not fit "
                       f"in what was left of the run's {minutes or 0:g}-minute budget; "
@@ -596,9 +595,11 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
             unit_plan, allowed = state.next(units[position:],
                                             None if budget is None else budget - elapsed)
             if unit_plan.skipped:
+                # the budget that would have fitted it: what ran so far, then every minimum
+                unit_plan = replace(unit_plan, needs_s=elapsed + (unit_plan.needs_s or 0.0))
                 state.finished(unit_plan, None)
                 for member in _members(unit):
-                    record = _not_fitting(member, unit_plan, elapsed, plan.max_minutes)
+                    record = _not_fitting(member, unit_plan, plan.max_minutes)
                     result = result.with_case(record)
                     watch.case_finished(member, record)
                 result = _ordered(result)

@@ -126,5 +126,10 @@ def actual_lines(schedule: RunSchedule, elapsed_s: float) -> list[str]:
         if unit.kind == "group" and unit.actual_s is not None:
             lines.append(f"  {unit.label}: planned {minutes(unit.estimated_s)}, took "
                          f"{minutes(unit.actual_s)}")
+    skipped = schedule.skipped
+    if skipped:
+        needs = max((u.needs_s or 0.0) for u in skipped)
+        lines.append(f"  {sum(u.cases for u in skipped)} case(s) skipped: their minimum did not "
+                     f"fit (the plan's estimate: --max-minutes {math.ceil(needs / 60)} fits all)")
     lines.append(f"  total: planned {minutes(schedule.estimated_s)}, took {minutes(elapsed_s)}")
     return lines
