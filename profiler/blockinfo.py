@@ -78,7 +78,7 @@ class CountingVariant:
     """One implementation choice of a block that a paper's counts may have used (SE's FC
     biases, GC's ratio...): block ``options`` (as ``(name, value)`` pairs, lists as tuples),
     named ``id`` and described in words. Counted like any model by ``attnprof conventions``
-    (:mod:`profiler.measure.variants`); the first variant of a block is the block as attnprof
+    (:mod:`profiler.measure.count.variants`); the first variant of a block is the block as attnprof
     builds it for the paper (no options)."""
 
     id: str

@@ -2,7 +2,7 @@
 
 Plain constants, no imports: what a spec, a suite entry or a flag uses when it says nothing.
 Thresholds that belong to a rule live with the rule (the noise ratio in
-:mod:`profiler.measure.stats`, the ratio tolerance in :mod:`profiler.report.verdict_speed`).
+:mod:`profiler.stats`, the ratio tolerance in :mod:`profiler.report.verdicts.speed`).
 """
 
 from __future__ import annotations

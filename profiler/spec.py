@@ -192,7 +192,7 @@ def _case_id(kind: str, payload: dict[str, Any]) -> str:
 class CountSpec:
     """Count parameters, FLOPs and activations of a workload at a batch size.
 
-    ``conventions`` names the FLOP counters to run (:mod:`profiler.measure.counters`); the
+    ``conventions`` names the FLOP counters to run (:mod:`profiler.measure.count.counters`); the
     first is the one the result's ``flops`` reports (fvcore and all always run). ``backward``
     also counts a training step (forward + backward) with the first of them that can.
     """

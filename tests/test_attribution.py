@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from profiler.errors import MeasurementError
-from profiler.measure.attribution import (
+from profiler.measure.breakdown.attribution import (
     MODULE_RANGE,
     STEP_LABEL,
     ModuleRole,

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from profiler import BLOCKS
-from profiler.measure import bandwidth
-from profiler.measure.bandwidth import achieved_gbps, measure_copy_bandwidth, min_bytes
-from profiler.measure.clock import FakeClock
-from profiler.measure.timing import bench
+from profiler.measure.timing import bandwidth
+from profiler.measure.timing.bandwidth import achieved_gbps, measure_copy_bandwidth, min_bytes
+from profiler.measure.timing.bench import bench
+from profiler.measure.timing.clock import FakeClock
 from profiler.measure.workload import build_module
 from profiler.spec import BenchSpec, Workload
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from profiler.measure.attribution import place
-from profiler.measure.breakdown import breakdown
-from profiler.measure.clock import PerfCounterClock
-from profiler.measure.parts import module_roles
-from profiler.measure.profiling import module_ranges, profile_events
+from profiler.measure.breakdown.attribution import place
+from profiler.measure.breakdown.harness import breakdown
+from profiler.measure.breakdown.parts import module_roles
+from profiler.measure.breakdown.profiling import module_ranges, profile_events
 from profiler.measure.steps import prepare_step
+from profiler.measure.timing.clock import PerfCounterClock
 from profiler.results.breakdown import PARTS
 from profiler.spec import BreakdownSpec, Workload
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS

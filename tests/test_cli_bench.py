@@ -10,7 +10,7 @@ import torch
 
 from profiler.cli import main
 from profiler.errors import OutOfMemoryError
-from profiler.measure import timing
+from profiler.measure.timing import bench as timing
 from profiler.results import BenchResult, load_result_file
 from profiler.spec import BenchSpec
 from tests.helpers.specs import TINY

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from profiler.measure.attribution import OpEvent, Placement
-from profiler.measure.clock import FakeClock
-from profiler.measure.compensation import compensate, overhead_per_event
-from profiler.measure.overhead import (
+from profiler.measure.breakdown.attribution import OpEvent, Placement
+from profiler.measure.breakdown.compensation import compensate, overhead_per_event
+from profiler.measure.breakdown.overhead import (
     OVERHEAD_ROUNDS,
     OVERHEAD_STEPS,
     OVERHEAD_WARMUP,
@@ -17,6 +16,7 @@ from profiler.measure.overhead import (
     calibrate_probe,
     probe_spec,
 )
+from profiler.measure.timing.clock import FakeClock
 from profiler.spec import BenchSpec, Workload
 
 

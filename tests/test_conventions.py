@@ -14,7 +14,7 @@ from profiler.claims.findings import dump_findings, load_findings, parse_finding
 from profiler.claims.paper import load_claims
 from profiler.cli import main
 from profiler.errors import ResultFileError
-from profiler.measure.counters import COUNTERS
+from profiler.measure.count.counters import COUNTERS
 from profiler.results.count import CounterTotal, CountResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def test_parse_findings_names_its_source() -> None:
 def test_committed_findings_are_not_stale() -> None:
     """ResNet-50 recounted now, every implementation and counter: the committed figures hold."""
     from profiler.commands.conventions import _implementations
-    from profiler.measure.variants import count_variants
+    from profiler.measure.count.variants import count_variants
 
     claims = load_claims("eca-cvpr2020")
     chosen = [f for f in figures(claims) if f.backbone == "resnet50"
@@ -233,7 +233,7 @@ def test_every_declared_variant_builds(method: str) -> None:
     """Each block file declares its counting variants (BlockInfo.variants); all build."""
     import torch
 
-    from profiler.measure.variants import variant_options, variants_of
+    from profiler.measure.count.variants import variant_options, variants_of
     from profiler.models import build_model
     from profiler.spec import thaw_options
 

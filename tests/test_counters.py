@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from profiler.errors import InvalidOptionError, UnknownNameError
-from profiler.measure import counters
-from profiler.measure.counters import thop_0_0_23, thop_0_0_31, thop_2020, torch_flops
-from profiler.measure.counters._thop import ThopRelease, thop_count
-from profiler.measure.counting import count
+from profiler.measure.count import counters
+from profiler.measure.count.counters import thop_0_0_23, thop_0_0_31, thop_2020, torch_flops
+from profiler.measure.count.counters._thop import ThopRelease, thop_count
+from profiler.measure.count.counting import count
 from profiler.spec import CountSpec, Workload
 
 
@@ -117,7 +117,7 @@ def test_registry_names_and_documents_every_counter() -> None:
     assert {"thop-0.0.31", "thop-2020", "torch"} <= set(counters.COUNTERS)
     assert counters.BACKWARD_COUNTERS == ("torch",)
     for entry in counters.COUNTERS.values():
-        module = importlib.import_module(f"profiler.measure.counters.{entry.module}")
+        module = importlib.import_module(f"profiler.measure.count.counters.{entry.module}")
         doc = module.__doc__ or ""
         assert f"``{entry.name}``" in doc, entry.name  # each module names its counters
         assert callable(entry.load())

@@ -3,7 +3,7 @@
 ``tests/fixtures/counters/thop-real.json`` was made by ``tools/crosscheck_counters.py``: every
 thop build of 2019-2020, installed from PyPI into a throwaway environment, counted every case
 (Table 3's 15 models, implementation variants, blocks alone). Here each emulation
-(:mod:`profiler.measure.counters`) counts the same cases on the ``meta`` device and must give
+(:mod:`profiler.measure.count.counters`) counts the same cases on the ``meta`` device and must give
 the same integers, FLOPs and parameters, for every build it claims. No tolerance: thop summed
 in float32 before 2020-04, and the emulations repeat that arithmetic, rounding included.
 The test fails if an emulation, a model, or the fixture changes. The ResNet-101/152 cases are
@@ -20,8 +20,8 @@ import pytest
 import torch
 
 from profiler.blocks import build_block
-from profiler.measure.counters import thop_0_0_23, thop_0_0_31, thop_2020
-from profiler.measure.counters._thop import ThopRelease, thop_counts
+from profiler.measure.count.counters import thop_0_0_23, thop_0_0_31, thop_2020
+from profiler.measure.count.counters._thop import ThopRelease, thop_counts
 from profiler.models import build_model
 
 FIXTURE = Path(__file__).parent / "fixtures" / "counters" / "thop-real.json"

@@ -10,7 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from profiler import build_block, build_model
 from profiler.errors import MeasurementError
-from profiler.measure.counting import count, count_module
+from profiler.measure.count.counting import count
+from profiler.measure.count.fvcore_trace import count_module
 from profiler.results.count import CountResult
 from profiler.spec import CountSpec, Workload
 

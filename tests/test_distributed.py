@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import MeasurementError, OutOfMemoryError
-from profiler.measure import distributed
-from profiler.measure.distributed import _combine, _RankFigures, launch_command
-from profiler.measure.timing import bench
+from profiler.measure.timing import distributed
+from profiler.measure.timing.bench import bench
+from profiler.measure.timing.distributed import _combine, _RankFigures, launch_command
 from tests.helpers.specs import tiny_spec
 
 # Two-process training of TinyNet, two repeats of 50 ms, memory measured.
@@ -53,7 +53,7 @@ def test_launch_command_is_torchrun() -> None:
     command = launch_command(3, Path("s.json"), Path("o.json"))
     assert command[1:7] == ["-m", "torch.distributed.run", "--standalone",
                             "--nproc_per_node", "3", "-m"]
-    assert command[7:] == ["profiler.measure.distributed", "s.json", "o.json"]
+    assert command[7:] == ["profiler.measure.timing.distributed", "s.json", "o.json"]
 
 
 def test_rank_errors_are_raised_as_one_line(tmp_path: Path) -> None:

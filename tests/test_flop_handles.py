@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from profiler.measure.counting import count_module
-from profiler.measure.flop_handles import EXTRA_FLOP_FORMULAS, FVCORE_FLOP_OPS
+from profiler.measure.count.flop_handles import EXTRA_FLOP_FORMULAS, FVCORE_FLOP_OPS
+from profiler.measure.count.fvcore_trace import count_module
 
 
 class _Op(nn.Module):

@@ -18,9 +18,9 @@ from profiler.gate.pairing import (
     time_pair,
     timing_case,
 )
-from profiler.gate.result import SideTiming, TimingCase
-from profiler.measure.paired import PairingSettings
-from profiler.measure.stats import ratio_interval
+from profiler.results.gate import SideTiming, TimingCase
+from profiler.rounds import PairingSettings
+from profiler.stats import ratio_interval
 from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
 
 LIMIT = 0.05

@@ -11,7 +11,8 @@ import pytest
 from profiler.errors import ResultFileError
 from profiler.gate.driver import pair_cases
 from profiler.gate.render import render, summary_line
-from profiler.gate.result import (
+from profiler.output import write_output
+from profiler.results.gate import (
     CountCase,
     GateResult,
     MetricRow,
@@ -21,7 +22,6 @@ from profiler.gate.result import (
     load_gate_result,
     ref_label,
 )
-from profiler.output import write_output
 
 BASE = SideInfo("base", "main", "/tmp/base", "1a2b3c4d5e6f7a8b9c0d", python="3.11")
 HEAD = SideInfo("head", "working tree", "/repo", "ffffeeee0000")

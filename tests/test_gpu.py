@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from profiler.errors import DeviceUnavailableError, OutOfMemoryError
-from profiler.measure.bandwidth import measure_copy_bandwidth
-from profiler.measure.clock import CudaEventClock
+from profiler.measure.breakdown.trace import record_trace
 from profiler.measure.device import resolve_device
-from profiler.measure.memory import CUDA_METHOD
+from profiler.measure.memory.peak import CUDA_METHOD
 from profiler.measure.steps import prepare_step
-from profiler.measure.timing import bench
-from profiler.measure.trace import record_trace
+from profiler.measure.timing.bandwidth import measure_copy_bandwidth
+from profiler.measure.timing.bench import bench
+from profiler.measure.timing.clock import CudaEventClock
 from profiler.spec import BenchSpec, Workload
 from tests.helpers.specs import GATE, tiny_spec
 from tests.helpers.user_objects import TinyNet
@@ -169,9 +169,9 @@ def test_two_nccl_processes() -> None:
 def test_comparison_group_on_cuda(mode: str) -> None:
     """measure_group's CUDA path (CPU twin: tests/test_group.py): events, each member's
     allocator peak taken during its own warm-up, a ratio with its interval."""
-    from profiler.measure.group import measure_group
-    from profiler.measure.paired import PairingSettings
+    from profiler.measure.timing.group import measure_group
     from profiler.results.bench import BenchResult
+    from profiler.rounds import PairingSettings
 
     net = "tests.helpers.user_objects:TinyNet"
     specs = [BenchSpec(Workload.for_model(net, attention, input_shape=(3, 64, 64)),

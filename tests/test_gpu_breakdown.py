@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from profiler.measure.breakdown import breakdown
-from profiler.measure.trace import TraceSchedule, record_trace
+from profiler.measure.breakdown.harness import breakdown
+from profiler.measure.breakdown.trace import TraceSchedule, record_trace
 from profiler.spec import BenchSpec, BreakdownSpec, Workload
 
 pytestmark = pytest.mark.gpu

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from profiler.errors import InvalidOptionError
-from profiler.measure import group as group_module
-from profiler.measure.group import check_groupable, default_baseline, measure_group
-from profiler.measure.memory import MemoryFigures
-from profiler.measure.paired import PairingSettings
+from profiler.measure.memory.peak import MemoryFigures
+from profiler.measure.timing import group as group_module
+from profiler.measure.timing.group import check_groupable, default_baseline, measure_group
 from profiler.report.ratios import group_interval
 from profiler.results.bench import BenchResult
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec, Workload
 
 USER = "tests.helpers.user_objects:TinyNet"

@@ -1,9 +1,14 @@
-"""The package's import graph, read statically: layers point one way and the reading side
-(results, report, compare) never loads torch when imported.
+"""The package's import graph, read statically: no cycle anywhere, layers point one way, and
+the reading side (results, report, compare, claims) and the shared torch-free modules never
+load torch when imported.
 
 Edges come from every ``import`` / ``from ... import`` in a module's source (relative or
 absolute), function-level ones included; ``from pkg import name`` points at ``pkg.name`` when
-that is a module, else at ``pkg``. What a module runs on import are its module-level imports
+that is a module, else at ``pkg``. A module that loads modules by name at run time
+(``importlib.import_module``) gets an edge to each submodule of a package named by an f-string
+prefix (``f"{__name__}.{...}"``, as the FLOP counter registry loads its counters;
+``f"profiler.commands.{...}"``) and to each module a string constant in it names (lazy
+attributes). What a module runs on import are its module-level imports
 (``if TYPE_CHECKING`` blocks excluded) plus the ``__init__`` of every package above each
 module it imports.
 """
@@ -11,6 +16,7 @@ module it imports.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -21,6 +27,22 @@ ROOT = Path(__file__).resolve().parents[1] / "profiler"
 PACKAGE = "profiler"
 FORBIDDEN = ("torch", "fvcore")  # fvcore imports torch
 READING_SIDE = ("profiler.results", "profiler.report", "profiler.compare", "profiler.claims")
+# torch-free modules every layer may use (the counter registry: importing it needs no torch)
+SHARED_TORCH_FREE = ("profiler.stats", "profiler.units", "profiler.rounds", "profiler.spec",
+                     "profiler.errors")
+# measure's sub-packages, bottom to top, and the ones each may import (the shared modules at
+# measure's root are open to all of them; case.py, the dispatcher, sits above everything).
+MEASURE = "profiler.measure"
+MEASURE_LAYERS = {
+    "count": (),
+    "memory": (),
+    "timing": ("memory",),
+    "breakdown": ("count", "memory", "timing"),
+}
+RUN_TIME_LOAD = re.compile(r"import_module\(|__import__\(")
+LOAD_PREFIX = re.compile(r"import_module\(f[\"']([\w.{}]+?)\.\{")
+# loads only what a user names (``package.module:attr``), never a module of its own package
+USER_CODE_LOADERS = ("profiler.registry",)
 
 
 def _module_name(path: Path) -> str:
@@ -78,10 +100,26 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> Iterator[str]:
         yield candidate if candidate in _modules() else base
 
 
+def _submodules(package: str) -> set[str]:
+    return {m for m in _modules() if m.rpartition(".")[0] == package}
+
+
+def _loaded_by_name(module: str) -> set[str]:
+    """The modules ``module`` may load by name at run time (see the module doc)."""
+    source = _modules()[module].read_text(encoding="utf-8")
+    if not RUN_TIME_LOAD.search(source):
+        return set()
+    prefixes = {p.replace("{__name__}", module) for p in LOAD_PREFIX.findall(source)}
+    named = {node.value for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Constant) and node.value in _modules()}
+    return {m for p in prefixes for m in _submodules(p)} | (named - {module})
+
+
 @cache
 def _edges(module: str, module_level: bool) -> frozenset[str]:
     tree = ast.parse(_modules()[module].read_text(encoding="utf-8"))
-    return frozenset(t for node in _imports(tree, module_level) for t in _targets(module, node))
+    found = {t for node in _imports(tree, module_level) for t in _targets(module, node)}
+    return frozenset(found if module_level else found | _loaded_by_name(module))
 
 
 def _internal(module: str, module_level: bool = False) -> set[str]:
@@ -147,13 +185,69 @@ def _in_package(package: str) -> set[str]:
     return {m for m in _modules() if m == package or m.startswith(f"{package}.")}
 
 
+def _packages() -> list[str]:
+    return sorted(m for m in _modules() if _is_package(m))
+
+
 def test_the_graph_is_read() -> None:
     # sanity: the reader resolves relative, absolute, function-level and package imports
     assert "profiler.results.envelope" in _internal("profiler.measure.case")
-    assert "profiler.measure.counting" in _internal("profiler.measure.case")  # in a function
-    assert "profiler.measure.counting" not in _internal("profiler.measure.case", True)
+    counting = "profiler.measure.count.counting"
+    assert counting in _internal("profiler.measure.case")  # in a function
+    assert counting not in _internal("profiler.measure.case", True)
     assert "profiler.report.tables" in _internal("profiler.report.markdown")
-    assert "torch" in _edges("profiler.measure.timing", True)
+    assert "torch" in _edges("profiler.measure.timing.loop", True)
+    assert {"profiler.measure.count", "profiler.report.verdicts"} <= set(_packages())
+
+
+def test_counters_loaded_by_name_are_edges_of_the_registry() -> None:
+    counters = "profiler.measure.count.counters"
+    loaded = _internal(counters)
+    assert {f"{counters}.all_ops", f"{counters}.fvcore_default", f"{counters}.torch_flops",
+            f"{counters}.thop_2020"} <= loaded
+    assert not _internal(counters, True) & _submodules(counters)  # none loads on import
+    # the counters count with the fvcore trace, not with counting (which loads the registry)
+    assert "profiler.measure.count.fvcore_trace" in _internal(f"{counters}.all_ops")
+    assert "profiler.measure.count.counting" not in _internal(f"{counters}.all_ops")
+
+
+def test_every_run_time_load_is_an_edge() -> None:
+    # a module loaded by a name the reader cannot follow would hide a cycle from the tests below
+    assert "profiler.commands.bench" in _internal("profiler.cli")
+    assert "profiler.suites.runner" in _internal("profiler.suites")
+    assert "profiler.blocks" in _internal("profiler")
+    hidden = sorted(m for m, path in _modules().items()
+                    if RUN_TIME_LOAD.search(path.read_text(encoding="utf-8"))
+                    and not _loaded_by_name(m) and m not in USER_CODE_LOADERS)
+    assert not hidden, f"modules load others by names the import graph cannot see: {hidden}"
+
+
+def test_no_import_cycle_anywhere() -> None:
+    # every package and module of profiler/, function-level and run-time loads included
+    found = _cycle(set(_modules()))
+    assert found is None, " -> ".join(found or [])
+
+
+@pytest.mark.parametrize("package", _packages())
+def test_no_import_cycle_inside_a_package(package: str) -> None:
+    assert _cycle(_in_package(package)) is None, " -> ".join(_cycle(_in_package(package)) or [])
+
+
+def _measure_layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[2] in MEASURE_LAYERS else None
+
+
+def test_measure_layers_point_one_way() -> None:
+    wrong = []
+    for module in sorted(_in_package(MEASURE) - {f"{MEASURE}.case"}):
+        layer = _measure_layer(module)
+        allowed = {layer, *MEASURE_LAYERS[layer]} if layer else set()
+        for target in sorted(_internal(module) & _in_package(MEASURE)):
+            to = _measure_layer(target)
+            if target == f"{MEASURE}.case" or (to is not None and to not in allowed):
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, f"measure's layers: count, memory < timing < breakdown; {wrong}"
 
 
 def test_results_and_measure_do_not_import_each_other_both_ways() -> None:
@@ -164,16 +258,21 @@ def test_results_and_measure_do_not_import_each_other_both_ways() -> None:
     assert not to_measure, "result records are read without the measuring side"
 
 
-@pytest.mark.parametrize("package", ["profiler.report", "profiler.models", "profiler.results",
-                                     "profiler.claims", "profiler.measure.counters",
-                                     "profiler.blocks"])
-def test_no_import_cycle_inside_a_package(package: str) -> None:
-    assert _cycle(_in_package(package)) is None, " -> ".join(_cycle(_in_package(package)) or [])
+@pytest.mark.parametrize("package", [*READING_SIDE, *SHARED_TORCH_FREE, "profiler.plan"])
+def test_shared_modules_need_nothing_from_measure(package: str) -> None:
+    # statistics, units and the rounds engine live outside measure/ so that these need none of it
+    reaching = sorted(f"{m} -> {t}" for m in _in_package(package) for t in _internal(m)
+                      if t in _in_package(MEASURE))
+    assert not reaching, reaching
 
 
-@pytest.mark.parametrize("package", READING_SIDE)
+@pytest.mark.parametrize("package", [*READING_SIDE, *SHARED_TORCH_FREE,
+                                     "profiler.measure.count.counters"])
 def test_reading_side_never_loads_torch_on_import(package: str) -> None:
-    for module in sorted(_in_package(package)):
+    modules = _in_package(package)
+    if package.endswith(".counters"):
+        modules = {package}  # the registry; each counter module needs torch
+    for module in sorted(modules):
         loaded, parent = _loaded_on_import(module)
         heavy = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN)
         assert not heavy, f"importing {module} loads {heavy[0]}: " \

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from profiler.measure import memory
-from profiler.measure.memory import CPU_METHOD, MemoryFigures, measure_cpu_memory
-from profiler.measure.timing import bench
+from profiler.measure.memory import peak as memory
+from profiler.measure.memory.peak import CPU_METHOD, MemoryFigures, measure_cpu_memory
+from profiler.measure.timing.bench import bench
 from profiler.spec import BenchSpec, Workload
 from tests.helpers.specs import TINY, tiny_spec
 
@@ -68,7 +68,7 @@ def test_bench_records_the_child_figures(monkeypatch: pytest.MonkeyPatch) -> Non
         return MemoryFigures(method=CPU_METHOD, peak_bytes=1000, static_bytes=None,
                              activation_bytes=400)
 
-    monkeypatch.setattr("profiler.measure.timing.measure_cpu_memory", fake)
+    monkeypatch.setattr("profiler.measure.timing.loop.measure_cpu_memory", fake)
     result = bench(BenchSpec(Workload.for_model(TINY, input_shape=(3, 8, 8)), batch=2,
                              min_time=0.01, repeats=1))
     assert seen == [(2, 2)]

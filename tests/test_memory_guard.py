@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from profiler.errors import MemoryLimitError
-from profiler.measure import memory_guard, timing
-from profiler.measure.memory_guard import (
+from profiler.measure.memory import guard as memory_guard
+from profiler.measure.memory.guard import (
     INPUT_SHARE,
     MARGIN,
     MemoryEstimate,
@@ -22,6 +22,7 @@ from profiler.measure.memory_guard import (
     plan_memory,
     probe_step,
 )
+from profiler.measure.timing import bench as timing
 from profiler.results import BenchResult
 from profiler.spec import BenchSpec, Workload
 
@@ -169,7 +170,7 @@ def test_bench_refuses_before_timing_and_retries_at_the_fitting_batch(
         return BenchResult(images_per_sec=1.0, images_per_sec_iqr=0.0, step_ms_median=1.0,
                            samples=[1.0], batch=batch, requested_batch=batch)
 
-    monkeypatch.setattr(timing, "_bench_at", fake_bench_at)
+    monkeypatch.setattr(timing, "bench_in_process", fake_bench_at)
     monkeypatch.setattr(memory_guard, "probe_step", _fake_probe(PROBE))
     with pytest.raises(MemoryLimitError):
         timing.bench(_spec(512), memory_limit=8 * GIB)

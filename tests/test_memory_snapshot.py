@@ -10,9 +10,9 @@ import torch
 
 from profiler.cli import main
 from profiler.errors import InvalidOptionError
-from profiler.measure import trace as trace_module
-from profiler.measure.memory_snapshot import check_snapshot_device, memory_history
-from profiler.measure.trace import TraceSchedule, record_trace
+from profiler.measure.breakdown import trace as trace_module
+from profiler.measure.breakdown.trace import TraceSchedule, record_trace
+from profiler.measure.memory.snapshot import check_snapshot_device, memory_history
 from profiler.spec import BenchSpec, Workload
 
 TINY = "tests.helpers.user_objects:TinyNet"

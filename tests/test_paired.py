@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from profiler.errors import InvalidOptionError, MeasurementError
-from profiler.measure.paired import (
+from profiler.rounds import (
     DEFAULT_TARGET_HALF_WIDTH,
     MemberOutcome,
     PairingSettings,
     paired_interval,
     run_rounds,
 )
-from profiler.measure.stats import median
+from profiler.stats import median
 from tests.helpers.fake_members import ScriptedMember, SharedClock, noisy
 from tests.test_import_graph import _chain, _loaded_on_import
 
@@ -240,7 +240,7 @@ def test_settings_round_trip() -> None:
     assert PairingSettings.from_dict({**settings.to_dict(), "unknown": 1}) == settings
 
 
-@pytest.mark.parametrize("module", ["profiler.measure.stats", "profiler.measure.paired"])
+@pytest.mark.parametrize("module", ["profiler.stats", "profiler.rounds"])
 def test_statistics_and_engine_load_without_torch(module: str) -> None:
     """The engine is driven by worker processes too (the gate); the statistics are read by
     report and compare: neither may load torch."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from profiler.measure.attribution import ModuleRole
-from profiler.measure.counting import flops_by_module_and_operator
-from profiler.measure.part_flops import own_operator_flops, part_flops
-from profiler.measure.parts import module_roles
+from profiler.measure.breakdown.attribution import ModuleRole
+from profiler.measure.breakdown.part_flops import own_operator_flops, part_flops
+from profiler.measure.breakdown.parts import module_roles
+from profiler.measure.count.fvcore_trace import flops_by_module_and_operator
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS, HeavyConvNet
 
 

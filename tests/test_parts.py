@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from profiler.measure.parts import module_kind, module_roles
+from profiler.measure.breakdown.parts import module_kind, module_roles
 from profiler.models import attention_modules, build_model
 from tests.helpers.breakdown_models import HeavyConvNet
 

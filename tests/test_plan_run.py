@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from profiler.cli import main
-from profiler.measure.group import GroupMeasurement
-from profiler.measure.paired import PairingSettings
+from profiler.measure.timing.group import GroupMeasurement
 from profiler.plan.budget import GroupBudget
 from profiler.plan.costs import NOMINAL_SECONDS_PER_FLOP, MachineProbe
 from profiler.results.envelope import CaseRecord, load_result_file
+from profiler.rounds import PairingSettings
 from profiler.suites import RunOptions, load_suite_file, run_suite
 from profiler.suites.expand import Spec
 from profiler.suites.runner import PlannedGroup

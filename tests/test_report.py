@@ -11,13 +11,13 @@ import pytest
 
 from profiler.claims.findings import Finding
 from profiler.claims.paper import Claims, load_claims
-from profiler.report.check import check_claims
 from profiler.report.data import ReportData, collect
-from profiler.report.findings import Findings
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.tables import claims_table, not_built_table, overhead_table, table3
-from profiler.report.verdict_counts import evaluate_formula
-from profiler.report.verdicts import Verdict
+from profiler.report.verdicts.check import check_claims
+from profiler.report.verdicts.counts import evaluate_formula
+from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.verdict import Verdict
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo

@@ -10,10 +10,10 @@ import pytest
 
 from profiler.claims.paper import load_claims
 from profiler.report.breakdown import breakdown_section, breakdown_tables, measured_cost, panels
-from profiler.report.check import check_claims
 from profiler.report.data import ReportData, collect
-from profiler.report.findings import Findings
 from profiler.report.plots import time_vs_flops
+from profiler.report.verdicts.check import check_claims
+from profiler.report.verdicts.findings import Findings
 from profiler.results.breakdown import BreakdownResult, PartShare
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.spec import BreakdownSpec, Workload

@@ -9,7 +9,7 @@ import random
 import pytest
 from scipy.stats import mannwhitneyu, wilcoxon
 
-from profiler.measure.stats import (
+from profiler.stats import (
     EXACT_SIGNED_RANK_MAX,
     MIN_ROUNDS_FOR_INTERVAL,
     NOISY_IQR_RATIO,

@@ -7,9 +7,12 @@ import torch
 from torch.utils.benchmark import Timer
 
 from profiler.errors import InvalidOptionError, MeasurementError, OutOfMemoryError
-from profiler.measure import steps, timing
-from profiler.measure.clock import FakeClock, PerfCounterClock
-from profiler.measure.timing import TimingPolicy, bench, run_timing, warm_up
+from profiler.measure import steps
+from profiler.measure.timing import bench as bench_module
+from profiler.measure.timing import loop as timing
+from profiler.measure.timing.bench import bench
+from profiler.measure.timing.clock import FakeClock, PerfCounterClock
+from profiler.measure.timing.loop import TimingPolicy, run_timing, warm_up
 from profiler.results.bench import BenchResult
 from profiler.spec import BenchSpec, Workload
 from tests.helpers.specs import GATE, TINY, tiny_spec
@@ -202,7 +205,7 @@ def test_cpu_allocator_refusal_is_an_out_of_memory_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # 2**24 samples of 64x1024x1024 fp32 = 4.5 PB: refused at once, nothing is touched. The
     # memory guard would refuse it first (tests/test_memory_guard.py): switched off here.
-    monkeypatch.setattr(timing, "plan_memory", lambda spec, limit=None: None)
+    monkeypatch.setattr(bench_module, "plan_memory", lambda spec, limit=None: None)
     workload = Workload.for_block(GATE, 64, (1024, 1024))
     spec = BenchSpec(workload, batch=2**24, min_time=0.01, repeats=1, memory=False)
     with pytest.raises(OutOfMemoryError) as info:

@@ -14,9 +14,9 @@ from profiler.blocks import BLOCKS
 from profiler.claims.paper import Claims, Table2Row
 from profiler.cli import main
 from profiler.report.data import collect
-from profiler.report.explain import Setting, ratio_mismatch
 from profiler.report.names import method_label
-from profiler.report.verdict_counts import table2_verdicts
+from profiler.report.verdicts.counts import table2_verdicts
+from profiler.report.verdicts.explain import Setting, ratio_mismatch
 from profiler.results import load_result_file
 from tests.helpers.toy_block import TOY_FORMULA, ToyGate
 

@@ -11,7 +11,7 @@ import pytest
 
 from profiler.cli import main
 from profiler.errors import InvalidOptionError
-from profiler.measure.trace import STEP_LABEL, TraceSchedule, record_trace
+from profiler.measure.breakdown.trace import STEP_LABEL, TraceSchedule, record_trace
 from profiler.spec import BenchSpec, Workload
 from tests.helpers.specs import TINY
 

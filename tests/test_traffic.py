@@ -6,16 +6,16 @@ import pytest
 import torch
 
 from profiler.blocks import BLOCKS, build_block
-from profiler.measure.attribution import ModuleRole
-from profiler.measure.bandwidth import min_bytes
-from profiler.measure.parts import module_roles
-from profiler.measure.traffic import (
+from profiler.measure.breakdown.attribution import ModuleRole
+from profiler.measure.breakdown.parts import module_roles
+from profiler.measure.breakdown.traffic import (
     ModuleCall,
     attention_split,
     capture_calls,
     layer_bytes,
     part_traffic,
 )
+from profiler.measure.timing.bandwidth import min_bytes
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, IN_CHANNELS, HeavyConvNet
 
 N, C, H, W, S = 2, 64, 14, 14, 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from profiler.errors import InvalidOptionError
-from profiler.measure.units import format_count, scale, unit
+from profiler.units import format_count, scale, unit
 
 
 def test_si_and_binary_divisors() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from profiler.measure.counting import count
+from profiler.measure.count.counting import count
 from profiler.spec import CountSpec, Workload
 from tests.helpers.work_blocks import Work
 

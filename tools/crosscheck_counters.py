@@ -1,7 +1,7 @@
 """Count attnprof's models with the REAL thop releases, into a committed fixture.
 
 attnprof emulates the thop releases the ECA paper's ``paras_flops.py`` could have used
-(:mod:`profiler.measure.counters`). This script produces what those emulations are tested
+(:mod:`profiler.measure.count.counters`). This script produces what those emulations are tested
 against: it creates a throwaway virtual environment that sees the installed torch
 (``python -m venv --system-site-packages``), installs each thop build of 2019-2020 in turn
 (``pip install --no-deps thop==VERSION``), and counts every case of :data:`CASES` (Table 3's
@@ -249,7 +249,7 @@ def reproduced_flops(data: Mapping[str, Any], claims_id: str = "eca-cvpr2020") -
     paper's own first on ties) and the better of SI and binary units."""
     from profiler.claims.figures import figures
     from profiler.claims.paper import load_claims
-    from profiler.measure.variants import variant_options, variants_of
+    from profiler.measure.count.variants import variant_options, variants_of
     from profiler.spec import thaw_options
 
     published = [f for f in figures(load_claims(claims_id))

@@ -7,7 +7,7 @@ biases, GC's ratio and stages, ECA's kernel sizes). Picking, per figure, whichev
 of candidates prints it would explain anything. So the analysis states one hypothesis for the
 whole paper and counts how many figures it reproduces:
 
-1. a hypothesis is a counter (:mod:`profiler.measure.counters`: real tools and emulated real
+1. a hypothesis is a counter (:mod:`profiler.measure.count.counters`: real tools and emulated real
    releases only), units ("si" or "binary", for parameters and FLOPs alike), a scale (printed
    FLOPs = 1 or 2 x what the counter counts; 1 only for ``torch``, which already counts 2 per
    multiply-add), and one implementation per method, used for every backbone (parameters are
@@ -46,7 +46,8 @@ RowKey = tuple[str, str, Options, str]  # backbone, method, claims-row options, 
 
 
 class CounterInfo(Protocol):
-    """What the analysis needs of a counter (:class:`profiler.measure.counters.FlopCounter`)."""
+    """What the analysis needs of a counter
+    (:class:`profiler.measure.count.counters.FlopCounter`)."""
 
     @property
     def name(self) -> str: ...
@@ -60,7 +61,7 @@ class CounterInfo(Protocol):
 
 @dataclass(frozen=True)
 class Implementation:
-    """One implementation variant of a method (:mod:`profiler.measure.variants`)."""
+    """One implementation variant of a method (:mod:`profiler.measure.count.variants`)."""
 
     id: str
     description: str

@@ -53,7 +53,7 @@ HEADER = """\
 class Hypothesis:
     """One paper-wide counting hypothesis and how many figures it reproduces.
 
-    ``counter`` (a name of :mod:`profiler.measure.counters`), ``units`` ("si": M = 10^6,
+    ``counter`` (a name of :mod:`profiler.measure.count.counters`), ``units`` ("si": M = 10^6,
     G = 10^9; "binary": 2^20, 2^30), ``scale`` (printed FLOPs = scale x counted; 2 turns
     multiply-adds into FLOPs), ``implementations`` (method -> variant id, the best for this
     hypothesis, earlier variants winning ties), ``reproduced`` of ``figures``.

@@ -4,7 +4,7 @@ A claims file is data transcribed from a paper: its abstract's headline numbers,
 (params, FLOPs, training and inference FPS per backbone and method) and its Table 2 (module
 parameter formulas). :func:`load_claims` reads one into frozen dataclasses; the counting
 convention analysis (:mod:`profiler.claims.conventions`) and the reports
-(:mod:`profiler.report.verdicts`) both read claims through it.
+(:mod:`profiler.report.verdicts.verdict`) both read claims through it.
 
 Conventions of the file (see ``suites/claims/eca-cvpr2020.toml``): params in millions as
 printed (``params_m``), FLOPs in G as printed (``gflops``), FPS in images/s with ``0`` meaning

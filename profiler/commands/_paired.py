@@ -11,7 +11,11 @@ from tabulate import tabulate
 
 from profiler.commands._common import parse_key_values
 from profiler.errors import InvalidOptionError
-from profiler.measure.paired import (
+from profiler.report.cells import ratio_with_interval
+from profiler.results.bench import BenchResult
+from profiler.results.envelope import CaseRecord
+from profiler.results.group import GroupResult
+from profiler.rounds import (
     DEFAULT_BLOCK_TIME,
     DEFAULT_GROUP_TIME,
     DEFAULT_MAX_ROUNDS,
@@ -20,10 +24,6 @@ from profiler.measure.paired import (
     ORDERS,
     PairingSettings,
 )
-from profiler.report.cells import ratio_with_interval
-from profiler.results.bench import BenchResult
-from profiler.results.envelope import CaseRecord
-from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec, Workload, thaw_options
 
 __all__ = [

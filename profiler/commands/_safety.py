@@ -1,7 +1,7 @@
 """Flags that keep a command from losing or clobbering anything: --overwrite, --max-memory.
 
 The rules behind them live elsewhere (:mod:`profiler.output` writes files,
-:mod:`profiler.measure.memory_guard` estimates memory); this module only adds the flags and
+:mod:`profiler.measure.memory.guard` estimates memory); this module only adds the flags and
 turns their values into arguments.
 """
 
@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from profiler.errors import InvalidOptionError
-from profiler.measure.units import parse_bytes
 from profiler.output import check_output
+from profiler.units import parse_bytes
 
 __all__ = ["add_max_memory_argument", "add_overwrite_argument", "check_output_argument",
            "memory_limit", "output_path"]

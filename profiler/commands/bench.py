@@ -2,7 +2,7 @@
 
 Defaults (:mod:`profiler.defaults`): ``--mode infer --device cpu --batch 32 --dtype fp32
 --min-time 1 --repeats 5 --warmup 3``, cuDNN benchmark on, torch's default CPU thread count,
-memory measured. The timing rules are those of :mod:`profiler.measure.timing`.
+memory measured. The timing rules are those of :mod:`profiler.measure.timing.loop`.
 ``--format json`` prints one JSON object: the result fields (``images_per_sec``,
 ``images_per_sec_iqr``, ``step_ms_median``, ``samples`` in seconds, ``peak_memory_bytes``,
 ...), plus ``case_id``, ``spec`` and ``environment``. ``-o`` writes a result file with this
@@ -13,7 +13,7 @@ Exit 0 on success, 2 with a one-line message on bad input, a missing device or o
 (with ``-o`` the file then records the case as ``oom``).
 
 ``--vs B`` (repeatable) times MODEL with ``--attention A`` and with each B as one comparison
-group, in interleaved rounds (:mod:`profiler.measure.paired`), and prints each B's
+group, in interleaved rounds (:mod:`profiler.rounds`), and prints each B's
 ``throughput_ratio`` to A with its 95% interval; ``--format json`` gives ``{"baseline": {...},
 "comparisons": [{"attention", "throughput_ratio", "ci_low", "ci_high", "rounds", ...}],
 "group": {...}}``. A member that fails or runs out of memory (the memory guard's refusal
@@ -55,12 +55,12 @@ from profiler.commands._safety import (
 from profiler.devices import MEASURE_CHOICES
 from profiler.errors import InvalidOptionError, MeasurementError, OutOfMemoryError
 from profiler.measure.case import run_case
-from profiler.measure.stats import NOISY_IQR_RATIO
-from profiler.measure.units import scale
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.results.environment import Environment
 from profiler.spec import DTYPES, MODES, BenchSpec
+from profiler.stats import NOISY_IQR_RATIO
+from profiler.units import scale
 
 __all__ = ["add_run_arguments", "register", "render_table", "run", "spec_from_args"]
 
@@ -211,7 +211,7 @@ def _json(spec: BenchSpec, result: BenchResult, environment: Environment) -> str
 
 
 def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
-    from profiler.measure.group import measure_group
+    from profiler.measure.timing.group import measure_group
     from profiler.results.envelope import ResultFile, write_result_file
 
     specs = vs_specs(spec, list(args.vs))

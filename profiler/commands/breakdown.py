@@ -6,10 +6,10 @@ a short window (torch.profiler; CPU, and CUDA on a GPU) and attributes every ope
 time to a part of the model: layers by kind (convolution, batch norm, activation, pooling,
 classifier), the operations inside attention blocks (pooling, 1-D conv / FC, sigmoid, rescale,
 other), other model ops, loss, optimizer and unattributed time
-(:mod:`profiler.measure.breakdown`). On the CPU the profiler's cost per recorded event is
+(:mod:`profiler.measure.breakdown.harness`). On the CPU the profiler's cost per recorded event is
 calibrated on a probe network in the same run and taken out of the parts
-(:mod:`profiler.measure.compensation`). Each part also gets its share of the FLOPs (fvcore,
-forward) and of the minimal memory traffic (:mod:`profiler.measure.traffic`).
+(:mod:`profiler.measure.breakdown.compensation`). Each part also gets its share of the FLOPs
+(fvcore, forward) and of the minimal memory traffic (:mod:`profiler.measure.breakdown.traffic`).
 
 Defaults: ``--mode infer --device cpu --batch 4 --dtype fp32 --warmup 3 --timed-steps 3
 --profiled-steps 2``. ``--format json`` prints one object: ``step_ms``, ``parts`` (each with
@@ -135,7 +135,7 @@ def _notes(result: BreakdownResult) -> list[str]:
         _overhead_note(result),
         f"time: {result.time_source.replace('_', ' ')} per op, ms per step; FLOPs: fvcore, "
         "forward pass; bytes: least memory traffic per step (traffic model in "
-        "profiler/measure/traffic.py)",
+        "profiler/measure/breakdown/traffic.py)",
     ]
     if result.attention_gbps is not None and result.copy_gbps:
         lines.append(f"attention ops move their least traffic at {result.attention_gbps:.3g} "

@@ -2,9 +2,9 @@
 
 The same workload (default: ResNet-18 inference at batch 8) is built twice and timed against
 itself as one comparison group, in interleaved rounds with the default budget
-(:mod:`profiler.measure.paired`). Its throughput ratio should be 1: the printed interval is
+(:mod:`profiler.rounds`). Its throughput ratio should be 1: the printed interval is
 how far this machine's noise moves a ratio at this budget, and ``min_detectable_slowdown``
-the smallest slowdown such a run detects in 80% of runs (:func:`~profiler.measure.stats.
+the smallest slowdown such a run detects in 80% of runs (:func:`~profiler.stats.
 min_detectable_change`: 1.43 interval half-widths). An interval that excludes 1 means the
 machine drifted unevenly (or is busy in bursts): rerun, and distrust small differences.
 
@@ -125,7 +125,7 @@ def _write(target: Path, base: ResultFile | None, group: GroupResult, spec: Benc
 
 
 def _calibrate(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
-    from profiler.measure.group import measure_group
+    from profiler.measure.timing.group import measure_group
 
     measured = measure_group([spec, spec], pairing_from_args(args), kind="calibration",
                              names=["A", "A'"], seed=args.seed, memory_limit=memory_limit(args))

@@ -1,8 +1,8 @@
 """``attnprof conventions``: the one counting convention of a paper, and each figure under it.
 
 Counts every implementation variant of every method of the claims' Table 3 rows with every
-counter (:mod:`profiler.measure.counters`, :mod:`profiler.measure.variants`), chooses the
-paper-wide hypothesis that reproduces the most params/FLOPs figures
+counter (:mod:`profiler.measure.count.counters`, :mod:`profiler.measure.count.variants`), chooses
+the paper-wide hypothesis that reproduces the most params/FLOPs figures
 (:mod:`profiler.claims.conventions`), and prints each figure under it. ``--write FILE``
 stores the findings that reports judge published counts by (TOML, see
 :mod:`profiler.claims.findings`; an existing file only with ``--overwrite``). About 2-3
@@ -19,7 +19,7 @@ from profiler.claims.findings import Findings, dump_findings
 from profiler.claims.paper import available_claims, load_claims
 from profiler.commands._safety import add_overwrite_argument, check_output_argument, output_path
 from profiler.commands.report import write_text
-from profiler.measure.counters import COUNTERS
+from profiler.measure.count.counters import COUNTERS
 
 __all__ = ["register", "render", "run"]
 
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _implementations(method: str) -> list[Implementation]:
-    from profiler.measure.variants import variants_of
+    from profiler.measure.count.variants import variants_of
 
     return [Implementation(v.id, v.description) for v in variants_of(method)]
 
@@ -63,7 +63,7 @@ def render(findings: Findings) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profiler.measure.variants import count_variants
+    from profiler.measure.count.variants import count_variants
 
     check_output_argument(args.write, args)  # before minutes of counting
     claims = load_claims(args.claims)

@@ -1,9 +1,9 @@
 """``attnprof count``: parameters, FLOPs and activations of a model or one attention block.
 
-Counting conventions (see :mod:`profiler.measure.flop_handles`): ``fvcore`` is fvcore's
+Counting conventions (see :mod:`profiler.measure.count.flop_handles`): ``fvcore`` is fvcore's
 default (one multiply-add = one FLOP; elementwise ops not counted); ``all`` adds the elementwise
 work (sigmoid, mul, add, mean, softmax...). ``--counter NAME`` adds one of the counters of
-:mod:`profiler.measure.counters` (the thop releases, torch's FlopCounterMode) and makes
+:mod:`profiler.measure.count.counters` (the thop releases, torch's FlopCounterMode) and makes
 ``flops`` its total; ``--backward`` adds the FLOPs of a training step (forward + backward,
 with a counter that can count backward: ``torch``). ``--format json`` prints one JSON object
 with ``params``, ``attention_params``, ``flops`` (the chosen counter's; fvcore by default),
@@ -33,11 +33,16 @@ from profiler.commands._common import (
 from profiler.commands._safety import add_case_output_arguments, check_output_argument
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
-from profiler.measure.counters import COUNTERS, DEFAULT_COUNTER, TRACE_COUNTERS, check_backward
-from profiler.measure.units import SYSTEMS, format_count
+from profiler.measure.count.counters import (
+    COUNTERS,
+    DEFAULT_COUNTER,
+    TRACE_COUNTERS,
+    check_backward,
+)
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
 from profiler.spec import CountSpec
+from profiler.units import SYSTEMS, format_count
 
 __all__ = ["BREAKDOWNS", "register", "render", "run"]
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from profiler.measure.counters import COUNTERS
+from profiler.measure.count.counters import COUNTERS
 from profiler.suites.discover import available_suites
 
 if sys.version_info >= (3, 11):

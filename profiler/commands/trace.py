@@ -50,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profiler.measure.trace import TraceSchedule, record_trace  # torch: import when run
+    from profiler.measure.breakdown.trace import (  # torch: import when run
+        TraceSchedule,
+        record_trace,
+    )
 
     spec = spec_from_args(args)
     schedule = TraceSchedule(wait=args.wait, warmup=args.warmup, active=args.active,

@@ -9,11 +9,11 @@ noise-aware test (:mod:`profiler.compare.gate`) and renders the outcome
 from __future__ import annotations
 
 from profiler.compare.gate import Comparison, MetricComparison, compare_files, judge
+from profiler.compare.load import load_measurements
 from profiler.compare.measurements import (
     CaseMeasurement,
     MeasurementFile,
     MetricValue,
-    load_measurements,
 )
 from profiler.compare.metrics import METRICS, Metric
 from profiler.compare.render import FORMATS, render

@@ -14,7 +14,7 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   :class:`~profiler.compare.measurements.MetricValue`) differ significantly, the new ones on
   the worse side: the two-sided Mann-Whitney U test at p < 0.002 (as asv), or, with too few
   samples for the test to ever reach that level, non-overlapping 99% intervals of the two
-  medians (:func:`profiler.measure.stats.two_sample_test`). A change past the limit that is
+  medians (:func:`profiler.stats.two_sample_test`). A change past the limit that is
   not significant is reported as ``within noise``. pytest-benchmark files without raw data
   are judged on their reported [q1, q3] ranges (overlap); values without samples or ranges
   (peak memory) by the limit alone. Past the limit in the good direction and significant:
@@ -40,7 +40,7 @@ from profiler.compare.measurements import CaseMeasurement, MeasurementFile, Metr
 from profiler.compare.metrics import metric
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError, ResultFileError
-from profiler.measure.stats import intervals_overlap, two_sample_test
+from profiler.stats import intervals_overlap, two_sample_test
 
 __all__ = ["Comparison", "MetricComparison", "Outcome", "compare_files", "judge",
            "match_cases"]

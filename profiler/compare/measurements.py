@@ -2,7 +2,8 @@
 
 Two formats are read, detected by content: attnprof result files (``"schema":
 "attnprof.result"``) and pytest-benchmark JSON (``--benchmark-json``: a ``benchmarks`` list
-with ``stats``; see :mod:`profiler.compare.pytest_benchmark`).
+with ``stats``; see :mod:`profiler.compare.pytest_benchmark`), both by
+:func:`profiler.compare.load.load_measurements`.
 
 Each case has a ``key`` (attnprof's case id; pytest-benchmark's ``fullname``) and a
 ``loose_key`` used when keys differ between the files (for example the two runs used other
@@ -13,16 +14,14 @@ timing budgets, which changes the case id): attnprof ``bench <workload> <mode> b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from profiler.compare.machines import Machine
 from profiler.devices import device_type
-from profiler.errors import ResultFileError
-from profiler.measure.stats import block_rate
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
-from profiler.results.envelope import SCHEMA, CaseRecord, ResultFile, read_json_file
+from profiler.results.envelope import CaseRecord, ResultFile
+from profiler.stats import block_rate
 
 __all__ = [
     "CaseMeasurement",
@@ -30,7 +29,6 @@ __all__ = [
     "MeasurementFile",
     "MetricValue",
     "from_result_file",
-    "load_measurements",
 ]
 
 Format = Literal["attnprof", "pytest-benchmark"]
@@ -138,17 +136,3 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
                            machine=Machine.of_environment(result.environment))
-
-
-def load_measurements(path: str | Path) -> MeasurementFile:
-    """Read an attnprof result file or a pytest-benchmark JSON file (detected by content)."""
-    from profiler.compare.pytest_benchmark import from_pytest_benchmark, is_pytest_benchmark
-
-    source = str(path)
-    data = read_json_file(path)
-    if isinstance(data, dict) and data.get("schema") == SCHEMA:
-        return from_result_file(ResultFile.from_dict(data, source), source)
-    if is_pytest_benchmark(data):
-        return from_pytest_benchmark(data, source)
-    raise ResultFileError(f"{source}: neither an attnprof result file (schema {SCHEMA!r}) nor "
-                          "pytest-benchmark JSON (a 'benchmarks' list with 'stats')")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from profiler.compare.metrics import Metric, metric
 from profiler.errors import InvalidOptionError
-from profiler.measure.units import BYTE_UNITS
+from profiler.units import BYTE_UNITS
 
 __all__ = ["DEFAULT_RULES", "Rule", "parse_rule", "resolve_rules"]
 

@@ -5,7 +5,7 @@ One worker process per side (:mod:`profiler.gate.worker`, driven through
 base ref out into a temporary git worktree; :mod:`profiler.gate.driver` pairs the sides'
 cases, compares counts exactly and times each timing case in interleaved rounds
 (:mod:`profiler.gate.pairing`); :mod:`profiler.gate.decision` turns each head/base ratio
-interval into regression / improved / unchanged / inconclusive; :mod:`profiler.gate.result`
+interval into regression / improved / unchanged / inconclusive; :mod:`profiler.results.gate`
 holds the outcome and its file, :mod:`profiler.gate.render` shows it.
 
 This package module imports nothing: ``python -m profiler.gate.worker`` must not load the

@@ -22,11 +22,10 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DECISIONS", "EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
+__all__ = ["EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
            "seconds_needed"]
 
 Decision = Literal["regression", "improved", "unchanged", "inconclusive"]
-DECISIONS: tuple[str, ...] = ("regression", "improved", "unchanged", "inconclusive")
 EXTRAPOLATION_LIMIT = 20
 
 

@@ -42,7 +42,6 @@ from profiler.gate.pairing import (
     time_pair,
     timing_case,
 )
-from profiler.gate.result import CountCase, GateResult, MetricRow, SideInfo, TimingCase
 from profiler.gate.side import (
     LOAD_TIMEOUT_S,
     Side,
@@ -52,7 +51,8 @@ from profiler.gate.side import (
     worker_command,
 )
 from profiler.gate.worker import COUNT_METRICS
-from profiler.measure.paired import PairingSettings
+from profiler.results.gate import CountCase, GateResult, MetricRow, SideInfo, TimingCase
+from profiler.rounds import PairingSettings
 
 __all__ = [
     "DEFAULT_MAX_MINUTES",

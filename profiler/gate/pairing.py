@@ -1,7 +1,7 @@
 """The gate's use of the paired engine: base and head as one group of two members.
 
-The rounds themselves are :func:`profiler.measure.paired.run_rounds` (warm-up, block size,
-rounds, the head/base ratio's interval from :func:`profiler.measure.stats.ratio_interval`,
+The rounds themselves are :func:`profiler.rounds.run_rounds` (warm-up, block size,
+rounds, the head/base ratio's interval from :func:`profiler.stats.ratio_interval`,
 stopping rule); this module only chooses the gate's settings and reads the outcome:
 
 - the base is the group's baseline (member 0), so each ratio is head / base throughput;
@@ -45,15 +45,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from profiler.gate.decision import Decision, decide, seconds_needed
-from profiler.gate.result import SideTiming, TimingCase
-from profiler.measure.paired import (
+from profiler.results.gate import SideTiming, TimingCase
+from profiler.rounds import (
     Member,
     MemberOutcome,
     PairingSettings,
     RoundsOutcome,
     run_rounds,
 )
-from profiler.measure.stats import median, ratio_interval, round_ratios
+from profiler.stats import median, ratio_interval, round_ratios
 
 __all__ = ["CONFIRMED", "GATE_ORDER", "TARGET_SHARE", "combine_attempts", "confirm",
            "gate_settings", "needs_confirmation", "time_pair", "timing_case"]

@@ -1,4 +1,4 @@
-"""Show a :class:`~profiler.gate.result.GateResult` as a terminal table or as markdown.
+"""Show a :class:`~profiler.results.gate.GateResult` as a terminal table or as markdown.
 
 Both start with one summary line (the decision and the exit status it gives), then list what
 failed first: regressions, changed exact metrics, cases that fail on one side; then every
@@ -14,7 +14,7 @@ from collections import Counter
 from tabulate import tabulate
 
 from profiler.gate.decision import EXTRAPOLATION_LIMIT
-from profiler.gate.result import GateResult, TimingCase
+from profiler.results.gate import GateResult, TimingCase
 
 __all__ = ["FORMATS", "render", "summary_line"]
 

@@ -31,9 +31,9 @@ from typing import IO, Any
 
 from profiler.errors import MeasurementError
 from profiler.gate import worker as worker_module
-from profiler.gate.result import ref_label
 from profiler.gate.worker import PROTOCOL_VERSION, decode, encode
 from profiler.measure.allocator import MALLOC_ENVIRONMENT
+from profiler.results.gate import ref_label
 
 __all__ = [
     "LOAD_TIMEOUT_S",
@@ -291,7 +291,7 @@ def _doing(op: str) -> str:
 
 
 class WorkerMember:
-    """A worker's timing case as a member of the paired engine (``profiler.measure.paired``).
+    """A worker's timing case as a member of the paired engine (``profiler.rounds``).
 
     ``warm_up()`` has the worker build the case and warm it up (its warm-up step seconds);
     ``time_block(steps)`` runs ``steps`` steps and returns their seconds. A block that takes

@@ -24,8 +24,9 @@ error reply. Operations:
   rounds (``PairingSettings.to_dict()``; null for an attnprof without them);
 - ``load {case}`` -> ``batch``, ``times`` (the warm-up's step seconds): build a timing case
   of the loaded suite on its device and warm it up, as the tree's paired engine builds a
-  member (``profiler.measure.members.InProcessMember``: the CPU memory guard, then at least
-  the case's ``warmup`` steps, until step times settle), at the case's thread count;
+  member (``InProcessMember`` of ``profiler.measure.timing.members``, or of
+  ``profiler.measure.members`` before measure/ had sub-packages: the CPU memory guard, then at
+  least the case's ``warmup`` steps, until step times settle), at the case's thread count;
   replaces any case loaded before;
 - ``time {steps}`` -> ``times``: run that many steps of the loaded case back to back and
   return each step's seconds (the device's clock);
@@ -150,7 +151,10 @@ class Worker:
         return {"times": [float(t) for t in self.member.time_block(steps)]}
 
     def count(self, request: dict[str, Any]) -> dict[str, Any]:
-        from profiler.measure.counting import count
+        try:
+            from profiler.measure.count.counting import count
+        except ImportError:  # an attnprof from before measure/ had sub-packages
+            from profiler.measure.counting import count  # type: ignore[no-redef]
 
         spec = self._spec(request, "count")
         result = count(spec).to_dict()
@@ -194,9 +198,14 @@ class _StepMember:
         self.clock: Any = None
 
     def warm_up(self) -> list[float]:
-        from profiler.measure.clock import clock_for
         from profiler.measure.steps import prepare_step
-        from profiler.measure.timing import warm_up
+
+        try:
+            from profiler.measure.timing.clock import clock_for
+            from profiler.measure.timing.loop import warm_up
+        except ImportError:  # an attnprof from before measure/ had sub-packages
+            from profiler.measure.clock import clock_for  # type: ignore[no-redef]
+            from profiler.measure.timing import warm_up  # type: ignore[no-redef]
 
         prepared = prepare_step(self.spec, self.device)
         self.clock = clock_for(self.device)
@@ -213,9 +222,14 @@ def _member(spec: Any, device: Any) -> Any:
     """The tree's in-process member of the paired engine (memory guard, one-line torch
     errors), or :class:`_StepMember` for an attnprof that predates it."""
     try:
-        from profiler.measure.members import InProcessMember
+        from profiler.measure.timing.members import InProcessMember
     except ImportError:
-        return _StepMember(spec, device)
+        try:  # an attnprof from before measure/ had sub-packages
+            from profiler.measure.members import (  # type: ignore[no-redef]
+                InProcessMember,
+            )
+        except ImportError:
+            return _StepMember(spec, device)
     return InProcessMember(spec, device)
 
 

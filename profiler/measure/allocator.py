@@ -17,7 +17,7 @@ in. A user who set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` keep
 other C libraries (musl, macOS) are left as they are. The state is recorded in every result
 file's environment (``allocator``). Worker processes of ``attnprof gate`` get the same values
 through :data:`MALLOC_ENVIRONMENT` (their interpreter may run an older attnprof). The CPU
-peak-memory child (:mod:`profiler.measure.memory`) deliberately sets its own threshold.
+peak-memory child (:mod:`profiler.measure.memory.peak`) deliberately sets its own threshold.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Run one spec and turn its outcome into a :class:`~profiler.results.CaseRecord`.
 
 This is the single place where a spec meets its harness: ``CountSpec`` goes to
-:func:`profiler.measure.counting.count`, ``BenchSpec`` to :func:`profiler.measure.timing.bench`,
-``BreakdownSpec`` to :func:`profiler.measure.breakdown.breakdown`.
+:func:`profiler.measure.count.counting.count`, ``BenchSpec`` to
+:func:`profiler.measure.timing.bench.bench`,
+``BreakdownSpec`` to :func:`profiler.measure.breakdown.harness.breakdown`.
 The suite runner and the single-case commands (``count -o``, ``bench -o``) both use it, so a
 case measured alone and a case measured in a suite produce the same record.
 """
@@ -27,14 +28,14 @@ def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
     becomes a MeasurementError: a model cannot end the program)."""
     try:
         if isinstance(spec, CountSpec):
-            from profiler.measure.counting import count
+            from profiler.measure.count.counting import count
 
             return count(spec)
         if isinstance(spec, BreakdownSpec):
-            from profiler.measure.breakdown import breakdown
+            from profiler.measure.breakdown.harness import breakdown
 
             return breakdown(spec, memory_limit=memory_limit)
-        from profiler.measure.timing import bench
+        from profiler.measure.timing.bench import bench
 
         return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)
     except SystemExit as exc:

@@ -1,10 +1,10 @@
 """What each unit of a run is expected to cost on this machine (torch-free).
 
-The probe (:mod:`profiler.measure.probe`) measures three things and returns numbers only
-(:class:`MachineProbe`): the machine's seconds per FLOP on a small reference workload (a few
-real inference steps), each distinct workload's forward FLOPs per image (counted on the
-``meta`` device: shapes only, no arithmetic) and the cost of starting a worker process
-(python + import torch). From them this module estimates:
+The probe (:mod:`profiler.suites.probe`, timing through the measuring layer) measures three
+things and returns numbers only (:class:`MachineProbe`): the machine's seconds per FLOP on a
+small reference workload (a few real inference steps), each distinct workload's forward FLOPs
+per image (counted on the ``meta`` device: shapes only, no arithmetic) and the cost of
+starting a worker process (python + import torch). From them this module estimates:
 
 - a step: forward FLOPs x batch x seconds per FLOP, times :data:`TRAIN_FACTOR` when training
   (forward + backward ~ three forwards: a convolution's backward computes both the input and

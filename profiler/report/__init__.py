@@ -1,8 +1,8 @@
 """Reports: result files rendered as markdown, checked against a paper's claims.
 
 Layers, one direction: :mod:`~profiler.claims.paper` loads the published figures,
-:mod:`~profiler.report.data` merges result files, :mod:`~profiler.report.verdicts` judges each
-claim, :mod:`~profiler.report.tables` and :mod:`~profiler.report.plots` format and draw,
+:mod:`~profiler.report.data` merges result files, :mod:`~profiler.report.verdicts.verdict` judges
+each claim, :mod:`~profiler.report.tables` and :mod:`~profiler.report.plots` format and draw,
 :mod:`~profiler.report.markdown` assembles, :mod:`~profiler.report.build` ties them together
 for ``attnprof report`` and ``attnprof reproduce``. Nothing here measures.
 """
@@ -18,9 +18,9 @@ from profiler.claims.paper import (
     load_claims,
 )
 from profiler.report.build import Report, ReportRequest, build_report
-from profiler.report.check import check_claims
 from profiler.report.data import ReportData, collect
-from profiler.report.verdicts import ClaimsCheck, Verdict
+from profiler.report.verdicts.check import check_claims
+from profiler.report.verdicts.verdict import ClaimsCheck, Verdict
 
 __all__ = [
     "AbstractClaim",

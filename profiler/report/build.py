@@ -14,12 +14,12 @@ from pathlib import Path
 from profiler.claims.paper import Claims, load_claims
 from profiler.devices import device_type
 from profiler.errors import InvalidOptionError
-from profiler.report.check import check_claims
 from profiler.report.data import ReportData, collect
-from profiler.report.findings import load_claims_findings
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.plots import Plot, make_plots
-from profiler.report.verdicts import ClaimsCheck
+from profiler.report.verdicts.check import check_claims
+from profiler.report.verdicts.findings import load_claims_findings
+from profiler.report.verdicts.verdict import ClaimsCheck
 from profiler.results.envelope import ResultFile, load_result_file
 
 __all__ = ["NO_CLAIMS", "Report", "ReportRequest", "build_report", "reproduce_commands"]

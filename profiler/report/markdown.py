@@ -3,7 +3,7 @@
 The report opens with a summary that fits one screen (:mod:`profiler.report.summary`); the
 details follow, every long explanation as a numbered note under its table. Formatting only:
 the numbers come from :mod:`profiler.report.tables`, the judgements from
-:mod:`profiler.report.verdicts`, the images from :mod:`profiler.report.plots`.
+:mod:`profiler.report.verdicts.verdict`, the images from :mod:`profiler.report.plots`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from tabulate import tabulate
 
 from profiler.devices import device_type
-from profiler.measure.stats import CONFIDENCE
 from profiler.report import tables
 from profiler.report.breakdown import breakdown_section
 from profiler.report.calibration import calibration_section
@@ -24,8 +23,9 @@ from profiler.report.data import ReportData, RunInfo
 from profiler.report.plots import Plot
 from profiler.report.ratios import UNPAIRED_MARK
 from profiler.report.summary import summary_markdown
-from profiler.report.verdict_speed import RATIO_TOLERANCE
-from profiler.report.verdicts import ClaimsCheck, Verdict
+from profiler.report.verdicts.speed import RATIO_TOLERANCE
+from profiler.report.verdicts.verdict import ClaimsCheck, Verdict
+from profiler.stats import CONFIDENCE
 
 __all__ = ["ReportText", "environment_section", "render_markdown"]
 

@@ -32,14 +32,14 @@ from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.claims.paper import Claims
 from profiler.errors import InvalidOptionError
-from profiler.measure.stats import RatioInterval
 from profiler.output import check_output, write_output
 from profiler.report.breakdown import GROUPS, group_shares
 from profiler.report.breakdown import panels as breakdown_panels
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 from profiler.report.ratios import is_paired, ratio_between
-from profiler.report.verdict_speed import RATIO_TOLERANCE
+from profiler.report.verdicts.speed import RATIO_TOLERANCE
+from profiler.stats import RatioInterval
 
 __all__ = ["FOREST_NAME", "Plot", "check_plot_outputs", "make_plots", "throughput_share_forest"]
 

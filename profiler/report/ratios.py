@@ -4,16 +4,19 @@
 
 - when A and B were timed in the same comparison group (interleaved rounds), the paired
   ratio recomputed from the group's raw round times (Hodges-Lehmann with the Wilcoxon
-  signed-rank interval: :func:`profiler.measure.stats.ratio_interval`);
+  signed-rank interval: :func:`profiler.stats.ratio_interval`);
 - otherwise (files written before paired timing, or cases timed alone), the ratio of the two
   medians with the conservative unpaired interval of
-  :func:`profiler.measure.stats.unpaired_ratio_interval`, which cannot see drift between the
+  :func:`profiler.stats.unpaired_ratio_interval`, which cannot see drift between the
   two measurements; its ``method`` says so, and the report marks it.
 """
 
 from __future__ import annotations
 
-from profiler.measure.stats import (
+from profiler.report.cells import ratio_with_interval
+from profiler.report.data import BenchEntry, ReportData
+from profiler.results.group import GroupRatio, GroupResult
+from profiler.stats import (
     CONFIDENCE,
     PAIRED_METHOD,
     RatioInterval,
@@ -21,9 +24,6 @@ from profiler.measure.stats import (
     round_ratios,
     unpaired_ratio_interval,
 )
-from profiler.report.cells import ratio_with_interval
-from profiler.report.data import BenchEntry, ReportData
-from profiler.results.group import GroupRatio, GroupResult
 
 __all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_between", "group_interval",
            "is_paired", "ratio_between", "ratio_cell", "stored_interval"]

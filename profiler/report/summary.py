@@ -1,6 +1,6 @@
 """The report's first screen: what ran, how many claims hold, one compact table of the claims.
 
-Generic on purpose: the claims table pivots :class:`~profiler.report.verdicts.Verdict` rows,
+Generic on purpose: the claims table pivots :class:`~profiler.report.verdicts.verdict.Verdict` rows,
 one row per ``subject`` and one column per ``column`` a verdict names, each cell the verdict's
 ``brief`` (``paper → ours``) and its mark. Any verdict that fills ``column`` and ``brief``
 appears here, whatever rule produced it; the counts table counts every verdict by section.
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.tables import Table
-from profiler.report.verdicts import STATUSES, ClaimsCheck, Verdict
+from profiler.report.verdicts.verdict import STATUSES, ClaimsCheck, Verdict
 
 __all__ = ["MARKS", "claims_glance", "run_lines", "status_counts_table", "summary_markdown"]
 

@@ -7,7 +7,7 @@ under its table, and the cell shows its number (:class:`Notes`). One unit per co
 units line: parameters in M = 10^6, FLOPs in G = 10^9 per image under fvcore's convention (one
 multiply-add = one FLOP), throughput in images/s as median ± IQR of the raw samples, with the
 batch, dtype and device; ``†`` marks a noisy measurement (IQR/median above
-:data:`~profiler.measure.stats.NOISY_IQR_RATIO`).
+:data:`~profiler.stats.NOISY_IQR_RATIO`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from tabulate import tabulate
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
-from profiler.measure.stats import NOISY_IQR_RATIO
 from profiler.report.cells import (
     NOISY_MARK,
     giga,
@@ -32,8 +31,9 @@ from profiler.report.cells import (
 from profiler.report.data import PAPER_INPUT, BenchEntry, CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
 from profiler.report.ratios import UNPAIRED_MARK, change_cell, ratio_between, ratio_cell
-from profiler.report.verdicts import Verdict
+from profiler.report.verdicts.verdict import Verdict
 from profiler.spec import Workload, thaw_options
+from profiler.stats import NOISY_IQR_RATIO
 
 __all__ = [
     "INLINE_LIMIT",

@@ -35,7 +35,7 @@ class BenchResult:
 
     ``samples`` are the raw per-step times in seconds; statistics derive from them
     (images/s per sample = ``batch`` / step time; median, IQR, CV; ``noisy`` when IQR/median of
-    images/s > :data:`~profiler.measure.stats.NOISY_IQR_RATIO`). ``batch`` is the batch
+    images/s > :data:`~profiler.stats.NOISY_IQR_RATIO`). ``batch`` is the batch
     actually run (smaller than ``requested_batch`` after an OOM retry). With ``nproc`` > 1,
     ``batch`` is per rank, a sample is the slowest rank's time for that step and
     ``images_per_sec`` counts the images of all ranks; ``per_rank`` has each rank's own
@@ -54,7 +54,7 @@ class BenchResult:
     ``copy_gbps`` the device's measured copy bandwidth and ``fraction_of_copy`` their ratio.
 
     ``memory_estimate_bytes``: the CPU memory guard's estimate of the peak at ``batch``
-    (:mod:`profiler.measure.memory_guard`; None on CUDA), to set beside the measured peak.
+    (:mod:`profiler.measure.memory.guard`; None on CUDA), to set beside the measured peak.
     """
 
     images_per_sec: float

@@ -6,12 +6,12 @@ inside its attention blocks (pooling, 1-D conv / FC, sigmoid, rescale, other), t
 glue ops (residual adds, reshapes), the loss, the optimizer, and what the profiler saw but
 could not tie to any of them (``unattributed``). For each part it stores the measured time,
 its share of the profiled step, and its share of the model's FLOPs (fvcore, forward) and of
-the minimal memory traffic (the traffic model of :mod:`profiler.measure.traffic`).
+the minimal memory traffic (the traffic model of :mod:`profiler.measure.breakdown.traffic`).
 
 ``step_ms`` is the step time measured *without* the profiler; ``profiled_step_ms`` is the step
 the profiler saw (raw). Recording events costs time, so the profiler's cost per event is
 calibrated independently (on a probe network, in the same run) and taken out of the parts
-(:mod:`profiler.measure.compensation`): ``overhead_ms`` per step in all, each part's
+(:mod:`profiler.measure.breakdown.compensation`): ``overhead_ms`` per step in all, each part's
 ``overhead_ms``, and ``compensated_step_ms = profiled_step_ms - overhead_ms``, which the
 parts add up to exactly. ``leftover_ms = step_ms - compensated_step_ms`` is what the
 compensated profile does not explain (launch gaps the profiler hides, drift between the timed

@@ -12,7 +12,7 @@ __all__ = ["BlockCount", "CountResult", "CounterTotal"]
 
 @dataclass(frozen=True)
 class CounterTotal:
-    """What one FLOP counter (:mod:`profiler.measure.counters`) counted: ``flops`` for the
+    """What one FLOP counter (:mod:`profiler.measure.count.counters`) counted: ``flops`` for the
     whole workload and ``attention_flops`` inside its attention modules, in the counter's own
     unit (multiply-adds for fvcore, all and the thop emulations; 2 per multiply-add for
     ``torch``). ``params`` is the parameter count as the counter itself reports it (thop
@@ -58,7 +58,7 @@ class CountResult:
     ``flops`` is the total of the counter named by ``convention`` (fvcore's default unless the
     count asked for another: ``attnprof count --counter NAME``); ``flops_all`` adds the
     elementwise operators fvcore skips (the "all" convention, see
-    :mod:`profiler.measure.flop_handles`). ``counters`` holds every counter that ran, each in
+    :mod:`profiler.measure.count.flop_handles`). ``counters`` holds every counter that ran, each in
     its own typed record (fvcore and all always; others on request); ``train_step_flops`` is
     the forward + backward count of a training step (``--backward``, FlopCounterMode's 2 per
     multiply-add), None when not counted. ``attention_*`` count only what sits inside the

@@ -1,6 +1,6 @@
 """The record of a comparison group: cases timed together in interleaved rounds.
 
-A :class:`GroupResult` keeps what the rounds engine (:mod:`profiler.measure.paired`) did:
+A :class:`GroupResult` keeps what the rounds engine (:mod:`profiler.rounds`) did:
 the members (each a case of the file, by ``case_id``), every round's order and each member's
 raw step times in it, the seed of the shuffle, the settings, why the rounds stopped, and
 each member's throughput ratio to the baseline with its interval. The ratios are derived
@@ -113,7 +113,7 @@ class GroupRatio:
 @dataclass(frozen=True)
 class GroupResult:
     """One comparison group (see the module doc). ``settings`` are the rounds engine's
-    (:class:`~profiler.measure.paired.PairingSettings` as a dict); ``index`` is the suite
+    (:class:`~profiler.rounds.PairingSettings` as a dict); ``index`` is the suite
     position of its first member (None outside a suite)."""
 
     group_id: str

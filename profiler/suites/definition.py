@@ -49,7 +49,7 @@ class Budget:
     ``max_minutes`` bounds the wall clock of a whole run: cases that would start later are
     recorded as ``skipped``. ``paired`` (default true) times comparison groups together in
     interleaved rounds, with ``block_time``, ``min_rounds``, ``max_rounds``, ``group_time``
-    and ``target_half_width`` as in :class:`~profiler.measure.paired.PairingSettings`.
+    and ``target_half_width`` as in :class:`~profiler.rounds.PairingSettings`.
     """
 
     min_time: float | None = None

@@ -3,7 +3,7 @@
 Timing cases that differ only in their attention (same backbone, input, mode, batch, dtype,
 device, flags and budget), and single blocks at the same shape (same mode, batch, dtype,
 ...), form a group: the runner times each group's members together in interleaved rounds
-(:mod:`profiler.measure.paired`) and records each member's throughput ratio to the
+(:mod:`profiler.rounds`) and records each member's throughput ratio to the
 group's baseline (the plain backbone, else the first member) with its interval. A group of
 one is timed alone, as are data-parallel (``nproc`` > 1) cases; count and breakdown cases are
 never grouped. ``paired = false``
@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from profiler.measure.paired import PairingSettings
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 from profiler.suites.definition import Budget
 

@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from profiler.devices import DEVICE_TYPES
-from profiler.measure.counters import BACKWARD_COUNTERS, COUNTERS
+from profiler.measure.count.counters import BACKWARD_COUNTERS, COUNTERS
 from profiler.registry import Registry
 from profiler.spec import DTYPES, MODES, freeze_options
 from profiler.suites.context import SuiteContext
@@ -29,7 +29,7 @@ from profiler.suites.toml_lines import KeyPath
 
 __all__ = ["CONVENTIONS", "parse_entry"]
 
-# Counters a count entry may ask for (profiler.measure.counters).
+# Counters a count entry may ask for (profiler.measure.count.counters).
 CONVENTIONS: tuple[str, ...] = tuple(COUNTERS)
 
 _COMMON = {"kind", "batch", "devices", "options", "variants", "exclude", "include"}

@@ -5,7 +5,7 @@ the cases that differ only in their attention (or block) into comparison groups
 (:mod:`profiler.suites.groups`) and keeps this shard's units (a case alone, or a whole group);
 :func:`run_suite` measures the pending ones through an injectable ``run_case`` (default
 :func:`profiler.measure.case.run_case`, which records failures as ``error``/``oom`` so the
-suite goes on) or ``run_group`` (default :func:`profiler.measure.group.measure_group`: the
+suite goes on) or ``run_group`` (default :func:`profiler.measure.timing.group.measure_group`: the
 members timed together in interleaved rounds, one record per member plus the group's record)
 and rewrites the file atomically after each unit, so that a crash or Ctrl-C leaves a valid file
 holding every finished case and group.
@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
-from profiler.measure.paired import PairingSettings
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
 from profiler.plan.costs import MachineProbe
@@ -72,14 +71,16 @@ from profiler.results.envelope import (
     write_result_file,
 )
 from profiler.results.environment import Environment
-from profiler.results.group import GroupResult, group_id
+from profiler.results.group import GroupResult
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec
 from profiler.suites.definition import Suite
 from profiler.suites.expand import Spec, expand_suite
 from profiler.suites.groups import comparison_groups, pairing_settings
+from profiler.suites.units import PlannedCase, PlannedGroup, Unit
 
 if TYPE_CHECKING:
-    from profiler.measure.group import GroupMeasurement
+    from profiler.measure.timing.group import GroupMeasurement
 
 __all__ = [
     "NullObserver",
@@ -121,35 +122,6 @@ class RunOptions:
     paired: bool | None = None
 
 
-@dataclass(frozen=True)
-class PlannedCase:
-    """A case to run and its position in the whole (unsharded) suite."""
-
-    index: int
-    spec: Spec
-
-
-@dataclass(frozen=True)
-class PlannedGroup:
-    """Cases timed together in interleaved rounds; ``baseline`` indexes ``members``."""
-
-    members: tuple[PlannedCase, ...]
-    baseline: int = 0
-
-    @property
-    def index(self) -> int:
-        return self.members[0].index
-
-    @property
-    def specs(self) -> tuple[BenchSpec, ...]:
-        return tuple(m.spec for m in self.members if isinstance(m.spec, BenchSpec))
-
-    @property
-    def group_id(self) -> str:
-        return group_id("comparison", [m.spec.case_id for m in self.members], self.baseline)
-
-
-Unit = PlannedCase | PlannedGroup
 RunGroup = Callable[..., "GroupMeasurement"]
 """``run_group(group, settings, time_left)``; with a plan also ``budget=GroupBudget``."""
 Probe = Callable[[Sequence[Spec], str], MachineProbe]
@@ -392,11 +364,11 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
                           memory_limit: int | None = None,
                           budget: GroupBudget | None = None) -> GroupMeasurement:
-    """The default ``run_group``: :func:`profiler.measure.group.measure_group` (under the CPU
-    memory guard's ``memory_limit``), with a failure of the group as a whole (a missing
-    device, a bug) recorded as ``error`` on every member, so that the suite goes on.
+    """The default ``run_group``: :func:`profiler.measure.timing.group.measure_group` (under
+    the CPU memory guard's ``memory_limit``), with a failure of the group as a whole (a
+    missing device, a bug) recorded as ``error`` on every member, so that the suite goes on.
     ``budget`` (a planned run's) is applied through :func:`budget_settings`."""
-    from profiler.measure.group import GroupMeasurement, measure_group
+    from profiler.measure.timing.group import GroupMeasurement, measure_group
 
     if budget is not None:
         settings = budget_settings(settings, budget)
@@ -416,8 +388,8 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
 
 
 def default_probe(specs: Sequence[Spec], device: str) -> MachineProbe:
-    """The real probe of this machine (:func:`profiler.measure.probe.probe_machine`)."""
-    from profiler.measure.probe import probe_machine
+    """The real probe of this machine (:func:`profiler.suites.probe.probe_machine`)."""
+    from profiler.suites.probe import probe_machine
 
     return probe_machine(specs, device)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from profiler.measure.paired import PairingSettings
 from profiler.plan.costs import MachineProbe, case_cost, group_cost
 from profiler.plan.planner import RunSchedule, UnitPlan, UnitWork
+from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
-from profiler.suites.runner import PlannedCase, PlannedGroup, Unit
+from profiler.suites.units import PlannedCase, PlannedGroup, Unit
 
 __all__ = ["actual_lines", "minutes", "plan_lines", "unit_key", "unit_works"]
 

@@ -3,11 +3,11 @@
 The target is under 60 s on a 2-core CPU for all 19 models at 1x3x224x224 (fvcore and all-ops
 FLOPs, activations, per-module breakdowns). Measured on the 2-core development machine (AMD
 EPYC, torch 2.13 CPU) while other jobs shared it: 25.9 s at load average 2.7, 37 s at 4.5,
-with :func:`~profiler.measure.counting.count` on one thread (the same run on two contended
+with :func:`~profiler.measure.count.counting.count` on one thread (the same run on two contended
 threads took ~150 s).
 
 The other counters run on a copy of the model on the ``meta`` device
-(:func:`~profiler.measure.counting.count`): ``test_counters_on_meta[torch]`` times
+(:func:`~profiler.measure.count.counting.count`): ``test_counters_on_meta[torch]`` times
 ``--counter torch`` alone (FlopCounterMode, forward and training step) for all 19 models,
 without the fvcore trace, and ``[every]`` the six thop emulations
 (one forward pass) plus FlopCounterMode, as ``attnprof conventions`` runs them.
@@ -25,8 +25,8 @@ import pytest
 import torch
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from profiler.measure import counters
-from profiler.measure.counting import count
+from profiler.measure.count import counters
+from profiler.measure.count.counting import count
 from profiler.models import MODELS, build_model
 from profiler.results.count import CountResult
 from profiler.spec import CountSpec, Workload

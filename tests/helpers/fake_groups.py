@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from profiler.measure.group import GroupMeasurement, group_record
-from profiler.measure.paired import PairingSettings, run_rounds
+from profiler.measure.timing.group import GroupMeasurement, group_record
 from profiler.plan.budget import GroupBudget
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
+from profiler.rounds import PairingSettings, run_rounds
 from profiler.spec import BenchSpec, CountSpec
 from profiler.suites.runner import PlannedGroup, budget_settings
 

@@ -31,7 +31,7 @@ class ExitNet(TinyNet):
 def _in_memory_child() -> bool:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
-    return getattr(spec, "name", "") == "profiler.measure.memory"
+    return getattr(spec, "name", "") == "profiler.measure.memory.peak"
 
 
 class ChildSleeper(TinyNet):
