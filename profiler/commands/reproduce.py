@@ -20,6 +20,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiler.commands._cluster import (
+    add_cluster_arguments,
+    cluster_options,
+    cluster_summary_lines,
+    run_cluster,
+)
+from profiler.commands._common import finite_float
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.commands.report import write_text
 from profiler.commands.run import RichObserver, make_observer, print_plan, summary_lines
@@ -58,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "replaces the report and plots too)")
     parser.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
                         help=f"suite to run (default {DEFAULT_SUITE})")
-    parser.add_argument("--max-minutes", metavar="M", type=float,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
                         help="wall-clock budget, planned so that every case is measured "
                         f"(default {CPU_MINUTES:g} on a CPU, {GPU_MINUTES:g} on a GPU; "
                         "0 = no limit)")
@@ -67,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "exit without measuring or writing anything")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_max_memory_argument(parser)
-    parser.set_defaults(func=run)
+    add_cluster_arguments(parser)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def default_paths(suite: str, device: str) -> tuple[Path, Path, Path]:
@@ -105,8 +113,13 @@ def _command(args: argparse.Namespace, device: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from profiler.measure.device import available_device
 
+    cluster = cluster_options(args)
     suite = load_suite(args.suite)
-    device = available_device(args.device)
+    if cluster is not None and cluster.executor == "slurm":
+        device = args.device if args.device != "auto" else \
+            ("cuda" if cluster.slurm.gpus_per_node else "cpu")
+    else:
+        device = available_device(args.device)
     results, report, plots = default_paths(suite.name, device)
     results = args.results or results
     report = args.output or report
@@ -125,12 +138,19 @@ def run(args: argparse.Namespace) -> int:
     again = "--resume (or --overwrite to start again)"
     check_output(report, overwrite=replace_report, inputs=(results,), flag=again)
     check_plot_outputs(plots, replace_report, flag=again)
-    summary = _run(suite, options, make_observer(args.quiet))
-    print("\n".join(summary_lines(summary)))
+    missing = 0
+    if cluster is not None:
+        done = run_cluster(suite, options, cluster, args.quiet)
+        missing = len(done.missing)
+        retry = f"{_command(args, device)} --executor {args.executor}"
+        print("\n".join(cluster_summary_lines(done, retry)))
+    else:
+        summary = _run(suite, options, make_observer(args.quiet))
+        print("\n".join(summary_lines(summary)))
     built = build_report(ReportRequest(results=(results,), output=report, plots_dir=plots,
                                        reproduce=(_command(args, device),),
                                        overwrite=replace_report))
     write_text(built.markdown, report, replace_report)
     check = f"; claims: {built.check.summary()}" if built.check else ""
     print(f"wrote {report} ({len(built.plots)} plots in {plots}){check}")
-    return 0
+    return 1 if missing else 0

@@ -11,6 +11,8 @@ writing (its PID is named) or a failed write (disk full: the file keeps every ca
 before), 130 on Ctrl-C, 143/129 on SIGTERM/SIGHUP (the file then holds every case finished
 before it; ``--resume`` continues). On the CPU a case whose estimated memory exceeds
 ``--max-memory`` (default: the memory available) is recorded ``oom`` without running.
+With ``--executor local|slurm`` the suite runs in jobs (:mod:`profiler.commands._cluster`,
+:mod:`profiler.cluster`): exit 1 when a job's cases are missing (``--resume`` resubmits them).
 """
 
 from __future__ import annotations
@@ -32,9 +34,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from profiler.commands._cluster import (
+    add_cluster_arguments,
+    cluster_options,
+    cluster_summary_lines,
+    run_cluster,
+)
+from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
+from profiler.display import ratio_with_interval
+from profiler.errors import AttnprofError
 from profiler.plan.planner import RunSchedule
-from profiler.report.cells import ratio_with_interval
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated
@@ -77,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard", metavar="I/N",
                         help="run only shard I of N (round-robin over the cases); join the "
                         "parts with 'attnprof merge'")
-    parser.add_argument("--max-minutes", metavar="M", type=float,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
                         help="wall-clock budget, planned: every case is measured, a slower "
                         "machine gets fewer rounds and processes; a case whose minimum does not "
                         "fit is recorded as skipped, naming the budget that would fit it "
@@ -93,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress output, only the summary")
     add_max_memory_argument(parser)
-    parser.set_defaults(func=run)
+    add_cluster_arguments(parser)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -251,6 +262,17 @@ def print_plan(suite_name: str, options: RunOptions) -> None:
     print("\n".join(plan_lines(schedule)))
 
 
+def _warn(summary: RunSummary) -> None:
+    """The interference warning over the groups of the file just written."""
+    from profiler.results.envelope import load_result_file
+
+    try:
+        groups = load_result_file(summary.plan.output).groups
+    except (OSError, AttnprofError):
+        return  # nothing written (every case failed before): nothing to warn about
+    warn_interference([g.telemetry for g in groups])
+
+
 def _options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(output=args.output, device=args.device, resume=args.resume,
                       overwrite=args.overwrite, force=args.force,
@@ -264,10 +286,28 @@ def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
                      probe=suite_runner.default_probe)
 
 
+def _retry(args: argparse.Namespace, plan: RunPlan) -> str:
+    """This cluster run as a user would retype it to resume it."""
+    shard = f" --shard {args.shard}" if args.shard else ""
+    return (f"attnprof run {_suite_argument(plan)} -o {plan.output} --executor "
+            f"{args.executor}{shard}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.plan:
         print_plan(args.suite, _options(args))
         return 0
+    cluster = cluster_options(args)
+    if cluster is not None:
+        try:
+            done = run_cluster(load_suite(args.suite), _options(args), cluster, args.quiet)
+        except (KeyboardInterrupt, Terminated):
+            print("attnprof: jobs were cancelled; cases finished before are in the result "
+                  "file; continue with --resume", file=sys.stderr)
+            raise
+        print("\n".join(cluster_summary_lines(done, _retry(args, done.plan))))
+        failed = any(c.status != "ok" for c in done.result.cases)
+        return 1 if done.missing or (args.strict and failed) else 0
     observer = make_observer(args.quiet)
     try:
         if isinstance(observer, RichObserver):
@@ -280,4 +320,5 @@ def run(args: argparse.Namespace) -> int:
               "with --resume", file=sys.stderr)
         raise
     print("\n".join(summary_lines(summary)))
+    _warn(summary)
     return 1 if args.strict and summary.failures else 0

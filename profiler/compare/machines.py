@@ -12,7 +12,7 @@ from typing import Any
 
 from profiler.results.environment import Environment
 
-__all__ = ["Machine", "differences", "machine_line"]
+__all__ = ["Machine", "differences", "machine_line", "mixed_machines"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,14 @@ def differences(a: Machine | None, b: Machine | None) -> tuple[str, ...]:
             found.append(f"{_NAMES[field.name]} {left!r} vs {right!r}" if isinstance(left, str)
                          else f"{_NAMES[field.name]} {left} vs {right}")
     return tuple(found)
+
+
+def mixed_machines(source: str, machines: tuple[str, ...]) -> tuple[str, ...]:
+    """``SOURCE's cases come from 2 machines (a; b)`` when a cluster run's jobs ran on several
+    machines (hostname or GPU/CPU model differ), for :func:`machine_line`."""
+    if len(machines) < 2:
+        return ()
+    return (f"{source}'s cases come from {len(machines)} machines ({'; '.join(machines)})",)
 
 
 def machine_line(found: tuple[str, ...]) -> str | None:

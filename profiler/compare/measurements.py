@@ -21,6 +21,8 @@ from profiler.devices import device_type
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile
+from profiler.results.jobs import case_machines
+from profiler.results.telemetry import RoundTelemetry
 from profiler.stats import block_rate
 
 __all__ = [
@@ -80,6 +82,9 @@ class MeasurementFile:
     format: Format
     cases: tuple[CaseMeasurement, ...]
     machine: Machine | None = None
+    # per comparison group of the file, its rounds' telemetry (for the interference warning)
+    telemetry: tuple[tuple[RoundTelemetry, ...], ...] = ()
+    machines: tuple[str, ...] = ()
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -135,4 +140,6 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     """The cases of an attnprof result file."""
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
-                           machine=Machine.of_environment(result.environment))
+                           machine=Machine.of_environment(result.environment),
+                           telemetry=tuple(g.telemetry for g in result.groups),
+                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())))

@@ -21,6 +21,7 @@ from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.results.environment import Environment
 from profiler.results.group import GroupResult
+from profiler.results.jobs import case_machines
 from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Options, Workload
 
@@ -60,6 +61,20 @@ class CountEntry:
         """fvcore's FLOPs per image (whichever counter the case headlined)."""
         fvcore = self.result.counted("fvcore")
         return self._per_image(self.result.flops if fvcore is None else fvcore.flops)
+
+    def flops_by(self, counter: str) -> float | None:
+        """FLOPs per image as ``counter`` counted them, in its own unit (multiply-adds, or 2
+        per multiply-add for ``torch``); None when that counter did not run on this case."""
+        total = self.result.counted(counter)
+        return None if total is None else self._per_image(total.flops)
+
+    def params_by(self, counter: str) -> int | None:
+        """Parameters as ``counter`` reports them (thop's own sum; the exact count for counters
+        that report none), as the counting conventions read them; None when it did not run."""
+        total = self.result.counted(counter)
+        if total is None:
+            return None
+        return self.result.params if total.params is None else total.params
 
     @property
     def train_step_flops(self) -> float | None:
@@ -139,6 +154,17 @@ class ReportData:
     runs: tuple[RunInfo, ...]
     breakdowns: tuple[BreakdownEntry, ...] = ()
     groups: tuple[GroupResult, ...] = ()
+    machines: tuple[tuple[str, str], ...] = ()
+
+    def machine_of(self, case_id: str) -> str:
+        """The machine that measured a case ("" where the files do not say: not a cluster
+        run); from each file's ``jobs`` (hostname and GPU or CPU model)."""
+        return dict(self.machines).get(case_id, "")
+
+    @property
+    def machine_names(self) -> tuple[str, ...]:
+        """Every machine named by the inputs' jobs, in order of first appearance."""
+        return tuple(dict.fromkeys(machine for _, machine in self.machines))
 
     @property
     def calibrations(self) -> tuple[GroupResult, ...]:
@@ -228,7 +254,10 @@ def collect(results: Sequence[tuple[str, ResultFile]]) -> ReportData:
         elif isinstance(record.spec, BreakdownSpec) and \
                 isinstance(record.result, BreakdownResult):
             breakdowns.append(BreakdownEntry(record.spec, record.result))
+    machines: dict[str, str] = {}
+    for _, result in results:
+        machines.update(case_machines(result.jobs))
     return ReportData(counts=tuple(counts), benches=tuple(benches),
-                      unfinished=tuple(unfinished),
+                      unfinished=tuple(unfinished), machines=tuple(machines.items()),
                       runs=tuple(_run_info(source, result) for source, result in results),
                       groups=tuple(groups.values()), breakdowns=tuple(breakdowns))

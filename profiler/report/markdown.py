@@ -27,7 +27,7 @@ from profiler.report.verdicts.speed import RATIO_TOLERANCE
 from profiler.report.verdicts.verdict import ClaimsCheck, Verdict
 from profiler.stats import CONFIDENCE
 
-__all__ = ["ReportText", "environment_section", "render_markdown"]
+__all__ = ["ReportText", "environment_section", "machines_note", "render_markdown"]
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,23 @@ def _env_rows(run: RunInfo) -> list[tuple[str, str]]:
     return rows
 
 
+def machines_note(data: ReportData) -> str | None:
+    """When the inputs' cluster jobs ran on several machines: which measured how many cases,
+    and that throughput is compared only within one machine."""
+    names = data.machine_names
+    if len(names) < 2:
+        return None
+    tally = {name: sum(1 for _, m in data.machines if m == name) for name in names}
+    listed = "; ".join(f"{name}: {n} case(s)" for name, n in tally.items())
+    return (f"Measured on {len(names)} machines ({listed}). Throughput is compared only "
+            "within one machine: a ratio or claim whose cases come from two machines reads "
+            "\"not compared\".")
+
+
 def environment_section(data: ReportData) -> str:
     """Where each input was measured (one table per input file)."""
-    parts = []
+    note = machines_note(data)
+    parts = [note] if note else []
     for run in data.runs:
         body = tabulate([(k, v.replace("|", "\\|")) for k, v in _env_rows(run)],
                         headers=["", ""], tablefmt="github", disable_numparse=True)
@@ -171,7 +185,9 @@ def environment_section(data: ReportData) -> str:
 def render_markdown(data: ReportData, check: ClaimsCheck | None, plots: Sequence[Plot],
                     text: ReportText) -> str:
     """The whole report as markdown."""
-    sections: list[str | None] = [f"# {text.title}\n\n{_inputs_line(data)}\n",
+    note = machines_note(data)
+    head = f"{_inputs_line(data)}\n\n{note}" if note else _inputs_line(data)
+    sections: list[str | None] = [f"# {text.title}\n\n{head}\n",
                                   _section("Summary", summary_markdown(data, check))]
     if check is not None:
         sections += _claims_sections(data, check)

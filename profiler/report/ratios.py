@@ -8,12 +8,18 @@
 - otherwise (files written before paired timing, or cases timed alone), the ratio of the two
   medians with the conservative unpaired interval of
   :func:`profiler.stats.unpaired_ratio_interval`, which cannot see drift between the
-  two measurements; its ``method`` says so, and the report marks it.
+  two measurements; its ``method`` says so, and the report marks it;
+- never across machines: when the inputs' cluster jobs say that A and B were measured on
+  different machines (:meth:`ReportData.machine_of`), there is no ratio: the interval's
+  ``method`` is :data:`CROSS_MACHINE`, its cells read "not compared", and verdicts refuse in
+  one line (:func:`machines_apart`).
 """
 
 from __future__ import annotations
 
-from profiler.report.cells import ratio_with_interval
+import math
+
+from profiler.display import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 from profiler.stats import (
@@ -21,21 +27,38 @@ from profiler.stats import (
     PAIRED_METHOD,
     RatioInterval,
     ratio_interval,
-    round_ratios,
     unpaired_ratio_interval,
 )
+from profiler.telemetry.rounds import counted_ratios
 
-__all__ = ["UNPAIRED_MARK", "change_cell", "cost_cell", "group_between", "group_interval",
-           "is_paired", "ratio_between", "ratio_cell", "stored_interval"]
+__all__ = ["CROSS_MACHINE", "NOT_COMPARED", "UNPAIRED_MARK", "change_cell", "cost_cell",
+           "group_between", "group_interval", "is_cross_machine", "is_paired", "machines_apart",
+           "ratio_between", "ratio_cell", "stored_interval"]
 
 UNPAIRED_MARK = "‡"
+CROSS_MACHINE = "not compared: measured on different machines"
+NOT_COMPARED = "not compared (different machines)"
+
+
+def machines_apart(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> str | None:
+    """``measured on different machines (A vs B): ...`` when the two were; else None."""
+    first, second = data.machine_of(mine.spec.case_id), data.machine_of(reference.spec.case_id)
+    if not first or not second or first == second:
+        return None
+    return (f"not compared: measured on different machines ({first} vs {second}); throughput "
+            "is only compared within one machine")
+
+
+def is_cross_machine(interval: RatioInterval) -> bool:
+    return interval.method == CROSS_MACHINE
 
 
 def group_interval(group: GroupResult, member: int, reference: int) -> RatioInterval | None:
     """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
-    both ran (any two members of the group); None when no round paired them."""
+    both ran that count (disturbed ones left out: :func:`profiler.telemetry.rounds.
+    counted_ratios`; any two members of the group); None when no round paired them."""
     a, b = group.members[member], group.members[reference]
-    ratios = round_ratios(a.times, b.times, a.batch or 1, b.batch or 1)
+    ratios = counted_ratios(a.times, b.times, a.batch or 1, b.batch or 1, group.disturbed)
     return ratio_interval(ratios, group.confidence or CONFIDENCE) if ratios else None
 
 
@@ -73,6 +96,8 @@ def _paired(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioI
 
 def ratio_between(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval:
     """``mine``'s images/s over ``reference``'s, with its interval (see the module doc)."""
+    if machines_apart(data, mine, reference) is not None:
+        return RatioInterval(math.nan, None, None, 0, method=CROSS_MACHINE)
     paired = _paired(data, mine, reference)
     if paired is not None:
         return paired
@@ -89,6 +114,8 @@ def is_paired(interval: RatioInterval) -> bool:
 
 def ratio_cell(interval: RatioInterval) -> str:
     """``97.3% [95.1, 99.0]``, marked ``‡`` when unpaired (timed apart)."""
+    if is_cross_machine(interval):
+        return NOT_COMPARED
     text = ratio_with_interval(interval.ratio, interval.low, interval.high)
     return text if is_paired(interval) else f"{text} {UNPAIRED_MARK}"
 
@@ -96,6 +123,8 @@ def ratio_cell(interval: RatioInterval) -> str:
 def change_cell(interval: RatioInterval) -> str:
     """The ratio as a signed change with its interval: ``-2.7% [-4.9, -1.0]`` (``‡``
     unpaired)."""
+    if is_cross_machine(interval):
+        return NOT_COMPARED
     text = f"{100 * (interval.ratio - 1):+.1f}%"
     if interval.low is not None and interval.high is not None:
         text += f" [{100 * (interval.low - 1):+.1f}, {100 * (interval.high - 1):+.1f}]"
@@ -105,6 +134,8 @@ def change_cell(interval: RatioInterval) -> str:
 def cost_cell(interval: RatioInterval) -> str:
     """The throughput lost, ``1 - ratio``, with its interval: ``12.7% [10.9, 14.0]`` (``‡``
     unpaired)."""
+    if is_cross_machine(interval):
+        return NOT_COMPARED
     text = ratio_with_interval(1 - interval.ratio,
                                None if interval.high is None else 1 - interval.high,
                                None if interval.low is None else 1 - interval.low)

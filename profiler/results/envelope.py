@@ -45,13 +45,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.errors import InvalidOptionError, ResultFileError, one_line
 from profiler.output.files import write_output
 from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
 from profiler.results.group import GroupResult
+from profiler.results.jobs import JobInfo
 from profiler.results.validate import validate_result_data
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
@@ -258,7 +259,8 @@ class ResultFile:
 
     ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
     the first part's and each part keeps its own. ``groups`` are the comparison groups whose
-    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs). ``plan`` is a
+    rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs). ``jobs`` is empty
+    unless a cluster executor ran the suite (:mod:`profiler.results.jobs`). ``plan`` is a
     planned run's plan vs actual (``docs/result-schema.md``; None: not planned, older files).
     """
 
@@ -272,6 +274,7 @@ class ResultFile:
     schema_version: int = SCHEMA_VERSION
     parts: tuple[PartInfo, ...] = ()
     groups: tuple[GroupResult, ...] = ()
+    jobs: tuple[JobInfo, ...] = ()
     plan: Mapping[str, Any] | None = None
 
     def with_group(self, group: GroupResult, cases: tuple[CaseRecord, ...] = ()) -> ResultFile:
@@ -313,6 +316,7 @@ class ResultFile:
             "parts": [p.to_dict() for p in self.parts],
             "cases": [c.to_dict() for c in self.cases],
             "groups": [g.to_dict() for g in self.groups],
+            **({"jobs": [j.to_dict() for j in self.jobs]} if self.jobs else {}),
             **({} if self.plan is None else {"plan": dict(self.plan)}),
         }
 
@@ -339,13 +343,14 @@ class ResultFile:
                 schema_version=version,
                 parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
                 groups=tuple(GroupResult.from_dict(g) for g in data.get("groups") or []),
+                jobs=tuple(JobInfo.from_dict(j) for j in data.get("jobs") or []),
                 plan=data.get("plan"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):
                 raise ResultFileError(f"{source}: {exc}") from None
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ResultFileError(f"{source}: malformed result file: {detail}") from None
+            raise ResultFileError(f"{source}: malformed result file: "
+                                  f"{one_line(exc, typed=False)}") from None
 
 
 def write_result_file(result: ResultFile, path: str | os.PathLike[str], *,

@@ -47,7 +47,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
+from profiler.errors import (
+    AttnprofError,
+    InvalidOptionError,
+    OutputError,
+    ResultFileError,
+    one_line,
+)
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
 from profiler.plan.costs import MachineProbe
@@ -97,9 +103,12 @@ __all__ = [
     "default_probe",
     "estimated_seconds",
     "measure_planned_group",
+    "pending_units",
     "plan_run",
     "run_suite",
     "schedule_run",
+    "starting_file",
+    "unit_id",
 ]
 
 RunCase = Callable[[Spec], CaseRecord]
@@ -109,7 +118,10 @@ RunCase = Callable[[Spec], CaseRecord]
 class RunOptions:
     """How to run a suite. ``output`` None means :func:`default_output`; ``device`` None
     means the suite's; ``max_minutes`` None means the suite's budget, 0 means no limit;
-    ``paired`` None means the suite's (``[budget] paired``, default on)."""
+    ``paired`` None means the suite's (``[budget] paired``, default on); ``units`` None
+    means every unit, else only the units with these ids (:func:`unit_id`; a cluster job's
+    selection, see :mod:`profiler.cluster`); ``check_device`` False takes the device as given
+    without checking that this machine has it (a Slurm submission from a login node)."""
 
     output: Path | None = None
     device: str | None = None
@@ -120,6 +132,8 @@ class RunOptions:
     max_minutes: float | None = None
     max_memory: int | None = None
     paired: bool | None = None
+    units: frozenset[str] | None = None
+    check_device: bool = True
 
 
 RunGroup = Callable[..., "GroupMeasurement"]
@@ -251,17 +265,24 @@ def _members(unit: Unit) -> tuple[PlannedCase, ...]:
     return unit.members if isinstance(unit, PlannedGroup) else (unit,)
 
 
+def unit_id(unit: Unit) -> str:
+    """A unit's id: a lone case's case id, a comparison group's group id."""
+    return unit.group_id if isinstance(unit, PlannedGroup) else unit.spec.case_id
+
+
 def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
     """Resolve the device, expand the suite, form its groups and keep this shard's units."""
     from profiler.measure.device import available_device
 
-    device = available_device(options.device or suite.device)
+    requested = options.device or suite.device
+    device = available_device(requested) if options.check_device else requested
     specs = expand_suite(suite, device)
     budget = suite.budget_for(device)
     paired = budget.paired is not False if options.paired is None else options.paired
     shard = options.shard
     units = tuple(u for k, u in enumerate(_units(specs, paired))
-                  if shard is None or shard.selects(k))
+                  if (shard is None or shard.selects(k))
+                  and (options.units is None or unit_id(u) in options.units))
     cases = tuple(sorted((c for u in units for c in _members(u)), key=lambda c: c.index))
     minutes = budget.max_minutes if options.max_minutes is None else options.max_minutes or None
     if minutes is not None and not (minutes >= 0 and math.isfinite(minutes)):
@@ -360,6 +381,10 @@ def budget_settings(settings: PairingSettings, budget: GroupBudget) -> PairingSe
                    group_time=budget.processes * budget.seconds_per_process)
 
 
+starting_file = _starting_file
+pending_units = _pending
+
+
 def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                           time_left: float | None,
                           memory_limit: int | None = None,
@@ -377,9 +402,7 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                              index=group.index, time_left=time_left,
                              memory_limit=memory_limit)
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        message = first if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {first}"
+        message = one_line(exc)
         records = tuple(CaseRecord(spec=m.spec, status="error", error=message, index=m.index,
                                    started_utc=utc_now(), group_id=group.group_id)
                         for m in group.members)

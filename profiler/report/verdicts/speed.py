@@ -28,22 +28,28 @@ from itertools import combinations
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
+from profiler.display import MODE_NAMES, percent
 from profiler.report.breakdown import measured_cost, measured_order
-from profiler.report.cells import points, ratio, sig
+from profiler.report.cells import points, sig
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.names import backbone_label
-from profiler.report.ratios import group_between, is_paired, ratio_between, ratio_cell
+from profiler.report.ratios import (
+    group_between,
+    is_paired,
+    machines_apart,
+    ratio_between,
+    ratio_cell,
+)
 from profiler.report.verdicts.decide import effort_of, what_would_decide
 from profiler.report.verdicts.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.verdicts.verdict import Verdict
 from profiler.results.environment import Environment
 from profiler.stats import RatioInterval, intervals_overlap
 
-__all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "ordering_verdicts", "ratio_verdicts",
+__all__ = ["RATIO_TOLERANCE", "ordering_verdicts", "ratio_verdicts",
            "setting_of"]
 
 RATIO_TOLERANCE = 0.05
-MODE_NAMES = {"infer": "inference", "train": "training"}
 
 
 def setting_of(data: ReportData, entry: BenchEntry) -> Setting:
@@ -103,18 +109,21 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     paper_fps, base_fps = row.fps(mode), base.fps(mode)
     name = MODE_NAMES[mode]
     if paper_fps is None or base_fps is None:
-        if mine is None or theirs is None:
+        if mine is None or theirs is None or machines_apart(data, mine, theirs):
             return None
         found = ratio_between(data, mine, theirs)
         return Verdict("throughput", subject, f"{name} FPS relative to the backbone", "n.a.",
                        "N/A (not timed in the paper)", f"{ratio_cell(found)} ({_where(mine)})",
                        "the paper prints no FPS for this row, so there is nothing to check")
     paper_ratio = paper_fps / base_fps
-    claim = f"{name} keeps {ratio(paper_ratio)} of the backbone's FPS"
-    paper = f"{paper_fps:g} / {base_fps:g} = {ratio(paper_ratio)}"
+    claim = f"{name} keeps {percent(paper_ratio)} of the backbone's FPS"
+    paper = f"{paper_fps:g} / {base_fps:g} = {percent(paper_ratio)}"
     if mine is None or theirs is None:
         return Verdict("throughput", subject, claim, "n.a.", paper, "–",
                        _missing(data, row.backbone, (row.method, "none"), mode))
+    apart = machines_apart(data, mine, theirs)
+    if apart is not None:
+        return Verdict("throughput", subject, claim, "n.a.", paper, "–", apart)
     found = ratio_between(data, mine, theirs)
     ours = f"{ratio_cell(found)} ({_where(mine)})"
     delta = found.ratio - paper_ratio
@@ -151,8 +160,9 @@ def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
     paper_fps, base_fps = row.fps(mode), base.fps(mode)
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     theirs = data.bench_for(row.backbone, "none", mode, base.options)
-    paper = "N/A" if paper_fps is None or base_fps is None else ratio(paper_fps / base_fps)
-    ours = "–" if mine is None or theirs is None else ratio(ratio_between(data, mine, theirs).ratio)
+    paper = "N/A" if paper_fps is None or base_fps is None else percent(paper_fps / base_fps)
+    ours = ("–" if mine is None or theirs is None or machines_apart(data, mine, theirs)
+            else percent(ratio_between(data, mine, theirs).ratio))
     return paper, ours
 
 
@@ -188,6 +198,9 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
     if entries[0] is None or entries[1] is None:
         return Verdict("ordering", subject, claim, "n.a.", paper, "–",
                        _missing(data, fast.backbone, (fast.method, slow.method), mode))
+    apart = machines_apart(data, entries[0], entries[1])
+    if apart is not None:
+        return Verdict("ordering", subject, claim, "n.a.", paper, "–", apart)
     found = ratio_between(data, entries[0], entries[1])
     rates = (entries[0].result.images_per_sec, entries[1].result.images_per_sec)
     ours = (f"{fast.label}/{slow.label} = {ratio_cell(found)}; {sig(rates[0])} vs "
@@ -219,7 +232,7 @@ def _untimed_verdict(data: ReportData, row: Table3Row, reference: Table3Row,
                      mode: str) -> Verdict | None:
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     other = data.bench_for(reference.backbone, reference.method, mode, reference.options)
-    if mine is None or other is None:
+    if mine is None or other is None or machines_apart(data, mine, other):
         return None
     found = ratio_between(data, mine, other)
     word = "faster" if found.ratio > 1 else "slower"
