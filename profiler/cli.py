@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from profiler.errors import AttnprofError
+from profiler.output import command_inputs
 from profiler.signals import Terminated, termination_raises
 
 __all__ = ["EXIT_BAD_INPUT", "ArgumentParser", "build_parser", "main"]
@@ -37,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "merge",
     "report",
+    "table",
     "reproduce",
     "compare",
     "gate",
@@ -67,6 +71,34 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _module_file(value: object) -> str | None:
+    """The source file of a user's ``package.module:attr`` (None for registry names)."""
+    if not isinstance(value, str) or ":" not in value:
+        return None
+    try:  # imports the parent packages only; their failure is the command's to report
+        spec = importlib.util.find_spec(value.partition(":")[0])
+    except Exception:
+        return None
+    return spec.origin if spec is not None and spec.origin else None
+
+
+def input_files(args: argparse.Namespace) -> list[str]:
+    """The files a command reads (its parser's ``input_args`` defaults name them, and the
+    source of a user's own MODEL, attention or block): no output of the command may be
+    written onto one (:func:`profiler.output.command_inputs`)."""
+    found: list[str] = []
+    for name in getattr(args, "input_args", ()):
+        value = getattr(args, name, None)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None and os.path.isfile(item):
+                found.append(os.fspath(item))
+    for name in ("model", "attention", "block"):
+        source = _module_file(getattr(args, name, None))
+        if source is not None and os.path.isfile(source):
+            found.append(source)
+    return found
+
+
 def _report(exc: AttnprofError) -> int:
     """Print ``exc`` as the one error line; a measurement that could not be saved goes to
     stdout first (OutputError.unsaved), so that nothing measured is lost."""
@@ -85,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    with termination_raises():
+    with termination_raises(), command_inputs(input_files(args)):
         try:
             return int(args.func(args))
         except AttnprofError as exc:

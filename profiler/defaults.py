@@ -17,6 +17,8 @@ __all__ = [
     "DEVICE",
     "DTYPE",
     "INPUT_SHAPE",
+    "MAX_PROFILED_STEPS",
+    "MAX_TIMED_STEPS",
     "MIN_TIME",
     "MODE",
     "REPEATS",
@@ -47,6 +49,10 @@ WARMUP = 3
 BREAKDOWN_BATCH = 4
 BREAKDOWN_TIMED_STEPS = 3
 BREAKDOWN_PROFILED_STEPS = 2
+# Upper limits: every profiled step keeps all its events in memory (a ResNet-50 training step
+# holds tens of thousands), and timed steps run one after another with no time budget.
+MAX_PROFILED_STEPS = 100  # breakdown --profiled-steps; trace: (wait+warmup+active) x repeat
+MAX_TIMED_STEPS = 10_000  # breakdown --timed-steps
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "ResultFileError",
     "SuiteError",
     "UnknownNameError",
+    "one_line",
 ]
 
 
@@ -88,3 +89,20 @@ class LockedError(AttnprofError, RuntimeError):
     def __init__(self, message: str, pid: int | None = None) -> None:
         super().__init__(message)
         self.pid = pid
+
+
+
+def one_line(exc: BaseException, *, typed: bool | None = None) -> str:
+    """``exc`` as the one line a user or a result file is shown: the first line of its message.
+
+    ``typed`` puts the exception's type name in front (``"ValueError: ..."``): by default
+    (None) for everything but attnprof's own errors, which speak for themselves; True always,
+    False never. An exception without a message is shown by its type name alone.
+    """
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if typed is None:
+        typed = not isinstance(exc, AttnprofError)
+    if not first:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if typed else first

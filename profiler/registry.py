@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from profiler.errors import UnknownNameError
+from profiler.errors import UnknownNameError, one_line
 
 __all__ = ["Entry", "Registry", "is_import_path", "load_object"]
 
@@ -46,9 +46,8 @@ def load_object(path: str) -> Any:
             f"cannot import module {module_name!r} from {path!r}: {exc}"
         ) from exc
     except (Exception, SystemExit) as exc:  # the module itself fails while it is imported
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise UnknownNameError(f"cannot import module {module_name!r} from {path!r}: it "
-                               f"raised {type(exc).__name__}: {first}".rstrip(": ")) from None
+                               f"raised {one_line(exc, typed=True)}") from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

@@ -22,7 +22,14 @@ no device, no process; it is tested with scripted members on fake clocks.
 4. **Ratios**: per round, each member's throughput over the baseline's (the baseline is
    ``none`` or the first member: the caller says which), estimated with its 95% interval by
    :func:`profiler.stats.ratio_interval` (Hodges-Lehmann + Wilcoxon signed-rank).
-5. **Stopping rule**: after at least ``min_rounds`` rounds, stop when every ratio's interval
+5. **Telemetry**: a sampler (:mod:`profiler.telemetry`; on unless
+   ``settings.telemetry`` is False; a caller or a test may pass its own) brackets every
+   round and says whether another process, steal time or a throttled GPU disturbed it.
+   Disturbed rounds are kept but left out of the ratios and their intervals
+   (:func:`profiler.telemetry.rounds.counted_ratios`: the one rule of which rounds
+   count); ``comparisons_all`` keeps the intervals on all rounds as a diagnostic.
+6. **Stopping rule**: after at least ``min_rounds`` rounds, stop when there are enough clean
+   rounds for an interval and every ratio's interval
    half-width is below ``target_half_width`` (2 percentage points by default:
    :data:`DEFAULT_TARGET_HALF_WIDTH`), when the rounds have used ``group_time`` seconds or
    the caller's ``deadline`` has passed, or after ``max_rounds``. ``stopped`` says which.
@@ -40,16 +47,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from profiler.errors import AttnprofError, InvalidOptionError, OutOfMemoryError
+from profiler.errors import InvalidOptionError, OutOfMemoryError, one_line
 from profiler.results.fields import known_fields
+from profiler.results.telemetry import RoundTelemetry, disturbed_mask
 from profiler.stats import (
     CONFIDENCE,
+    MIN_ROUNDS_FOR_INTERVAL,
     RatioInterval,
     median,
     ratio_interval,
-    round_ratios,
     steps_for_budget,
 )
+from profiler.telemetry import RoundSampler, default_sampler
+from profiler.telemetry.rounds import clean_count, counted_ratios
+from profiler.user_code import user_code
 
 __all__ = [
     "DEFAULT_BLOCK_TIME",
@@ -85,7 +96,8 @@ class Member(Protocol):
     ``warm_up()`` runs its warm-up and returns the warm-up step times (seconds);
     ``time_block(steps)`` runs ``steps`` steps back to back and returns each one's time.
     Either may raise: :class:`~profiler.errors.OutOfMemoryError` is recorded as ``oom``, any
-    other exception as ``error`` (KeyboardInterrupt propagates).
+    other exception as ``error``, ``sys.exit`` in it too (:mod:`profiler.user_code`: a real Ctrl-C
+    propagates).
     """
 
     name: str
@@ -108,6 +120,7 @@ class PairingSettings:
     target_half_width: float = DEFAULT_TARGET_HALF_WIDTH
     confidence: float = CONFIDENCE
     order: str = "shuffle"
+    telemetry: bool = True
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -164,16 +177,21 @@ class MemberOutcome:
 
 
 def paired_interval(member: MemberOutcome, baseline: MemberOutcome,
-                    confidence: float = CONFIDENCE) -> RatioInterval | None:
-    """``member``'s throughput over ``baseline``'s from the rounds both ran (None: none)."""
-    ratios = round_ratios(member.times, baseline.times, member.batch, baseline.batch)
+                    confidence: float = CONFIDENCE,
+                    disturbed: Sequence[bool] | None = None) -> RatioInterval | None:
+    """``member``'s throughput over ``baseline``'s from the rounds both ran that count
+    (``disturbed``: per round; None: all count) (None: no round paired them)."""
+    ratios = counted_ratios(member.times, baseline.times, member.batch, baseline.batch,
+                            disturbed)
     return ratio_interval(ratios, confidence) if ratios else None
 
 
 @dataclass(frozen=True)
 class RoundsOutcome:
     """Everything a group's rounds produced. ``comparisons[i]`` is member ``i``'s ratio to
-    the baseline (None for the baseline itself and when no round paired them)."""
+    the baseline (None for the baseline itself and when no round paired them), on the rounds
+    that count; ``comparisons_all`` the same on every round (a diagnostic). ``telemetry`` has
+    one entry per round (empty: telemetry off or absent, ``telemetry_absent`` says why)."""
 
     members: tuple[MemberOutcome, ...]
     baseline: int
@@ -185,20 +203,26 @@ class RoundsOutcome:
     stopped: str
     warmup_s: float
     rounds_s: float
+    comparisons_all: tuple[RatioInterval | None, ...] = ()
+    telemetry: tuple[RoundTelemetry, ...] = ()
+    telemetry_absent: tuple[str, ...] = ()
 
     @property
     def rounds(self) -> int:
         return len(self.orders)
 
+    @property
+    def disturbed(self) -> tuple[bool, ...]:
+        """Per round, whether telemetry found it disturbed."""
+        return disturbed_mask(self.telemetry, self.rounds)
+
 
 def _failure(exc: Exception) -> tuple[str, str]:
     """(status, one-line message): attnprof's errors speak for themselves, others get their
     type name in front."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, OutOfMemoryError):
-        return "oom", first
-    return "error", first if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {first}"
+        return "oom", one_line(exc, typed=False)
+    return "error", one_line(exc)
 
 
 class _State:
@@ -209,6 +233,7 @@ class _State:
         self.errors: list[str | None] = [None] * len(members)
         self.warmups: list[tuple[float, ...]] = [() for _ in members]
         self.times: list[list[tuple[float, ...] | None]] = [[] for _ in members]
+        self.telemetry: list[RoundTelemetry] = []
 
     def active(self) -> list[int]:
         return [i for i, s in enumerate(self.status) if s == "ok"]
@@ -238,32 +263,60 @@ def _order(active: list[int], round_index: int, settings: PairingSettings,
     return shuffled
 
 
-def _comparisons(outcomes: Sequence[MemberOutcome], baseline: int,
-                 confidence: float) -> tuple[RatioInterval | None, ...]:
+def _comparisons(outcomes: Sequence[MemberOutcome], baseline: int, confidence: float,
+                 disturbed: Sequence[bool] | None) -> tuple[RatioInterval | None, ...]:
     base = outcomes[baseline]
-    return tuple(None if i == baseline else paired_interval(o, base, confidence)
+    return tuple(None if i == baseline else paired_interval(o, base, confidence, disturbed)
                  for i, o in enumerate(outcomes))
 
 
 def _converged(state: _State, members: Sequence[Member], baseline: int,
                settings: PairingSettings) -> bool:
+    disturbed = disturbed_mask(state.telemetry, len(state.telemetry))
+    if state.telemetry and clean_count(disturbed) < MIN_ROUNDS_FOR_INTERVAL:
+        return False  # too few clean rounds yet: go on while the budget lasts
     outcomes = state.outcomes(members)
     wanted = [i for i in state.active() if i != baseline]
     for i in wanted:
-        interval = paired_interval(outcomes[i], outcomes[baseline], settings.confidence)
+        interval = paired_interval(outcomes[i], outcomes[baseline], settings.confidence,
+                                   disturbed or None)
         if interval is None or not interval.half_width < settings.target_half_width:
             return False
     return True
 
 
+def _run_round(state: _State, members: Sequence[Member], order: list[int], steps: int,
+               sampler: RoundSampler | None) -> None:
+    """One block of every member in ``order``, bracketed by the telemetry sampler."""
+    for i in range(len(members)):
+        state.times[i].append(None)
+    if sampler is not None:
+        sampler.begin()
+    try:
+        for i in order:
+            try:
+                with user_code(members[i].name):
+                    block = tuple(float(t) for t in members[i].time_block(steps))
+            except Exception as exc:
+                state.fail(i, exc)
+                continue
+            state.times[i][-1] = block
+    finally:  # also on Ctrl-C: the sampler's thread ends with the round
+        if sampler is not None:
+            state.telemetry.append(sampler.end())
+
+
 def run_rounds(members: Sequence[Member], settings: PairingSettings | None = None, *,
                baseline: int = 0, seed: int | None = None,
                now: Callable[[], float] = time.monotonic,
-               deadline: float | None = None) -> RoundsOutcome:
+               deadline: float | None = None,
+               sampler: RoundSampler | None = None) -> RoundsOutcome:
     """Warm up every member, then time them in interleaved rounds (see the module doc).
 
     ``now`` is the clock of the time budgets (seconds); ``deadline`` (in ``now``'s units) ends
     the rounds early, for a caller with a budget of its own, once ``min_rounds`` have run.
+    ``sampler`` brackets every round (None: this machine's, from the members' ``device``
+    attributes where they have one, unless ``settings.telemetry`` is False).
     """
     settings = settings or PairingSettings()
     if len(members) < 2:
@@ -273,10 +326,14 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
     state = _State(members)
+    if sampler is None and settings.telemetry:
+        sampler = default_sampler([str(getattr(m, "device", "")) for m in members])
+    absent = ("telemetry off",) if sampler is None else sampler.absent
     start = now()
     for i, member in enumerate(members):
         try:
-            state.warmups[i] = tuple(float(t) for t in member.warm_up())
+            with user_code(member.name):
+                state.warmups[i] = tuple(float(t) for t in member.warm_up())
         except Exception as exc:
             state.fail(i, exc)
     steps = _steps_per_block(state, settings)
@@ -292,15 +349,7 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
             stopped = "nothing to compare"
             break
         order = _order(active, len(orders), settings, rng)
-        for i in range(len(members)):
-            state.times[i].append(None)
-        for i in order:
-            try:
-                block = tuple(float(t) for t in members[i].time_block(steps))
-            except Exception as exc:
-                state.fail(i, exc)
-                continue
-            state.times[i][-1] = block
+        _run_round(state, members, order, steps, sampler)
         orders.append(tuple(order))
         if len(orders) < settings.min_rounds:
             continue
@@ -316,8 +365,11 @@ def run_rounds(members: Sequence[Member], settings: PairingSettings | None = Non
             break
     outcomes = state.outcomes(members)
     finished = now()
+    disturbed = disturbed_mask(state.telemetry, len(orders))
     return RoundsOutcome(
         members=outcomes, baseline=baseline, settings=settings, seed=seed,
         steps_per_round=steps, orders=tuple(orders),
-        comparisons=_comparisons(outcomes, baseline, settings.confidence), stopped=stopped,
-        warmup_s=rounds_start - start, rounds_s=finished - rounds_start)
+        comparisons=_comparisons(outcomes, baseline, settings.confidence, disturbed),
+        stopped=stopped, warmup_s=rounds_start - start, rounds_s=finished - rounds_start,
+        comparisons_all=_comparisons(outcomes, baseline, settings.confidence, None),
+        telemetry=tuple(state.telemetry), telemetry_absent=tuple(absent))

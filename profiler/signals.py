@@ -9,6 +9,11 @@ are ended (:mod:`profiler.measure.children`), temporary folders and result-file 
 removed. Further such signals are ignored while that cleanup runs. ``Terminated`` derives
 from BaseException, so that code catching ``Exception`` (a suite recording a failed case)
 does not swallow it.
+
+Ctrl-C is counted: while :func:`termination_raises` is active, SIGINT goes through a handler
+that adds one to :func:`interrupts` and then raises KeyboardInterrupt as Python's own does.
+That is how :mod:`profiler.user_code` tells a real Ctrl-C (a SIGINT arrived) from a
+user's model that raises KeyboardInterrupt itself (none did).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["SIGNALS", "Terminated", "termination_raises"]
+__all__ = ["SIGNALS", "Terminated", "counting_interrupts", "interrupts", "termination_raises"]
 
 SIGNALS: tuple[signal.Signals, ...] = tuple(
     s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
@@ -37,6 +42,25 @@ class Terminated(BaseException):
         return 128 + self.signum
 
 
+_interrupts = 0
+
+
+def interrupts() -> int:
+    """How many SIGINTs (Ctrl-C) arrived while :func:`termination_raises` was active."""
+    return _interrupts
+
+
+def counting_interrupts() -> bool:
+    """True where SIGINT is counted now (inside the CLI's main thread)."""
+    return signal.getsignal(signal.SIGINT) is _interrupt
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    global _interrupts
+    _interrupts += 1
+    raise KeyboardInterrupt
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
     for sig in SIGNALS:  # one exception; later signals must not interrupt the cleanup
         signal.signal(sig, signal.SIG_IGN)
@@ -45,11 +69,14 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def termination_raises() -> Iterator[None]:
-    """While active, SIGTERM/SIGHUP raise :class:`Terminated` (main thread only)."""
+    """While active, SIGTERM/SIGHUP raise :class:`Terminated` and SIGINT is counted
+    (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.signal(sig, _raise) for sig in SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _interrupt)
     try:
         yield
     finally:

@@ -343,9 +343,15 @@ class BreakdownSpec:
 
     def __post_init__(self) -> None:
         self.bench_spec()  # same checks as timing
-        for name in ("timed_steps", "profiled_steps"):
+        limits = {"timed_steps": defaults.MAX_TIMED_STEPS,
+                  "profiled_steps": defaults.MAX_PROFILED_STEPS}
+        for name, limit in limits.items():
             if getattr(self, name) <= 0:
                 raise InvalidOptionError(f"{name} must be a positive integer")
+            if getattr(self, name) > limit:
+                raise InvalidOptionError(f"{name} must be at most {limit} (each profiled step "
+                                         "keeps its events in memory), got "
+                                         f"{getattr(self, name)}")
 
     def bench_spec(self) -> BenchSpec:
         """The timing spec of the same step (no memory measurement)."""

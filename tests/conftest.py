@@ -1,9 +1,14 @@
-"""Shared test configuration: GPU tests skip cleanly on machines without CUDA."""
+"""Shared test configuration: GPU tests skip cleanly on machines without CUDA; fixtures
+several test modules share (built once per session)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+
+from tests.helpers.gate_repo import GateRepo, make_gate_repo
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -13,3 +18,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_gate_repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
+    """The gate's throwaway repository (:mod:`tests.helpers.gate_repo`), built once for every
+    module that needs it; use :func:`gate_repo`, which checks out ``base`` first."""
+    return make_gate_repo(Path(tmp_path_factory.mktemp("gate-repo")), shape="16x32x32")
+
+
+@pytest.fixture(scope="module")
+def gate_repo(shared_gate_repo: GateRepo) -> GateRepo:
+    """The shared gate repository with ``base`` checked out, as a fresh one would be."""
+    shared_gate_repo.checkout("base")
+    return shared_gate_repo

@@ -14,9 +14,9 @@ from profiler.measure.timing.clock import PerfCounterClock
 from profiler.results.breakdown import PARTS
 from profiler.spec import BreakdownSpec, Workload
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS
+from tests.helpers.specs import TINY
 
 HEAVY = "tests.helpers.breakdown_models:HeavyConvNet"
-TINY = "tests.helpers.user_objects:TinyNet"
 
 
 def _spec(model: str = HEAVY, mode: str = "train", channels: int = IN_CHANNELS,

@@ -42,7 +42,7 @@ def test_json_has_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> Non
 def test_output_file_loads_as_a_result_file(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "out" / "bench.json"
-    assert main(["bench", TINY, *FAST, "--mode", "train", "-o", str(path)]) == 0
+    assert main(["bench", TINY, *FAST, "--mode", "train", "--threads", "1", "-o", str(path)]) == 0
     table = capsys.readouterr().out
     assert "images/s (median)" in table and "cpu_rss_hwm_child" in table
     loaded = load_result_file(path)

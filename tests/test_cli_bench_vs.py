@@ -9,12 +9,10 @@ import pytest
 
 from profiler.cli import main
 from profiler.results import BenchResult, load_result_file
+from tests.helpers.specs import FAST_ARGS, FAST_ROUNDS, GATE
+from tests.helpers.specs import TINY as NET
 
-NET = "tests.helpers.user_objects:TinyNet"
-GATE = "tests.helpers.user_objects:Gate"
-QUICK = ["--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1", "--min-time", "0.01",
-         "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8", "--group-time", "0.3",
-         "--seed", "3"]
+QUICK = [*FAST_ARGS[2:], "--no-memory", "--min-time", "0.01", *FAST_ROUNDS, "--seed", "3"]
 SMALL = ["--input", "3x16x16"]
 
 
@@ -66,8 +64,10 @@ def test_blocks_at_the_same_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_member_out_of_memory_is_listed_and_the_rest_measured(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", NET, "--vs", "eca", "--vs", "tests.helpers.user_objects:OomGate",
-                 *SMALL, *QUICK, "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+                 *SMALL, *QUICK, "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert "1 member(s) of the group failed: tests.helpers.user_objects:OomGate" in captured.err
+    data = json.loads(captured.out)
     eca, oom = data["comparisons"]
     assert eca["status"] == "ok" and eca["ci_low"] is not None
     assert oom["status"] == "oom" and oom["error"].startswith("out of memory on cpu at batch 2")

@@ -18,7 +18,7 @@ from profiler.compare import (
     parse_rule,
     resolve_rules,
 )
-from profiler.compare.gate import match_cases
+from profiler.compare.judge import match_cases
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile
 from profiler.compare.metrics import format_value
 from profiler.errors import InvalidOptionError, ResultFileError
@@ -92,7 +92,7 @@ def test_drop_past_limit_and_significant_is_a_regression() -> None:
 
 def test_drop_past_limit_but_not_significant_is_noise() -> None:
     rule = parse_rule("images_per_sec:-5%")
-    assert judge(rule, _samples(100, 0.3), _samples(90, 0.3, seed=1))[0] == "within noise"
+    assert judge(rule, _samples(100, 0.3), _samples(90, 0.3, seed=1))[0] == "inconclusive"
 
 
 def test_too_few_samples_fall_back_to_median_intervals() -> None:
@@ -101,12 +101,12 @@ def test_too_few_samples_fall_back_to_median_intervals() -> None:
                           MetricValue(90, (89.0, 90.0, 91.0)))
     assert outcome == "regression" and "median intervals" in test
     assert judge(rule, MetricValue(100, (80.0, 100.0, 120.0)),
-                 MetricValue(90, (85.0, 90.0, 95.0)))[0] == "within noise"
+                 MetricValue(90, (85.0, 90.0, 95.0)))[0] == "inconclusive"
 
 
 def test_small_change_is_ok_and_large_gain_improved() -> None:
     rule = parse_rule("images_per_sec:-5%")
-    assert judge(rule, _samples(100, 0.02), _samples(97, 0.02, seed=1))[0] == "ok"
+    assert judge(rule, _samples(100, 0.02), _samples(97, 0.02, seed=1))[0] == "unchanged"
     assert judge(rule, _samples(100, 0.02), _samples(120, 0.02, seed=1))[0] == "improved"
 
 
@@ -121,20 +121,20 @@ def test_reported_ranges_without_samples() -> None:
     apart = judge(rule, MetricValue(1.0, (), (0.99, 1.01)), MetricValue(1.2, (), (1.19, 1.21)))
     assert apart == ("regression", "limit + reported IQR overlap")
     assert judge(rule, MetricValue(1.0, (), (0.8, 1.2)),
-                 MetricValue(1.2, (), (1.1, 1.3)))[0] == "within noise"
+                 MetricValue(1.2, (), (1.1, 1.3)))[0] == "inconclusive"
 
 
 def test_without_samples_the_limit_alone_decides() -> None:
     rule = parse_rule("peak_memory_bytes:+50MB")
     outcome, test = judge(rule, MetricValue(100e6), MetricValue(151e6))
     assert (outcome, test) == ("regression", "limit (no samples)")
-    assert judge(rule, MetricValue(100e6), MetricValue(149e6))[0] == "ok"
+    assert judge(rule, MetricValue(100e6), MetricValue(149e6))[0] == "unchanged"
 
 
 def test_exact_metric_any_change_unless_relaxed() -> None:
     assert judge(parse_rule("params:0"), MetricValue(1000), MetricValue(1001))[0] == "regression"
-    assert judge(parse_rule("params:0"), MetricValue(1000), MetricValue(1000))[0] == "ok"
-    assert judge(parse_rule("params:1%"), MetricValue(1000), MetricValue(995))[0] == "ok"
+    assert judge(parse_rule("params:0"), MetricValue(1000), MetricValue(1000))[0] == "unchanged"
+    assert judge(parse_rule("params:1%"), MetricValue(1000), MetricValue(995))[0] == "unchanged"
     assert judge(parse_rule("params:+2"), MetricValue(1000), MetricValue(997))[0] == "regression"
 
 
@@ -233,7 +233,7 @@ def test_noise_past_a_tight_limit_is_within_noise() -> None:
     baseline = load_measurements(RESULTS / "baseline.json")
     noise = compare_files(baseline, load_measurements(RESULTS / "new-noise.json"), rules)
     outcomes = {r.outcome for r in noise.rows}
-    assert "within noise" in outcomes and not noise.regressions
+    assert "inconclusive" in outcomes and not noise.regressions
 
 
 def test_pytest_benchmark_reader() -> None:

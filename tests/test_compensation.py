@@ -72,12 +72,12 @@ def test_a_negative_cost_takes_nothing_out_and_no_steps_is_an_error() -> None:
         compensate(placements, [], 1.0)
 
 
-def _scripted(plain: float, extra: float) -> list[float]:
+def _scripted(plain: float, extra: float, rounds: int = OVERHEAD_ROUNDS,
+              steps: int = OVERHEAD_STEPS) -> list[float]:
     """calibrate's clock order: warm-up, the thrown-away window (1 + steps), then per round
     ``steps`` plain steps and one window (1 thrown-away + ``steps``)."""
-    window = [plain + extra] * (OVERHEAD_STEPS + 1)
-    rounds = ([plain] * OVERHEAD_STEPS + window) * OVERHEAD_ROUNDS
-    return [plain] * OVERHEAD_WARMUP + window + rounds
+    window = [plain + extra] * (steps + 1)
+    return [plain] * OVERHEAD_WARMUP + window + ([plain] * steps + window) * rounds
 
 
 def _tiny_step() -> None:
@@ -106,7 +106,9 @@ def test_the_probe_calibrates_in_both_modes(mode: str) -> None:
     spec = BenchSpec(workload=Workload.for_model("resnet18"), mode=mode, batch=8, threads=1)
     probe = probe_spec(spec)
     assert probe.mode == mode and probe.batch == 2 and probe.threads == 1
-    result = calibrate_probe(spec, torch.device("cpu"), FakeClock(_scripted(1e-3, 1e-3)))
+    # two rounds of two steps: the probe's events are the point, not a precise cost
+    result = calibrate_probe(spec, torch.device("cpu"), FakeClock(_scripted(1e-3, 1e-3, 2, 2)),
+                             rounds=2, steps=2)
     # training records backward nodes and the optimizer's ops too
     assert result.probe_events_per_step > (60 if mode == "train" else 20)
     assert result.us_per_event == pytest.approx(1000.0 / result.probe_events_per_step)

@@ -17,6 +17,7 @@ from tests.helpers.specs import tiny_spec
 _spec = partial(tiny_spec, mode="train", min_time=0.05, nproc=2, warmup=2, memory=True)
 
 
+@pytest.mark.slow  # torchrun: two processes importing torch
 def test_two_gloo_processes_end_to_end() -> None:
     result = bench(_spec())
     assert result.nproc == 2 and [r.rank for r in result.per_rank] == [0, 1]

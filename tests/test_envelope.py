@@ -27,6 +27,7 @@ from profiler.spec import BenchSpec, CountSpec, Workload
 
 COUNT = CountSpec(Workload.for_model("resnet50", "eca", {"k_size": [3, 5, 5, 7]}))
 BENCH = BenchSpec(Workload.for_block("se", 64, (56, 56)), mode="train", batch=8)
+ECA = BenchSpec(Workload.for_block("eca", 64, (56, 56)), mode="train", batch=8)
 
 
 def _file() -> ResultFile:
@@ -34,9 +35,11 @@ def _file() -> ResultFile:
                                                  flops=4_100_000_000, input_shape=(1, 3, 224, 224)),
                        index=0, started_utc="2026-01-01T00:00:00Z", duration_s=1.5)
     bench = CaseRecord(BENCH, status="skipped", error="not started: budget spent", index=1)
+    eca = CaseRecord(ECA, status="oom", error="out of memory", index=2,
+                     group_id=GROUP.group_id)
     return ResultFile(
         environment=Environment(device="cpu", device_name="Test CPU", torch_threads=2),
-        cases=(count, bench),
+        cases=(count, bench, eca),
         suite=SuiteInfo(name="tiny", path="suites/tiny.toml", hash="sha256:ab", claims=None,
                         description="d", device="cpu", planned=4, total=11,
                         shard=Shard(2, 3)),
@@ -48,13 +51,14 @@ def _file() -> ResultFile:
 
 
 GROUP = GroupResult(
-    group_id=group_id("comparison", ("bench-a", "bench-b"), 0),
-    members=(GroupMember("bench-a", "se", "train se b8", 8, warmup_steps=4,
+    group_id=group_id("comparison", (BENCH.case_id, ECA.case_id), 0),
+    members=(GroupMember(BENCH.case_id, "se", BENCH.label, 8, warmup_steps=4,
                          times=((0.1, 0.1), (0.11, 0.1))),
-             GroupMember("bench-b", "eca", "train eca b8", 8, status="oom",
+             GroupMember(ECA.case_id, "eca", ECA.label, 8, status="oom",
                          error="out of memory", times=((0.2, 0.2), None))),
-    ratios=(GroupRatio(1, "bench-b", "eca", 0.5, None, None, 1),),
-    settings={"min_rounds": 8, "order": "shuffle"}, seed=42, steps_per_round=2,
+    ratios=(GroupRatio(1, ECA.case_id, "eca", 0.5, None, None, 1),),
+    confidence=0.95, settings={"min_rounds": 8, "order": "shuffle"}, seed=42,
+    steps_per_round=2,
     orders=((0, 1), (0,)), stopped="nothing to compare", index=1)
 
 
@@ -92,7 +96,7 @@ def test_with_group_adds_the_group_and_its_cases() -> None:
 
 
 def test_status_counts_include_every_status() -> None:
-    assert _file().status_counts() == {"ok": 1, "oom": 0, "error": 0, "skipped": 1}
+    assert _file().status_counts() == {"ok": 1, "oom": 1, "error": 0, "skipped": 1}
 
 
 # A version-1 file as the first attnprof wrote it: no suite device/planned/shard, no parts,
@@ -198,7 +202,7 @@ def test_with_case_replaces_the_same_case() -> None:
     redo = CaseRecord(BENCH, result=BenchResult(images_per_sec=10.0, images_per_sec_iqr=0.1,
                                                 step_ms_median=800.0), index=1)
     updated = result.with_case(redo)
-    assert len(updated.cases) == 2 and updated.case(BENCH.case_id) == redo
+    assert len(updated.cases) == 3 and updated.case(BENCH.case_id) == redo
     assert updated.updated_utc
 
 

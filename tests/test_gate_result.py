@@ -101,7 +101,7 @@ def test_table_lists_failures_first_and_what_would_decide() -> None:
     assert "1 regression, 1 unchanged, 2 inconclusive, 1 of 2 count cases changed" in lines[0]
     assert lines[0].endswith("FAIL (exit 1)")
     assert text.index("count eca b1") < text.index("REGRESSION") < text.index("infer unchanged")
-    assert "0.900 [0.880, 0.920]" in text
+    assert "90.0% [88.0, 92.0]" in text
     assert "about 32 rounds (16 s of timing) would decide it" in text
     assert "rerun with --max-minutes 20, or on a quieter machine" in text  # 5 min x 16 s / 4 s
     # 900 rounds from 8: extrapolated too far to mean anything
@@ -145,8 +145,8 @@ def test_attempts_round_trip_and_an_unconfirmed_case_says_why(tmp_path: Path) ->
     assert load_gate_result(path) == result
     text = render(result)
     assert "REGRESSION (confirmed)" in text and "inconclusive (not confirmed)" in text
-    assert ("infer slow process b4: not confirmed (first 0.900 [0.880, 0.920] regression; "
-            "fresh processes 1.000 [0.980, 1.020] unchanged)") in text
+    assert ("infer slow process b4: not confirmed (first 90.0% [88.0, 92.0] regression; "
+            "fresh processes 100.0% [98.0, 102.0] unchanged)") in text
     assert "stands only if the rounds of both attempts, pooled, still say so" in text
     assert "❌ regression (confirmed)" in render(result, "markdown")
     with pytest.raises(ValueError, match="unknown confirmation"):

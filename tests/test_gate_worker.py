@@ -20,7 +20,7 @@ from profiler.gate.side import (
     worker_environment,
 )
 from profiler.gate.worker import PROTOCOL_VERSION, Worker, decode, encode, serve
-from tests.helpers.gate_repo import GateRepo, make_gate_repo
+from tests.helpers.gate_repo import GateRepo
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "suites" / "tiny.toml"
@@ -116,8 +116,8 @@ def test_the_environment_puts_the_tree_first_and_fixes_malloc(tmp_path: Path) ->
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
-    return make_gate_repo(tmp_path_factory.mktemp("gate-repo"))
+def repo(gate_repo: GateRepo) -> GateRepo:
+    return gate_repo  # built once per session (tests/conftest.py)
 
 
 def _side(repo: GateRepo) -> Side:

@@ -14,14 +14,14 @@ import pytest
 from profiler.errors import InvalidOptionError
 from profiler.gate.worktree import base_worktree, repository_root, resolve_commit
 from profiler.signals import Terminated
-from tests.helpers.gate_repo import GateRepo, make_gate_repo
+from tests.helpers.gate_repo import GateRepo
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
-    return make_gate_repo(tmp_path_factory.mktemp("gate-repo"))
+def repo(gate_repo: GateRepo) -> GateRepo:
+    return gate_repo  # built once per session (tests/conftest.py)
 
 
 def test_repository_root_and_commits(repo: GateRepo, tmp_path: Path) -> None:

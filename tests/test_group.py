@@ -12,8 +12,8 @@ from profiler.report.ratios import group_interval
 from profiler.results.bench import BenchResult
 from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import TINY as USER
 
-USER = "tests.helpers.user_objects:TinyNet"
 OOM = "tests.helpers.user_objects:OomNet"
 QUICK = PairingSettings(block_time=0.002, min_rounds=6, max_rounds=8, group_time=0.2)
 

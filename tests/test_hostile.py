@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ from profiler.results import BenchResult, CountResult
 from profiler.results.envelope import load_result_file
 from profiler.spec import BenchSpec, CountSpec
 from tests.helpers.fakes import FakeMeasure, install
+from tests.helpers.specs import FAST_TIMING, TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,12 +50,10 @@ BASELINE = FIXTURES / "results" / "baseline.json"
 PB_BASELINE = FIXTURES / "pytest-benchmark" / "baseline.json"
 TINY_SUITE = FIXTURES / "suites" / "tiny.toml"
 TINY_CASES = 7
-TINY = "tests.helpers.user_objects:TinyNet"
 EXIT_NET = "tests.helpers.hostile_models:ExitNet"
 BROKEN = "tests.helpers.raises_at_import:Net"
 Check = Callable[[Path, str], None]
-FAST = ["--input", "3x16x16", "--batch", "2", "--min-time", "0.01", "--repeats", "1",
-        "--warmup", "1", "--no-memory", "--threads", "1"]
+FAST = FAST_TIMING
 
 
 # --- the arena: inputs made once per module ---------------------------------------------------
@@ -231,6 +231,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _suite(folder, "bench-tiny.toml", kind="bench", models=f'"{TINY}"',
            budget="[budget]\nmin_time = 0.01\nrepeats = 1\nwarmup = 1\n",
            extra='modes = ["infer", "train"]\nbatch = 2')
+    second_sweep_inputs(folder)
     (folder / "mixed.toml").write_text(
         SUITE_TEMPLATE.format(name='"mixed"', kind="bench", models=f'"{TINY}"',
                               budget="[budget]\nmin_time = 0.01\nrepeats = 1\nwarmup = 1\n",
@@ -304,10 +305,12 @@ def _copy_tiny_run(name: str) -> Callable[[Path], None]:
 
     def make(work: Path) -> None:
         from profiler.suites import RunOptions, load_suite, run_suite
+        from tests.helpers.fake_groups import FakeGroups
 
         run_suite(load_suite(str(TINY_SUITE)), RunOptions(output=work / name),
                   run_case=lambda spec: case_module.CaseRecord(spec=spec, status="error",
-                                                               error="later"))
+                                                               error="later"),
+                  run_group=FakeGroups(FakeMeasure()))  # made up, as the cases are
 
     return make
 
@@ -496,6 +499,23 @@ CASES: list[Hostile] = [
     Hostile("report-disk-full", ("report", "{in}/good.json", "--claims", "none", "-o",
                                  "{w}/r.md"), 2, "No space left on device",
             patch=_disk_full_after(0)),
+    # table: the report's validation, and its output through the one writer
+    *(Hostile(f"table-{name}", ("table", f"{{in}}/{name}.json"), 2, _FIELD_ERRORS[name])
+      for name in ("nan-ips", "float-params", "ok-null-result")),
+    Hostile("table-missing", ("table", "{in}/nowhere.json"), 2, "no such file"),
+    Hostile("table-o-exists", ("table", "{in}/good.json", "-o", "{w}/t.tex"), 2,
+            "exists; pass --overwrite", setup=_touch("t.tex"), check=_kept("t.tex")),
+    Hostile("table-o-fifo", ("table", "{in}/good.json", "-o", "{in}/fifo.json",
+                             "--overwrite"), 2, "not a regular file"),
+    Hostile("table-o-input", ("table", "{w}/in.json", "-o", "{w}/in.json", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy_good("in.json")),
+    Hostile("table-disk-full", ("table", "{in}/good.json", "--format", "csv", "-o",
+                                "{w}/t.csv"), 2, "No space left on device",
+            patch=_disk_full_after(0)),
+    Hostile("table-bad-column", ("table", "{in}/good.json", "--columns", "params,latency"), 2,
+            "unknown column 'latency' in --columns"),
+    Hostile("table-bad-format", ("table", "{in}/good.json", "--format", "docx"), 2,
+            "invalid choice: 'docx'"),
     # merge: never onto an input, never over a file unless told
     Hostile("merge-o-exists", ("merge", "{in}/good.json", "-o", "{w}/m.json"), 2,
             "exists; pass --overwrite", setup=_touch("m.json"), check=_kept("m.json")),
@@ -608,7 +628,7 @@ CASES: list[Hostile] = [
     Hostile("bench-nproc-infer", ("bench", TINY, "--nproc", "2"), 2, "use --mode train"),
     Hostile("bench-input-zero", ("bench", TINY, "--input", "3x0x224"), 2, "malformed shape"),
     Hostile("bench-input-text", ("bench", TINY, "--input", "big"), 2, "malformed shape"),
-    Hostile("bench-threads-zero", ("bench", TINY, *FAST[:-2], "--threads", "0"), 2,
+    Hostile("bench-threads-zero", ("bench", TINY, *FAST, "--threads", "0"), 2,
             "threads"),
     Hostile("bench-device", ("bench", TINY, "--device", "tpu"), 2, "unknown device"),
     Hostile("bench-min-time", ("bench", TINY, "--min-time", "-1"), 2, ">= 0"),
@@ -677,6 +697,426 @@ CASES: list[Hostile] = [
     Hostile("unknown-command", ("frobnicate",), 2, "invalid choice"),
     Hostile("list-extra", ("list", "everything"), 2, "unrecognized arguments"),
 ]
+
+
+# --- the second sweep (issue 25): silent successes, inconsistent files, writes onto inputs ----
+
+PAPER = FIXTURES / "results" / "eca-paper-cpu.json"
+EXIT_GATE = "tests.helpers.hostile_models:ExitGate"
+INTERRUPT_GATE = "tests.helpers.hostile_models:InterruptGate"
+ROUNDS = ("--block-time", "0.002", "--min-rounds", "3", "--max-rounds", "4", "--group-time",
+          "0.2", "--seed", "1")
+VS_FAST = (*FAST, *ROUNDS)
+CAL_FAST = ("--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1", *ROUNDS)
+
+
+def _group0(data: dict[str, Any]) -> dict[str, Any]:
+    return data["groups"][0]
+
+
+def _case_of(data: dict[str, Any], case_id: str) -> dict[str, Any]:
+    return next(c for c in data["cases"] if c["case_id"] == case_id)
+
+
+def _dup_case(data: dict[str, Any]) -> None:
+    """A 50% slower copy of a timed case, placed first."""
+    copy_ = copy.deepcopy(_first(data, "bench"))
+    copy_["result"]["images_per_sec"] /= 2
+    data["cases"].insert(0, copy_)
+
+
+def _dup_group(data: dict[str, Any]) -> None:
+    data["groups"].append(copy.deepcopy(_group0(data)))
+
+
+def _member_batch(data: dict[str, Any]) -> None:
+    _group0(data)["members"][1]["batch"] *= 10
+
+
+def _members_swapped(data: dict[str, Any]) -> None:
+    members = _group0(data)["members"]
+    members[1]["case_id"], members[2]["case_id"] = members[2]["case_id"], members[1]["case_id"]
+
+
+def _member_missing(data: dict[str, Any]) -> None:
+    gone = _group0(data)["members"][2]["case_id"]
+    data["cases"] = [c for c in data["cases"] if c["case_id"] != gone]
+
+
+def _ratio(key: str, value: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        ratio = _group0(data)["ratios"][0]
+        ratio[key] = value(ratio)
+    return change
+
+
+def _ci_reversed(data: dict[str, Any]) -> None:
+    ratio = _group0(data)["ratios"][0]
+    ratio["ci_low"], ratio["ci_high"] = ratio["ci_high"], ratio["ci_low"]
+
+
+def _group_field(key: str,
+                 value: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        _group0(data)[key] = value(_group0(data))
+    return change
+
+
+def _order_absent(data: dict[str, Any]) -> None:
+    _group0(data)["orders"][0][0] = 9
+
+
+def _times_short(data: dict[str, Any]) -> None:
+    _group0(data)["members"][0]["times"].pop()
+
+
+def _member_error_silent(data: dict[str, Any]) -> None:
+    member = _group0(data)["members"][1]
+    member["status"], member["error"] = "error", None
+
+
+def _attention_params(data: dict[str, Any]) -> None:
+    result = _first(data, "count")["result"]
+    result["attention_params"] = result["params"] + 1
+
+
+def _error_silent(data: dict[str, Any]) -> None:
+    case = _first(data, "count")
+    case["status"], case["error"] = "error", None
+
+
+def _zero_baseline(data: dict[str, Any]) -> None:
+    result = _case_of(data, _group0(data)["members"][0]["case_id"])["result"]
+    result["images_per_sec"], result["samples"] = 0.0, []
+
+
+def _negative_part(data: dict[str, Any]) -> None:
+    parts = _first(data, "breakdown")["result"]["parts"]
+    next(p for p in parts if p["part"] != "unattributed")["ms"] = -1.0
+
+
+GROUP_VARIANTS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "dup-case": (_dup_case, "appears twice in the file"),
+    "dup-group": (_dup_group, "field 'group_id'"),
+    "member-batch": (_member_batch, "field 'members[1].batch'"),
+    "members-swapped": (_members_swapped, "field 'members[1].label'"),
+    "member-missing": (_member_missing, "is not a case of this file"),
+    "ratio-above": (_ratio("throughput_ratio", lambda r: r["ci_high"] * 1.1),
+                    "lies above its interval"),
+    "ratio-below": (_ratio("throughput_ratio", lambda r: r["ci_low"] * 0.9),
+                    "lies below its interval"),
+    "ratio-baseline": (_ratio("member", lambda r: 0), "is the baseline"),
+    "ratio-case": (_ratio("case_id", lambda r: "bench-000000000000"),
+                   "field 'ratios[0].case_id'"),
+    "ratio-rounds": (_ratio("rounds", lambda r: r["rounds"] + 5), "field 'ratios[0].rounds'"),
+    "ci-reversed": (_ci_reversed, "is above ci_high"),
+    "rounds-count": (_group_field("rounds", lambda g: g["rounds"] + 1), "field 'rounds'"),
+    "order-absent": (_order_absent, "field 'orders[0]'"),
+    "confidence-1.5": (_group_field("confidence", lambda g: 1.5), "field 'confidence'"),
+    "times-short": (_times_short, "field 'members[0].times'"),
+    "member-error-silent": (_member_error_silent, "field 'members[1].error'"),
+    "attention-params": (_attention_params, "field 'result.attention_params'"),
+    "error-silent": (_error_silent, "says no why"),
+    "zero-baseline": (_zero_baseline, "field 'result.images_per_sec'"),
+    "negative-part": (_negative_part, "only the 'unattributed' part may be negative"),
+}
+
+
+def _part(shard: dict[str, int] | None, slower: bool = False) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        data["suite"]["shard"] = shard
+        if slower:
+            _first(data, "bench")["result"]["images_per_sec"] /= 2
+    return change
+
+
+def _other_machine(data: dict[str, Any]) -> None:
+    data["environment"]["cpu_model"] = "Some Other CPU"
+
+
+PART_VARIANTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "part-slower": _part(None, slower=True),
+    "shard-1-2": _part({"index": 1, "count": 2}),
+    "shard-1-2-again": _part({"index": 1, "count": 2}, slower=True),
+    "shard-2-3": _part({"index": 2, "count": 3}),
+    "other-machine": _other_machine,
+}
+
+
+def second_sweep_inputs(folder: Path) -> None:
+    """The files of the second sweep, beside the first's."""
+    paper = json.loads(PAPER.read_text())
+    shutil.copy(PAPER, folder / "paper.json")
+    for name, (change, _) in GROUP_VARIANTS.items():
+        data = copy.deepcopy(paper)
+        change(data)
+        _json(folder / f"g-{name}.json", data)
+    base = json.loads(BASELINE.read_text())
+    for name, change in PART_VARIANTS.items():
+        data = copy.deepcopy(base)
+        change(data)
+        _json(folder / f"{name}.json", data)
+    _suite(folder, "hidden.toml", name='".hidden"')
+    _suite(folder, "group-exits.toml", kind="bench", models=f'"{TINY}"',
+           budget="[budget]\nmin_time = 0.01\nrepeats = 1\nwarmup = 1\nblock_time = 0.002\n"
+           "min_rounds = 3\nmax_rounds = 4\ngroup_time = 0.2\n",
+           extra=f'attention = ["none", "{EXIT_GATE}", "{INTERRUPT_GATE}"]\nbatch = 2\n'
+           'modes = "infer"')
+    (folder / "group-exits.toml").write_text(
+        (folder / "group-exits.toml").read_text()
+        + f'\n[[matrix]]\nkind = "count"\nmodels = ["{TINY}"]\ninput = "3x16x16"\n')
+
+
+def _no_memory_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Comparison groups skip the CPU memory child (a process per member: slow, not tested)."""
+    from profiler.measure.memory.peak import MemoryFigures
+    from profiler.measure.timing import group as group_module
+
+    monkeypatch.setattr(group_module, "_memory",
+                        lambda *args, **kwargs: MemoryFigures(method="skipped"))
+
+
+def _little_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine has 56 KiB available (below TinyNet's step at batch 2)."""
+    from profiler.measure.memory import guard as memory_guard
+
+    monkeypatch.setattr(memory_guard, "available_memory_bytes", lambda: 56 * 1024)
+
+
+def _group_run_went_on(work: Path, out: str) -> None:
+    loaded = load_result_file(work / "r.json")
+    statuses = {c.spec.workload.attention: c.status for c in loaded.cases if c.kind == "bench"}
+    assert statuses == {None: "ok", EXIT_GATE: "error", INTERRUPT_GATE: "error"}
+    errors = {c.error for c in loaded.cases if c.status == "error"}
+    assert any("the model called sys.exit(3)" in (e or "") for e in errors)
+    assert any("raised KeyboardInterrupt" in (e or "") for e in errors)
+    assert [c.status for c in loaded.cases if c.kind == "count"] == ["ok"]  # the rest went on
+
+
+def _table_printed(work: Path, out: str) -> None:
+    assert "throughput vs none" in out and "sys.exit(3)" in out
+
+
+def _merged_prefers_last(work: Path, out: str) -> None:
+    merged = load_result_file(work / "m.json")
+    slower = json.loads(BASELINE.read_text())
+    first = _first(slower, "bench")
+    kept = merged.case(first["case_id"])
+    assert kept is not None and kept.result is not None
+    assert kept.result.images_per_sec == pytest.approx(first["result"]["images_per_sec"] / 2)
+
+
+def _lock_folder_kept(work: Path, out: str) -> None:
+    assert (work / "r.json.lock").is_dir() and not (work / "r.json").exists()
+    assert not list(work.glob("*.stale-*"))
+
+
+CLAIMS = ROOT / "suites" / "claims" / "eca-cvpr2020.toml"
+
+
+def _kept_copy(name: str, source: Path) -> Check:
+    def check(work: Path, out: str) -> None:
+        assert (work / name).read_bytes() == source.read_bytes()
+    return check
+
+
+def _copy(source: str, name: str) -> Callable[[Path], None]:
+    def make(work: Path) -> None:
+        shutil.copy(source, work / name)
+    return make
+
+
+def _inputs_file(name: str) -> Callable[[Path], None]:
+    """Copy ``name`` from the inputs folder (made by the fixture) into the row's folder."""
+    def make(work: Path) -> None:
+        shutil.copy(work.parent / "in" / name, work / name)
+    return make
+
+
+USER_OBJECTS = ROOT / "tests" / "helpers" / "user_objects.py"
+
+
+def _user_module(work: Path) -> None:
+    shutil.copy(USER_OBJECTS, work / "hostile_user_model.py")
+
+
+def _importable_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row's folder (the current directory) on sys.path, as for ``python -m``."""
+    monkeypatch.syspath_prepend(os.getcwd())
+    monkeypatch.delitem(sys.modules, "hostile_user_model", raising=False)
+
+
+def _lock_folder(work: Path) -> None:
+    (work / "r.json.lock").mkdir()
+
+
+SECOND_SWEEP: list[Hostile] = [
+    # 1. user code that exits or raises KeyboardInterrupt: an error, the rest goes on
+    Hostile("vs-member-exits", ("bench", TINY, "--vs", EXIT_GATE, *VS_FAST), 2,
+            "the model called sys.exit(3)", patch=_no_memory_child, check=_table_printed),
+    Hostile("vs-member-interrupts", ("bench", TINY, "--vs", INTERRUPT_GATE, *VS_FAST), 2,
+            "raised KeyboardInterrupt (no Ctrl-C was pressed)", patch=_no_memory_child),
+    Hostile("vs-baseline-exits", ("bench", TINY, "--attention", EXIT_GATE, "--vs", "none",
+                                  *VS_FAST), 2, "the model called sys.exit(3)",
+            patch=_no_memory_child),
+    Hostile("vs-json-member-exits", ("bench", TINY, "--vs", EXIT_GATE, *VS_FAST, "--format",
+                                     "json"), 2, "sys.exit(3)", patch=_no_memory_child),
+    Hostile("calibrate-model-exits", ("calibrate", EXIT_NET, *CAL_FAST), 2,
+            "the model called sys.exit(3)"),
+    Hostile("calibrate-block-exits", ("calibrate", TINY, "--attention", EXIT_GATE, *CAL_FAST),
+            2, "the model called sys.exit(3)"),
+    Hostile("trace-model-exits", ("trace", TINY, "--attention", EXIT_GATE, "--input", "3x16x16",
+                                  "--batch", "2", "--logdir", "{w}/logs"), 2,
+            "the model called sys.exit(3)"),
+    Hostile("trace-build-exits", ("trace", EXIT_NET, "--input", "3x16x16", "--batch", "2",
+                                  "--logdir", "{w}/logs"), 2, "sys.exit(3)"),
+    Hostile("breakdown-model-exits", ("breakdown", EXIT_NET, "--input", "3x16x16", "--batch",
+                                      "2"), 2, "the model called sys.exit(3)"),
+    Hostile("bench-forward-exits", ("bench", TINY, "--attention", EXIT_GATE, *FAST), 2,
+            "the model called sys.exit(3)"),
+    Hostile("run-group-member-exits", ("run", "{in}/group-exits.toml", "-o", "{w}/r.json",
+                                       "-q"), 0, patch=_no_memory_child,
+            check=_group_run_went_on),
+    Hostile("run-group-member-exits-strict", ("run", "{in}/group-exits.toml", "-o",
+                                              "{w}/r.json", "-q", "--strict"), 1,
+            patch=_no_memory_child, check=_group_run_went_on),
+    # 2. result files that contradict themselves: refused by report, compare, merge
+    *(Hostile(f"report-g-{name}", ("report", f"{{in}}/g-{name}.json", "--claims", "none"), 2,
+              fragment) for name, (_, fragment) in GROUP_VARIANTS.items()),
+    Hostile("compare-dup-case", ("compare", "{in}/paper.json", "{in}/g-dup-case.json"), 2,
+            "appears twice in the file"),
+    Hostile("compare-dup-case-baseline", ("compare", "{in}/g-dup-case.json", "{in}/paper.json"),
+            2, "appears twice in the file"),
+    Hostile("compare-members-swapped", ("compare", "{in}/paper.json",
+                                        "{in}/g-members-swapped.json"), 2, "members[1]"),
+    Hostile("merge-dup-case", ("merge", "{in}/g-dup-case.json", "-o", "{w}/m.json"), 2,
+            "appears twice in the file", check=_absent("m.json")),
+    Hostile("merge-member-batch", ("merge", "{in}/g-member-batch.json", "-o", "{w}/m.json"),
+            2, "'members[1].batch'", check=_absent("m.json")),
+    Hostile("merge-ratio-above", ("merge", "{in}/paper.json", "{in}/g-ratio-above.json", "-o",
+                                  "{w}/m.json"), 2, "lies above its interval"),
+    # 3. no write onto the command's own inputs, with or without --overwrite
+    Hostile("gate-o-suite", ("gate", "{w}/s.toml", "--base", "HEAD", "-o", "{w}/s.toml",
+                             "--overwrite"), 2, "one of this command's inputs",
+            setup=_copy(str(TINY_SUITE), "s.toml"), check=_kept_copy("s.toml", TINY_SUITE)),
+    Hostile("run-o-suite", ("run", "{w}/s.toml", "-o", "{w}/s.toml", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy(str(TINY_SUITE), "s.toml"),
+            check=_kept_copy("s.toml", TINY_SUITE)),
+    Hostile("conventions-write-claims", ("conventions", "--claims", "{w}/c.toml", "--write",
+                                         "{w}/c.toml", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy(str(CLAIMS), "c.toml"),
+            check=_kept_copy("c.toml", CLAIMS)),
+    Hostile("report-o-claims", ("report", "{in}/good.json", "--claims", "{w}/c.toml", "-o",
+                                "{w}/c.toml", "--overwrite"), 2, "one of this command's inputs",
+            setup=_copy(str(CLAIMS), "c.toml"), check=_kept_copy("c.toml", CLAIMS)),
+    Hostile("report-o-second-input", ("report", "{in}/good.json", "{w}/in.json", "-o",
+                                      "{w}/in.json", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy_good("in.json"),
+            check=_untouched("in.json")),
+    Hostile("merge-o-second-part", ("merge", "{in}/good.json", "{w}/a.json", "-o",
+                                    "{w}/a.json", "--overwrite"), 2,
+            "one of this command's inputs", setup=_copy_good("a.json"),
+            check=_untouched("a.json")),
+    Hostile("count-o-model-source", ("count", "hostile_user_model:TinyNet", "--input",
+                                     "3x16x16", "-o", "{w}/hostile_user_model.py",
+                                     "--overwrite"), 2, "one of this command's inputs",
+            setup=_user_module, patch=_importable_work,
+            check=_kept_copy("hostile_user_model.py", USER_OBJECTS)),
+    # 4. calibrate --into: another machine's file is refused (unless --force), untouched
+    Hostile("calibrate-into-other-machine", ("calibrate", TINY, *CAL_FAST, "--into",
+                                             "{w}/other-machine.json"), 2,
+            "CPU model 'Some Other CPU' in the file", setup=_inputs_file("other-machine.json")),
+    Hostile("calibrate-into-inconsistent", ("calibrate", TINY, *CAL_FAST, "--into",
+                                            "{w}/g-dup-case.json"), 2,
+            "appears twice in the file", setup=_inputs_file("g-dup-case.json")),
+    # 5. the memory guard: --max-memory lowers the limit, never raises it; steps are bounded
+    Hostile("max-memory-above-available", ("bench", TINY, *FAST, "--max-memory", "1TiB"), 2,
+            "estimated peak memory at batch 2", patch=_little_memory),
+    Hostile("max-memory-absurd", ("bench", TINY, *FAST, "--max-memory",
+                                  "99999999999999999999999TiB"), 2, "of memory available",
+            patch=_little_memory),
+    Hostile("breakdown-max-memory-above", ("breakdown", TINY, "--input", "3x16x16", "--batch",
+                                           "2", "--max-memory", "1TiB"), 2,
+            "estimated peak memory", patch=_little_memory),
+    Hostile("breakdown-profiled-steps-huge", ("breakdown", TINY, "--profiled-steps",
+                                              "1000000000"), 2, "at most 100"),
+    Hostile("breakdown-timed-steps-huge", ("breakdown", TINY, "--timed-steps", "100000000"), 2,
+            "at most 10000"),
+    Hostile("breakdown-profiler-events", ("breakdown", TINY, "--input", "3x16x16", "--batch",
+                                          "2", "--profiled-steps", "100", "--max-memory",
+                                          "2MiB"), 2, "profiling 101 steps keeps about"),
+    Hostile("trace-profiler-events", ("trace", TINY, "--input", "3x16x16", "--batch", "2",
+                                      "--active", "90", "--logdir", "{w}/l", "--max-memory",
+                                      "1MiB"), 2, "profiling 91 steps keeps about"),
+    Hostile("trace-steps-huge", ("trace", TINY, "--active", "100000", "--logdir", "{w}/l"), 2,
+            "at most 100 are profiled"),
+    # 6. merge: different ok records of one case; shards that do not fit
+    Hostile("merge-conflicting-ok", ("merge", "{in}/good.json", "{in}/part-slower.json", "-o",
+                                     "{w}/m.json"), 2, "pass --prefer first|last",
+            check=_absent("m.json")),
+    Hostile("merge-prefer-last", ("merge", "{in}/good.json", "{in}/part-slower.json", "-o",
+                                  "{w}/m.json", "--prefer", "last"), 0, "merged 2 part(s)",
+            check=_merged_prefers_last),
+    Hostile("merge-prefer-bogus", ("merge", "{in}/good.json", "-o", "{w}/m.json", "--prefer",
+                                   "newest"), 2, "invalid choice"),
+    Hostile("merge-shards-1-2-and-2-3", ("merge", "{in}/shard-1-2.json", "{in}/shard-2-3.json",
+                                         "-o", "{w}/m.json"), 2, "shards of one run share N"),
+    Hostile("merge-shard-twice", ("merge", "{in}/shard-1-2.json", "{in}/shard-1-2-again.json",
+                                  "-o", "{w}/m.json"), 2, "both shard 1/2"),
+    Hostile("merge-whole-and-shard", ("merge", "{in}/good.json", "{in}/shard-1-2.json", "-o",
+                                      "{w}/m.json"), 2, "merge either shards or whole runs"),
+    # 7. --vs members: options checked as --attention-option's, before anything is timed
+    *(Hostile(f"vs-option-{key}", ("bench", TINY, *(part for text in member.split("|")
+                                                     for part in ("--vs", text)), *VS_FAST),
+              2, fragment)
+      for key, member, fragment in (
+          ("abc", "se[reduction=abc]", "reduction must be a positive integer, got 'abc'"),
+          ("bracket", "se[reduction=8]]", "malformed member"),
+          ("empty", "se[reduction=]", "reduction must be a positive integer, got ''"),
+          ("even-k", "eca[k_size=4]", "k_size must be a positive odd integer"),
+          ("stages", "se[stages=9]", "option stages must be distinct stage numbers"),
+          ("nan", "se[reduction=nan]", "got 'nan'"),
+          ("repeated", "se[reduction=4;reduction=8]", "reduction is given twice"),
+          ("signature", "tests.helpers.user_objects:not_a_module", "--vs "),
+          ("exit-on-build", "tests.helpers.hostile_models:ExitNet", "sys.exit(3)"),
+          ("same-as-baseline", "none", "a group needs two different members"),
+          ("default-spelled-out", "se[reduction=16]|se",
+           "builds the same module as --vs se[reduction=16]"),
+      )),
+    Hostile("block-vs-bad-option", ("bench", "--block", "se", "--channels", "16", "--size",
+                                    "8x8", "--vs", "eca[k_size=4]", *ROUNDS), 2,
+            "k_size must be a positive odd integer"),
+    Hostile("attention-option-repeated", ("bench", TINY, "--attention", "se",
+                                          "--attention-option", "reduction=4",
+                                          "--attention-option", "reduction=8"), 2,
+            "reduction is given twice"),
+    # 8. locks that are not regular files; NaN and infinity in every float flag
+    Hostile("lock-is-folder-run", ("run", str(TINY_SUITE), "-o", "{w}/r.json", "-q"), 2,
+            "is a folder, not a lock file", setup=_lock_folder, check=_lock_folder_kept),
+    Hostile("lock-is-folder-count", ("count", TINY, "--input", "3x16x16", "-o", "{w}/r.json"),
+            2, "is a folder, not a lock file", setup=_lock_folder, check=_lock_folder_kept),
+    *(Hostile(f"nonfinite-{i}-{argv[0]}-{argv[-2].strip('-')}-{argv[-1]}", argv, 2,
+              f"argument {argv[-2]}: expected a finite number")
+      for i, argv in enumerate((
+          ("bench", TINY, "--vs", "eca", "--block-time", "nan"),
+          ("bench", TINY, "--vs", "eca", "--block-time", "inf"),
+          ("bench", TINY, "--vs", "eca", "--group-time", "inf"),
+          ("bench", TINY, "--vs", "eca", "--target", "nan"),
+          ("bench", TINY, "--min-time", "nan"),
+          ("calibrate", "--block-time", "nan"),
+          ("calibrate", "--block-time", "inf"),
+          ("gate", "tiny", "--base", "HEAD", "--max-minutes", "nan"),
+          ("run", "tiny", "--max-minutes", "inf"),
+          ("reproduce", "--max-minutes", "nan"),
+      ))),
+    Hostile("compare-drop-above-100", ("compare", "{in}/good.json", "{in}/good.json",
+                                       "--fail-on", "images_per_sec:-500%"), 2,
+            "cannot drop by more than 100%"),
+    Hostile("run-hidden-suite-name", ("run", "{in}/hidden.toml", "-o", "{w}/r.json"), 2,
+            "is not a name"),
+]
+
+CASES.extend(SECOND_SWEEP)
 
 
 def _expand(argv: tuple[str, ...], inputs: Path, work: Path) -> list[str]:
@@ -748,32 +1188,45 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and signals")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_signal_during_the_memory_child_cleans_up(tmp_path: Path, signum: int) -> None:
-    env = _env(tmp_path)
-    command = [sys.executable, "-m", "profiler", "bench",
-               "tests.helpers.hostile_models:ChildSleeper",
-               *(a for a in FAST if a != "--no-memory"), "-o", str(tmp_path / "b.json")]
-    parent = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    pidfile = tmp_path / "child.pid"
-    try:
-        started = _wait_for(lambda: pidfile.exists() or parent.poll() is not None, 120)
-        assert started and parent.poll() is None, parent.communicate(timeout=5)
-        assert list((tmp_path / "tmp").glob("attnprof-mem-*"))
-        child = int(pidfile.read_text())
-        parent.send_signal(signum)
-        _, err = parent.communicate(timeout=60)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
+def _signal_during_the_child(signum: int, folder: Path, parent: subprocess.Popen[str]) -> None:
+    """Signal ``parent`` once its memory child runs; it ends as promised, cleaning up."""
+    pidfile = folder / "child.pid"
+    started = _wait_for(lambda: pidfile.exists() or parent.poll() is not None, 120)
+    assert started and parent.poll() is None, parent.communicate(timeout=5)
+    assert list((folder / "tmp").glob("attnprof-mem-*"))
+    child = int(pidfile.read_text())
+    parent.send_signal(signum)
+    _, err = parent.communicate(timeout=60)
     assert parent.returncode == 128 + signum
     assert err.strip().splitlines()[-1] == f"attnprof: terminated by {signal.Signals(signum).name}"
     assert "Traceback" not in err
     assert _wait_for(lambda: not _alive(child), 10)
-    assert not list((tmp_path / "tmp").glob("attnprof-*"))
+    assert not list((folder / "tmp").glob("attnprof-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and signals")
+def test_signal_during_the_memory_child_cleans_up(tmp_path: Path) -> None:
+    # SIGTERM and SIGHUP, each to its own run, both runs at once: their torch imports and
+    # warm-ups overlap instead of adding up
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    runs = []
+    for signum in signals:
+        folder = tmp_path / signal.Signals(signum).name
+        folder.mkdir()
+        command = [sys.executable, "-m", "profiler", "bench",
+                   "tests.helpers.hostile_models:ChildSleeper",
+                   *(a for a in FAST if a != "--no-memory"), "-o", str(folder / "b.json")]
+        runs.append((signum, folder, subprocess.Popen(
+            command, cwd=folder, env=_env(folder), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)))
+    try:
+        for signum, folder, parent in runs:
+            _signal_during_the_child(signum, folder, parent)
+    finally:
+        for _, _, parent in runs:
+            if parent.poll() is None:
+                parent.kill()
 
 
 HOLDER = """
@@ -857,3 +1310,19 @@ def test_termination_mid_run_keeps_finished_cases_and_the_lock_goes(
     install(monkeypatch, FakeMeasure())
     assert main(["run", str(TINY_SUITE), "-o", str(out), "--resume", "-q"]) == 0
     assert len(load_result_file(out).cases) == TINY_CASES
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("command", [["count", TINY, "--input", "3x16x16"],
+                                     ["run", str(TINY_SUITE), "-q"]], ids=["count", "run"])
+def test_a_fifo_lock_is_refused_not_opened(tmp_path: Path, command: list[str]) -> None:
+    """A FIFO at the lock path: opening it would block forever, so this one runs in a process
+    with a timeout."""
+    lock = lock_path(tmp_path / "r.json")
+    os.mkfifo(lock)
+    done = subprocess.run([sys.executable, "-m", "profiler", *command, "-o",
+                           str(tmp_path / "r.json")], cwd=tmp_path, env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "is a FIFO, not a lock file" in done.stderr
+    assert stat.S_ISFIFO(os.lstat(lock).st_mode) and not (tmp_path / "r.json").exists()

@@ -29,7 +29,7 @@ FORBIDDEN = ("torch", "fvcore")  # fvcore imports torch
 READING_SIDE = ("profiler.results", "profiler.report", "profiler.compare", "profiler.claims")
 # torch-free modules every layer may use (the counter registry: importing it needs no torch)
 SHARED_TORCH_FREE = ("profiler.stats", "profiler.units", "profiler.rounds", "profiler.spec",
-                     "profiler.errors")
+                     "profiler.errors", "profiler.telemetry")
 # measure's sub-packages, bottom to top, and the ones each may import (the shared modules at
 # measure's root are open to all of them; case.py, the dispatcher, sits above everything).
 MEASURE = "profiler.measure"

@@ -18,6 +18,7 @@ from tests.helpers.specs import TINY, tiny_spec
 _spec = partial(tiny_spec, mode="train", batch=16, min_time=0.01, repeats=1, memory=True)
 
 
+@pytest.mark.slow  # a child process importing torch
 def test_child_measures_activations_of_a_training_step() -> None:
     figures = measure_cpu_memory(_spec(64).to_dict(), batch=16, steps=2)
     assert figures.method == CPU_METHOD

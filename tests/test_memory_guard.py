@@ -6,6 +6,7 @@ with a fake probe.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from profiler.measure.memory.guard import (
     INPUT_SHARE,
     MARGIN,
     MemoryEstimate,
+    MemoryPlan,
     ProbeFigures,
     activation_bytes,
+    check_profiler_memory,
     largest_batch,
     plan_memory,
     probe_step,
@@ -25,10 +28,11 @@ from profiler.measure.memory.guard import (
 from profiler.measure.timing import bench as timing
 from profiler.results import BenchResult
 from profiler.spec import BenchSpec, Workload
+from tests.helpers.specs import TINY
 
 MLP = "tests.helpers.user_objects:MLP"
-TINY = "tests.helpers.user_objects:TinyNet"
-KIB, MIB, GIB = 2**10, 2**20, 2**30
+KIB, MIB, GIB, TIB = 2**10, 2**20, 2**30, 2**40
+NO_ROOM = lambda: None  # noqa: E731  (the machine's free memory unknown: the limit alone)
 
 PROBE = ProbeFigures(batch=2, weights_bytes=100 * MIB, gradient_bytes=100 * MIB,
                      optimizer_bytes=100 * MIB, input_bytes=2 * MIB, saved_bytes=150 * MIB,
@@ -93,13 +97,13 @@ def _fake_probe(figures: ProbeFigures) -> memory_guard.Probe:
 
 
 def test_a_batch_that_fits_runs_as_asked() -> None:
-    plan = plan_memory(_spec(64), 64 * GIB, probe=_fake_probe(PROBE))
+    plan = plan_memory(_spec(64), 64 * GIB, probe=_fake_probe(PROBE), available=NO_ROOM)
     assert plan is not None and plan.batch == 64 and plan.peak_bytes < 64 * GIB
 
 
 def test_a_batch_over_the_limit_is_refused_with_the_estimate() -> None:
     with pytest.raises(MemoryLimitError) as info:
-        plan_memory(_spec(512), 8 * GIB, probe=_fake_probe(PROBE))
+        plan_memory(_spec(512), 8 * GIB, probe=_fake_probe(PROBE), available=NO_ROOM)
     error = info.value
     assert error.batch == 512 and error.limit_bytes == 8 * GIB
     assert error.estimate_bytes == MemoryEstimate.from_probe(PROBE, "train").peak_bytes(512)
@@ -111,10 +115,36 @@ def test_a_batch_over_the_limit_is_refused_with_the_estimate() -> None:
 
 
 def test_oom_retry_takes_the_largest_batch_that_fits() -> None:
-    plan = plan_memory(_spec(512, oom_retry=True), 8 * GIB, probe=_fake_probe(PROBE))
+    plan = plan_memory(_spec(512, oom_retry=True), 8 * GIB, probe=_fake_probe(PROBE),
+                       available=NO_ROOM)
     assert plan is not None and plan.batch == 71
     with pytest.raises(MemoryLimitError, match="not even batch 1 fits"):
         plan_memory(_spec(512, oom_retry=True), 300 * MIB, probe=_fake_probe(PROBE))
+
+
+def test_max_memory_above_the_available_memory_is_capped_there() -> None:
+    for asked in (TIB, 10**30):  # 1TiB, 99999999999999999999999TiB
+        with pytest.raises(MemoryLimitError) as info:
+            plan_memory(_spec(512), asked, probe=_fake_probe(PROBE),
+                        available=lambda: 8 * GIB)
+        assert info.value.limit_bytes == 8 * GIB
+        assert "the 8 GiB of memory available (--max-memory asked for more" in str(info.value)
+    lower = plan_memory(_spec(32), 7 * GIB, probe=_fake_probe(PROBE), available=lambda: 8 * GIB)
+    assert lower is not None and lower.limit == 7 * GIB  # lowering still works
+
+
+def test_profiled_steps_count_their_events_against_the_limit() -> None:
+    plan = MemoryPlan(batch=4, estimate=MemoryEstimate.from_probe(PROBE, "infer"), limit=GIB)
+    infer = replace(_spec(4), mode="infer")
+    # 100 modules x 8 events x 2 steps x 2 KiB = 3.125 MiB beside the step's peak
+    assert check_profiler_memory(infer, 100, 2, plan) == 100 * 8 * 2 * 2048
+    assert check_profiler_memory(infer, 100, 2, None) == 100 * 8 * 2 * 2048
+    steps = (GIB - plan.peak_bytes) // (100 * 8 * 2048) + 1
+    with pytest.raises(MemoryLimitError, match=f"profiling {steps} steps keeps about "
+                       f"{100 * 8 * steps} events"):
+        check_profiler_memory(infer, 100, steps, plan)
+    with pytest.raises(MemoryLimitError):  # training: three times the events
+        check_profiler_memory(_spec(4), 100, steps // 3 + 1, plan)
 
 
 def test_the_default_limit_is_the_available_memory() -> None:

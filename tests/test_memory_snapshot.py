@@ -14,8 +14,7 @@ from profiler.measure.breakdown import trace as trace_module
 from profiler.measure.breakdown.trace import TraceSchedule, record_trace
 from profiler.measure.memory.snapshot import check_snapshot_device, memory_history
 from profiler.spec import BenchSpec, Workload
-
-TINY = "tests.helpers.user_objects:TinyNet"
+from tests.helpers.specs import TINY
 
 
 class FakeAllocator:

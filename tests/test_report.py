@@ -16,7 +16,7 @@ from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.tables import claims_table, not_built_table, overhead_table, table3
 from profiler.report.verdicts.check import check_claims
 from profiler.report.verdicts.counts import evaluate_formula
-from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.findings import ClaimsFindings
 from profiler.report.verdicts.verdict import Verdict
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
@@ -91,8 +91,8 @@ def claims() -> Claims:
     return load_claims("eca-cvpr2020")
 
 
-def no_findings(claims: Claims) -> Findings:
-    return Findings(path=claims.path.with_name("none-conventions.toml"))
+def no_findings(claims: Claims) -> ClaimsFindings:
+    return ClaimsFindings(path=claims.path.with_name("none-conventions.toml"))
 
 
 def verdict(verdicts: Sequence[Verdict], kind: str, subject: str, claim: str = "") -> Verdict:
@@ -236,7 +236,7 @@ def test_flops_without_findings_try_both_conventions(claims: Claims) -> None:
 
 
 def test_findings_decide_params_and_flops(claims: Claims) -> None:
-    findings = Findings(path=Path("x-conventions.toml"), available=True, items=(
+    findings = ClaimsFindings(path=Path("x-conventions.toml"), available=True, items=(
         Finding("table3", "resnet50", "none", "params", 24.37, "M", "24.37M", 24.373,
                 25_557_032, "backbone", True, "25,557,032 parameters / 2^20 = 24.3731M"),
         Finding("table3", "resnet50", "none", "flops", 3.86, "G", "3.86G", 4.11,

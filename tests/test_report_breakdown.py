@@ -13,7 +13,7 @@ from profiler.report.breakdown import breakdown_section, breakdown_tables, measu
 from profiler.report.data import ReportData, collect
 from profiler.report.plots import time_vs_flops
 from profiler.report.verdicts.check import check_claims
-from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.findings import ClaimsFindings
 from profiler.results.breakdown import BreakdownResult, PartShare
 from profiler.results.envelope import CaseRecord, ResultFile, SuiteInfo
 from profiler.spec import BreakdownSpec, Workload
@@ -143,7 +143,7 @@ def test_ratio_verdict_cites_the_measurement() -> None:
     cost = measured_cost(data, "resnet50", "se", "infer")
     assert cost is not None and cost.startswith("measured here, its attention ops take 15.0% "
                                                 "of the inference step (rescale / fusion 8.0%,")
-    check = check_claims(claims, data, Findings(path=claims.path.with_name("x.toml")))
+    check = check_claims(claims, data, ClaimsFindings(path=claims.path.with_name("x.toml")))
     (verdict,) = [v for v in check.verdicts if v.kind == "throughput"
                   and v.subject == "ResNet-50 / SENet" and "inference" in v.claim]
     assert verdict.status == "fail" and cost in verdict.explanation
@@ -178,7 +178,7 @@ def test_ordering_verdict_cites_both_measurements() -> None:
                   bench_case("resnet50", "eca", "infer", 8.0, options=ECA50),
                   breakdown_case("se", "infer", SE),
                   breakdown_case("eca", "infer", eca, options=ECA50)])
-    check = check_claims(claims, data, Findings(path=claims.path.with_name("x.toml")))
+    check = check_claims(claims, data, ClaimsFindings(path=claims.path.with_name("x.toml")))
     (verdict,) = [v for v in check.verdicts if v.kind == "ordering"
                   and v.subject == "ResNet-50, inference"
                   and v.claim == "ECA-Net is faster than SENet"]

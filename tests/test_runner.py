@@ -26,6 +26,7 @@ from profiler.suites import (
 from profiler.suites.expand import Spec
 from profiler.suites.runner import PlannedCase, PlannedGroup, RunPlan
 from tests.helpers.fake_groups import FakeGroups
+from tests.helpers.specs import no_member_memory_child
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = FIXTURES / "tiny.toml"
@@ -336,12 +337,15 @@ def test_default_output_names() -> None:
 
 
 @pytest.mark.slow
-def test_end_to_end_with_the_real_harnesses(tmp_path: Path) -> None:
+def test_end_to_end_with_the_real_harnesses(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    no_member_memory_child(monkeypatch)  # the block timed alone keeps its real memory child
     suite_path = tmp_path / "real.toml"
     suite_path.write_text("""\
 [suite]
 device = "cpu"
 [budget]
+threads = 1
 min_time = 0.02
 repeats = 2
 warmup = 1
@@ -375,7 +379,9 @@ batch = 2
     assert isinstance(plain, CountResult) and isinstance(eca, CountResult)
     assert plain.params == 11_689_512 and eca.params > plain.params
     assert all(isinstance(c.result, BenchResult) and c.result.images_per_sec > 0
-               and c.result.peak_memory_bytes for c in loaded.cases[2:])
+               for c in loaded.cases[2:])
+    assert [c.result.memory_method for c in loaded.cases[2:4]] == ["skipped"] * 2  # type: ignore[union-attr]
+    assert loaded.cases[4].result.peak_memory_bytes  # type: ignore[union-attr]
     (group,) = loaded.groups
     assert group.case_ids == (loaded.cases[2].case_id, loaded.cases[3].case_id)
     (ratio,) = group.ratios

@@ -10,6 +10,7 @@ from profiler.errors import SuiteError
 from profiler.spec import BenchSpec, BreakdownSpec
 from profiler.suites import expand_suite, load_suite, load_suite_file
 from profiler.suites.runner import estimated_seconds
+from tests.helpers.specs import no_member_memory_child
 
 SUITE = """\
 [suite]
@@ -116,11 +117,14 @@ profiled_steps = 1
 """ + _TINY_ENTRY
 
 
-@pytest.mark.slow  # ~9 s: most of it the CPU peak-memory child of each group member
+@pytest.mark.slow  # a suite run (two timings, two breakdowns) and its report, end to end
 def test_a_suite_run_sets_each_breakdown_beside_its_paired_ratio(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from profiler.cli import main
     from profiler.results import load_result_file
+
+    no_member_memory_child(monkeypatch)  # memory is not the point here
 
     suite, result, report = tmp_path / "bd.toml", tmp_path / "bd.json", tmp_path / "bd.md"
     suite.write_text(PAIRED_AND_BROKEN_DOWN)

@@ -108,3 +108,12 @@ def test_measuring_without_torch_is_one_line_exit_2() -> None:
     assert done.stderr.splitlines()[0] == ("attnprof: error: 'count' needs torch, which is not "
                                            "installed here (report, compare and merge work "
                                            "without it)")
+
+
+def test_table_without_torch(tmp_path: Path) -> None:
+    out = tmp_path / "t.tex"
+    done = _cli("table", str(RESULTS / "eca-paper-cpu.json"), "--format", "latex", "-o",
+                str(out))
+    assert done.returncode == 0, done.stderr
+    assert _loaded(done) == []
+    assert out.read_text(encoding="utf-8").count("\\multirow") == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,34 @@ from profiler.spec import Workload, parse_shape
 
 __all__ = [
     "add_workload_arguments",
+    "finite_float",
     "parse_key_values",
     "parse_value",
+    "warn_interference",
     "workload_from_args",
     "write_single_case",
 ]
+
+def finite_float(text: str) -> float:
+    """argparse ``type`` of every float flag: a finite number (argparse names the flag)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def warn_interference(groups: Any, source: str = "") -> None:
+    """Print the one-line interference warning of ``groups`` (each a sequence of per-round
+    telemetry) to stderr, when something interfered."""
+    from profiler.report.interference import interference_warning
+
+    line = interference_warning(groups, source)
+    if line is not None:
+        print(line, file=sys.stderr)
+
 
 def parse_value(text: str) -> Any:
     """Parse a CLI value: ``3``, ``0.25``, ``true``, ``none``, lists ``3,5,5,7``."""
@@ -34,9 +58,10 @@ def parse_value(text: str) -> Any:
         return None
     for kind in (int, float):
         try:
-            return kind(text)
+            number = kind(text)
         except ValueError:
-            pass
+            continue
+        return number if math.isfinite(number) else text  # nan, inf: left as text
     return text
 
 
@@ -47,6 +72,8 @@ def parse_key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InvalidOptionError(f"{flag} expects KEY=VALUE, got {item!r}")
+        if key.strip() in options:
+            raise InvalidOptionError(f"{flag}: {key.strip()} is given twice; give each key once")
         options[key.strip()] = parse_value(value.strip())
     return options
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from profiler.commands._common import parse_key_values
-from profiler.errors import InvalidOptionError
-from profiler.report.cells import ratio_with_interval
+from profiler.commands._common import finite_float, parse_key_values
+from profiler.display import ratio_with_interval
+from profiler.errors import InvalidOptionError, one_line
+from profiler.report.interference import disturbed_share
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
@@ -48,17 +49,17 @@ def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
     """The rounds engine's budget: block and group time, rounds, target, order, seed (None
     when not given: :func:`pairing_from_args` fills the engine's defaults)."""
     group = parser.add_argument_group("interleaved rounds (--vs, calibrate)")
-    group.add_argument("--block-time", type=float, metavar="S",
+    group.add_argument("--block-time", type=finite_float, metavar="S",
                        help=f"seconds of steps per member per round (default "
                        f"{DEFAULT_BLOCK_TIME:g}; at least one step)")
     group.add_argument("--min-rounds", type=int, metavar="N",
                        help=f"rounds always run (default {DEFAULT_MIN_ROUNDS})")
     group.add_argument("--max-rounds", type=int, metavar="N",
                        help=f"rounds at most (default {DEFAULT_MAX_ROUNDS})")
-    group.add_argument("--group-time", type=float, metavar="S",
+    group.add_argument("--group-time", type=finite_float, metavar="S",
                        help=f"seconds of rounds before stopping short of the target (default "
                        f"{DEFAULT_GROUP_TIME:g})")
-    group.add_argument("--target", type=float, metavar="PP",
+    group.add_argument("--target", type=finite_float, metavar="PP",
                        help="stop once every ratio's 95%% interval is narrower than +-PP "
                        f"percentage points (default {100 * DEFAULT_TARGET_HALF_WIDTH:g})")
     group.add_argument("--order", choices=ORDERS,
@@ -91,7 +92,7 @@ def split_member(value: str) -> tuple[str, dict[str, Any]]:
     name, bracket, rest = value.partition("[")
     if not bracket:
         return value, {}
-    if not rest.endswith("]") or not name:
+    if not rest.endswith("]") or not name or "[" in rest or "]" in rest[:-1]:
         raise InvalidOptionError(f"--vs {value}: malformed member; expected NAME or "
                                  "NAME[KEY=VALUE;KEY=VALUE], like eca[k_size=3,5,5,7]")
     items = [item.strip() for item in rest[:-1].split(";") if item.strip()]
@@ -123,6 +124,33 @@ def _model_member(spec: BenchSpec, value: str) -> Workload:
                               spec.workload.input_shape)
 
 
+def _built(workload: Workload, text: str | None) -> str | None:
+    """Build ``workload`` once, before anything is timed, and return what it built as text
+    (``repr``: layers and every registry block's options, like ``reduction=16``).
+
+    A member (``text``: its ``--vs`` value) that cannot be built is refused: its options are
+    checked exactly as ``--attention-option``'s (one line, exit 2), and a block with a wrong
+    signature or calling ``sys.exit`` too. The baseline (``text`` None) is not refused here:
+    its timing run reports its failure. None also for a user's own block, whose ``repr`` need
+    not show its options (two such members are never taken for the same module)."""
+    from profiler.measure.workload import build_module
+    from profiler.registry import is_import_path
+    from profiler.user_code import user_code
+
+    try:
+        with user_code(text or workload.label):
+            module = build_module(workload)
+    except Exception as exc:
+        if text is None:
+            return None
+        if isinstance(exc, InvalidOptionError):
+            raise InvalidOptionError(f"--vs {text}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidOptionError(f"--vs {text}: cannot be built: {first}") from None
+    name = workload.block if workload.block is not None else workload.attention
+    return None if name is not None and is_import_path(name) else repr(module)
+
+
 def _is_block(name: str) -> bool:
     from profiler.blocks import BLOCKS
 
@@ -145,16 +173,16 @@ def _output_shape(workload: Workload) -> tuple[int, ...]:
     import torch
 
     from profiler.measure.workload import build_module
+    from profiler.user_code import user_code
 
     channels, height, width = workload.input_shape
     try:
-        module = build_module(workload).eval()
-        with torch.no_grad():
+        with user_code(f"block {workload.block!r}"), torch.no_grad():
+            module = build_module(workload).eval()
             out = module(torch.zeros(1, channels, height, width))
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidOptionError(f"block {workload.block!r} cannot run at C={channels}, "
-                                 f"{height}x{width}: {first}") from None
+                                 f"{height}x{width}: {one_line(exc, typed=False)}") from None
     return tuple(out.shape)
 
 
@@ -208,7 +236,24 @@ def vs_specs(spec: BenchSpec, values: list[str]) -> list[BenchSpec]:
                                      f"({member.workload.label}): a group needs two different "
                                      "members")
         seen[member.case_id] = text
+    _check_distinct_modules(specs, values)
     return specs
+
+
+def _check_distinct_modules(specs: list[BenchSpec], values: list[str]) -> None:
+    """Every member is built (:func:`_built`); two that build the same module (a default
+    option spelled out: ``se`` and ``se[reduction=16]``) are refused like identical ones."""
+    seen: dict[str, str] = {}
+    for member, value in zip(specs, [None, *values], strict=True):
+        signature = _built(member.workload, value)
+        text = "the baseline" if value is None else f"--vs {value}"
+        if signature is None:
+            continue
+        if signature in seen:
+            raise InvalidOptionError(f"{text} builds the same module as {seen[signature]} "
+                                     f"({member.workload.label}): a group needs two different "
+                                     "members")
+        seen[signature] = text
 
 
 def rounds_line(group: GroupResult) -> str:
@@ -219,7 +264,8 @@ def rounds_line(group: GroupResult) -> str:
     return (f"interleaved: {group.rounds} rounds of {group.steps_per_round} step(s) per member "
             f"({how}), stopped: {group.stopped} (target ±{target:g} pp, "
             f"{group.rounds_s:.1f} s of rounds); ratios: Hodges-Lehmann with the "
-            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds")
+            f"{100 * group.confidence:g}% Wilcoxon signed-rank interval over rounds; "
+            f"disturbed rounds: {disturbed_share(group)}")
 
 
 def _result(record: CaseRecord) -> BenchResult | None:
@@ -265,7 +311,9 @@ def _member_json(group: GroupResult, index: int, record: CaseRecord) -> dict[str
                      "ci_low": None if ratio is None else ratio.ci_low,
                      "ci_high": None if ratio is None else ratio.ci_high,
                      "rounds": 0 if ratio is None else ratio.rounds,
-                     "half_width": None if ratio is None else ratio.half_width})
+                     "half_width": None if ratio is None else ratio.half_width,
+                     "rounds_disturbed": 0 if ratio is None else ratio.rounds_disturbed,
+                     "ratio_all_rounds": None if ratio is None else ratio.ratio_all_rounds})
     return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from profiler.errors import InvalidOptionError
@@ -43,7 +44,8 @@ def add_max_memory_argument(parser: argparse.ArgumentParser) -> None:
     """``--max-memory SIZE``: the CPU memory guard's limit."""
     parser.add_argument("--max-memory", metavar="SIZE",
                         help="CPU memory limit for a step's estimated peak, like 8GiB or "
-                        "500MB (default: the memory available); a step over it is refused "
+                        "500MB (default, and at most: the memory available); a step over it "
+                        "is refused "
                         "before it runs (--oom-retry: the largest batch that fits)")
 
 
@@ -55,6 +57,13 @@ def memory_limit(args: argparse.Namespace) -> int | None:
     limit = parse_bytes(text)
     if limit <= 0:
         raise InvalidOptionError(f"--max-memory must be a positive size, got {text!r}")
+    from profiler.measure.memory.guard import available_memory_bytes  # torch: when measuring
+
+    room = available_memory_bytes()
+    if room is not None and limit > room and not getattr(args, "_memory_noted", False):
+        args._memory_noted = True
+        print(f"attnprof: note: --max-memory {text} is more than the {room / 2**30:.3g} GiB "
+              "available; the limit stays there (--max-memory only lowers it)", file=sys.stderr)
     return limit
 
 

@@ -17,8 +17,10 @@ group, in interleaved rounds (:mod:`profiler.rounds`), and prints each B's
 ``throughput_ratio`` to A with its 95% interval; ``--format json`` gives ``{"baseline": {...},
 "comparisons": [{"attention", "throughput_ratio", "ci_low", "ci_high", "rounds", ...}],
 "group": {...}}``. A member that fails or runs out of memory (the memory guard's refusal
-included) is listed with its status and the others are still measured (exit 2 only when the
-baseline A itself failed).
+included, and one whose model calls ``sys.exit``) is listed with its status and the others
+are still measured; the table (or JSON) is printed, then one error line names the failed
+members and the exit status is 2. Members are built once before anything is timed, so that a
+bad member option is refused like ``--attention-option``'s (exit 2, nothing timed).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from tabulate import tabulate
 from profiler import defaults
 from profiler.commands._common import (
     add_workload_arguments,
+    finite_float,
+    warn_interference,
     workload_from_args,
     write_single_case,
 )
@@ -96,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on bad input, a missing device, or out of memory.")
     add_workload_arguments(parser)
     add_run_arguments(parser)
-    parser.add_argument("--min-time", type=float, default=defaults.MIN_TIME, metavar="S",
+    parser.add_argument("--min-time", type=finite_float, default=defaults.MIN_TIME, metavar="S",
                         help=f"seconds of measured steps per repeat (default "
                         f"{defaults.MIN_TIME:g})")
     parser.add_argument("--repeats", type=int, default=defaults.REPEATS, metavar="R",
@@ -240,6 +244,12 @@ def _run_group(args: argparse.Namespace, spec: BenchSpec) -> int:
               f"{spec.workload.label} vs {', '.join(s.workload.label for s in specs[1:])}")
         print(comparison_table(measured.group, measured.records))
         print(environment.summary)
+    warn_interference([measured.group.telemetry])
+    failed = [f"{m.name}: {m.error or m.status}" for m in measured.group.members
+              if m.status != "ok"]
+    if failed:  # the table is printed; the exit status says a member failed
+        raise MeasurementError(f"{len(failed)} member(s) of the group failed: "
+                               + "; ".join(failed))
     return 0
 
 

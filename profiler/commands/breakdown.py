@@ -41,6 +41,7 @@ from profiler.commands._safety import (
 )
 from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
+from profiler.display import FORMATS, percent
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
@@ -49,7 +50,6 @@ from profiler.spec import BreakdownSpec
 
 __all__ = ["register", "render", "run", "spec_from_args"]
 
-TABLE_FORMATS = {"table": "simple", "markdown": "github"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,10 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"(default {defaults.WARMUP})")
     parser.add_argument("--timed-steps", type=int, default=defaults.BREAKDOWN_TIMED_STEPS,
                         metavar="N", help="steps timed without the profiler: the cross-check "
-                        f"(default {defaults.BREAKDOWN_TIMED_STEPS})")
+                        f"(default {defaults.BREAKDOWN_TIMED_STEPS}, at most "
+                        f"{defaults.MAX_TIMED_STEPS})")
     parser.add_argument("--profiled-steps", type=int, default=defaults.BREAKDOWN_PROFILED_STEPS,
-                        metavar="N", help="steps profiled and attributed, after one thrown "
-                        f"away (default {defaults.BREAKDOWN_PROFILED_STEPS})")
+                        metavar="N", help="steps profiled and attributed, after a window "
+                        f"thrown away (default {defaults.BREAKDOWN_PROFILED_STEPS}, at most "
+                        f"{defaults.MAX_PROFILED_STEPS}: each keeps its profiler events in "
+                        "memory, counted by the memory guard)")
     parser.add_argument("--blocks", action="store_true",
                         help="also list every attention module of the model")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table",
@@ -93,21 +96,17 @@ def spec_from_args(args: argparse.Namespace) -> BreakdownSpec:
         timed_steps=args.timed_steps, profiled_steps=args.profiled_steps)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def _gbps(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
 def _part_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
-    rows = [(p.label, f"{p.ms:.4g}", _pct(p.time_share), _pct(p.flops_share),
-             _pct(p.bytes_share), _gbps(p.achieved_gbps)) for p in result.parts]
+    rows = [(p.label, f"{p.ms:.4g}", percent(p.time_share), percent(p.flops_share),
+             percent(p.bytes_share), _gbps(p.achieved_gbps)) for p in result.parts]
     if result.attention_parts:
         rows.append(("attention, all operations", f"{result.attention_ms:.4g}",
-                     _pct(result.attention_time_share), _pct(result.attention_flops_share),
-                     _pct(result.attention_bytes_share), _gbps(result.attention_gbps)))
+                     percent(result.attention_time_share), percent(result.attention_flops_share),
+                     percent(result.attention_bytes_share), _gbps(result.attention_gbps)))
     if result.overhead_ms:
         rows.append(("profiled step, raw", f"{result.profiled_step_ms:.4g}", "-", "-", "-",
                      "-"))
@@ -119,7 +118,7 @@ def _part_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
 
 
 def _block_rows(result: BreakdownResult) -> list[tuple[str, ...]]:
-    return [(b.path or "(the block)", f"{b.ms:.4g}", _pct(b.time_share), _pct(b.flops_share),
+    return [(b.path or "(the block)", f"{b.ms:.4g}", percent(b.time_share), percent(b.flops_share),
              f"{b.bytes / 2**20:.3g}") for b in result.blocks]
 
 
@@ -139,7 +138,7 @@ def _notes(result: BreakdownResult) -> list[str]:
     ]
     if result.attention_gbps is not None and result.copy_gbps:
         lines.append(f"attention ops move their least traffic at {result.attention_gbps:.3g} "
-                     f"GB/s, {_pct(result.attention_gbps / result.copy_gbps)} of this device's "
+                     f"GB/s, {percent(result.attention_gbps / result.copy_gbps)} of this device's "
                      f"copy bandwidth ({result.copy_gbps:.3g} GB/s)")
     if not result.attention_parts:
         lines.append("no attention modules in this model: attention share 0")
@@ -162,7 +161,7 @@ def _overhead_note(result: BreakdownResult) -> str:
 def render(spec: BreakdownSpec, result: BreakdownResult, environment: Environment,
            fmt: str = "table", blocks: bool = False) -> str:
     """The breakdown as a plain-text (``table``) or markdown table with notes."""
-    tablefmt = TABLE_FORMATS[fmt]
+    tablefmt = FORMATS[fmt]
     headers = ("part", "ms/step", "time", "FLOPs", "bytes", "GB/s")
     parts = [spec.label, tabulate(_part_rows(result), headers=headers, tablefmt=tablefmt,
                                   disable_numparse=True)]

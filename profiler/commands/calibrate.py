@@ -9,8 +9,13 @@ min_detectable_change`: 1.43 interval half-widths). An interval that excludes 1 
 machine drifted unevenly (or is busy in bursts): rerun, and distrust small differences.
 
 ``-o FILE`` writes a result file holding the calibration; ``--into RESULT.json`` adds it to an
-existing result file (replacing an earlier calibration of the same workload), so that
-``attnprof report`` prints it beside the figures it qualifies. Exit 0, or 2 on bad input.
+existing result file, so that ``attnprof report`` prints it beside the figures it qualifies.
+``--into`` keeps every calibration the file holds (one per workload and date, newest first:
+a second calibration of the same workload is added, not swapped in), keeps every field of the
+file this version does not know (top level, cases, environment), and refuses (exit 2) a file
+measured on another machine or device (CPU model, device, GPU, torch version: the difference
+is named) unless ``--force``: its report would show this machine's noise as that file's.
+Exit 0, or 2 on bad input or when the workload fails (``sys.exit`` in it included).
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from profiler.commands._common import add_workload_arguments, workload_from_args
+from profiler.commands._common import (
+    add_workload_arguments,
+    warn_interference,
+    workload_from_args,
+)
 from profiler.commands._paired import add_pairing_arguments, pairing_from_args, rounds_line
 from profiler.commands._safety import (
     add_overwrite_argument,
@@ -30,15 +40,22 @@ from profiler.commands._safety import (
     output_path,
 )
 from profiler.commands.bench import add_run_arguments
-from profiler.errors import MeasurementError
-from profiler.output import hold_lock
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
+from profiler.errors import InvalidOptionError, MeasurementError
+from profiler.output import hold_lock, write_output
 from profiler.report.ratios import stored_interval
-from profiler.results.envelope import ResultFile, load_result_file, write_result_file
+from profiler.results.envelope import (
+    ResultFile,
+    load_result_file,
+    read_json_file,
+    utc_now,
+    write_result_file,
+)
+from profiler.results.environment import Environment
 from profiler.results.group import GroupResult
 from profiler.spec import BenchSpec
 
-__all__ = ["DEFAULT_MODEL", "calibration_json", "register", "run"]
+__all__ = ["DEFAULT_MODEL", "calibration_json", "machine_difference", "register", "run"]
 
 DEFAULT_MODEL = "resnet18"
 DEFAULT_BATCH = 8
@@ -54,8 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "in it. Default workload: "
         f"{DEFAULT_MODEL} inference at batch {DEFAULT_BATCH}.",
         epilog="-o FILE writes a result file holding the calibration; --into RESULT.json adds "
-        "it to an existing result file (replacing an earlier calibration of the same "
-        "workload), and 'attnprof report' prints it beside the figures it qualifies. Exit 0, "
+        "it to an existing result file (keeping every earlier calibration, newest first, and "
+        "every field it holds), and 'attnprof report' prints it beside the figures it "
+        "qualifies; a file from another machine or device is refused unless --force. Exit 0, "
         "or 2 on bad input.")
     add_workload_arguments(parser)
     add_run_arguments(parser, batch=DEFAULT_BATCH)
@@ -70,6 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="add this calibration to an existing result file (its report then "
                      "prints it)")
     add_overwrite_argument(parser)
+    parser.add_argument("--force", action="store_true",
+                        help="with --into: add the calibration even though the file was "
+                        "measured on another machine or device")
     add_pairing_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -90,7 +111,8 @@ def calibration_json(group: GroupResult) -> dict[str, Any]:
     significant = interval is not None and interval.side_of(1.0) != 0
     return {"workload": group.members[0].label, "throughput_ratio": ratio.throughput_ratio,
             "ci_low": ratio.ci_low, "ci_high": ratio.ci_high, "half_width": ratio.half_width,
-            "rounds": ratio.rounds, "significant": significant,
+            "rounds": ratio.rounds, "rounds_disturbed": ratio.rounds_disturbed,
+            "significant": significant,
             "min_detectable_slowdown": group.min_detectable_slowdown,
             "steps_per_round": group.steps_per_round, "stopped": group.stopped,
             "seed": group.seed, "settings": dict(group.settings)}
@@ -112,16 +134,81 @@ def _table(group: GroupResult) -> str:
     return "\n".join(lines)
 
 
-def _write(target: Path, base: ResultFile | None, group: GroupResult, spec: BenchSpec,
-           overwrite: bool) -> None:
+def _write(target: Path, group: GroupResult, spec: BenchSpec, overwrite: bool) -> None:
     from profiler.measure.env import collect_environment
     from profiler.provenance import git_commit, tool_version
 
-    if base is None:
-        base = ResultFile(environment=collect_environment(spec.device),
-                          tool_version=tool_version(), git_commit=git_commit())
+    base = ResultFile(environment=collect_environment(spec.device),
+                      tool_version=tool_version(), git_commit=git_commit())
     write_result_file(base.with_group(group), target, overwrite=overwrite)
     print(f"wrote {target}", file=sys.stderr)
+
+
+# What makes a file another machine's: (field, how it is named in the error).
+_MACHINE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("device", "device"), ("cpu_model", "CPU model"), ("device_name", "device model"),
+    ("torch_version", "torch version"))
+
+
+def machine_difference(theirs: Environment, ours: Environment) -> str | None:
+    """How the file's machine differs from this one (None: the same, as far as recorded)."""
+    for name, what in _MACHINE_FIELDS:
+        a, b = str(getattr(theirs, name) or ""), str(getattr(ours, name) or "")
+        if name == "device":
+            a, b = a.partition(":")[0], b.partition(":")[0]
+        if a and b and a != b:
+            return f"{what} {a!r} in the file, {b!r} here"
+    return None
+
+
+def _stamped(group: GroupResult, taken: set[str]) -> GroupResult:
+    """The calibration under an id of its own when the file holds one of the same workload
+    (keyed by workload and date: ``group-<hash>-<UTC time>``)."""
+    if group.group_id not in taken:
+        return group
+    stamp = "".join(ch for ch in group.started_utc if ch.isalnum()) or str(len(taken))
+    candidate, n = f"{group.group_id}-{stamp}", 1
+    while candidate in taken:
+        candidate, n = f"{group.group_id}-{stamp}-{n}", n + 1
+    return replace(group, group_id=candidate)
+
+
+def _keep_unknown(written: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """``written`` with every field of ``original`` it lacks: top level, environment, and
+    each case's (matched by case id)."""
+    merged = {**written, **{k: v for k, v in original.items() if k not in written}}
+    env = original.get("environment")
+    if isinstance(env, dict) and isinstance(merged.get("environment"), dict):
+        merged["environment"] = {**merged["environment"],
+                                 **{k: v for k, v in env.items() if k not in merged["environment"]}}
+    old_cases = {c.get("case_id"): c for c in original.get("cases") or [] if isinstance(c, dict)}
+    merged["cases"] = [{**case, **{k: v for k, v in old_cases.get(case.get("case_id"), {}).items()
+                                   if k not in case}} for case in merged.get("cases") or []]
+    return merged
+
+
+def _add_into(target: Path, base: ResultFile, group: GroupResult) -> None:
+    """Add ``group`` to ``target`` before its earlier calibrations, keeping everything else."""
+    original = read_json_file(target)
+    group = _stamped(group, {g.group_id for g in base.groups})
+    first = next((i for i, g in enumerate(base.groups) if g.kind == "calibration"),
+                 len(base.groups))
+    groups = (*base.groups[:first], group, *base.groups[first:])
+    updated = replace(base, groups=groups, updated_utc=utc_now())
+    data = _keep_unknown(updated.to_dict(), original)
+    text = json.dumps(data, indent=2) + "\n"
+    write_output(target, text, overwrite=True, unsaved=text)
+    print(f"wrote {target}", file=sys.stderr)
+
+
+def _check_machine(target: Path, base: ResultFile, spec: BenchSpec, force: bool) -> None:
+    from profiler.measure.env import collect_environment
+
+    difference = machine_difference(base.environment, collect_environment(spec.device))
+    if difference is not None and not force:
+        raise InvalidOptionError(f"--into {target}: the file was measured on another machine "
+                                 f"or device ({difference}); its report would show this "
+                                 "machine's noise as that file's: pass --force to add it anyway")
 
 
 def _calibrate(args: argparse.Namespace, spec: BenchSpec) -> GroupResult:
@@ -142,15 +229,17 @@ def run(args: argparse.Namespace) -> int:
         # the file is read, measured into and rewritten under its lock: no other writer between
         with hold_lock(args.into):
             base = load_result_file(args.into)
+            _check_machine(args.into, base, spec, args.force)
             group = _calibrate(args, spec)
-            _write(args.into, base, group, spec, overwrite=True)
+            _add_into(args.into, base, group)
     else:
         check_output_argument(args.output, args)
         group = _calibrate(args, spec)
         if args.output is not None:
-            _write(args.output, None, group, spec, overwrite=args.overwrite)
+            _write(args.output, group, spec, overwrite=args.overwrite)
     if args.format == "json":
         print(json.dumps(calibration_json(group), indent=2))
     else:
         print(_table(group))
+    warn_interference([group.telemetry])
     return 0

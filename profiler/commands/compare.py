@@ -2,7 +2,7 @@
 
 Exit status: 0 no regression, 1 at least one regression (all are listed together), 2 bad or
 mismatched files or a malformed rule (one line). The test is documented in
-:mod:`profiler.compare.gate` and in ``--help``.
+:mod:`profiler.compare.judge` and in ``--help``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiler.commands._common import warn_interference
 from profiler.compare import (
     DEFAULT_RULES,
     FORMATS,
@@ -40,9 +41,10 @@ noise-aware: a regression needs the new value worse than the baseline by more th
 limit AND the two runs' raw samples significantly different on the worse side: two-sided
 Mann-Whitney U test at p < 0.002 (as asv); with too few samples for the test to reach that
 level, non-overlapping 99% intervals of the two medians. A change past the limit that is not
-significant is reported as 'within noise'; values without samples (peak memory) are judged
-by the limit alone. A case ok in the baseline and failed in the new file, or missing from it
-(an interrupted run), is a regression (--allow-missing: listed only).
+significant is 'inconclusive', anything within the limit 'unchanged' (the words of
+`attnprof gate`); values without samples (peak memory) are judged by the limit alone.
+A case ok in the baseline and failed in the new file, or missing from it (an interrupted
+run), is a regression (--allow-missing: listed only).
 
 machines: when the two files come from different machines (CPU or GPU model, torch version,
 thread count) the first line of the output says so: throughput is not comparable across
@@ -70,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-missing", action="store_true",
                         help="a case the baseline has and NEW lacks is listed, not a regression "
                         "(for partial suites)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('baseline', 'new'))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     rules = resolve_rules(args.fail_on)
     baseline = load_measurements(args.baseline)
     new = load_measurements(args.new)
+    for measured in (baseline, new):
+        warn_interference(measured.telemetry, measured.source)
     comparison = compare_files(baseline, new, rules, [r for r in given if r.enabled],
                                allow_missing=args.allow_missing)
     print(render(comparison, args.format), end="")

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the findings there (reports read "
                         "suites/claims/<id>-conventions.toml)")
     add_overwrite_argument(parser, "--write")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('claims',))
 
 
 def _implementations(method: str) -> list[Implementation]:

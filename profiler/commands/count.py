@@ -31,6 +31,7 @@ from profiler.commands._common import (
     write_single_case,
 )
 from profiler.commands._safety import add_case_output_arguments, check_output_argument
+from profiler.display import FORMATS, percent
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.measure.count.counters import (
@@ -48,7 +49,6 @@ __all__ = ["BREAKDOWNS", "register", "render", "run"]
 
 BREAKDOWNS: tuple[str, ...] = ("total", "operator", "module", "block")
 CONVENTIONS: tuple[str, ...] = defaults.COUNT_CONVENTIONS
-TABLE_FORMATS = {"table": "simple", "markdown": "github"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(_json(spec, record.result, environment))
     else:
         print(render(spec, record.result, args.by, args.convention, args.units, args.depth,
-                     TABLE_FORMATS[args.format]))
+                     FORMATS[args.format]))
     return 0
 
 
@@ -130,7 +130,7 @@ def _percent(part: int, whole: int) -> str:
     fraction = _fraction(part, whole)
     if fraction is None:
         return "-"
-    return f"{fraction:.3%}" if fraction == 0 or abs(fraction) >= 1e-4 else f"{fraction:.2e}"
+    return percent(fraction, 3) if fraction == 0 or abs(fraction) >= 1e-4 else f"{fraction:.2e}"
 
 
 def render(spec: CountSpec, result: CountResult, by: str, convention: str, units: str,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from profiler.commands._common import finite_float, warn_interference
 from profiler.compare.rules import Rule, parse_rule, resolve_rules
 from profiler.errors import InvalidOptionError
 from profiler.gate.driver import DEFAULT_MAX_MINUTES, TARGET_SHARE, GateOptions, run_gate
@@ -82,13 +83,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write both sides' measurements and the decisions to this file")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing -o file")
-    parser.add_argument("--max-minutes", metavar="M", type=float, default=DEFAULT_MAX_MINUTES,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
+                        default=DEFAULT_MAX_MINUTES,
                         help=f"wall-clock budget of the whole gate, shared among the timing "
                         f"cases (default {DEFAULT_MAX_MINUTES:g})")
     parser.add_argument("--device", metavar="DEVICE",
                         help="override the suite's device: auto, cpu, cuda, cuda:N")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def gate_rules(texts: list[str]) -> tuple[float, tuple[Rule, ...]]:
@@ -152,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     with _sides(args) as (head, base):
         result = run_gate(head, base, options, say=_say(args.quiet))
     print(render(result, args.format), end="")
+    warn_interference([case.telemetry for case in result.timing])
     if args.output is not None:
         text = json.dumps(result.to_dict(), indent=2) + "\n"
         write_output(args.output, text, overwrite=args.overwrite, unsaved=text)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from profiler.errors import one_line
 from profiler.measure.count.counters import COUNTERS
 from profiler.suites.discover import available_suites
 
@@ -34,7 +35,7 @@ def _suite_summary(path: Path) -> str:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return f"(unreadable: {str(exc).splitlines()[0]})"
+        return f"(unreadable: {one_line(exc, typed=False)})"
     meta = doc.get("suite")
     text = meta.get("description") if isinstance(meta, dict) else None
     return str(text).strip().splitlines()[0] if text else f"({path})"

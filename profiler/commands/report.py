@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write PNG plots into DIR and link them")
     parser.add_argument("--title", help="report title (default: from the claims and suite)")
     add_overwrite_argument(parser, "report and plot")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('results', 'claims'))
 
 
 def write_text(text: str, output: Path | None, overwrite: bool = False) -> None:

@@ -24,6 +24,7 @@ from profiler.commands._cluster import (
     cluster_summary_lines,
     run_cluster,
 )
+from profiler.commands._common import finite_float
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.commands.report import write_text
 from profiler.commands.run import RichObserver, make_observer, summary_lines
@@ -58,12 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "replaces the report and plots too)")
     parser.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
                         help=f"suite to run (default {DEFAULT_SUITE})")
-    parser.add_argument("--max-minutes", metavar="M", type=float,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
                         help="wall-clock budget (default: the suite's; 0 = no limit)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_max_memory_argument(parser)
     add_cluster_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def default_paths(suite: str, device: str) -> tuple[Path, Path, Path]:

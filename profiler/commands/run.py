@@ -37,8 +37,10 @@ from profiler.commands._cluster import (
     cluster_summary_lines,
     run_cluster,
 )
+from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
+from profiler.errors import AttnprofError
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated
@@ -78,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard", metavar="I/N",
                         help="run only shard I of N (round-robin over the cases); join the "
                         "parts with 'attnprof merge'")
-    parser.add_argument("--max-minutes", metavar="M", type=float,
+    parser.add_argument("--max-minutes", metavar="M", type=finite_float,
                         help="wall-clock budget: cases that would start later are recorded as "
                         "skipped (default: the suite's budget; 0 = no limit)")
     parser.add_argument("--unpaired", action="store_true",
@@ -90,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="no progress output, only the summary")
     add_max_memory_argument(parser)
     add_cluster_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, input_args=('suite',))
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -238,6 +240,17 @@ def _options(args: argparse.Namespace) -> RunOptions:
                       paired=False if args.unpaired else None)
 
 
+def _warn(summary: RunSummary) -> None:
+    """The interference warning over the groups of the file just written."""
+    from profiler.results.envelope import load_result_file
+
+    try:
+        groups = load_result_file(summary.plan.output).groups
+    except (OSError, AttnprofError):
+        return  # nothing written (every case failed before): nothing to warn about
+    warn_interference([g.telemetry for g in groups])
+
+
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
     return run_suite(load_suite(args.suite), _options(args), observer=observer)
 
@@ -259,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
                   "file; continue with --resume", file=sys.stderr)
             raise
         print("\n".join(cluster_summary_lines(done, _retry(args, done.plan))))
+        warn_interference([g.telemetry for g in done.result.groups])
         failed = any(c.status != "ok" for c in done.result.cases)
         return 1 if done.missing or (args.strict and failed) else 0
     observer = make_observer(args.quiet)
@@ -273,4 +287,5 @@ def run(args: argparse.Namespace) -> int:
               "with --resume", file=sys.stderr)
         raise
     print("\n".join(summary_lines(summary)))
+    _warn(summary)
     return 1 if args.strict and summary.failures else 0

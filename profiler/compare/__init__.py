@@ -2,13 +2,13 @@
 
 Reads attnprof result files and pytest-benchmark JSON (:mod:`profiler.compare.measurements`),
 parses rules such as ``images_per_sec:-5%`` (:mod:`profiler.compare.rules`), applies the
-noise-aware test (:mod:`profiler.compare.gate`) and renders the outcome
+noise-aware test (:mod:`profiler.compare.judge`) and renders the outcome
 (:mod:`profiler.compare.render`). Comparison is not a report: nothing here reads claims.
 """
 
 from __future__ import annotations
 
-from profiler.compare.gate import Comparison, MetricComparison, compare_files, judge
+from profiler.compare.judge import Comparison, MetricComparison, compare_files, judge
 from profiler.compare.load import load_measurements
 from profiler.compare.measurements import (
     CaseMeasurement,

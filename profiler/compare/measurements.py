@@ -22,6 +22,7 @@ from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, ResultFile
 from profiler.results.jobs import case_machines
+from profiler.results.telemetry import RoundTelemetry
 from profiler.stats import block_rate
 
 __all__ = [
@@ -82,6 +83,8 @@ class MeasurementFile:
     cases: tuple[CaseMeasurement, ...]
     machine: Machine | None = None
     machines: tuple[str, ...] = ()
+    # per comparison group of the file, its rounds' telemetry (for the interference warning)
+    telemetry: tuple[tuple[RoundTelemetry, ...], ...] = ()
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -138,4 +141,5 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
                            machine=Machine.of_environment(result.environment),
-                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())))
+                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())),
+                           telemetry=tuple(g.telemetry for g in result.groups))

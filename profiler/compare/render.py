@@ -1,4 +1,4 @@
-"""Render a :class:`~profiler.compare.gate.Comparison` as a terminal table or markdown.
+"""Render a :class:`~profiler.compare.judge.Comparison` as a terminal table or markdown.
 
 Both list every regression together first, then every other compared metric. The markdown
 form suits ``$GITHUB_STEP_SUMMARY``: a heading, a one-line summary, the regressions table and
@@ -9,23 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tabulate import tabulate
-
-from profiler.compare.gate import Comparison, MetricComparison
+from profiler.compare.judge import Comparison, MetricComparison
 from profiler.compare.machines import machine_line
 from profiler.compare.metrics import format_value
+from profiler.display import FORMATS, mark, marked, percent, table
 
 __all__ = ["FORMATS", "render", "summary_line"]
 
-FORMATS = ("table", "markdown")
 HEADERS = ("Case", "Metric", "Baseline", "New", "Change", "Rule", "Test", "Result")
-_MARKS = {"regression": "❌ regression", "within noise": "〰 within noise", "ok": "✅ ok",
-          "improved": "⬆ improved"}
 
 
 def _change(row: MetricComparison) -> str:
-    change = row.change
-    return "–" if change is None else f"{100 * change:+.2f}%"
+    return percent(row.change, 2, signed=True)
 
 
 def _value(row: MetricComparison, value: float | None) -> str:
@@ -35,18 +30,17 @@ def _value(row: MetricComparison, value: float | None) -> str:
 
 
 def _cells(row: MetricComparison, markdown: bool) -> list[str]:
-    result = _MARKS[row.outcome] if markdown else row.outcome.upper() if row.regression \
+    result = marked(row.outcome) if markdown else row.outcome.upper() if row.regression \
         else row.outcome
     if row.note:
         result += f" ({row.note})"
-    cells = [row.case, row.metric, _value(row, row.baseline), _value(row, row.new),
-             _change(row), row.rule, row.test, result]
-    return [c.replace("|", "\\|") for c in cells] if markdown else cells
+    return [row.case, row.metric, _value(row, row.baseline), _value(row, row.new),
+            _change(row), row.rule, row.test, result]
 
 
 def _table(rows: Sequence[MetricComparison], markdown: bool) -> str:
-    return tabulate([_cells(r, markdown) for r in rows], headers=list(HEADERS),
-                    tablefmt="github" if markdown else "simple", disable_numparse=True)
+    return table([_cells(r, markdown) for r in rows], HEADERS,
+                 "markdown" if markdown else "table")
 
 
 def summary_line(comparison: Comparison) -> str:
@@ -55,8 +49,8 @@ def summary_line(comparison: Comparison) -> str:
     noun = "regression" if regressions == 1 else "regressions"
     loose = (f" ({comparison.loose_matched} matched by workload)"
              if comparison.loose_matched else "")
-    noisy = sum(1 for r in comparison.rows if r.outcome == "within noise")
-    noise = f", {noisy} past the limit but within the noise" if noisy else ""
+    noisy = sum(1 for r in comparison.rows if r.outcome == "inconclusive")
+    noise = f", {noisy} inconclusive (past the limit but within the noise)" if noisy else ""
     return (f"{regressions} {noun} in {len(comparison.rows)} metrics of {comparison.matched} "
             f"matched cases{loose}{noise}")
 
@@ -87,7 +81,7 @@ def _as_table(comparison: Comparison) -> str:
 
 
 def _as_markdown(comparison: Comparison) -> str:
-    verdict = "❌" if comparison.regressions else "✅"
+    verdict = mark("regression" if comparison.regressions else "unchanged")
     lines = [*(f"⚠ {line}" for line in _first_lines(comparison)), "## attnprof compare", "",
              f"{verdict} {summary_line(comparison)}: `{comparison.new}` against "
              f"`{comparison.baseline}`.", ""]

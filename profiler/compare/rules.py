@@ -97,6 +97,9 @@ def parse_rule(text: str) -> Rule:
         verb, good = ("drop", "-") if info.direction == "higher" else ("rise", "+")
         raise _malformed(text, f"{canonical} is {info.direction}-is-better, so its limit is "
                          f"how far it may {verb}: write {canonical}:{good}{limit.lstrip('+-')}")
+    if relative and info.direction == "higher" and amount > 1:
+        raise _malformed(text, f"{canonical} cannot drop by more than 100%; give a limit "
+                         "between 0% and 100%")
     return Rule(canonical, amount, relative, text)
 
 

@@ -8,6 +8,8 @@ With ``limit`` L (``--fail-on images_per_sec:-5%`` gives L = 0.05) and the 95% i
 - ``unchanged``: wholly inside the band [1 - L, 1 + L];
 - ``inconclusive``: anything else: it straddles a band edge, so this budget cannot tell.
 
+The words are ``attnprof compare``'s too (:data:`profiler.results.gate.DECISIONS`).
+
 An inconclusive case says what budget would decide it. An interval's half-width shrinks
 about as 1 / sqrt(rounds), so if the ratio stays where it is, the decision needs a
 half-width no larger than the ratio's distance to the band edge it straddles, that is
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+
+from profiler.results.gate import Decision
 
 __all__ = ["EXTRAPOLATION_LIMIT", "Decision", "Needed", "decide", "rounds_needed",
            "seconds_needed"]
 
-Decision = Literal["regression", "improved", "unchanged", "inconclusive"]
 EXTRAPOLATION_LIMIT = 20
 
 

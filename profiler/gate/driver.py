@@ -30,9 +30,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from profiler.compare.gate import judge
+from profiler.compare.judge import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
+from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError
 from profiler.gate.pairing import (
     TARGET_SHARE,
@@ -229,8 +230,8 @@ def _timing_case(pair: CasePair, base: _SideRunner, head: _SideRunner, options: 
     """Warm up and time ``pair`` on both sides as one group, then decide."""
     try:
         members = [WorkerMember(runner.side.name, int(case["batch"]), runner.ensure(),
-                                case["id"]) for runner, case in ((base, pair.base),
-                                                                 (head, pair.head))]
+                                case["id"], str(runner.suite.get("device") or ""))
+                   for runner, case in ((base, pair.base), (head, pair.head))]
     except WorkerError as exc:  # a worker that crashed earlier did not start again
         return TimingCase(case_id=pair.head["id"], label=pair.label, decision="error",
                           error=f"{exc.side}: {exc}")
@@ -272,8 +273,9 @@ def describe_timing(case: TimingCase) -> str:
     if case.decision == "error":
         return f"error        {case.label}: {case.error}"
     attempts = f"{len(case.attempts)} attempts, {case.confirmation}, " if case.attempts else ""
-    return (f"{case.decision:<12} {case.label}: {case.ratio:.3f} [{case.ci_low:.3f}, "
-            f"{case.ci_high:.3f}] ({attempts}{case.rounds} rounds, {case.seconds:.1f} s)")
+    ratio = ratio_with_interval(case.ratio, case.ci_low, case.ci_high)
+    return (f"{case.decision:<12} {case.label}: {ratio} ({attempts}{case.rounds} rounds, "
+            f"{case.seconds:.1f} s)")
 
 
 def run_gate(head: Side, base: Side, options: GateOptions, *, say: Say = _silent,

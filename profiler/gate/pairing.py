@@ -46,6 +46,7 @@ from dataclasses import replace
 
 from profiler.gate.decision import Decision, decide, seconds_needed
 from profiler.results.gate import SideTiming, TimingCase
+from profiler.results.telemetry import RoundTelemetry, disturbed_mask
 from profiler.rounds import (
     Member,
     MemberOutcome,
@@ -53,7 +54,8 @@ from profiler.rounds import (
     RoundsOutcome,
     run_rounds,
 )
-from profiler.stats import median, ratio_interval, round_ratios
+from profiler.stats import median, ratio_interval
+from profiler.telemetry.rounds import counted_ratios
 
 __all__ = ["CONFIRMED", "GATE_ORDER", "TARGET_SHARE", "combine_attempts", "confirm",
            "gate_settings", "needs_confirmation", "time_pair", "timing_case"]
@@ -100,7 +102,7 @@ def timing_case(case_id: str, label: str, outcome: RoundsOutcome, limit: float) 
                       head=_side(head), rounds=outcome.rounds,
                       steps_per_block=outcome.steps_per_round, seconds=outcome.rounds_s,
                       first=tuple(names[order[0]] for order in outcome.orders),
-                      stopped=outcome.stopped)
+                      stopped=outcome.stopped, telemetry=outcome.telemetry)
     failed = [f"{m.name}: {m.error or m.status}" for m in outcome.members if m.status != "ok"]
     if failed:
         return replace(case, decision="error", error="; ".join(failed))
@@ -133,6 +135,14 @@ def _merged(first: SideTiming, second: SideTiming) -> SideTiming:
                       blocks=first.blocks + second.blocks, error=first.error or second.error)
 
 
+def _pooled_telemetry(first: TimingCase, second: TimingCase) -> tuple[RoundTelemetry, ...]:
+    """Both attempts' round telemetry, in round order; none when either attempt lacks it
+    (its rounds could not be told apart)."""
+    if len(first.telemetry) != first.rounds or len(second.telemetry) != second.rounds:
+        return ()
+    return first.telemetry + second.telemetry
+
+
 def combine_attempts(first: TimingCase, second: TimingCase, limit: float) -> TimingCase:
     """``first`` (a regression or improvement) and its measurement ``second`` in fresh worker
     processes, as one case: the rounds of both pooled (module doc). A second attempt that
@@ -141,12 +151,12 @@ def combine_attempts(first: TimingCase, second: TimingCase, limit: float) -> Tim
                      head=_merged(first.head, second.head), rounds=first.rounds + second.rounds,
                      seconds=first.seconds + second.seconds, first=first.first + second.first,
                      needed_rounds=None, needed_seconds=None, attempts=(first, second),
-                     confirmation="not confirmed")
+                     confirmation="not confirmed", telemetry=_pooled_telemetry(first, second))
     if second.decision == "error":
         return merged
     base, head = merged.base, merged.head
-    ratios = round_ratios(list(head.blocks), list(base.blocks), head.batch or 1,
-                          base.batch or 1)
+    ratios = counted_ratios(list(head.blocks), list(base.blocks), head.batch or 1,
+                            base.batch or 1, disturbed_mask(merged.telemetry, merged.rounds))
     interval = ratio_interval(ratios) if ratios else None
     if interval is None or interval.low is None or interval.high is None:
         return replace(merged, decision="inconclusive")

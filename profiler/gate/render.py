@@ -11,19 +11,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from tabulate import tabulate
-
+from profiler.display import FORMATS, marked, ratio_with_interval, table
 from profiler.gate.decision import EXTRAPOLATION_LIMIT
 from profiler.results.gate import GateResult, TimingCase
 
 __all__ = ["FORMATS", "render", "summary_line"]
 
-FORMATS = ("table", "markdown")
 TIMING_HEADERS = ("Case", "Base img/s", "Head img/s", "Head/base [95% CI]", "Rounds",
                   "Decision")
 COUNT_HEADERS = ("Case", "Metric", "Base", "Head", "Rule")
-_MARKS = {"regression": "❌ regression", "improved": "⬆ improved", "unchanged": "✅ unchanged",
-          "inconclusive": "❔ inconclusive", "error": "⚠ error"}
 _ORDER = {"regression": 0, "error": 1, "inconclusive": 2, "improved": 3, "unchanged": 4}
 
 
@@ -32,14 +28,12 @@ def _rate(value: float | None) -> str:
 
 
 def _interval(case: TimingCase) -> str:
-    if case.ratio is None or case.ci_low is None or case.ci_high is None:
-        return "–"
-    return f"{case.ratio:.3f} [{case.ci_low:.3f}, {case.ci_high:.3f}]"
+    return ratio_with_interval(case.ratio, case.ci_low, case.ci_high)
 
 
 def _decision(case: TimingCase, markdown: bool) -> str:
     if markdown:
-        text = _MARKS[case.decision]
+        text = marked(case.decision)
     else:
         text = case.decision.upper() if case.decision == "regression" else case.decision
     return f"{text} ({case.confirmation})" if case.confirmation else text
@@ -65,10 +59,7 @@ def _timing_table(result: GateResult, markdown: bool) -> str:
     cases = sorted(result.timing, key=lambda c: _ORDER[c.decision])
     rows = [[c.label, _rate(c.base.images_per_sec), _rate(c.head.images_per_sec),
              _interval(c), str(c.rounds or "–"), _decision(c, markdown)] for c in cases]
-    if markdown:
-        rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
-    return tabulate(rows, headers=list(TIMING_HEADERS),
-                    tablefmt="github" if markdown else "simple", disable_numparse=True)
+    return table(rows, TIMING_HEADERS, "markdown" if markdown else "table")
 
 
 def _count_lines(result: GateResult, markdown: bool) -> list[str]:
@@ -77,9 +68,7 @@ def _count_lines(result: GateResult, markdown: bool) -> list[str]:
     lines = []
     if rows:
         lines += ["exact metrics changed:" if not markdown else "**Exact metrics changed**", "",
-                  tabulate(rows, headers=list(COUNT_HEADERS),
-                           tablefmt="github" if markdown else "simple",
-                           disable_numparse=True), ""]
+                  table(rows, COUNT_HEADERS, "markdown" if markdown else "table"), ""]
     return lines
 
 
@@ -166,9 +155,10 @@ def render(result: GateResult, fmt: str = "table") -> str:
         lines += [("- " if markdown else "  ") + line for line in needed] + [""]
     lines += _other_lines(result)
     method = next((f"; {c.method}" for c in result.timing if c.method and not c.attempts), "")
-    lines.append(f"head/base: throughput ratio per case, rounds alternating which side runs "
-                 f"first{method}. regression: interval wholly below "
-                 f"{1 - result.limit:g}; improved: wholly above {1 + result.limit:g}; "
+    lines.append(f"head/base: throughput ratio per case in percent of the base, rounds "
+                 f"alternating which side runs first{method}. regression: interval wholly "
+                 f"below {100 * (1 - result.limit):g}%; improved: wholly above "
+                 f"{100 * (1 + result.limit):g}%; "
                  "unchanged: inside the band; a regression or improvement is measured again "
                  "in fresh worker processes and stands only if the rounds of both attempts, "
                  "pooled, still say so; elapsed "

@@ -296,12 +296,15 @@ class WorkerMember:
     ``warm_up()`` has the worker build the case and warm it up (its warm-up step seconds);
     ``time_block(steps)`` runs ``steps`` steps and returns their seconds. A block that takes
     far longer than the warm-up predicts (20x, plus a minute) kills the worker. Failures
-    raise :class:`WorkerError`, which the engine records against this member.
+    raise :class:`WorkerError`, which the engine records against this member. ``device`` (the
+    suite's) tells the engine's telemetry which GPU to watch.
     """
 
-    def __init__(self, name: str, batch: int, process: WorkerProcess, case: str) -> None:
+    def __init__(self, name: str, batch: int, process: WorkerProcess, case: str,
+                 device: str = "") -> None:
         self.name = name
         self.batch = batch
+        self.device = device
         self.process = process
         self.case = case
         self.step_s: float | None = None

@@ -68,10 +68,16 @@ def decode(line: str) -> dict[str, Any]:
     return message
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, *, typed: bool | None = None) -> str:
+    """:func:`profiler.errors.one_line` for a tree that predates it: this file imports nothing
+    of ``profiler`` at import time (see the module docstring)."""
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    first = text.splitlines()[0].strip() if text else ""
+    if typed is None:  # attnprof's own errors speak for themselves
+        typed = not any(cls.__name__ == "AttnprofError" for cls in type(exc).__mro__)
+    if not first:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if typed else first
 
 
 class _BadRequest(Exception):
@@ -185,6 +191,9 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
+        except SystemExit as exc:  # profiler/user_code.py's rule (this file runs on old trees)
+            return {"ok": False, "kind": "error",
+                    "error": f"the model called sys.exit({exc.code!r})"}
 
 
 class _StepMember:
@@ -273,14 +282,12 @@ def _kind(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
+    """The side's own :func:`profiler.errors.one_line`; this file's fallback for an older tree."""
     try:
-        from profiler.errors import AttnprofError
+        from profiler.errors import one_line
     except ImportError:
         return _one_line(exc)
-    if isinstance(exc, AttnprofError):
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-    return _one_line(exc)
+    return one_line(exc)
 
 
 def serve(requests: IO[str], replies: IO[str], worker: Worker | None = None) -> None:
@@ -293,7 +300,7 @@ def serve(requests: IO[str], replies: IO[str], worker: Worker | None = None) -> 
             request = decode(line)
         except ValueError as exc:
             reply: dict[str, Any] = {"ok": False, "kind": "protocol",
-                                     "error": f"malformed request: {_one_line(exc)}"}
+                                     "error": f"malformed request: {_one_line(exc, typed=True)}"}
             request = {}
         else:
             reply = worker.handle(request)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 
-from profiler.errors import AttnprofError, MeasurementError, OutOfMemoryError
+from profiler.errors import OutOfMemoryError, one_line
 from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
+from profiler.user_code import user_code
 
 __all__ = ["measure", "run_case"]
 
@@ -25,8 +26,8 @@ __all__ = ["measure", "run_case"]
 def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
             memory_limit: int | None = None) -> CountResult | BenchResult | BreakdownResult:
     """Measure ``spec`` with its harness; errors propagate (``SystemExit`` from a user's model
-    becomes a MeasurementError: a model cannot end the program)."""
-    try:
+    becomes a MeasurementError: a model cannot end the program, :mod:`profiler.user_code`)."""
+    with user_code(f"{spec.label} failed"):
         if isinstance(spec, CountSpec):
             from profiler.measure.count.counting import count
 
@@ -38,9 +39,6 @@ def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
         from profiler.measure.timing.bench import bench
 
         return bench(spec) if memory_limit is None else bench(spec, memory_limit=memory_limit)
-    except SystemExit as exc:
-        raise MeasurementError(f"{spec.label} failed: the model called sys.exit({exc.code!r})") \
-            from None
 
 
 def run_case(spec: CountSpec | BenchSpec | BreakdownSpec, *, catch: bool = True,
@@ -65,9 +63,7 @@ def run_case(spec: CountSpec | BenchSpec | BreakdownSpec, *, catch: bool = True,
     except Exception as exc:
         if not catch:
             raise
-        message = str(exc) if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {exc}"
-        return CaseRecord(spec=spec, status="error", error=message.splitlines()[0] if message
-                          else type(exc).__name__, started_utc=started,
+        return CaseRecord(spec=spec, status="error", error=one_line(exc), started_utc=started,
                           duration_s=time.perf_counter() - clock)
     return CaseRecord(spec=spec, status="ok", result=result, started_utc=started,
                       duration_s=time.perf_counter() - clock)

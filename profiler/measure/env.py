@@ -17,6 +17,7 @@ import torch
 from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.provenance import git_commit, run_quietly, tool_version
 from profiler.results.environment import Environment
+from profiler.telemetry import telemetry_environment
 
 __all__ = ["collect_environment"]
 
@@ -90,4 +91,5 @@ def collect_environment(device: str = "cpu") -> Environment:
         git_commit=git_commit(),
         env_vars={k: os.environ[k] for k in _ENV_VARS if k in os.environ},
         allocator=pin_malloc_thresholds(),
+        telemetry=telemetry_environment(str(dev)),
     )

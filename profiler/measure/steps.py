@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure.workload import build_module, example_input, torch_dtype
 from profiler.spec import BenchSpec
 
@@ -103,8 +103,8 @@ def _build(spec: BenchSpec) -> nn.Module:
     except AttnprofError:
         raise
     except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MeasurementError(f"cannot build {spec.workload.label}: {first}") from exc
+        raise MeasurementError(f"cannot build {spec.workload.label}: "
+                               f"{one_line(exc, typed=False)}") from exc
     if not isinstance(module, nn.Module):
         raise MeasurementError(f"{spec.workload.label} did not build an nn.Module "
                                f"(got {type(module).__name__})")

@@ -7,7 +7,8 @@ off a result file that a run is writing. Nothing here imports torch.
 
 from __future__ import annotations
 
-from profiler.output.files import check_output, write_output
+from profiler.output.files import check_output, command_inputs, write_output
 from profiler.output.lock import check_unlocked, hold_lock, lock_path
 
-__all__ = ["check_output", "check_unlocked", "hold_lock", "lock_path", "write_output"]
+__all__ = ["check_output", "check_unlocked", "command_inputs", "hold_lock", "lock_path",
+           "write_output"]

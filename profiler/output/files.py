@@ -7,7 +7,10 @@ Rules, checked before anything is measured (:func:`check_output`) and again when
   device node or a socket is refused, as is a path below something that is not a folder;
 - an existing file is replaced only when the caller says so (``overwrite``: the commands'
   ``--overwrite``, ``run --resume``), and never when it is one of the command's own inputs
-  (``merge -o`` onto a part) or a result file another live ``attnprof run`` holds the lock of;
+  (``merge -o`` onto a part, ``gate -o`` onto its suite, ``conventions --write`` onto its
+  claims, ``report -o`` onto a result file: the CLI declares each command's inputs once with
+  :func:`command_inputs`, and every write checks them, by inode, whatever path names them) or
+  a result file another live ``attnprof run`` holds the lock of;
 - atomic: the bytes go to a temporary file in the same folder, are flushed to disk, then
   take the target's name in one step (``os.replace``, or ``os.link`` when the target must
   not exist, so that a file appearing meanwhile is not clobbered). A crash, a full disk or
@@ -25,15 +28,31 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from profiler.errors import OutputError
 from profiler.output.lock import check_unlocked
 
-__all__ = ["check_output", "write_output"]
+__all__ = ["check_output", "command_inputs", "write_output"]
 
 PathLike = str | os.PathLike[str]
+
+
+_INPUTS: list[Path] = []  # the running command's input files (see command_inputs)
+
+
+@contextmanager
+def command_inputs(paths: Sequence[PathLike]) -> Iterator[None]:
+    """While active, no output may be written onto any of ``paths`` (the command's inputs),
+    with or without ``overwrite``."""
+    added = [Path(p) for p in paths]
+    _INPUTS.extend(added)
+    try:
+        yield
+    finally:
+        del _INPUTS[len(_INPUTS) - len(added):]
 
 
 def _reason(exc: OSError) -> str:
@@ -86,7 +105,7 @@ def check_output(path: PathLike, *, overwrite: bool = False,
         if not stat.S_ISREG(mode):
             raise OutputError(f"cannot write {target}: not a regular file (a FIFO, device or "
                               "socket); attnprof writes regular files only")
-        for source in inputs:
+        for source in (*inputs, *_INPUTS):
             if _same_file(target, source):
                 raise OutputError(f"cannot write {target}: it is one of this command's inputs; "
                                   "write to another file")

@@ -11,7 +11,9 @@ The lock file is created with ``O_CREAT | O_EXCL`` and holds one JSON object: ``
 PID is not taken for the holder) and ``command``. A lock whose process is gone (killed with
 SIGKILL, a crashed machine) is stale: the next writer takes it over, by renaming it aside
 first so that two writers taking over the same stale lock cannot both win. A lock written on
-another host cannot be checked from here; it is refused with a hint to delete it.
+another host cannot be checked from here; it is refused with a hint to delete it. A lock path
+that is not a regular file (a folder, a FIFO, a symbolic link) is refused with one line and
+left alone: it is never opened (a FIFO would block), renamed or removed.
 
 Nothing here imports torch.
 """
@@ -22,6 +24,7 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -131,12 +134,30 @@ def _locked_error(target: Path, lock: Path, owner: LockOwner) -> LockedError:
                        "finish or choose another -o", owner.pid)
 
 
+def _check_regular(target: Path, lock: Path) -> None:
+    """A lock path that exists must be a regular file: a folder, FIFO, socket, device or
+    symbolic link there is refused (one line) and left alone, never read, renamed or removed."""
+    try:
+        mode = os.lstat(lock).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"cannot lock {target}: {lock}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file")
+        raise OutputError(f"cannot lock {target}: its lock path {lock} is {kind}, not a lock "
+                          "file; attnprof leaves it alone: move it away or choose another -o")
+
+
 def check_unlocked(path: str | os.PathLike[str]) -> None:
-    """Raise LockedError if another live process holds ``path``'s lock."""
+    """Raise LockedError if another live process holds ``path``'s lock (OutputError if the
+    lock path is not a regular file)."""
     target = Path(path)
     lock = lock_path(target)
     if not os.path.lexists(lock):
         return
+    _check_regular(target, lock)
     owner = read_owner(lock)
     if owner is not None and _live_other(owner):
         raise _locked_error(target, lock, owner)
@@ -171,6 +192,7 @@ def _take_over(lock: Path, stale: LockOwner | None) -> None:
 
 def _acquire(target: Path, lock: Path, owner: LockOwner) -> None:
     for _ in range(_ATTEMPTS):
+        _check_regular(target, lock)
         try:
             if _create(lock, owner):
                 return

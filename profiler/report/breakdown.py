@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from profiler.display import mode_name, percent
 from profiler.report.cells import sig
 from profiler.report.data import BreakdownEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label
@@ -30,7 +31,6 @@ __all__ = ["GROUPS", "Panel", "breakdown_section", "breakdown_tables", "group_sh
            "measured_cost",
            "measured_order", "panels"]
 
-MODE_NAMES = {"infer": "inference", "train": "training"}
 # Rows of the table and stacks of the plot: a label and the parts it sums.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("convolution", ("convolution",)),
@@ -57,7 +57,7 @@ class Panel:
     @property
     def title(self) -> str:
         first = self.entries[0].spec
-        return (f"{backbone_label(self.backbone)}, {MODE_NAMES.get(self.mode, self.mode)} "
+        return (f"{backbone_label(self.backbone)}, {mode_name(self.mode)} "
                 f"(batch {first.batch}, {first.dtype}, {first.device})")
 
 
@@ -84,12 +84,8 @@ def group_shares(result: BreakdownResult, parts: Sequence[str]) -> tuple[float, 
     return sum(p.time_share for p in chosen), sum(p.flops_share for p in chosen)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def _cell(time: float, flops: float) -> str:
-    return f"{_pct(time)} ({sig(100 * flops, 2)}%)" if flops else _pct(time)
+    return f"{percent(time)} ({sig(100 * flops, 2)}%)" if flops else percent(time)
 
 
 def _method(entry: BreakdownEntry) -> str:
@@ -154,10 +150,10 @@ def _attention_table(data: ReportData, panel: Panel) -> Table | None:
         if not result.attention_parts:
             continue
         fraction = result.attention_fraction_of_copy
-        rows.append((_method(entry), _pct(result.attention_time_share),
+        rows.append((_method(entry), percent(result.attention_time_share),
                      f"{sig(100 * result.attention_flops_share, 2)}%",
-                     _pct(result.attention_bytes_share), sig(result.attention_gbps),
-                     "–" if fraction is None else _pct(fraction),
+                     percent(result.attention_bytes_share), sig(result.attention_gbps),
+                     "–" if fraction is None else percent(fraction),
                      _paired_cost(data, entry)))
     if not rows:
         return None
@@ -201,7 +197,7 @@ def breakdown_section(data: ReportData) -> str | None:
 
 def _top_operations(result: BreakdownResult, count: int = 2) -> str:
     ops = sorted(result.attention_parts, key=lambda p: -p.time_share)[:count]
-    return ", ".join(f"{part_label(p.part).split(': ', 1)[1]} {_pct(p.time_share)}"
+    return ", ".join(f"{part_label(p.part).split(': ', 1)[1]} {percent(p.time_share)}"
                      for p in ops if p.time_share > 0)
 
 
@@ -216,9 +212,9 @@ def measured_cost(data: ReportData, backbone: str, method: str, mode: str,
     fraction = result.attention_fraction_of_copy
     bandwidth = "" if result.attention_gbps is None else (
         f", moving their least traffic at {sig(result.attention_gbps)} GB/s"
-        + ("" if fraction is None else f" ({_pct(fraction)} of copy bandwidth)"))
-    return (f"measured here, its attention ops take {_pct(result.attention_time_share)} of "
-            f"the {MODE_NAMES.get(mode, mode)} step ({_top_operations(result)}) for "
+        + ("" if fraction is None else f" ({percent(fraction)} of copy bandwidth)"))
+    return (f"measured here, its attention ops take {percent(result.attention_time_share)} of "
+            f"the {mode_name(mode)} step ({_top_operations(result)}) for "
             f"{sig(100 * result.attention_flops_share, 2)}% of the FLOPs{bandwidth}")
 
 
@@ -232,8 +228,8 @@ def measured_order(data: ReportData, backbone: str, mode: str,
     if any(e is None for e in found):
         return None
     a, b = (e.result for e in found if e is not None)
-    return (f"measured here, attention ops take {_pct(a.attention_time_share)} of the "
-            f"{MODE_NAMES.get(mode, mode)} step with {first[0]} and "
-            f"{_pct(b.attention_time_share)} with {second[0]} "
+    return (f"measured here, attention ops take {percent(a.attention_time_share)} of the "
+            f"{mode_name(mode)} step with {first[0]} and "
+            f"{percent(b.attention_time_share)} with {second[0]} "
             f"({sig(100 * a.attention_flops_share, 2)}% and "
             f"{sig(100 * b.attention_flops_share, 2)}% of the FLOPs)")

@@ -8,7 +8,7 @@ the throughput verdicts.
 
 from __future__ import annotations
 
-from profiler.report.cells import ratio_with_interval
+from profiler.display import percent, ratio_with_interval
 from profiler.report.data import ReportData
 from profiler.report.ratios import stored_interval
 from profiler.results.group import GroupResult
@@ -28,7 +28,7 @@ def calibration_line(group: GroupResult) -> str:
                else "EXCLUDES 100%: the machine's noise was uneven; distrust small differences")
     detectable = ("" if group.min_detectable_slowdown is None else
                   f"; the smallest slowdown this budget detects in 80% of runs: "
-                  f"{100 * group.min_detectable_slowdown:.1f}%")
+                  f"{percent(group.min_detectable_slowdown)}")
     return (f"- `{label}` against itself: {shown} over {ratio.rounds} interleaved rounds "
             f"({group.started_utc or 'time unknown'}); the interval {verdict}{detectable}.")
 

@@ -1,5 +1,7 @@
 """Numbers formatted for table cells: significant figures trimmed, one unit per column.
 
+Percentages and ratios with their intervals are written by :mod:`profiler.display`.
+
 Units used in reports (stated in every table's unit line): parameters in M = 10^6, FLOPs in
 G = 10^9 per image (fvcore's convention: one multiply-add counts as one FLOP), throughput in
 images/s, times in ms, memory in MiB = 2^20 bytes.
@@ -14,12 +16,8 @@ __all__ = [
     "NOISY_MARK",
     "giga",
     "mib",
-    "percent",
-    "percent_sig",
     "points",
     "printed_decimals",
-    "ratio",
-    "ratio_with_interval",
     "sig",
     "with_spread",
 ]
@@ -48,18 +46,8 @@ def with_spread(median: float, iqr: float, noisy: bool = False, digits: int = 3)
     return f"{text} ± {iqr:.{decimals}f}{mark}"
 
 
-def percent(value: float | None, digits: int = 1) -> str:
-    """A signed relative change: ``+3.2%``."""
-    if value is None:
-        return "–"
-    return f"{100 * value:+.{digits}f}%"
 
 
-def percent_sig(value: float | None, digits: int = 2) -> str:
-    """A signed relative change with ``digits`` significant figures: ``+9.9%``, ``+0.00031%``."""
-    if value is None:
-        return "–"
-    return "+0%" if value == 0 else f"{100 * value:+.{digits}g}%"
 
 
 def giga(value: float) -> str:
@@ -68,19 +56,8 @@ def giga(value: float) -> str:
     return f"{scaled:.2f}" if abs(scaled) >= 1 else f"{scaled:.4f}"
 
 
-def ratio(value: float | None) -> str:
-    """A ratio as a percentage of its reference: ``97.3%``."""
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def ratio_with_interval(value: float | None, low: float | None, high: float | None) -> str:
-    """A ratio and its confidence interval in percent: ``97.3% [95.1, 99.0]`` (``[n.a.]``
-    when there are too few rounds for an interval)."""
-    if value is None:
-        return "–"
-    if low is None or high is None:
-        return f"{ratio(value)} [no interval]"
-    return f"{ratio(value)} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def points(value: float | None) -> str:

@@ -62,6 +62,20 @@ class CountEntry:
         fvcore = self.result.counted("fvcore")
         return self._per_image(self.result.flops if fvcore is None else fvcore.flops)
 
+    def flops_by(self, counter: str) -> float | None:
+        """FLOPs per image as ``counter`` counted them, in its own unit (multiply-adds, or 2
+        per multiply-add for ``torch``); None when that counter did not run on this case."""
+        total = self.result.counted(counter)
+        return None if total is None else self._per_image(total.flops)
+
+    def params_by(self, counter: str) -> int | None:
+        """Parameters as ``counter`` reports them (thop's own sum; the exact count for counters
+        that report none), as the counting conventions read them; None when it did not run."""
+        total = self.result.counted(counter)
+        if total is None:
+            return None
+        return self.result.params if total.params is None else total.params
+
     @property
     def train_step_flops(self) -> float | None:
         """Forward + backward FLOPs of a training step per image, if counted."""

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.claims.paper import Claims
+from profiler.display import MODE_NAMES
 from profiler.errors import InvalidOptionError
 from profiler.output import check_output, write_output
 from profiler.report.breakdown import GROUPS, group_shares
@@ -43,7 +44,6 @@ from profiler.stats import RatioInterval
 
 __all__ = ["FOREST_NAME", "Plot", "check_plot_outputs", "make_plots", "throughput_share_forest"]
 
-MODE_TITLES = {"infer": "inference", "train": "training"}
 _MARKERS = "osD^vP*X"
 _DPI = 110
 
@@ -98,7 +98,7 @@ def _count_of(data: ReportData, entry: BenchEntry) -> CountEntry | None:
 
 def throughput_vs_params(data: ReportData, path: Path) -> Plot | None:
     points = [(b, c) for b in data.model_benches if (c := _count_of(data, b)) is not None]
-    modes = [m for m in MODE_TITLES if any(b.spec.mode == m for b, _ in points)]
+    modes = [m for m in MODE_NAMES if any(b.spec.mode == m for b, _ in points)]
     if not modes:
         return None
     methods = list(dict.fromkeys(method_of(b.workload) for b, _ in points))
@@ -118,7 +118,7 @@ def throughput_vs_params(data: ReportData, path: Path) -> Plot | None:
                [b.result.images_per_sec for b, _ in mine])
         axis.set_xlabel("parameters (M = 10^6)")
         axis.set_ylabel("images/s (median, IQR bars)")
-        axis.set_title(MODE_TITLES[mode])
+        axis.set_title(MODE_NAMES[mode])
         axis.grid(True, which="both", alpha=0.3)
     _legend(axes[0][-1], methods, models, colors)
     _save(figure, path)
@@ -207,7 +207,7 @@ def attention_overhead(data: ReportData, path: Path) -> Plot | None:
 
 def block_time_vs_channels(data: ReportData, path: Path) -> Plot | None:
     benches = data.block_benches
-    modes = [m for m in MODE_TITLES if any(b.spec.mode == m for b in benches)]
+    modes = [m for m in MODE_NAMES if any(b.spec.mode == m for b in benches)]
     if not modes:
         return None
     blocks = list(dict.fromkeys(b.workload.block or "" for b in benches))
@@ -233,7 +233,7 @@ def block_time_vs_channels(data: ReportData, path: Path) -> Plot | None:
         _scale(axis, [b.workload.input_shape[0] for b in benches], times, base_x=2)
         axis.set_xlabel("channels C (feature-map sizes as in the table)")
         axis.set_ylabel("step time (ms, median)")
-        axis.set_title(MODE_TITLES[mode])
+        axis.set_title(MODE_NAMES[mode])
         axis.grid(True, which="both", alpha=0.3)
     axes[0][-1].legend(fontsize=7)
     _save(figure, path)
@@ -365,7 +365,7 @@ def throughput_share_forest(data: ReportData, path: Path,
     for k, (backbone, mode, rows) in enumerate(panels):
         axis = axes[k // columns][k % columns]
         _draw_forest(axis, rows)
-        axis.set_title(f"{backbone_label(backbone)}, {MODE_TITLES[mode]}", fontsize=9)
+        axis.set_title(f"{backbone_label(backbone)}, {MODE_NAMES[mode]}", fontsize=9)
     for k in range(len(panels), rows_count * columns):
         axes[k // columns][k % columns].axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from profiler.report.cells import ratio_with_interval
+from profiler.display import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 from profiler.stats import (
@@ -27,9 +27,9 @@ from profiler.stats import (
     PAIRED_METHOD,
     RatioInterval,
     ratio_interval,
-    round_ratios,
     unpaired_ratio_interval,
 )
+from profiler.telemetry.rounds import counted_ratios
 
 __all__ = ["CROSS_MACHINE", "NOT_COMPARED", "UNPAIRED_MARK", "change_cell", "cost_cell",
            "group_interval", "is_cross_machine", "is_paired", "machines_apart", "ratio_between",
@@ -55,9 +55,10 @@ def is_cross_machine(interval: RatioInterval) -> bool:
 
 def group_interval(group: GroupResult, member: int, reference: int) -> RatioInterval | None:
     """Member ``member``'s throughput over member ``reference``'s, recomputed from the rounds
-    both ran (any two members of the group); None when no round paired them."""
+    both ran that count (disturbed ones left out: :func:`profiler.telemetry.rounds.
+    counted_ratios`; any two members of the group); None when no round paired them."""
     a, b = group.members[member], group.members[reference]
-    ratios = round_ratios(a.times, b.times, a.batch or 1, b.batch or 1)
+    ratios = counted_ratios(a.times, b.times, a.batch or 1, b.batch or 1, group.disturbed)
     return ratio_interval(ratios, group.confidence or CONFIDENCE) if ratios else None
 
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from profiler.display import mark, marked, mode_name
 from profiler.report.data import ReportData, RunInfo
+from profiler.report.interference import disturbance_lines
 from profiler.report.tables import Table
 from profiler.report.verdicts.verdict import STATUSES, ClaimsCheck, Verdict
 
-__all__ = ["MARKS", "claims_glance", "run_lines", "status_counts_table", "summary_markdown"]
-
-MARKS = {"pass": "✅", "fail": "❌", "partial": "◐", "inconclusive": "❔", "n.a.": "(n.a.)"}
-MODE_WORDS = {"infer": "inference", "train": "training"}
-
+__all__ = ["claims_glance", "run_lines", "status_counts_table", "summary_markdown"]
 
 def _unique(values: Iterable[str]) -> str:
     return "/".join(dict.fromkeys(values)) or "–"
@@ -51,10 +49,10 @@ def run_lines(data: ReportData) -> list[str]:
     for mode in ("infer", "train"):
         batches = _unique(str(b.batch) for b in data.benches if b.spec.mode == mode)
         if batches != "–":
-            parts.append(f"{MODE_WORDS[mode]} at batch {batches}")
+            parts.append(f"{mode_name(mode)} at batch {batches}")
     if parts:
         lines.append(f"timed {', '.join(parts)}; {_unique(b.spec.dtype for b in data.benches)}")
-    return lines
+    return lines + disturbance_lines(data.groups)
 
 
 def status_counts_table(check: ClaimsCheck) -> Table:
@@ -63,7 +61,7 @@ def status_counts_table(check: ClaimsCheck) -> Table:
     for title, verdicts in check.by_section():
         tally = [sum(v.status == status for v in verdicts) for status in STATUSES]
         rows.append((title, *(str(n) if n else "·" for n in tally)))
-    headers = (s if MARKS[s] == f"({s})" else f"{MARKS[s]} {s}" for s in STATUSES)
+    headers = (marked(s) for s in STATUSES)
     return Table("Verdicts by section", "", ("Claims", *headers), tuple(rows))
 
 
@@ -76,14 +74,14 @@ def claims_glance(verdicts: Sequence[Verdict]) -> Table | None:
     cells: dict[str, dict[str, str]] = {}
     for verdict in shown:
         row = cells.setdefault(verdict.subject, {})
-        row[verdict.column] = f"{verdict.brief} {MARKS[verdict.status]}"
+        row[verdict.column] = f"{verdict.brief} {mark(verdict.status) or f'({verdict.status})'}"
     rows = tuple((subject, *(row.get(c, "") for c in columns)) for subject, row in cells.items())
     return Table("The paper's claims at a glance", "", ("Network", *columns), rows)
 
 
 LEGEND = ("Cells: the paper's figure → ours (under the paper-wide counting convention above; "
           "FPS as the share of the backbone's images/s kept), then the verdict: "
-          + ", ".join(f"{m} {s}" for s, m in MARKS.items() if m != f"({s})")
+          + ", ".join(marked(s) for s in STATUSES if mark(s))
           + ", (n.a.) nothing to compare; – not measured. The sections below give every "
           "verdict with its reason.")
 

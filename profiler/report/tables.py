@@ -19,12 +19,11 @@ from tabulate import tabulate
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
+from profiler.display import marked, mode_name, percent, percent_sig
 from profiler.report.cells import (
     NOISY_MARK,
     giga,
     mib,
-    percent_sig,
-    ratio,
     sig,
     with_spread,
 )
@@ -38,7 +37,6 @@ from profiler.stats import NOISY_IQR_RATIO
 __all__ = [
     "INLINE_LIMIT",
     "MAX_CELL",
-    "STATUS_MARKS",
     "Notes",
     "Table",
     "block_table",
@@ -51,8 +49,6 @@ __all__ = [
 
 MODES = ("train", "infer")
 NOISY_NOTE = f"{NOISY_MARK} noisy: IQR/median of images/s above {NOISY_IQR_RATIO:.0%}."
-STATUS_MARKS = {"pass": "✅ pass", "fail": "❌ fail", "partial": "◐ partial",
-                "inconclusive": "❔ inconclusive", "n.a.": "– n.a."}
 MAX_CELL = 160  # no table cell is longer (characters)
 INLINE_LIMIT = 80  # explanations up to this length stay in their cell; longer become notes
 
@@ -137,7 +133,7 @@ def _timing_units(benches: Sequence[BenchEntry], data: ReportData) -> str:
         found = [b for b in benches if b.spec.mode == mode]
         if found:
             batches = _describe(str(b.batch) for b in found)
-            name = "training" if mode == "train" else "inference"
+            name = mode_name(mode)
             parts.append(f"{name} at batch {batches}")
     dtypes = _describe(b.spec.dtype for b in benches)
     devices = _describe(_device_name(b, data) for b in benches)
@@ -308,7 +304,7 @@ def block_table(data: ReportData) -> Table | None:
             str(entry.batch), "–" if count is None else f"{count.result.params:,}",
             with_spread(result.step_ms_median, result.step_ms_iqr, result.noisy),
             sig(floor_ms), sig(result.achieved_gbps),
-            ratio(result.fraction_of_copy) if result.fraction_of_copy is not None else "–",
+            percent(result.fraction_of_copy) if result.fraction_of_copy is not None else "–",
             mib(result.peak_memory_bytes),
         ))
     if not rows:
@@ -329,7 +325,7 @@ def _paper_fps(row: Table3Row, base: Table3Row | None, mode: str) -> str:
     if fps is None:
         return "N/A"
     base_fps = base.fps(mode) if base is not None else None
-    share = f" ({ratio(fps / base_fps)})" if base_fps and row is not base else ""
+    share = f" ({percent(fps / base_fps)})" if base_fps and row is not base else ""
     return f"{fps:g}{share}"
 
 
@@ -390,7 +386,7 @@ def verdict_table(title: str, verdicts: Sequence[Verdict]) -> Table | None:
     if not verdicts:
         return None
     notes = Notes()
-    rows = tuple((v.subject, v.claim, v.paper, v.ours, STATUS_MARKS[v.status],
+    rows = tuple((v.subject, v.claim, v.paper, v.ours, marked(v.status),
                   notes.cell(v.explanation)) for v in verdicts)
     return Table(title, "", ("Subject", "Claim", "Paper", "Ours", "Verdict", "Why"), rows,
                  notes.items())

@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.errors import InvalidOptionError, ResultFileError, one_line
 from profiler.output.files import write_output
 from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
@@ -345,8 +345,8 @@ class ResultFile:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):
                 raise ResultFileError(f"{source}: {exc}") from None
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ResultFileError(f"{source}: malformed result file: {detail}") from None
+            raise ResultFileError(f"{source}: malformed result file: "
+                                  f"{one_line(exc, typed=False)}") from None
 
 
 def write_result_file(result: ResultFile, path: str | os.PathLike[str], *,

@@ -47,6 +47,10 @@ class Environment:
     git_commit: str | None = None
     env_vars: dict[str, str] = field(default_factory=dict)
     allocator: str = ""
+    # once per run: where per-round telemetry comes from ("cpu") and the GPU's driver,
+    # persistence mode, power limit, ECC/MIG state, UUID and clock policy ("gpu", NVML), or
+    # why either is absent (profiler.telemetry.telemetry_environment)
+    telemetry: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,16 +11,19 @@ Schema ``attnprof.gate`` version 1 (documented in ``docs/result-schema.md``)::
      "only_base": [labels], "only_head": [labels], "not_gated": [labels]}
 
 Result files load without torch; loaders ignore unknown fields and fill missing ones with
-defaults, as the suite result files do.
+defaults, as the suite result files do, after checking the file field by field
+(:func:`profiler.results.validate.validate_gate_data`, one line naming the field).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from profiler.results.fields import known_fields
+from profiler.results.telemetry import RoundTelemetry
+from profiler.results.validate import validate_gate_data
 
 __all__ = [
     "CONFIRMATIONS",
@@ -28,6 +31,7 @@ __all__ = [
     "GATE_SCHEMA",
     "GATE_SCHEMA_VERSION",
     "CountCase",
+    "Decision",
     "GateResult",
     "MetricRow",
     "SideInfo",
@@ -39,8 +43,10 @@ __all__ = [
 
 GATE_SCHEMA = "attnprof.gate"
 GATE_SCHEMA_VERSION = 1
-# What a gate decides for a timing case (profiler.gate.decision).
-DECISIONS: tuple[str, ...] = ("regression", "improved", "unchanged", "inconclusive")
+#: What a gate decides for a timing case (:mod:`profiler.gate.decision`), and ``attnprof
+#: compare`` for a metric (:mod:`profiler.compare.judge`): one vocabulary for both.
+Decision = Literal["regression", "improved", "unchanged", "inconclusive"]
+DECISIONS: tuple[Decision, ...] = ("regression", "improved", "unchanged", "inconclusive")
 # A timing case that could not be compared (one side failed) has decision "error".
 TIMING_OUTCOMES: tuple[str, ...] = (*DECISIONS, "error")
 # A regression or improvement measured again in fresh worker processes (pairing.confirm).
@@ -154,6 +160,12 @@ class TimingCase:
     error: str | None = None
     confirmation: str = ""
     attempts: tuple[TimingCase, ...] = ()
+    telemetry: tuple[RoundTelemetry, ...] = ()
+
+    @property
+    def rounds_disturbed(self) -> int:
+        """Rounds that telemetry found disturbed (left out of the ratio)."""
+        return sum(1 for t in self.telemetry if t.disturbed)
 
     def __post_init__(self) -> None:
         if self.decision not in TIMING_OUTCOMES:
@@ -166,6 +178,8 @@ class TimingCase:
         data["base"], data["head"] = self.base.to_dict(), self.head.to_dict()
         data["first"] = list(self.first)
         data["attempts"] = [a.to_dict() for a in self.attempts]
+        data["telemetry"] = [t.to_dict() for t in self.telemetry]
+        data["rounds_disturbed"] = self.rounds_disturbed
         return data
 
     @classmethod
@@ -175,6 +189,8 @@ class TimingCase:
         known["head"] = SideTiming.from_dict(data.get("head") or {})
         known["first"] = tuple(data.get("first", ()))
         known["attempts"] = tuple(cls.from_dict(a) for a in data.get("attempts") or ())
+        known["telemetry"] = tuple(RoundTelemetry.from_dict(t)
+                                   for t in data.get("telemetry") or ())
         return cls(**known)
 
 
@@ -308,6 +324,7 @@ def load_gate_result(path: str | Path) -> GateResult:
     if int(data.get("schema_version", 0)) > GATE_SCHEMA_VERSION:
         raise ResultFileError(f"{path} has gate schema version {data.get('schema_version')}; "
                               f"this attnprof reads up to {GATE_SCHEMA_VERSION}: upgrade it")
+    validate_gate_data(data, str(path))
     try:
         return GateResult.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:

@@ -8,6 +8,12 @@ from the raw times and can be recomputed (the report does:
 :func:`profiler.report.ratios.group_interval`), also between two members neither of which is
 the baseline. Plain data: reading a group needs no statistics and no torch.
 
+Per round, ``telemetry`` says what the machine did (:mod:`profiler.results.telemetry`);
+disturbed rounds stay in ``members[].times`` but are left out of the ratios, whose
+``rounds_disturbed`` counts them and whose ``*_all_rounds`` fields keep the estimate on all
+rounds as a diagnostic. ``mostly_disturbed``: more than half of the rounds were. A group
+without telemetry (older files) has no disturbed round.
+
 ``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A
 run of one workload against itself: ``attnprof calibrate``; its members share one case id
 and ``min_detectable_slowdown`` says the smallest slowdown the same budget would detect).
@@ -20,6 +26,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from profiler.results.telemetry import RoundTelemetry, disturbed_mask, mostly_disturbed
 
 __all__ = ["GROUP_KINDS", "GROUP_STATUSES", "GroupMember", "GroupRatio", "GroupResult",
            "group_id"]
@@ -85,6 +93,10 @@ class GroupRatio:
     ci_low: float | None
     ci_high: float | None
     rounds: int
+    rounds_disturbed: int = 0
+    ratio_all_rounds: float | None = None
+    ci_low_all_rounds: float | None = None
+    ci_high_all_rounds: float | None = None
 
     @property
     def half_width(self) -> float | None:
@@ -96,7 +108,10 @@ class GroupRatio:
         return {"member": self.member, "case_id": self.case_id, "name": self.name,
                 "throughput_ratio": self.throughput_ratio, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "half_width": self.half_width,
-                "rounds": self.rounds}
+                "rounds": self.rounds, "rounds_disturbed": self.rounds_disturbed,
+                "ratio_all_rounds": self.ratio_all_rounds,
+                "ci_low_all_rounds": self.ci_low_all_rounds,
+                "ci_high_all_rounds": self.ci_high_all_rounds}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupRatio:
@@ -107,7 +122,11 @@ class GroupRatio:
         return cls(member=int(data["member"]), case_id=str(data.get("case_id", "")),
                    name=str(data.get("name", "")), throughput_ratio=number("throughput_ratio"),
                    ci_low=number("ci_low"), ci_high=number("ci_high"),
-                   rounds=int(data.get("rounds", 0)))
+                   rounds=int(data.get("rounds", 0)),
+                   rounds_disturbed=int(data.get("rounds_disturbed") or 0),
+                   ratio_all_rounds=number("ratio_all_rounds"),
+                   ci_low_all_rounds=number("ci_low_all_rounds"),
+                   ci_high_all_rounds=number("ci_high_all_rounds"))
 
 
 @dataclass(frozen=True)
@@ -136,10 +155,25 @@ class GroupResult:
     warmup_s: float = 0.0
     rounds_s: float = 0.0
     min_detectable_slowdown: float | None = None
+    telemetry: tuple[RoundTelemetry, ...] = ()
+    telemetry_absent: tuple[str, ...] = ()
 
     @property
     def rounds(self) -> int:
         return len(self.orders)
+
+    @property
+    def disturbed(self) -> tuple[bool, ...]:
+        """Per round, whether it was disturbed (no telemetry: none was)."""
+        return disturbed_mask(self.telemetry, self.rounds)
+
+    @property
+    def disturbed_rounds(self) -> int:
+        return sum(self.disturbed)
+
+    @property
+    def mostly_disturbed(self) -> bool:
+        return mostly_disturbed(self.disturbed)
 
     @property
     def case_ids(self) -> tuple[str, ...]:
@@ -162,7 +196,11 @@ class GroupResult:
                 "orders": [list(o) for o in self.orders], "stopped": self.stopped,
                 "started_utc": self.started_utc, "duration_s": self.duration_s,
                 "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
-                "min_detectable_slowdown": self.min_detectable_slowdown}
+                "min_detectable_slowdown": self.min_detectable_slowdown,
+                "telemetry": [t.to_dict() for t in self.telemetry],
+                "telemetry_absent": list(self.telemetry_absent),
+                "disturbed_rounds": self.disturbed_rounds,
+                "mostly_disturbed": self.mostly_disturbed}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupResult:
@@ -189,4 +227,6 @@ class GroupResult:
             started_utc=str(data.get("started_utc", "")),
             duration_s=float(data.get("duration_s", 0.0)),
             warmup_s=float(data.get("warmup_s", 0.0)), rounds_s=float(data.get("rounds_s", 0.0)),
-            min_detectable_slowdown=None if detectable is None else float(detectable))
+            min_detectable_slowdown=None if detectable is None else float(detectable),
+            telemetry=tuple(RoundTelemetry.from_dict(t) for t in data.get("telemetry") or []),
+            telemetry_absent=tuple(str(a) for a in data.get("telemetry_absent") or ()))

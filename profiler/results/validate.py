@@ -13,7 +13,9 @@ nullable, smallest value, allowed values, element kind). Numbers must be finite 
 least ``minimum`` (0 unless a field says otherwise); ``bool`` is not a number. Unknown fields
 are allowed (files written by newer versions keep loading); a field added to a record is one
 more row in its table. Cross-field rules (an ``ok`` case has a result; a result matches its
-kind) live in :func:`validate_result_data`.
+kind) live in :func:`validate_result_data`, and the rules of a file agreeing with itself
+(unique ids, groups matching their cases, ratios inside their intervals) in
+:mod:`profiler.results.consistency`.
 
 Nothing here imports torch.
 """
@@ -26,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
+from profiler.results.consistency import check_consistency
 from profiler.results.group import GROUP_KINDS, GROUP_STATUSES
 from profiler.results.jobs import JOB_STATUSES
+from profiler.results.telemetry import DISTURBANCES
 
 __all__ = [
     "BENCH_RESULT_FIELDS",
@@ -38,10 +42,12 @@ __all__ = [
     "COUNT_RESULT_FIELDS",
     "COUNT_SPEC_FIELDS",
     "FILE_FIELDS",
+    "GATE_FIELDS",
     "GROUP_FIELDS",
     "JOB_FIELDS",
     "Field",
     "check_fields",
+    "validate_gate_data",
     "validate_pytest_benchmark",
     "validate_result_data",
 ]
@@ -164,9 +170,19 @@ SHARD_FIELDS = (Field("index", "int", required=True, minimum=1),
                 Field("count", "int", required=True, minimum=1))
 ENVIRONMENT_FIELDS = (
     Field("device", "string"), Field("device_name", "string"), Field("device_count", "int"),
-    _opt("device_memory_bytes", "int"), Field("torch_version", "string"),
+    _opt("device_capability", "string"), _opt("device_memory_bytes", "int"),
+    *(_opt(n, "string") for n in ("driver_version", "cuda_version", "torch_git_version",
+                                  "fvcore_version", "numpy_version", "git_commit")),
+    _opt("cudnn_version", "int"),
+    *(Field(n, "string") for n in ("torch_version", "python_version", "platform", "hostname",
+                                   "cpu_model", "float32_matmul_precision", "attnprof_version",
+                                   "allocator")),
     Field("cpu_count", "int"), Field("torch_threads", "int"),
-    Field("torch_interop_threads", "int"), Field("env_vars", "object", items="string"),
+    Field("torch_interop_threads", "int"),
+    *(Field(n, "bool") for n in ("mkldnn", "cudnn_benchmark", "cudnn_deterministic",
+                                 "allow_tf32_matmul", "allow_tf32_cudnn")),
+    Field("env_vars", "object", items="string"),
+    Field("telemetry", "object"),
 )
 SUITE_FIELDS = (
     Field("name", "string", required=True), Field("path", "string"), Field("hash", "string"),
@@ -186,7 +202,26 @@ GROUP_MEMBER_FIELDS = (
 GROUP_RATIO_FIELDS = (
     Field("member", "int", required=True), Field("case_id", "string"), Field("name", "string"),
     *(_opt(n, "number") for n in ("throughput_ratio", "ci_low", "ci_high", "half_width")),
-    Field("rounds", "int"),
+    Field("rounds", "int"), Field("rounds_disturbed", "int"),
+    *(_opt(n, "number") for n in ("ratio_all_rounds", "ci_low_all_rounds",
+                                  "ci_high_all_rounds")),
+)
+CPU_ROUND_FIELDS = (
+    *(Field(n, "number", required=True) for n in ("wall_s", "own_cpu_s", "own_capacity_s",
+                                                   "foreign_cpu_s", "steal_s",
+                                                   "machine_cpu_s")),
+    _opt("freq_mhz", "number"),
+)
+GPU_ROUND_FIELDS = (
+    Field("samples", "int"),
+    *(_opt(n, "number") for n in ("sm_clock_min_mhz", "sm_clock_median_mhz",
+                                  "mem_clock_min_mhz", "mem_clock_median_mhz", "power_w")),
+    _opt("temperature_c", "number", minimum=None),
+    Field("reasons", "int"), Field("other_processes", "int"),
+)
+ROUND_TELEMETRY_FIELDS = (
+    _opt("cpu", "object", fields=CPU_ROUND_FIELDS), _opt("gpu", "object", fields=GPU_ROUND_FIELDS),
+    Field("disturbed_by", "list", items="string"), Field("cost_s", "number"),
 )
 GROUP_FIELDS = (
     Field("group_id", "string", required=True), Field("kind", "string", choices=GROUP_KINDS),
@@ -199,6 +234,9 @@ GROUP_FIELDS = (
     Field("stopped", "string"), Field("started_utc", "string"),
     *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
     _opt("min_detectable_slowdown", "number"),
+    Field("telemetry", "list", fields=ROUND_TELEMETRY_FIELDS),
+    Field("telemetry_absent", "list", items="string"), Field("disturbed_rounds", "int"),
+    Field("mostly_disturbed", "bool"),
 )
 JOB_FIELDS = (
     Field("number", "int", required=True, minimum=1),
@@ -208,6 +246,7 @@ JOB_FIELDS = (
     _opt("error", "string"),
 )
 FILE_FIELDS = (
+    Field("schema", "string"), Field("schema_version", "int", minimum=1),
     Field("tool_version", "string"), _opt("git_commit", "string"),
     Field("created_utc", "string"), Field("updated_utc", "string"),
     _opt("environment", "object", fields=ENVIRONMENT_FIELDS),
@@ -233,6 +272,7 @@ WORKLOAD_FIELDS = (
 COUNT_SPEC_FIELDS = (
     Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
     Field("batch", "int", minimum=1), Field("conventions", "list", items="string"),
+    Field("backward", "bool"),
 )
 BENCH_SPEC_FIELDS = (
     Field("workload", "object", required=True, fields=WORKLOAD_FIELDS),
@@ -251,6 +291,10 @@ BLOCK_COUNT_FIELDS = (
                                for n in ("params", "flops", "flops_all")),
     Field("activations", "int"), Field("activations_all", "int"),
 )
+COUNTER_TOTAL_FIELDS = (
+    Field("counter", "string", required=True), Field("flops", "int", required=True),
+    Field("attention_flops", "int"), _opt("params", "int"),
+)
 COUNT_RESULT_FIELDS = (
     *(Field(n, "int", required=True) for n in _COUNTS), *(Field(n, "int") for n in _MORE_COUNTS),
     Field("batch", "int", minimum=1), Field("input_shape", "list", items="int", minimum=1),
@@ -258,6 +302,7 @@ COUNT_RESULT_FIELDS = (
     *(Field(n, "object", items="int") for n in ("by_operator", "by_operator_all", "by_module",
                                                "unsupported", "uncounted")),
     Field("blocks", "list", fields=BLOCK_COUNT_FIELDS),
+    Field("counters", "list", fields=COUNTER_TOTAL_FIELDS), _opt("train_step_flops", "int"),
 )
 RANK_FIELDS = (
     Field("rank", "int", required=True), Field("batch", "int", required=True),
@@ -360,6 +405,15 @@ def _validate_group(group: Mapping[str, Any], position: int, source: str) -> Non
         if not 0 <= ratio["member"] < len(members):
             fail(f"ratios[{k}].member", f"expected a member index below {len(members)}, got "
                  f"{_show(ratio['member'])}")
+    telemetry = group.get("telemetry") or []
+    if len(telemetry) > len(group.get("orders") or []):
+        fail("telemetry", f"expected at most one entry per round ({len(group.get('orders') or [])}"
+             f"), got {len(telemetry)}")
+    for r, entry in enumerate(telemetry):
+        for code in entry.get("disturbed_by") or []:
+            if code not in DISTURBANCES:
+                fail(f"telemetry[{r}].disturbed_by", f"expected one of {', '.join(DISTURBANCES)}"
+                     f", got {_show(code)}")
     for m, member in enumerate(members):
         for r, block in enumerate(member.get("times") or []):
             if block is None:
@@ -385,6 +439,66 @@ def validate_result_data(data: Mapping[str, Any], source: str) -> None:
         _validate_case(case, position, source)
     for position, group in enumerate(data.get("groups") or []):
         _validate_group(group, position, source)
+    check_consistency(data, source)  # then the file must agree with itself
+
+
+# The gate's result file (``attnprof gate -o``, schema ``attnprof.gate``): its records are
+# :mod:`profiler.results.gate`'s; ``decision`` and ``confirmation`` are checked there.
+GATE_SIDE_FIELDS = (
+    Field("name", "string", required=True), Field("ref", "string", required=True),
+    Field("tree", "string", required=True), _opt("commit", "string"),
+    Field("worker", "string", choices=("module", "file")),
+    *(_opt(n, "string") for n in ("python", "torch", "tool_version", "profiler")),
+    _opt("environment", "object", fields=ENVIRONMENT_FIELDS),
+)
+GATE_SIDE_TIMING_FIELDS = (
+    _opt("batch", "int", minimum=1), _opt("warmup_steps", "int"), _opt("step_s", "number"),
+    Field("blocks", "list", items="list"), _opt("error", "string"),
+)
+_GATE_TIMING_COMMON = (
+    Field("case_id", "string", required=True), Field("label", "string", required=True),
+    Field("decision", "string", required=True),
+    Field("base", "object", fields=GATE_SIDE_TIMING_FIELDS),
+    Field("head", "object", fields=GATE_SIDE_TIMING_FIELDS),
+    *(_opt(n, "number") for n in ("ratio", "ci_low", "ci_high")),
+    Field("rounds", "int"), Field("steps_per_block", "int"), Field("seconds", "number"),
+    Field("first", "list", items="string"), Field("stopped", "string"),
+    Field("method", "string"), _opt("needed_rounds", "int"), _opt("needed_seconds", "number"),
+    _opt("error", "string"), Field("confirmation", "string"),
+)
+# An attempt is a timing case of its own (without attempts of its own).
+GATE_TIMING_FIELDS = (*_GATE_TIMING_COMMON,
+                      Field("attempts", "list", fields=(*_GATE_TIMING_COMMON,
+                                                        Field("attempts", "list"))))
+GATE_METRIC_FIELDS = (
+    Field("metric", "string", required=True), Field("base", "number", required=True),
+    Field("head", "number", required=True), Field("rule", "string"), Field("changed", "bool"),
+)
+GATE_COUNT_FIELDS = (
+    Field("case_id", "string", required=True), Field("label", "string", required=True),
+    Field("metrics", "list", fields=GATE_METRIC_FIELDS),
+    _opt("base_error", "string"), _opt("head_error", "string"),
+)
+GATE_SUITE_FIELDS = (Field("name", "string"), Field("path", "string"))
+GATE_FIELDS = (
+    Field("schema", "string", required=True), Field("schema_version", "int", minimum=1),
+    _opt("tool_version", "string"), _opt("created_utc", "string"),
+    Field("suite", "object", fields=GATE_SUITE_FIELDS), Field("device", "string"),
+    Field("limit", "number"), Field("rules", "list", items="string"),
+    _opt("max_minutes", "number"), Field("elapsed_s", "number"),
+    Field("exit_status", "int"),
+    Field("base", "object", required=True, fields=GATE_SIDE_FIELDS),
+    Field("head", "object", required=True, fields=GATE_SIDE_FIELDS),
+    Field("timing", "list", fields=GATE_TIMING_FIELDS),
+    Field("counts", "list", fields=GATE_COUNT_FIELDS),
+    *(Field(n, "list", items="string") for n in ("only_base", "only_head", "not_gated")),
+)
+
+
+def validate_gate_data(data: Mapping[str, Any], source: str) -> None:
+    """Check a gate result file's JSON (schema and version already checked), as
+    :func:`validate_result_data` checks a result file."""
+    check_fields(data, GATE_FIELDS, "", Fail(source))
 
 
 _STATS_FIELDS = (

@@ -8,7 +8,12 @@ Rules:
   resolved device) are refused unless ``allow_mixed``;
 - a case present in several parts keeps its ``ok`` record over any other status, and the
   earliest part's record among equals, and comparison groups likewise by group id
-  (:mod:`profiler.results.merge_rule`);
+  (:mod:`profiler.results.merge_rule`); but two ``ok`` records of one case (or group) with
+  different results are refused unless ``prefer`` says which part wins (``first``: the
+  earliest part, ``last``: the latest);
+- shards must fit together: parts of one run with different shard counts (1/2 and 2/3), a
+  whole run beside shards, or one shard twice (overlap) are refused (the last unless
+  ``prefer`` is given: a shard re-run on purpose);
 - the merged file takes the first part's environment, tool version and commit, lists every
   part (source, shard, environment, commit) under ``parts``, has no shard, and keeps the
   suite's case order (by each record's ``index``);
@@ -18,15 +23,18 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from profiler.errors import ResultFileError
 from profiler.results.envelope import PartInfo, ResultFile, SuiteInfo, utc_now
 from profiler.results.jobs import JobInfo
 from profiler.results.merge_rule import keep_ok_groups, keep_ok_records
 
-__all__ = ["merge_results"]
+__all__ = ["PREFER", "merge_results"]
+
+PREFER: tuple[str, ...] = ("first", "last")
 
 
 def _check_same_suite(parts: Sequence[tuple[str, ResultFile]]) -> SuiteInfo:
@@ -86,16 +94,63 @@ def _jobs(parts: Sequence[tuple[str, ResultFile]]) -> tuple[JobInfo, ...]:
     return tuple(found)
 
 
-def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = False
-                  ) -> ResultFile:
+def _check_shards(parts: Sequence[tuple[str, ResultFile]], prefer: str | None) -> None:
+    seen: dict[str, str] = {}
+    for source, part in parts:
+        shard = part.suite.shard if part.suite is not None else None
+        label = "the whole suite" if shard is None else f"shard {shard.label}"
+        counts = {key.rpartition("/")[2] for key in seen if "/" in key}
+        if shard is not None and counts and str(shard.count) not in counts:
+            raise ResultFileError(f"{source} is shard {shard.label} but the other parts are "
+                                  f"shards of {'/'.join(sorted(counts))}: shards of one run "
+                                  "share N")
+        whole = "the whole suite"
+        if (shard is None and any(key != whole for key in seen)) or \
+                (shard is not None and whole in seen):
+            other = next(src for key, src in seen.items() if (key == whole) != (shard is None))
+            raise ResultFileError(f"{source} ({label}) overlaps {other}: merge either shards "
+                                  "or whole runs, not both")
+        if label in seen and prefer is None and shard is not None:
+            raise ResultFileError(f"{source} and {seen[label]} are both {label} (overlapping "
+                                  "parts); pass --prefer first|last to choose between them")
+        seen.setdefault(label, source)
+
+
+def _result_of(item: Any) -> Any:
+    result = getattr(item, "result", None)
+    return result.to_dict() if result is not None else item.to_dict()
+
+
+def _check_conflicts(kind: str, items: Iterable[tuple[str, str, Any]]) -> None:
+    """Two ``ok`` records of one ``kind`` (case, group) with different results: refuse."""
+    held: dict[str, tuple[str, Any]] = {}
+    for source, key, item in items:
+        if item.status != "ok":
+            continue
+        if key in held and _result_of(held[key][1]) != _result_of(item):
+            raise ResultFileError(
+                f"{kind} {getattr(item, 'label', key)} is ok in {held[key][0]} and in {source} "
+                "with different results; pass --prefer first|last to choose")
+        held.setdefault(key, (source, item))
+
+
+def merge_results(parts: Sequence[tuple[str, ResultFile]], allow_mixed: bool = False,
+                  prefer: str | None = None) -> ResultFile:
     """Merge ``(source, file)`` pairs; see the module docstring for the rules."""
     if not parts:
         raise ResultFileError("nothing to merge: give at least one result file")
+    if prefer is not None and prefer not in PREFER:
+        raise ResultFileError(f"--prefer {prefer!r}: expected one of {', '.join(PREFER)}")
     info = _check_same_suite(parts)
     if not allow_mixed:
         _check_same_device(parts)
-    records = keep_ok_records(record for _, part in parts for record in part.cases)
-    groups = keep_ok_groups(group for _, part in parts for group in part.groups)
+    _check_shards(parts, prefer)
+    if prefer is None:
+        _check_conflicts("case", ((s, c.case_id, c) for s, p in parts for c in p.cases))
+        _check_conflicts("group", ((s, g.group_id, g) for s, p in parts for g in p.groups))
+    order = list(parts) if prefer != "last" else list(reversed(parts))
+    records = keep_ok_records(record for _, part in order for record in part.cases)
+    groups = keep_ok_groups(group for _, part in order for group in part.groups)
     ordered = sorted(records.values(), key=lambda c: (c.index is None, c.index or 0))
     first = parts[0][1]
     part_infos = tuple(

@@ -56,14 +56,15 @@ def _display(path: Path) -> str:
 
 
 def _name(ctx: SuiteContext, meta: Mapping[str, Any], path: Path) -> str:
-    """The suite's name: letters, digits, '-', '_' and '.', never a path (it names files)."""
+    """The suite's name: letters, digits, '-', '_' and '.', never a path (it names files), and
+    not starting with '.' (a hidden file)."""
     name = ctx.string(meta["name"], ("suite", "name")) if "name" in meta else path.stem
-    if not _NAME.match(name) or set(name) == {"."}:
+    if not _NAME.match(name) or name.startswith("."):
         why = (f"suite name {name!r} is not a name" if "name" in meta
                else f"the file name gives the suite name {name!r}, which is not a name")
         raise ctx.error(("suite", "name") if "name" in meta else (),
-                        f"{why}: use letters, digits, '-', '_' and '.' (it names the result "
-                        "file results/<name>-<device>.json)", name)
+                        f"{why}: use letters, digits, '-', '_' and '.', not first (it names "
+                        "the result file results/<name>-<device>.json)", name)
     return name
 
 

@@ -39,7 +39,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from profiler.errors import AttnprofError, InvalidOptionError, OutputError, ResultFileError
+from profiler.errors import (
+    AttnprofError,
+    InvalidOptionError,
+    OutputError,
+    ResultFileError,
+    one_line,
+)
 from profiler.output import check_output, hold_lock
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
@@ -376,9 +382,7 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                              index=group.index, time_left=time_left,
                              memory_limit=memory_limit)
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        message = first if isinstance(exc, AttnprofError) else f"{type(exc).__name__}: {first}"
+        message = one_line(exc)
         records = tuple(CaseRecord(spec=m.spec, status="error", error=message, index=m.index,
                                    started_utc=utc_now(), group_id=group.group_id)
                         for m in group.members)

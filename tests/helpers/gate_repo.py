@@ -144,6 +144,7 @@ def make_gate_repo(root: Path, *, shape: str = "32x64x64", batch: int = 4,
         "much_slower": _block(20),
         "param": _block(10, extra_param=_PARAM),
         "crash": _block(10, misbehave=_CRASH),
+        "param_crash": _block(10, misbehave=_CRASH, extra_param=_PARAM),
         "raises": _block(10, misbehave=_RAISE),
         "broken": '"""Work was removed in this commit."""\n',
     }

@@ -1,6 +1,9 @@
 """User models that misbehave, loaded as ``tests.helpers.hostile_models:NAME``.
 
 - ``ExitNet`` calls ``sys.exit`` while it is built (a user script's stray exit);
+- ``ExitGate`` / ``InterruptGate`` are attention blocks (a :class:`Gate`) whose forward calls
+  ``sys.exit(3)`` / raises ``KeyboardInterrupt`` (a comparison group's member that exits while
+  it is timed);
 - ``ChildSleeper`` is :class:`~tests.helpers.user_objects.TinyNet` in the timing process but
   sleeps while it is built in attnprof's CPU memory child, writing its PID to
   ``$ATTNPROF_TEST_PIDFILE`` first, so that a test can signal the parent while the child runs.
@@ -14,9 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.user_objects import TinyNet
+import torch
 
-__all__ = ["ChildSleeper", "ExitNet"]
+from tests.helpers.user_objects import Gate, TinyNet
+
+__all__ = ["ChildSleeper", "ExitGate", "ExitNet", "InterruptGate"]
 
 
 class ExitNet(TinyNet):
@@ -44,3 +49,17 @@ class ChildSleeper(TinyNet):
         if pidfile and _in_memory_child():
             Path(pidfile).write_text(str(os.getpid()))
             time.sleep(60)
+
+
+class ExitGate(Gate):
+    """A :class:`Gate` whose forward calls ``sys.exit(3)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sys.exit(3)
+
+
+class InterruptGate(Gate):
+    """A :class:`Gate` whose forward raises ``KeyboardInterrupt`` (no Ctrl-C pressed)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise KeyboardInterrupt

@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure.allocator import pin_malloc_thresholds
 from profiler.measure.breakdown.attribution import (
     Attribution,
@@ -68,7 +68,7 @@ from profiler.measure.breakdown.profiling import (
 from profiler.measure.breakdown.traffic import PartTraffic, capture_calls, part_traffic
 from profiler.measure.count.fvcore_trace import flops_by_module_and_operator
 from profiler.measure.device import cudnn_benchmark, resolve_device, synchronize, torch_threads
-from profiler.measure.memory.guard import plan_memory
+from profiler.measure.memory.guard import MemoryPlan, check_profiler_memory, plan_memory
 from profiler.measure.steps import PreparedStep, prepare_step, tensor_bytes
 from profiler.measure.timing.bandwidth import achieved_gbps, copy_bandwidth
 from profiler.measure.timing.clock import Clock, clock_for
@@ -201,12 +201,15 @@ def _timed_and_profiled(step: Callable[[], None], clock: Clock, device: torch.de
     return before + after, events
 
 
-def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy
-             ) -> BreakdownResult:
+def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy,
+             plan: MemoryPlan | None = None) -> BreakdownResult:
     train = spec.mode == "train"
     on_cpu = device.type == "cpu"
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark):
         prepared = prepare_step(spec.bench_spec(), device)
+        # the profiled window (one thrown-away step, then the steps) keeps all its events
+        check_profiler_memory(spec.bench_spec(), sum(1 for _ in prepared.module.modules()),
+                              spec.profiled_steps + 1, plan)
         roles = module_roles(prepared.module,
                              _attention_paths(prepared.module, spec.workload.is_block))
         flops, flops_all = _flops(prepared, roles)
@@ -242,18 +245,14 @@ def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,
     the memory available)."""
     device = resolve_device(spec.device)
     pin_malloc_thresholds()
-    if device.type == "cpu":
-        plan_memory(spec.bench_spec(), memory_limit)
+    plan = plan_memory(spec.bench_spec(), memory_limit) if device.type == "cpu" else None
     oom_detail: str | None = None
     try:
-        return _measure(spec, device, policy)
+        return _measure(spec, device, policy, plan)
     except AttnprofError:
         raise
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
         if not is_oom(exc):
-            raise MeasurementError(f"{spec.label} failed: {type(exc).__name__}: "
-                                   f"{first}") from exc
-        oom_detail = first
+            raise MeasurementError(f"{spec.label} failed: {one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     raise oom_error(device, spec.batch, oom_detail)

@@ -173,10 +173,12 @@ def calibrate(step: Callable[[], None], device: torch.device, clock: Clock, *,
                        probe_events_per_step=sum(events) / (rounds * steps))
 
 
-def calibrate_probe(spec: BenchSpec, device: torch.device, clock: Clock) -> Calibration:
-    """Build the probe for ``spec`` (:func:`probe_spec`) and calibrate on it, module ranges
-    on as in the breakdown. The caller sets threads and cuDNN as for the model."""
+def calibrate_probe(spec: BenchSpec, device: torch.device, clock: Clock, *,
+                    rounds: int = OVERHEAD_ROUNDS, steps: int = OVERHEAD_STEPS) -> Calibration:
+    """Build the probe for ``spec`` (:func:`probe_spec`) and calibrate on it (``rounds`` and
+    ``steps`` as in :func:`calibrate`), module ranges on as in the breakdown. The caller sets
+    threads and cuDNN as for the model."""
     prepared = prepare_step(probe_spec(spec), device)
     with module_ranges(prepared.module):
-        return calibrate(prepared.run, device, clock)
+        return calibrate(prepared.run, device, clock, rounds=rounds, steps=steps)
 

@@ -33,9 +33,17 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.profiler import schedule as make_schedule
 
-from profiler.errors import AttnprofError, InvalidOptionError, MeasurementError, OutputError
+from profiler.defaults import MAX_PROFILED_STEPS
+from profiler.errors import (
+    AttnprofError,
+    InvalidOptionError,
+    MeasurementError,
+    OutputError,
+    one_line,
+)
+from profiler.measure.breakdown.profiling import quiet_kineto
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
-from profiler.measure.memory.guard import plan_memory
+from profiler.measure.memory.guard import MemoryPlan, check_profiler_memory, plan_memory
 from profiler.measure.memory.snapshot import (
     SNAPSHOT_SUFFIX,
     check_snapshot_device,
@@ -45,6 +53,7 @@ from profiler.measure.steps import prepare_step
 from profiler.measure.timing.loop import is_oom, oom_error
 from profiler.output import write_output
 from profiler.spec import BenchSpec
+from profiler.user_code import user_code
 
 __all__ = ["STEP_LABEL", "TraceResult", "TraceSchedule", "record_trace", "trace_files"]
 
@@ -65,6 +74,10 @@ class TraceSchedule:
             raise InvalidOptionError("--wait and --warmup must be >= 0")
         if self.active < 1 or self.repeat < 1:
             raise InvalidOptionError("--active and --repeat must be >= 1")
+        if self.steps > MAX_PROFILED_STEPS:
+            raise InvalidOptionError(f"(--wait + --warmup + --active) x --repeat is "
+                                     f"{self.steps} steps; at most {MAX_PROFILED_STEPS} are "
+                                     "profiled (each step's events stay in memory)")
 
     @property
     def steps(self) -> int:
@@ -114,25 +127,29 @@ def _check_logdir(folder: Path) -> None:
 
 
 def _record(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
-            worker: str, with_stack: bool, gzip: bool, snapshot: Path | None = None) -> None:
+            worker: str, with_stack: bool, gzip: bool, snapshot: Path | None = None,
+            plan: MemoryPlan | None = None) -> None:
     if snapshot is None:
-        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip, plan)
         return
     with memory_history(snapshot):
-        _profile(spec, device, logdir, schedule, worker, with_stack, gzip)
+        _profile(spec, device, logdir, schedule, worker, with_stack, gzip, plan)
 
 
 def _profile(spec: BenchSpec, device: torch.device, logdir: Path, schedule: TraceSchedule,
-             worker: str, with_stack: bool, gzip: bool) -> None:
+             worker: str, with_stack: bool, gzip: bool, plan: MemoryPlan | None) -> None:
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
     with torch_threads(spec.threads), cudnn_benchmark(spec.cudnn_benchmark), \
-            warnings.catch_warnings():
+            warnings.catch_warnings(), quiet_kineto():
         # One file per cycle is the point of ``repeat``; torch warns that cycles do not
         # accumulate.
         warnings.filterwarnings("ignore", message=".*Profiler clears events")
         prepared = prepare_step(spec, device)
+        # a cycle's recorded steps (warm-up and active) keep their events until it is written
+        check_profiler_memory(spec, sum(1 for _ in prepared.module.modules()),
+                              schedule.warmup + schedule.active, plan)
         with profile(
             activities=activities,
             schedule=make_schedule(wait=schedule.wait, warmup=schedule.warmup,
@@ -161,22 +178,21 @@ def record_trace(spec: BenchSpec, logdir: str | Path, schedule: TraceSchedule | 
         check_snapshot_device(device)
     folder = Path(logdir)
     _check_logdir(folder)
-    if device.type == "cpu":
-        plan_memory(spec, memory_limit)
+    plan = plan_memory(spec, memory_limit) if device.type == "cpu" else None
     name = worker or f"{platform.node() or 'host'}_{spec.mode}"
     before = trace_files(folder)
     snapshot = folder / f"{name}.{time.time_ns()}{SNAPSHOT_SUFFIX}" if memory else None
     oom_detail: str | None = None
     try:
-        _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot)
+        with user_code(f"tracing {spec.label} failed"):
+            _record(spec, device, folder, schedule, name, with_stack, gzip, snapshot, plan)
     except AttnprofError:
         raise
     except Exception as exc:
         if not is_oom(exc):
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise MeasurementError(f"tracing {spec.label} failed: {type(exc).__name__}: "
-                                   f"{first}") from exc
-        oom_detail = str(exc).strip().splitlines()[0]
+            raise MeasurementError(f"tracing {spec.label} failed: "
+                                   f"{one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     if oom_detail is not None:
         raise oom_error(device, spec.batch, oom_detail)
     files = tuple(sorted(trace_files(folder) - before))

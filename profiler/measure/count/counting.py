@@ -21,9 +21,9 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure.count import counters
-from profiler.measure.count.fvcore_trace import count_module, one_line
+from profiler.measure.count.fvcore_trace import count_module
 from profiler.measure.device import torch_threads
 from profiler.measure.workload import build_module, example_input
 from profiler.results.count import CountResult
@@ -76,7 +76,8 @@ def _build(workload: Workload) -> nn.Module:
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot build {workload.label}: {one_line(exc)}") from exc
+        raise MeasurementError(f"cannot build {workload.label}: "
+                               f"{one_line(exc, typed=True)}") from exc
 
 T = TypeVar("T")
 
@@ -97,7 +98,8 @@ def _off_trace(workload: Workload, batch: int,
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot count {workload.label}: {one_line(exc)}") from exc
+        raise MeasurementError(f"cannot count {workload.label}: "
+                               f"{one_line(exc, typed=True)}") from exc
 
 def _attention_paths(model: nn.Module) -> list[str]:
     from profiler.models import attention_modules

@@ -19,11 +19,11 @@ import torch
 from fvcore.nn.jit_analysis import JitModelAnalysis
 from torch import nn
 
-from profiler.errors import AttnprofError, MeasurementError
+from profiler.errors import AttnprofError, MeasurementError, one_line
 from profiler.measure.count.flop_handles import FVCORE_FLOP_OPS, OpKey, Tally, combined_handles
 from profiler.results.count import BlockCount, CounterTotal, CountResult
 
-__all__ = ["MODULE_DEPTH", "count_module", "flops_by_module_and_operator", "one_line"]
+__all__ = ["MODULE_DEPTH", "count_module", "flops_by_module_and_operator"]
 
 # by_module keeps modules up to this depth ("layer1.0.attn" is depth 3), enough to see each
 # block and its attention module without storing every BN of a ResNet-152.
@@ -96,7 +96,8 @@ def _trace(module: nn.Module, inputs: torch.Tensor, label: str
     except AttnprofError:
         raise
     except Exception as exc:
-        raise MeasurementError(f"cannot trace {label} for counting: {one_line(exc)}") from exc
+        raise MeasurementError(f"cannot trace {label} for counting: "
+                               f"{one_line(exc, typed=True)}") from exc
     finally:
         module.train(training)
 
@@ -154,11 +155,6 @@ def _fvcore_unsupported(seen: dict[str, int], uncounted: Counter[str]) -> dict[s
     for op, n in uncounted.items():
         found[op] = found.get(op, 0) + int(n)
     return dict(sorted(found.items()))
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 @contextmanager

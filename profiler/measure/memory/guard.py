@@ -42,8 +42,11 @@ from profiler.measure.device import free_memory_bytes, torch_threads
 from profiler.measure.steps import prepare_step, static_memory_parts, tensor_bytes
 from profiler.measure.workload import torch_dtype
 from profiler.spec import BenchSpec
+from profiler.user_code import user_code
 
 __all__ = [
+    "EVENTS_PER_MODULE",
+    "EVENT_BYTES",
     "INPUT_SHARE",
     "MARGIN",
     "PROBE_BATCH",
@@ -52,6 +55,7 @@ __all__ = [
     "ProbeFigures",
     "activation_bytes",
     "available_memory_bytes",
+    "check_profiler_memory",
     "largest_batch",
     "plan_memory",
     "probe_step",
@@ -63,6 +67,11 @@ PROBE_BATCH = 2
 # A probe runs only where INPUT_SHARE probe inputs fit in the limit (activations are several
 # times the input); a sample bigger than that is refused without a probe.
 INPUT_SHARE = 16
+# A profiled step keeps every event until the window ends: about this many per module call
+# (its record_function range and the aten ops under it, forward; three times that in
+# training), each a few hundred bytes in C++ plus the Python FunctionEvent made from it.
+EVENTS_PER_MODULE = 8
+EVENT_BYTES = 2048
 _CGROUP_V2 = Path("/sys/fs/cgroup")
 _CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 
@@ -255,7 +264,10 @@ class MemoryPlan:
 Probe = Callable[[BenchSpec, int], ProbeFigures]
 
 
-def _limit_text(limit: int, given: bool) -> str:
+def _limit_text(limit: int, given: bool, capped: bool = False) -> str:
+    if capped:
+        return (f"the {_gib(limit)} of memory available (--max-memory asked for more; it can "
+                "only lower the limit)")
     if given:
         return f"the {_gib(limit)} limit (--max-memory)"
     return f"the {_gib(limit)} of memory available (--max-memory sets the limit)"
@@ -264,7 +276,8 @@ def _limit_text(limit: int, given: bool) -> str:
 def plan_memory(spec: BenchSpec, limit: int | None = None, *,
                 probe: Probe | None = None,
                 available: Callable[[], int | None] | None = None) -> MemoryPlan | None:
-    """Check that ``spec`` fits in ``limit`` (None: the available memory) on the CPU.
+    """Check that ``spec`` fits in ``limit`` (None: the available memory) on the CPU; a
+    ``limit`` above the available memory is capped by it (it only ever lowers the limit).
 
     Returns the plan (``spec.batch``, or with ``spec.oom_retry`` the largest batch that fits
     if that is smaller); None when there is nothing to check against or the probe step
@@ -272,18 +285,22 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     the batch does not fit (with ``oom_retry``: when not even batch 1 does). ``probe`` and
     ``available`` default to :func:`probe_step` and :func:`available_memory_bytes`.
     """
-    bound = limit if limit is not None else (available or available_memory_bytes)()
+    room = (available or available_memory_bytes)()
+    # --max-memory lowers the limit, never raises it above what the machine has
+    bound = room if limit is None else limit if room is None else min(limit, room)
     if bound is None:
         return None
+    capped = room is not None and limit is not None and limit > room
     sample = sample_input_bytes(spec)
     if INPUT_SHARE * sample > bound:  # the probe itself would not fit: refuse unprobed
         raise MemoryLimitError(
             f"{spec.label}: one sample's input is {_gib(sample)}; with its activations (several "
-            f"times that) not even batch 1 fits in {_limit_text(bound, limit is not None)}",
+            f"times that) not even batch 1 fits in {_limit_text(bound, limit is not None, capped)}",
             batch=spec.batch, estimate_bytes=spec.nproc * sample * spec.batch, limit_bytes=bound)
     probe_batch = 1 if INPUT_SHARE * PROBE_BATCH * sample > bound else PROBE_BATCH
     try:
-        figures = (probe or probe_step)(spec, min(probe_batch, spec.batch))
+        with user_code(f"{spec.label} failed"):
+            figures = (probe or probe_step)(spec, min(probe_batch, spec.batch))
     except AttnprofError:
         return None
     except Exception:  # the real run reports the model's failure, in its own words
@@ -299,5 +316,21 @@ def plan_memory(spec: BenchSpec, limit: int | None = None, *,
     raise MemoryLimitError(
         f"{spec.label}: estimated peak memory at batch {spec.batch}: "
         f"{estimate.describe(spec.batch)} exceeds "
-        f"{_limit_text(bound, limit is not None)}; {hint}",
+        f"{_limit_text(bound, limit is not None, capped)}; {hint}",
         batch=spec.batch, estimate_bytes=estimate.peak_bytes(spec.batch), limit_bytes=bound)
+
+
+def check_profiler_memory(spec: BenchSpec, modules: int, steps: int,
+                          plan: MemoryPlan | None) -> int:
+    """Count what profiling ``steps`` steps of a model of ``modules`` modules keeps (events per
+    step x steps x :data:`EVENT_BYTES`) beside the step's planned peak; raise MemoryLimitError
+    when the two together exceed the plan's limit. Returns the events' estimated bytes."""
+    per_step = EVENTS_PER_MODULE * modules * (3 if spec.mode == "train" else 1)
+    events_bytes = per_step * steps * EVENT_BYTES
+    if plan is None or plan.peak_bytes + events_bytes <= plan.limit:
+        return events_bytes
+    raise MemoryLimitError(
+        f"{spec.label}: profiling {steps} steps keeps about {per_step * steps} events "
+        f"({_gib(events_bytes)}) beside the step's {_gib(plan.peak_bytes)}: more than the "
+        f"{_gib(plan.limit)} memory limit; profile fewer steps",
+        batch=spec.batch, estimate_bytes=plan.peak_bytes + events_bytes, limit_bytes=plan.limit)

@@ -44,7 +44,9 @@ from pathlib import Path
 
 import torch
 
+from profiler.errors import AttnprofError, one_line
 from profiler.measure.children import run_child
+from profiler.user_code import user_code
 
 __all__ = [
     "CPU_METHOD",
@@ -244,10 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     spec_path, out_path, batch, steps = Path(args[0]), Path(args[1]), int(args[2]), int(args[3])
     try:
-        data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch, steps)
+        with user_code("the memory child"):
+            data = _measure_in_child(json.loads(spec_path.read_text(encoding="utf-8")), batch,
+                                     steps)
+    except AttnprofError as exc:  # user code's sys.exit included: already one line
+        data = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        data = {"error": f"{type(exc).__name__}: {message}"}
+        data = {"error": one_line(exc, typed=True)}
     out_path.write_text(json.dumps(data), encoding="utf-8")
     return 0
 

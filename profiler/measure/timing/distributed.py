@@ -46,6 +46,7 @@ from profiler.errors import (
     DeviceUnavailableError,
     MeasurementError,
     OutOfMemoryError,
+    one_line,
 )
 from profiler.measure.children import run_child
 from profiler.measure.memory.peak import CudaMemoryProbe, child_environment
@@ -61,6 +62,7 @@ from profiler.measure.timing.loop import (
 from profiler.results.bench import BenchResult, RankResult
 from profiler.spec import BenchSpec
 from profiler.stats import median, summarize
+from profiler.user_code import user_code
 
 __all__ = ["RANK_METHOD_CPU", "bench_distributed", "launch_command", "main"]
 
@@ -255,15 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     error: dict[str, Any] | None = None
     oom_detail: str | None = None
     try:
-        _worker(payload, out_path)
+        with user_code(f"rank {rank}"):
+            _worker(payload, out_path)
     except AttnprofError as exc:
         error = {"error": str(exc)}
     except Exception as exc:
         if is_oom(exc):
-            oom_detail = str(exc).strip().splitlines()[0]
+            oom_detail = one_line(exc, typed=False)
         else:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            error = {"error": f"{type(exc).__name__}: {message}"}
+            error = {"error": one_line(exc, typed=True)}
     if oom_detail is not None:
         cuda = BenchSpec.from_dict(payload["spec"]).device != "cpu"
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if cuda \

@@ -89,15 +89,24 @@ def _memory(member: InProcessMember, step_seconds: float,
 def _ratios(outcome: RoundsOutcome, specs: Sequence[BenchSpec],
             names: Sequence[str]) -> tuple[GroupRatio, ...]:
     ratios = []
-    for i, interval in enumerate(outcome.comparisons):
+    everything = outcome.comparisons_all or outcome.comparisons
+    for i, (interval, whole) in enumerate(zip(outcome.comparisons, everything, strict=True)):
         if i == outcome.baseline:
             continue
+        paired = [o is not None and b is not None for o, b in
+                  zip(outcome.members[i].times, outcome.members[outcome.baseline].times,
+                      strict=True)]
         ratios.append(GroupRatio(
             member=i, case_id=specs[i].case_id, name=names[i],
             throughput_ratio=None if interval is None else interval.ratio,
             ci_low=None if interval is None else interval.low,
             ci_high=None if interval is None else interval.high,
-            rounds=0 if interval is None else interval.rounds))
+            rounds=0 if interval is None else interval.rounds,
+            rounds_disturbed=sum(1 for p, d in zip(paired, outcome.disturbed, strict=True)
+                                 if p and d),
+            ratio_all_rounds=None if whole is None else whole.ratio,
+            ci_low_all_rounds=None if whole is None else whole.low,
+            ci_high_all_rounds=None if whole is None else whole.high))
     return tuple(ratios)
 
 
@@ -121,7 +130,8 @@ def group_record(outcome: RoundsOutcome, specs: Sequence[BenchSpec], names: Sequ
         seed=outcome.seed, steps_per_round=outcome.steps_per_round, orders=outcome.orders,
         stopped=outcome.stopped, index=index, started_utc=started, duration_s=duration,
         warmup_s=outcome.warmup_s, rounds_s=outcome.rounds_s,
-        min_detectable_slowdown=detectable)
+        min_detectable_slowdown=detectable, telemetry=outcome.telemetry,
+        telemetry_absent=outcome.telemetry_absent)
 
 
 def _record(member: InProcessMember, outcome: MemberOutcome, steps: int, memory: MemoryFigures,

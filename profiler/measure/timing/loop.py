@@ -52,6 +52,7 @@ from profiler.errors import (
     InvalidOptionError,
     MeasurementError,
     OutOfMemoryError,
+    one_line,
 )
 from profiler.measure.device import (
     cudnn_benchmark,
@@ -199,11 +200,6 @@ def oom_error(device: torch.device, batch: int, detail: str) -> OutOfMemoryError
                             batch=batch, free_bytes=free)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def child_memory(spec: BenchSpec, batch: int, static: int, step_seconds: float,
                  policy: TimingPolicy) -> MemoryFigures:
     """The CPU figures from a child process (``skipped`` when ``spec.memory`` is off)."""
@@ -320,10 +316,9 @@ def run_guarded(spec: BenchSpec, device: torch.device, batch: int,
                 instead = "fp32 or bf16" if spec.dtype == "fp16" else "fp32"
                 raise InvalidOptionError(
                     f"dtype {spec.dtype} does not run on cpu for {spec.workload.label} with this "
-                    f"torch build ({_first_line(exc)}); use {instead}") from exc
-            raise MeasurementError(f"{spec.label} failed: {type(exc).__name__}: "
-                                   f"{_first_line(exc)}") from exc
-        oom_detail = _first_line(exc)
+                    f"torch build ({one_line(exc, typed=False)}); use {instead}") from exc
+            raise MeasurementError(f"{spec.label} failed: {one_line(exc, typed=True)}") from exc
+        oom_detail = one_line(exc, typed=False)
     # Outside the except block: the traceback (and the tensors its frames hold) is gone.
     raise oom_error(device, batch, oom_detail)
 

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from profiler.claims.paper import Claims
 from profiler.report.data import ReportData
 from profiler.report.verdicts.counts import abstract_verdicts, count_verdicts, table2_verdicts
-from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.findings import ClaimsFindings
 from profiler.report.verdicts.speed import ordering_verdicts, ratio_verdicts
 from profiler.report.verdicts.verdict import ClaimsCheck, Verdict
 
 __all__ = ["check_claims"]
 
 
-def check_claims(claims: Claims, data: ReportData, findings: Findings) -> ClaimsCheck:
+def check_claims(claims: Claims, data: ReportData, findings: ClaimsFindings) -> ClaimsCheck:
     """Check every claim of ``claims`` that ``data`` can speak to."""
     verdicts: Sequence[Verdict] = [
         *abstract_verdicts(claims, data, findings),

@@ -22,7 +22,7 @@ from profiler.claims.paper import Claims, Table2Row, Table3Row
 from profiler.report.cells import printed_decimals, sig
 from profiler.report.data import CountEntry, ReportData, method_of
 from profiler.report.names import backbone_label, block_info
-from profiler.report.verdicts.findings import Finding, Findings
+from profiler.report.verdicts.findings import ClaimsFindings, Finding
 from profiler.report.verdicts.verdict import Verdict
 from profiler.spec import thaw_options
 
@@ -66,12 +66,12 @@ def _missing(data: ReportData, backbone: str, method: str) -> str:
     return "not measured: no count case in the results"
 
 
-def _no_analysis(findings: Findings) -> str:
+def _no_analysis(findings: ClaimsFindings) -> str:
     return f"no convention analysis found ({findings.path.name})"
 
 
 def _params_verdict(subject: str, claim: str, published_m: float, entry: CountEntry,
-                    finding: Finding | None, findings: Findings, kind: str) -> Verdict:
+                    finding: Finding | None, findings: ClaimsFindings, kind: str) -> Verdict:
     paper = f"{published_m:.{printed_decimals(published_m, PARAMS_DECIMALS)}f}M"
     if finding is not None:
         return _from_finding(kind, subject, claim, paper, finding)
@@ -85,7 +85,7 @@ def _params_verdict(subject: str, claim: str, published_m: float, entry: CountEn
 
 
 def _flops_verdict(subject: str, claim: str, published_g: float, flops: float, flops_all: float,
-                   finding: Finding | None, findings: Findings, kind: str,
+                   finding: Finding | None, findings: ClaimsFindings, kind: str,
                    minimum_decimals: int = FLOPS_DECIMALS) -> Verdict:
     decimals = printed_decimals(published_g, minimum_decimals)
     paper = f"{published_g:.{decimals}f} G" if published_g >= 1e-3 else f"{published_g:g} G"
@@ -103,7 +103,7 @@ def _flops_verdict(subject: str, claim: str, published_g: float, flops: float, f
                    f"operators; the paper states no counting convention; {_no_analysis(findings)}")
 
 
-def _row_verdicts(data: ReportData, row: Table3Row, findings: Findings) -> list[Verdict]:
+def _row_verdicts(data: ReportData, row: Table3Row, findings: ClaimsFindings) -> list[Verdict]:
     subject = f"{backbone_label(row.backbone)} / {row.label}"
     entry = data.count_for(row.backbone, row.method, row.options)
     params_claim = f"{row.params_m:.2f}M parameters"
@@ -133,7 +133,7 @@ def _brief(finding: Finding | None, measured: str) -> str:
     return measured if finding is None else f"{finding.ours:.6g} {finding.published_unit}"
 
 
-def count_verdicts(claims: Claims, data: ReportData, findings: Findings) -> list[Verdict]:
+def count_verdicts(claims: Claims, data: ReportData, findings: ClaimsFindings) -> list[Verdict]:
     """#Param and FLOPs of every buildable Table 3 row."""
     verdicts: list[Verdict] = []
     for row in claims.table3:
@@ -142,13 +142,13 @@ def count_verdicts(claims: Claims, data: ReportData, findings: Findings) -> list
     return verdicts
 
 
-def _abstract_finding(findings: Findings, backbone: str, method: str,
+def _abstract_finding(findings: ClaimsFindings, backbone: str, method: str,
                       quantity: str) -> Finding | None:
     return (findings.find("abstract", backbone, method, quantity)
             or findings.find("table3", backbone, method, quantity))
 
 
-def abstract_verdicts(claims: Claims, data: ReportData, findings: Findings) -> list[Verdict]:
+def abstract_verdicts(claims: Claims, data: ReportData, findings: ClaimsFindings) -> list[Verdict]:
     """The abstract: module params and GFLOPs against the backbone's; the accuracy gain."""
     claim = claims.abstract
     if claim is None:

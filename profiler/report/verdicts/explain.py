@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profiler.report.cells import percent, sig
+from profiler.display import percent
+from profiler.report.cells import sig
 from profiler.report.names import block_info
 from profiler.results.environment import Environment
 
@@ -92,8 +93,8 @@ def order_mismatch(first: str, second: str, ours: tuple[float, float],
     paper_gap = paper[0] / paper[1] - 1.0
     ours_gap = ours[0] / ours[1] - 1.0
     head = (f"paper: {first} {paper[0]:g} vs {second} {paper[1]:g} images/s "
-            f"({percent(paper_gap)}); ours: {sig(ours[0])} vs {sig(ours[1])} "
-            f"({percent(ours_gap)})")
+            f"({percent(paper_gap, signed=True)}); ours: {sig(ours[0])} vs {sig(ours[1])} "
+            f"({percent(ours_gap, signed=True)})")
     if measured is not None:
         return f"{head}; {measured}."
     if abs(paper_gap) < SMALL_GAP:

@@ -15,13 +15,14 @@ from pathlib import Path
 from profiler.claims.findings import Convention, Finding, load_findings
 from profiler.claims.paper import Claims, conventions_path
 
-__all__ = ["Finding", "Findings", "load_claims_findings"]
+__all__ = ["ClaimsFindings", "Finding", "load_claims_findings"]
 
 
 @dataclass(frozen=True)
-class Findings:
-    """The findings of one claims set; ``path`` is where they were (or would be) read from,
-    ``available`` False when there were none."""
+class ClaimsFindings:
+    """What a report knows of one claims set's findings: ``path`` is where they were (or would
+    be) read from, ``available`` False when there were none. The findings file itself is a
+    :class:`profiler.claims.findings.Findings`."""
 
     path: Path
     items: tuple[Finding, ...] = ()
@@ -39,11 +40,11 @@ class Findings:
         return self.convention.statement if self.convention else ""
 
 
-def load_claims_findings(claims: Claims) -> Findings:
+def load_claims_findings(claims: Claims) -> ClaimsFindings:
     """The findings stored beside ``claims``; ``available`` is False when there are none."""
     path = conventions_path(claims)
     if not path.is_file():
-        return Findings(path=path)
+        return ClaimsFindings(path=path)
     found = load_findings(path)
-    return Findings(path=path, items=found.items, available=True,
+    return ClaimsFindings(path=path, items=found.items, available=True,
                     convention=found.convention)

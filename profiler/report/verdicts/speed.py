@@ -24,8 +24,9 @@ from itertools import combinations
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
+from profiler.display import MODE_NAMES, percent
 from profiler.report.breakdown import measured_cost, measured_order
-from profiler.report.cells import points, ratio, sig
+from profiler.report.cells import points, sig
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.names import backbone_label
 from profiler.report.ratios import is_paired, machines_apart, ratio_between, ratio_cell
@@ -34,11 +35,10 @@ from profiler.report.verdicts.verdict import Verdict
 from profiler.results.environment import Environment
 from profiler.stats import RatioInterval, intervals_overlap
 
-__all__ = ["MODE_NAMES", "RATIO_TOLERANCE", "ordering_verdicts", "ratio_verdicts",
+__all__ = ["RATIO_TOLERANCE", "ordering_verdicts", "ratio_verdicts",
            "setting_of"]
 
 RATIO_TOLERANCE = 0.05
-MODE_NAMES = {"infer": "inference", "train": "training"}
 
 
 def setting_of(data: ReportData, entry: BenchEntry) -> Setting:
@@ -89,8 +89,8 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
                        "N/A (not timed in the paper)", f"{ratio_cell(found)} ({_where(mine)})",
                        "the paper prints no FPS for this row, so there is nothing to check")
     paper_ratio = paper_fps / base_fps
-    claim = f"{name} keeps {ratio(paper_ratio)} of the backbone's FPS"
-    paper = f"{paper_fps:g} / {base_fps:g} = {ratio(paper_ratio)}"
+    claim = f"{name} keeps {percent(paper_ratio)} of the backbone's FPS"
+    paper = f"{paper_fps:g} / {base_fps:g} = {percent(paper_ratio)}"
     if mine is None or theirs is None:
         return Verdict("throughput", subject, claim, "n.a.", paper, "–",
                        _missing(data, row.backbone, (row.method, "none"), mode))
@@ -132,9 +132,9 @@ def _ratio_brief(data: ReportData, row: Table3Row, base: Table3Row,
     paper_fps, base_fps = row.fps(mode), base.fps(mode)
     mine = data.bench_for(row.backbone, row.method, mode, row.options)
     theirs = data.bench_for(row.backbone, "none", mode, base.options)
-    paper = "N/A" if paper_fps is None or base_fps is None else ratio(paper_fps / base_fps)
-    ours = "–" if mine is None or theirs is None or machines_apart(data, mine, theirs) \
-        else ratio(ratio_between(data, mine, theirs).ratio)
+    paper = "N/A" if paper_fps is None or base_fps is None else percent(paper_fps / base_fps)
+    ours = ("–" if mine is None or theirs is None or machines_apart(data, mine, theirs)
+            else percent(ratio_between(data, mine, theirs).ratio))
     return paper, ours
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from profiler.claims.paper import Claims
-from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.findings import ClaimsFindings
 
 __all__ = ["SECTIONS", "STATUSES", "ClaimsCheck", "Status", "Verdict"]
 
@@ -75,7 +75,7 @@ class ClaimsCheck:
     """All verdicts of one claims set against one report's data."""
 
     claims: Claims
-    findings: Findings
+    findings: ClaimsFindings
     verdicts: tuple[Verdict, ...]
 
     def of_kind(self, kind: str) -> tuple[Verdict, ...]:

@@ -15,10 +15,10 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   the worse side: the two-sided Mann-Whitney U test at p < 0.002 (as asv), or, with too few
   samples for the test to ever reach that level, non-overlapping 99% intervals of the two
   medians (:func:`profiler.stats.two_sample_test`). A change past the limit that is
-  not significant is reported as ``within noise``. pytest-benchmark files without raw data
+  not significant is ``inconclusive``. pytest-benchmark files without raw data
   are judged on their reported [q1, q3] ranges (overlap); values without samples or ranges
   (peak memory) by the limit alone. Past the limit in the good direction and significant:
-  ``improved``.
+  ``improved``; anything else ``unchanged``.
 - the files' machines (CPU/GPU model, torch version, thread count) are compared; when they
   differ the comparison says so (:mod:`profiler.compare.machines`): throughput from two
   machines is not comparable, params and FLOPs are.
@@ -26,6 +26,11 @@ The test, per metric with a rule (:mod:`profiler.compare.rules`):
   regression (metric ``status``), and so is one the new file lacks (an interrupted or
   crashed run; ``allow_missing`` lists those instead, for partial suites); cases only in the
   new file, and cases that did not end ``ok`` in the baseline, are listed, not gated.
+
+The words are those of ``attnprof gate`` (:data:`profiler.results.gate.DECISIONS`, one
+vocabulary for both): a ``regression`` or an ``improvement`` is past the limit and
+significant, ``unchanged`` is within the limit, ``inconclusive`` is past it but within the
+noise, so the data cannot tell.
 """
 
 from __future__ import annotations
@@ -33,19 +38,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from profiler.compare.machines import differences, mixed_machines
 from profiler.compare.measurements import CaseMeasurement, MeasurementFile, MetricValue
 from profiler.compare.metrics import metric
 from profiler.compare.rules import Rule
 from profiler.errors import InvalidOptionError, ResultFileError
+from profiler.results.gate import Decision
 from profiler.stats import intervals_overlap, two_sample_test
 
-__all__ = ["Comparison", "MetricComparison", "Outcome", "compare_files", "judge",
-           "match_cases"]
+__all__ = ["Comparison", "MetricComparison", "compare_files", "judge", "match_cases"]
 
-Outcome = Literal["regression", "within noise", "ok", "improved"]
 TEST_EXACT = "exact"
 TEST_RANGES = "limit + reported IQR overlap"
 TEST_LIMIT = "limit (no samples)"
@@ -61,7 +64,7 @@ class MetricComparison:
     new: float | None
     rule: str
     test: str
-    outcome: Outcome
+    outcome: Decision
     note: str = ""
 
     @property
@@ -136,12 +139,12 @@ def _allowed(rule: Rule, base: float) -> float:
     return rule.limit * abs(base) if rule.relative else rule.limit
 
 
-def judge(rule: Rule, base: MetricValue, new: MetricValue) -> tuple[Outcome, str]:
+def judge(rule: Rule, base: MetricValue, new: MetricValue) -> tuple[Decision, str]:
     """The outcome of one metric under ``rule``, and the test that decided it."""
     info = rule.info
     if info.exact:
         return ("regression" if abs(new.value - base.value) > _allowed(rule, base.value)
-                else "ok"), TEST_EXACT
+                else "unchanged"), TEST_EXACT
     higher = info.direction == "higher"
     worse = base.value - new.value if higher else new.value - base.value
     allowed = _allowed(rule, base.value)
@@ -159,10 +162,10 @@ def judge(rule: Rule, base: MetricValue, new: MetricValue) -> tuple[Outcome, str
         test = TEST_LIMIT
         apart_worse = apart_better = True
     if worse > allowed:
-        return ("regression" if apart_worse else "within noise"), test
+        return ("regression" if apart_worse else "inconclusive"), test
     if -worse > allowed and apart_better:
         return "improved", test
-    return "ok", test
+    return "unchanged", test
 
 
 def _status_row(base: CaseMeasurement, new: CaseMeasurement) -> MetricComparison:
