@@ -17,7 +17,7 @@ from profiler.report.data import collect
 from profiler.report.markdown import ReportText, render_markdown
 from profiler.report.ratios import ratio_between, ratio_cell
 from profiler.report.verdicts.check import check_claims
-from profiler.report.verdicts.findings import Findings
+from profiler.report.verdicts.findings import ClaimsFindings
 from profiler.results.envelope import ResultFile, SuiteInfo, load_result_file
 from profiler.results.jobs import JobInfo, case_machines
 from tests.test_report import ECA50, ENV, bench_case, grouped
@@ -50,7 +50,7 @@ def test_case_machines_take_finished_jobs_only() -> None:
 
 def test_a_claim_across_machines_is_refused_in_one_line() -> None:
     claims = load_claims("eca-cvpr2020")
-    findings = Findings(path=claims.path.with_name("none-conventions.toml"))
+    findings = ClaimsFindings(path=claims.path.with_name("none-conventions.toml"))
     data = collect([("run.json", _file(("H100", "A100")))])
     check = check_claims(claims, data, findings)
     found = [v for v in check.verdicts if v.subject == "ResNet-50 / ECA-Net"
@@ -69,7 +69,7 @@ def test_a_claim_across_machines_is_refused_in_one_line() -> None:
 
 def test_one_machine_keeps_the_verdict() -> None:
     claims = load_claims("eca-cvpr2020")
-    findings = Findings(path=claims.path.with_name("none-conventions.toml"))
+    findings = ClaimsFindings(path=claims.path.with_name("none-conventions.toml"))
     result = _file(("H100", "H100"))
     result = replace(result, groups=(grouped(list(result.cases)),))
     data = collect([("run.json", result)])
