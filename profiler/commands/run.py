@@ -232,14 +232,6 @@ def summary_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
-    return RunOptions(output=args.output, device=args.device, resume=args.resume,
-                      overwrite=args.overwrite, force=args.force,
-                      shard=None if args.shard is None else Shard.parse(args.shard),
-                      max_minutes=args.max_minutes, max_memory=memory_limit(args),
-                      paired=False if args.unpaired else None)
-
-
 def _warn(summary: RunSummary) -> None:
     """The interference warning over the groups of the file just written."""
     from profiler.results.envelope import load_result_file
@@ -249,6 +241,14 @@ def _warn(summary: RunSummary) -> None:
     except (OSError, AttnprofError):
         return  # nothing written (every case failed before): nothing to warn about
     warn_interference([g.telemetry for g in groups])
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(output=args.output, device=args.device, resume=args.resume,
+                      overwrite=args.overwrite, force=args.force,
+                      shard=None if args.shard is None else Shard.parse(args.shard),
+                      max_minutes=args.max_minutes, max_memory=memory_limit(args),
+                      paired=False if args.unpaired else None)
 
 
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:

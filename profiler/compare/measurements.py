@@ -82,9 +82,9 @@ class MeasurementFile:
     format: Format
     cases: tuple[CaseMeasurement, ...]
     machine: Machine | None = None
-    machines: tuple[str, ...] = ()
     # per comparison group of the file, its rounds' telemetry (for the interference warning)
     telemetry: tuple[tuple[RoundTelemetry, ...], ...] = ()
+    machines: tuple[str, ...] = ()
 
 
 def _count_values(result: CountResult) -> tuple[tuple[str, MetricValue], ...]:
@@ -141,5 +141,5 @@ def from_result_file(result: ResultFile, source: str) -> MeasurementFile:
     return MeasurementFile(source=source, format="attnprof",
                            cases=tuple(_case(r) for r in result.cases),
                            machine=Machine.of_environment(result.environment),
-                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())),
-                           telemetry=tuple(g.telemetry for g in result.groups))
+                           telemetry=tuple(g.telemetry for g in result.groups),
+                           machines=tuple(dict.fromkeys(case_machines(result.jobs).values())))

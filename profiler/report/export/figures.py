@@ -9,7 +9,8 @@ interval of :func:`~profiler.report.ratios.ratio_between`; peak memory in MiB.
 
 from __future__ import annotations
 
-from profiler.report.cells import giga, mib, ratio, sig, with_spread
+from profiler.display import percent
+from profiler.report.cells import giga, mib, sig, with_spread
 from profiler.report.data import BenchEntry, CountEntry, ReportData
 from profiler.report.export.model import DEFAULT_COUNTER, MISSING, Cell
 from profiler.report.ratios import is_paired, ratio_between, ratio_cell
@@ -67,7 +68,7 @@ def share_cell(data: ReportData, entry: BenchEntry | None, base: BenchEntry | No
     if entry is None or base is None:
         return MISSING
     if entry is base:
-        return Cell(100.0, "100.0", ratio(1.0))
+        return Cell(100.0, "100.0", percent(1.0))
     interval = ratio_between(data, entry, base)
     paired = is_paired(interval)
     return Cell(100 * interval.ratio, f"{100 * interval.ratio:.1f}", ratio_cell(interval),
