@@ -306,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
                   "file; continue with --resume", file=sys.stderr)
             raise
         print("\n".join(cluster_summary_lines(done, _retry(args, done.plan))))
+        warn_interference([g.telemetry for g in done.result.groups])
         failed = any(c.status != "ok" for c in done.result.cases)
         return 1 if done.missing or (args.strict and failed) else 0
     observer = make_observer(args.quiet)
