@@ -77,8 +77,10 @@ class FakeGroups:
             members.append(ReplayMember(spec.workload.label, spec.batch, list(result.samples)))
             results.append(result)
         clock = [0.0]
+        # replayed samples: no machine to watch, and two fake runs must give equal records
         quick = PairingSettings(block_time=0.0, min_rounds=settings.min_rounds,
-                                max_rounds=max(settings.min_rounds, 12), group_time=1e9)
+                                max_rounds=max(settings.min_rounds, 12), group_time=1e9,
+                                telemetry=False)
         outcome = run_rounds(members, quick, baseline=group.baseline, seed=0,
                              now=lambda: clock[0])
         names = [s.workload.label for s in specs]
