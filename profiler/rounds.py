@@ -50,6 +50,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from profiler.errors import InvalidOptionError, OutOfMemoryError, one_line
 from profiler.results.fields import known_fields
 from profiler.results.telemetry import RoundTelemetry, disturbed_mask
+from profiler.signals import user_code
 from profiler.stats import (
     CONFIDENCE,
     MIN_ROUNDS_FOR_INTERVAL,
@@ -60,7 +61,6 @@ from profiler.stats import (
 )
 from profiler.telemetry import RoundSampler, default_sampler
 from profiler.telemetry.rounds import clean_count, counted_ratios
-from profiler.user_code import user_code
 
 __all__ = [
     "DEFAULT_BLOCK_TIME",
@@ -96,8 +96,8 @@ class Member(Protocol):
     ``warm_up()`` runs its warm-up and returns the warm-up step times (seconds);
     ``time_block(steps)`` runs ``steps`` steps back to back and returns each one's time.
     Either may raise: :class:`~profiler.errors.OutOfMemoryError` is recorded as ``oom``, any
-    other exception as ``error``, ``sys.exit`` in it too (:mod:`profiler.user_code`: a real Ctrl-C
-    propagates).
+    other exception as ``error``, ``sys.exit`` in it too
+    (:func:`profiler.signals.user_code`: a real Ctrl-C propagates).
     """
 
     name: str

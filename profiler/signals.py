@@ -1,4 +1,5 @@
-"""Termination signals as exceptions, so that cleanup runs: children end, temp folders go.
+"""What may end a command early: termination signals (as exceptions, so that cleanup runs:
+children end, temp folders go), Ctrl-C, and user code calling ``sys.exit``.
 
 Python's default SIGTERM and SIGHUP actions end the process at once: no ``finally`` block
 runs, so a CPU memory child (or torchrun) keeps running and ``attnprof-mem-*`` folders stay
@@ -12,8 +13,24 @@ does not swallow it.
 
 Ctrl-C is counted: while :func:`termination_raises` is active, SIGINT goes through a handler
 that adds one to :func:`interrupts` and then raises KeyboardInterrupt as Python's own does.
-That is how :mod:`profiler.user_code` tells a real Ctrl-C (a SIGINT arrived) from a
-user's model that raises KeyboardInterrupt itself (none did).
+That is how :func:`user_code` tells a real Ctrl-C (a SIGINT arrived) from a user's model
+that raises KeyboardInterrupt itself (none did).
+
+The one rule for user code that tries to end the program: it fails its case instead. User
+code runs in many places: a model or block is built, warmed up, timed in rounds, probed for
+memory, traced, run in a worker process. Wherever it runs, it runs inside :func:`user_code`,
+so that
+
+- ``SystemExit`` raised by it (``sys.exit(N)``, ``exit()``) becomes a
+  :class:`~profiler.errors.MeasurementError` "WHAT: the model called sys.exit(N)": the member
+  or case is recorded as ``error``, the rest of the command goes on, and the command's exit
+  status says something failed (2 for a single command; a suite lists the case and exits 1
+  with ``--strict``);
+- ``KeyboardInterrupt`` raised by it is told apart from a real Ctrl-C: a KeyboardInterrupt
+  with no SIGINT counted since the user code started is the model's own and becomes an error
+  like ``sys.exit``; one that followed a SIGINT is the user's Ctrl-C and propagates (the
+  command stops, keeping what finished, exit 130). Outside the CLI (the Python API, where
+  SIGINT is not counted) every KeyboardInterrupt propagates.
 """
 
 from __future__ import annotations
@@ -24,7 +41,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["SIGNALS", "Terminated", "counting_interrupts", "interrupts", "termination_raises"]
+from profiler.errors import MeasurementError
+
+__all__ = ["SIGNALS", "Terminated", "counting_interrupts", "exit_message", "interrupts",
+           "termination_raises", "user_code"]
 
 SIGNALS: tuple[signal.Signals, ...] = tuple(
     s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
@@ -82,3 +102,24 @@ def termination_raises() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def exit_message(code: object) -> str:
+    """``the model called sys.exit(N)`` (``N`` as Python shows it: ``3``, ``'bye'``)."""
+    return f"the model called sys.exit({code!r})"
+
+
+@contextmanager
+def user_code(what: str) -> Iterator[None]:
+    """Run the ``with`` block as user code (see the module doc); ``what`` names the case or
+    member in the error."""
+    before = interrupts()
+    try:
+        yield
+    except SystemExit as exc:
+        raise MeasurementError(f"{what}: {exit_message(exc.code)}") from None
+    except KeyboardInterrupt:
+        if interrupts() != before or not counting_interrupts():
+            raise
+        raise MeasurementError(f"{what}: the model raised KeyboardInterrupt (no Ctrl-C was "
+                               "pressed)") from None

@@ -1,6 +1,6 @@
 """Shared test configuration: GPU tests skip cleanly on machines without CUDA; fixtures
-several test modules share (built once per session); the user cache (a stored
-between-process calibration) is a fresh folder per test."""
+several test modules share (built once per session); planned runs get a fake machine probe;
+the user cache (a stored between-process calibration) is a fresh folder per test."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fake_machine_probe(request: pytest.FixtureRequest,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planned runs (``attnprof run``/``reproduce``) probe the machine by timing a model: in
+    tests they get :func:`tests.helpers.fakes.fake_probe` instead, unless a test is marked
+    ``real_probe``."""
+    if request.node.get_closest_marker("real_probe") is not None:
+        return
+    from profiler.suites import runner
+    from tests.helpers.fakes import fake_probe
+
+    monkeypatch.setattr(runner, "default_probe", fake_probe)
 
 
 @pytest.fixture(scope="session")

@@ -32,14 +32,26 @@ def test_run_writes_every_case_and_says_where(tmp_path: Path, fake: FakeMeasure,
     captured = capsys.readouterr()
     assert f"wrote {out}" in captured.out
     assert "suite tiny on cpu: 7 ok, 0 oom, 0 error, 0 skipped" in captured.out
-    # header + one plain line per case + one line per comparison group (2) with its ratios
-    assert captured.err.count("\n") == TINY_CASES + 1 + 2
-    assert "  paired, 6 rounds (converged), throughput vs resnet18: resnet18+eca 100.0% [" \
+    # header, the plan, one plain line per case, one line per comparison group with its ratios
+    plan, progress = captured.err.split("[1/7]")
+    assert plan.splitlines()[1].startswith("plan: probe") and "plan: estimated" in plan
+    assert progress.count("\n") == TINY_CASES + 2
+    # the plan gives each group 3 processes of at least 4 rounds (the fake engine runs them in
+    # one): 12 rounds
+    assert "  paired, 12 rounds (converged), throughput vs resnet18: resnet18+eca 100.0% [" \
         in captured.err
+    assert "plan vs actual:" in captured.out and "  total: planned" in captured.out
+    assert loaded_plan(out)["units"][0]["actual_s"] is not None
     assert "[7/7] ok" in captured.err
     loaded = load_result_file(out)
     assert len(loaded.cases) == TINY_CASES and len(fake.labels) == TINY_CASES
     assert loaded.environment.device == "cpu" and loaded.tool_version
+
+
+def loaded_plan(path: Path) -> dict[str, object]:
+    plan = load_result_file(path).plan
+    assert plan is not None
+    return dict(plan)
 
 
 def test_default_output_is_under_results(tmp_path: Path, fake: FakeMeasure,

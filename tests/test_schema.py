@@ -26,6 +26,7 @@ from profiler.results.count import BlockCount, CounterTotal, CountResult
 from profiler.results.envelope import CaseRecord, PartInfo, ResultFile, Shard, SuiteInfo
 from profiler.results.environment import Environment
 from profiler.results.group import GroupMember, GroupRatio, GroupResult
+from profiler.results.jobs import JobInfo
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Workload
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "result-schema.md"
@@ -33,6 +34,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "result-schema.md"
 WORKLOAD = Workload(model="resnet18", attention="se")
 SIDE = gate.SideInfo(name="base", ref="main", tree="/tmp/base")
 TIMING = gate.TimingCase(case_id="bench-1", label="infer b4", decision="unchanged")
+JOB = JobInfo(number=1, status="done", executor="local", case_ids=("count-1",))
 GATE = gate.GateResult(suite="s", suite_path="s.toml", device="cpu", limit=0.05, base=SIDE,
                        head=SIDE)
 
@@ -40,7 +42,9 @@ GATE = gate.GateResult(suite="s", suite_path="s.toml", device="cpu", limit=0.05,
 def _record(name: str) -> Mapping[str, Any]:
     """The JSON object a record of each kind writes (a sample with every optional part)."""
     samples: dict[str, Callable[[], Mapping[str, Any]]] = {
-        "file": lambda: ResultFile(environment=Environment()).to_dict(),
+        # jobs are written only by cluster runs
+        "file": lambda: ResultFile(environment=Environment(), jobs=(JOB,)).to_dict(),
+        "job": lambda: JOB.to_dict(),
         "suite": lambda: SuiteInfo(name="s").to_dict(),
         "shard": lambda: Shard(1, 2).to_dict(),
         "part": lambda: PartInfo(source="a.json", environment=Environment()).to_dict(),
@@ -83,6 +87,7 @@ SCHEMA: dict[str, tuple[tuple[v.Field, ...], str]] = {
     "suite": (v.SUITE_FIELDS, "## `suite`"),
     "shard": (v.SHARD_FIELDS, "## `suite`"),
     "part": (v.PART_FIELDS, "## `parts[]` (merged files)"),
+    "job": (v.JOB_FIELDS, "## `jobs[]` (cluster runs)"),
     "case": (v.CASE_FIELDS, "## `cases[]`"),
     "environment": (v.ENVIRONMENT_FIELDS, "## `environment`"),
     "group": (v.GROUP_FIELDS, "## `groups[]`"),

@@ -110,8 +110,8 @@ def test_leaving_disturbed_rounds_out_restores_the_quiet_ratio() -> None:
     assert clean.high == pytest.approx(0.8) and clean.rounds == busy.rounds - 4
     # on all rounds the neighbour drags the ratio 10 points down (a busy round gives 0.615)
     assert everything.rounds == busy.rounds and everything.ratio == pytest.approx(0.7016, abs=1e-3)
-    spec = SimpleNamespace(case_id="c", label="L")
-    group = group_record(busy, [spec, spec], ["m0", "m1"], "comparison", None, "", 1.0)
+    specs = [SimpleNamespace(case_id=c, label=c) for c in ("a", "b")]
+    group = group_record(busy, specs, ["m0", "m1"], "comparison", None, "", 1.0)
     ratio = group.ratios[0]
     assert ratio.rounds_disturbed == 4 and ratio.throughput_ratio == pytest.approx(0.8)
     assert ratio.ratio_all_rounds == pytest.approx(everything.ratio)

@@ -1,4 +1,4 @@
-"""The one rule for user code that exits or raises KeyboardInterrupt (profiler/user_code.py)."""
+"""The one rule for user code that exits or raises KeyboardInterrupt (profiler/signals.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import sys
 import pytest
 
 from profiler.errors import MeasurementError
-from profiler.signals import counting_interrupts, interrupts, termination_raises
-from profiler.user_code import exit_message, user_code
+from profiler.signals import (
+    counting_interrupts,
+    exit_message,
+    interrupts,
+    termination_raises,
+    user_code,
+)
 
 
 def test_sys_exit_becomes_the_case_error() -> None:

@@ -163,7 +163,7 @@ def _built(workload: Workload, text: str | None) -> str | None:
     not show its options (two such members are never taken for the same module)."""
     from profiler.measure.workload import build_module
     from profiler.registry import is_import_path
-    from profiler.user_code import user_code
+    from profiler.signals import user_code
 
     try:
         with user_code(text or workload.label):
@@ -201,7 +201,7 @@ def _output_shape(workload: Workload) -> tuple[int, ...]:
     import torch
 
     from profiler.measure.workload import build_module
-    from profiler.user_code import user_code
+    from profiler.signals import user_code
 
     channels, height, width = workload.input_shape
     try:

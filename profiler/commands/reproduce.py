@@ -1,9 +1,11 @@
 """``attnprof reproduce``: run the ``eca-paper`` suite here and write the paper report.
 
 The README's main command. It runs the suite on the available device (``auto``: CUDA if
-present, else the CPU) within the suite's time budget (on a 2-core CPU the ``eca-paper``
-budget keeps it within 15 minutes; cases past it are recorded ``skipped`` and ``--resume``
-measures them later), then renders the report with the suite's claims:
+present, else the CPU) within a planned budget (``--max-minutes``, default 15 on a CPU, 10 on
+a GPU): a probe of the machine first, then a plan that measures every case, a slower machine
+getting fewer rounds and processes (a case whose minimum does not fit is recorded ``skipped``
+with the budget that would fit it; ``--resume`` measures it later); ``--plan`` prints the plan
+alone. Then it renders the report with the suite's claims:
 
 - results: ``results/<suite>-<device>.json``
 - report: ``reports/<suite>-<device>.md``, plots in ``reports/<suite>-<device>/``
@@ -27,15 +29,19 @@ from profiler.commands._cluster import (
 from profiler.commands._common import finite_float
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.commands.report import write_text
-from profiler.commands.run import RichObserver, make_observer, summary_lines
+from profiler.commands.run import RichObserver, make_observer, print_plan, summary_lines
 from profiler.output import check_output
 from profiler.suites import RunOptions, RunSummary, default_output, load_suite, run_suite
+from profiler.suites import runner as suite_runner
 from profiler.suites.definition import Suite
 from profiler.suites.runner import RunObserver
 
-__all__ = ["DEFAULT_SUITE", "default_paths", "register", "run"]
+__all__ = ["CPU_MINUTES", "DEFAULT_SUITE", "GPU_MINUTES", "default_budget", "default_paths",
+           "register", "run"]
 
 DEFAULT_SUITE = "eca-paper"
+CPU_MINUTES = 15.0
+GPU_MINUTES = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,7 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--suite", default=DEFAULT_SUITE, metavar="NAME|PATH",
                         help=f"suite to run (default {DEFAULT_SUITE})")
     parser.add_argument("--max-minutes", metavar="M", type=finite_float,
-                        help="wall-clock budget (default: the suite's; 0 = no limit)")
+                        help="wall-clock budget, planned so that every case is measured "
+                        f"(default {CPU_MINUTES:g} on a CPU, {GPU_MINUTES:g} on a GPU; "
+                        "0 = no limit)")
+    parser.add_argument("--plan", action="store_true",
+                        help="probe this machine, print the run's plan and estimated time, and "
+                        "exit without measuring or writing anything")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_max_memory_argument(parser)
     add_cluster_arguments(parser)
@@ -74,11 +85,17 @@ def default_paths(suite: str, device: str) -> tuple[Path, Path, Path]:
     return results, report, report.with_suffix("")
 
 
+def default_budget(device: str) -> float:
+    """reproduce's budget in minutes when ``--max-minutes`` is not given."""
+    return GPU_MINUTES if device.startswith("cuda") else CPU_MINUTES
+
+
 def _run(suite: Suite, options: RunOptions, observer: RunObserver) -> RunSummary:
     if isinstance(observer, RichObserver):
         with observer:
-            return run_suite(suite, options, observer=observer)
-    return run_suite(suite, options, observer=observer)
+            return run_suite(suite, options, observer=observer,
+                             probe=suite_runner.default_probe)
+    return run_suite(suite, options, observer=observer, probe=suite_runner.default_probe)
 
 
 def _command(args: argparse.Namespace, device: str) -> str:
@@ -107,9 +124,13 @@ def run(args: argparse.Namespace) -> int:
     results = args.results or results
     report = args.output or report
     plots = args.plots or (report.with_suffix("") if args.output else plots)
+    minutes = default_budget(device) if args.max_minutes is None else args.max_minutes
     options = RunOptions(output=results, device=device, resume=args.resume,
-                         overwrite=args.overwrite, max_minutes=args.max_minutes,
+                         overwrite=args.overwrite, max_minutes=minutes,
                          max_memory=memory_limit(args))
+    if args.plan:
+        print_plan(args.suite, options)
+        return 0
     from profiler.report.build import ReportRequest, build_report  # matplotlib: import late
     from profiler.report.plots import check_plot_outputs
 

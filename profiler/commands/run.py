@@ -1,5 +1,8 @@
 """``attnprof run SUITE``: run a suite into a result file, with progress and a summary.
 
+The run is planned (:mod:`profiler.plan`): a probe of the machine, then the budget
+(``--max-minutes``) spread so that every case is measured; the plan is printed first and plan
+vs actual at the end. ``--plan`` prints the plan alone (stdout) and measures nothing.
 Progress goes to stderr: a rich progress bar (current case, ETA) on a terminal, one plain line
 per case otherwise, nothing with ``--quiet``. The summary and the output path go to stdout.
 Exit status: 0 when the run completed (failed cases are listed and recorded in the file),
@@ -41,10 +44,12 @@ from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
 from profiler.display import ratio_with_interval
 from profiler.errors import AttnprofError
+from profiler.plan.planner import RunSchedule
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult
 from profiler.signals import Terminated
 from profiler.suites import RunOptions, RunSummary, available_suites, load_suite, run_suite
+from profiler.suites import runner as suite_runner
 from profiler.suites.runner import (
     NullObserver,
     PlannedCase,
@@ -52,10 +57,12 @@ from profiler.suites.runner import (
     RunObserver,
     RunPlan,
     estimated_seconds,
+    schedule_run,
 )
+from profiler.suites.schedule import actual_lines, plan_lines
 
-__all__ = ["PlainObserver", "RichObserver", "group_line", "make_observer", "register", "run",
-           "summary_lines"]
+__all__ = ["PlainObserver", "RichObserver", "group_line", "make_observer", "print_plan",
+           "register", "run", "summary_lines"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,8 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run only shard I of N (round-robin over the cases); join the "
                         "parts with 'attnprof merge'")
     parser.add_argument("--max-minutes", metavar="M", type=finite_float,
-                        help="wall-clock budget: cases that would start later are recorded as "
-                        "skipped (default: the suite's budget; 0 = no limit)")
+                        help="wall-clock budget, planned: every case is measured, a slower "
+                        "machine gets fewer rounds and processes; a case whose minimum does not "
+                        "fit is recorded as skipped, naming the budget that would fit it "
+                        "(default: the suite's budget; 0 = no limit)")
+    parser.add_argument("--plan", action="store_true",
+                        help="probe this machine (a few seconds), print the run's plan and its "
+                        "estimated time, and exit without measuring or writing anything")
     parser.add_argument("--unpaired", action="store_true",
                         help="time every case alone (default: cases that differ only in their "
                         "attention are timed together in interleaved rounds)")
@@ -137,6 +149,9 @@ class PlainObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         print(group_line(group, result), file=self.stream, flush=True)
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        print("\n".join(plan_lines(schedule)), file=self.stream, flush=True)
+
 
 class RichObserver:
     """A rich progress bar on stderr: current case, cases done, elapsed time and ETA.
@@ -188,6 +203,9 @@ class RichObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         self.console.print(group_line(group, result), markup=False, highlight=False)
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        self.console.print("\n".join(plan_lines(schedule)), markup=False, highlight=False)
+
 
 def make_observer(quiet: bool, stream: TextIO | None = None) -> RunObserver:
     """The observer the CLI uses: rich on a terminal, plain lines otherwise, none if quiet.
@@ -229,7 +247,19 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if counts["skipped"]:
         lines.append(f"skipped cases ran out of the time budget; continue with: attnprof run "
                      f"{_suite_argument(plan)} -o {plan.output} --resume")
+    if summary.schedule is not None:
+        lines.extend(actual_lines(summary.schedule, summary.elapsed_s))
     return lines
+
+
+def print_plan(suite_name: str, options: RunOptions) -> None:
+    """``--plan``: probe, plan and print (stdout); nothing is measured or written."""
+    plan, schedule = schedule_run(load_suite(suite_name), options,
+                                  probe=suite_runner.default_probe)
+    shard = f" shard {plan.shard.label}" if plan.shard else ""
+    print(f"suite {plan.suite.name}{shard} on {plan.device}: {len(plan.cases)} cases "
+          f"(nothing measured: --plan)")
+    print("\n".join(plan_lines(schedule)))
 
 
 def _warn(summary: RunSummary) -> None:
@@ -252,7 +282,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
 
 
 def _execute(args: argparse.Namespace, observer: RunObserver) -> RunSummary:
-    return run_suite(load_suite(args.suite), _options(args), observer=observer)
+    return run_suite(load_suite(args.suite), _options(args), observer=observer,
+                     probe=suite_runner.default_probe)
 
 
 def _retry(args: argparse.Namespace, plan: RunPlan) -> str:
@@ -263,6 +294,9 @@ def _retry(args: argparse.Namespace, plan: RunPlan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plan:
+        print_plan(args.suite, _options(args))
+        return 0
     cluster = cluster_options(args)
     if cluster is not None:
         try:
@@ -272,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
                   "file; continue with --resume", file=sys.stderr)
             raise
         print("\n".join(cluster_summary_lines(done, _retry(args, done.plan))))
+        warn_interference([g.telemetry for g in done.result.groups])
         failed = any(c.status != "ok" for c in done.result.cases)
         return 1 if done.missing or (args.strict and failed) else 0
     observer = make_observer(args.quiet)

@@ -191,7 +191,7 @@ class Worker:
             return {"ok": False, "kind": "protocol", "error": str(exc)}
         except Exception as exc:
             return {"ok": False, "kind": _kind(exc), "error": _message(exc)}
-        except SystemExit as exc:  # profiler/user_code.py's rule (this file runs on old trees)
+        except SystemExit as exc:  # profiler/signals.py's rule (this file runs on old trees)
             return {"ok": False, "kind": "error",
                     "error": f"the model called sys.exit({exc.code!r})"}
 

@@ -17,8 +17,8 @@ from profiler.results.bench import BenchResult
 from profiler.results.breakdown import BreakdownResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
+from profiler.signals import user_code
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
-from profiler.user_code import user_code
 
 __all__ = ["measure", "run_case"]
 
@@ -26,7 +26,8 @@ __all__ = ["measure", "run_case"]
 def measure(spec: CountSpec | BenchSpec | BreakdownSpec,
             memory_limit: int | None = None) -> CountResult | BenchResult | BreakdownResult:
     """Measure ``spec`` with its harness; errors propagate (``SystemExit`` from a user's model
-    becomes a MeasurementError: a model cannot end the program, :mod:`profiler.user_code`)."""
+    becomes a MeasurementError: a model cannot end the program;
+    :func:`profiler.signals.user_code`)."""
     with user_code(f"{spec.label} failed"):
         if isinstance(spec, CountSpec):
             from profiler.measure.count.counting import count

@@ -39,8 +39,8 @@ from profiler.stats import (
 from profiler.telemetry.rounds import counted_ratios
 
 __all__ = ["CROSS_MACHINE", "NOT_COMPARED", "UNPAIRED_MARK", "change_cell", "cost_cell",
-           "group_interval", "group_prior", "is_cross_machine", "is_paired", "is_two_level",
-           "machines_apart", "ratio_between", "ratio_cell", "stored_interval"]
+           "group_between", "group_interval", "group_prior", "is_cross_machine", "is_paired",
+           "is_two_level", "machines_apart", "ratio_between", "ratio_cell", "stored_interval"]
 
 UNPAIRED_MARK = "‡"
 CROSS_MACHINE = "not compared: measured on different machines"
@@ -108,6 +108,17 @@ def stored_interval(ratio: GroupRatio, group: GroupResult) -> RatioInterval | No
     method = TWO_LEVEL_METHOD if is_two_level(group) else group.method or PAIRED_METHOD
     return RatioInterval(ratio.throughput_ratio, ratio.ci_low, ratio.ci_high, ratio.rounds,
                          group.confidence or CONFIDENCE, method)
+
+
+def group_between(data: ReportData, mine: BenchEntry, reference: BenchEntry
+                  ) -> GroupResult | None:
+    """The comparison group that timed ``mine`` and ``reference`` together (None: none)."""
+    for group in data.groups:
+        if (group.kind == "comparison" and group.status == "ok"
+                and group.member_index(mine.spec.case_id) is not None
+                and group.member_index(reference.spec.case_id) is not None):
+            return group
+    return None
 
 
 def _paired(data: ReportData, mine: BenchEntry, reference: BenchEntry) -> RatioInterval | None:

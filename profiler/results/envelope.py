@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -260,7 +260,8 @@ class ResultFile:
     ``parts`` is empty unless the file was made by ``attnprof merge``; then ``environment`` is
     the first part's and each part keeps its own. ``groups`` are the comparison groups whose
     rounds timed some of the cases (and ``attnprof calibrate``'s A/A runs). ``jobs`` is empty
-    unless a cluster executor ran the suite (:mod:`profiler.results.jobs`).
+    unless a cluster executor ran the suite (:mod:`profiler.results.jobs`). ``plan`` is a
+    planned run's plan vs actual (``docs/result-schema.md``; None: not planned, older files).
     """
 
     environment: Environment
@@ -274,6 +275,7 @@ class ResultFile:
     parts: tuple[PartInfo, ...] = ()
     groups: tuple[GroupResult, ...] = ()
     jobs: tuple[JobInfo, ...] = ()
+    plan: Mapping[str, Any] | None = None
 
     def with_group(self, group: GroupResult, cases: tuple[CaseRecord, ...] = ()) -> ResultFile:
         """A copy with ``group`` (replacing one of the same id) and its ``cases`` added."""
@@ -315,6 +317,7 @@ class ResultFile:
             "cases": [c.to_dict() for c in self.cases],
             "groups": [g.to_dict() for g in self.groups],
             **({"jobs": [j.to_dict() for j in self.jobs]} if self.jobs else {}),
+            **({} if self.plan is None else {"plan": dict(self.plan)}),
         }
 
     @classmethod
@@ -341,6 +344,7 @@ class ResultFile:
                 parts=tuple(PartInfo.from_dict(p) for p in data.get("parts") or []),
                 groups=tuple(GroupResult.from_dict(g) for g in data.get("groups") or []),
                 jobs=tuple(JobInfo.from_dict(j) for j in data.get("jobs") or []),
+                plan=data.get("plan"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ResultFileError):

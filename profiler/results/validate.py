@@ -260,6 +260,23 @@ JOB_FIELDS = (
     *(Field(n, "string") for n in ("hostname", "gpu", "gpu_uuid", "cpu", "slurm_job_id", "log")),
     _opt("error", "string"),
 )
+PLAN_UNIT_FIELDS = (
+    Field("key", "string", required=True), Field("label", "string"),
+    Field("kind", "string", choices=("count", "breakdown", "bench", "group")),
+    Field("cases", "int", minimum=0), Field("estimated_s", "number", minimum=0),
+    _opt("processes", "int", minimum=1), _opt("rounds_per_process", "int", minimum=0),
+    _opt("seconds_per_process", "number", minimum=0),
+    _opt("min_rounds_per_process", "int", minimum=1),
+    _opt("max_rounds_per_process", "int", minimum=1), _opt("measure_memory", "bool"),
+    Field("skipped", "bool"), _opt("needs_s", "number", minimum=0),
+    _opt("actual_s", "number", minimum=0),
+)
+PLAN_FIELDS = (
+    _opt("budget_s", "number", minimum=0), Field("reserve_s", "number", minimum=0),
+    Field("estimated_s", "number", minimum=0), _opt("actual_s", "number", minimum=0),
+    Field("scale", "number", minimum=0), _opt("probe", "object"),
+    Field("units", "list", fields=PLAN_UNIT_FIELDS),
+)
 FILE_FIELDS = (
     Field("schema", "string"), Field("schema_version", "int", minimum=1),
     Field("tool_version", "string"), _opt("git_commit", "string"),
@@ -270,6 +287,7 @@ FILE_FIELDS = (
     _opt("cases", "list", items="object"),
     _opt("groups", "list", fields=GROUP_FIELDS),
     _opt("jobs", "list", fields=JOB_FIELDS),
+    _opt("plan", "object", fields=PLAN_FIELDS),
 )
 CASE_FIELDS = (
     Field("case_id", "string"),

@@ -26,6 +26,13 @@ Rules (the CLI documents them too):
 - ``max_minutes`` (the suite's budget, or the caller's override) bounds the run's wall clock:
   units that would start after it are recorded as ``skipped`` and the run ends normally; a
   group that starts ends its rounds when the budget is spent (after its minimum rounds).
+- A planned run (``probe`` given; the CLI always plans) probes the machine first, inside the
+  budget, and plans it (:mod:`profiler.plan.planner`): every unit's minimum first, then worker
+  processes and rounds per comparison group, each group's share reaching ``run_group`` as a
+  :class:`~profiler.plan.budget.GroupBudget` (``budget=``) with a ``time_left`` that leaves
+  every later unit its minimum. Before each unit what remains is re-planned with the
+  estimates scaled by what the finished units took; a unit whose minimum no longer fits is
+  recorded ``skipped``, naming the ``--max-minutes`` that would fit it.
 - Shards are round-robin over the units (a case alone or a whole group, in suite order; see
   :class:`~profiler.results.Shard`), so a group is never split between machines.
 - The output is locked for the whole run (:func:`profiler.output.hold_lock`): a second writer
@@ -37,6 +44,7 @@ Rules (the CLI documents them too):
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,6 +60,16 @@ from profiler.errors import (
 )
 from profiler.output import check_output, hold_lock
 from profiler.plan.budget import GroupBudget
+from profiler.plan.costs import MachineProbe
+from profiler.plan.planner import (
+    PlannerSettings,
+    RunSchedule,
+    UnitPlan,
+    correction,
+    corrections,
+    group_allowance,
+    plan_units,
+)
 from profiler.provenance import git_commit, tool_version
 from profiler.results.envelope import (
     CaseRecord,
@@ -63,13 +81,14 @@ from profiler.results.envelope import (
     write_result_file,
 )
 from profiler.results.environment import Environment
-from profiler.results.group import GroupResult, group_id
+from profiler.results.group import GroupResult
 from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec
 from profiler.stats import BetweenPrior
 from profiler.suites.definition import Suite
 from profiler.suites.expand import Spec, expand_suite
 from profiler.suites.groups import comparison_groups, pairing_settings
+from profiler.suites.units import PlannedCase, PlannedGroup, Unit
 
 if TYPE_CHECKING:
     from profiler.measure.timing.group import GroupMeasurement
@@ -84,12 +103,15 @@ __all__ = [
     "RunOptions",
     "RunPlan",
     "RunSummary",
+    "budget_settings",
     "default_output",
+    "default_probe",
     "estimated_seconds",
     "measure_planned_group",
     "pending_units",
     "plan_run",
     "run_suite",
+    "schedule_run",
     "starting_file",
     "unit_id",
 ]
@@ -119,36 +141,10 @@ class RunOptions:
     check_device: bool = True
 
 
-@dataclass(frozen=True)
-class PlannedCase:
-    """A case to run and its position in the whole (unsharded) suite."""
-
-    index: int
-    spec: Spec
-
-
-@dataclass(frozen=True)
-class PlannedGroup:
-    """Cases timed together in interleaved rounds; ``baseline`` indexes ``members``."""
-
-    members: tuple[PlannedCase, ...]
-    baseline: int = 0
-
-    @property
-    def index(self) -> int:
-        return self.members[0].index
-
-    @property
-    def specs(self) -> tuple[BenchSpec, ...]:
-        return tuple(m.spec for m in self.members if isinstance(m.spec, BenchSpec))
-
-    @property
-    def group_id(self) -> str:
-        return group_id("comparison", [m.spec.case_id for m in self.members], self.baseline)
-
-
-Unit = PlannedCase | PlannedGroup
-RunGroup = Callable[[PlannedGroup, PairingSettings, "float | None"], "GroupMeasurement"]
+RunGroup = Callable[..., "GroupMeasurement"]
+"""``run_group(group, settings, time_left)``; with a plan also ``budget=GroupBudget``."""
+Probe = Callable[[Sequence[Spec], str], MachineProbe]
+"""``probe(specs, device)``: measure this machine for the planner."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +189,10 @@ class RunObserver(Protocol):
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         ...
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        """The run's plan, after the probe and before the first unit (planned runs only)."""
+        ...
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -209,6 +209,9 @@ class NullObserver:
     def group_finished(self, group: PlannedGroup, result: GroupResult) -> None:
         return None
 
+    def plan_ready(self, schedule: RunSchedule) -> None:
+        return None
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -219,6 +222,7 @@ class RunSummary:
     ran: int
     reused: int
     elapsed_s: float
+    schedule: RunSchedule | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -286,8 +290,9 @@ def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
                   and (options.units is None or unit_id(u) in options.units))
     cases = tuple(sorted((c for u in units for c in _members(u)), key=lambda c: c.index))
     minutes = budget.max_minutes if options.max_minutes is None else options.max_minutes or None
-    if minutes is not None and minutes < 0:
-        raise InvalidOptionError(f"max_minutes must be >= 0 (0 = no limit), got {minutes}")
+    if minutes is not None and not (minutes >= 0 and math.isfinite(minutes)):
+        raise InvalidOptionError(f"max_minutes must be >= 0 and finite (0 = no limit), "
+                                 f"got {minutes}")
     return RunPlan(suite=suite, device=device, cases=cases, total=len(specs), shard=shard,
                    max_minutes=minutes, units=units, pairing=pairing_settings(budget),
                    output=options.output or default_output(suite.name, device, shard))
@@ -371,6 +376,16 @@ def _pending(plan: RunPlan, result: ResultFile) -> list[Unit]:
     return pending
 
 
+def budget_settings(settings: PairingSettings, budget: GroupBudget) -> PairingSettings:
+    """``budget`` for an engine that times a group in one process: its processes' rounds and
+    seconds of rounds run back to back (``min_rounds`` = processes x the minimum per
+    process, and so on); the suite's block time, target and order are kept."""
+    low = budget.processes * budget.min_rounds_per_process
+    return replace(settings, min_rounds=low,
+                   max_rounds=max(low, budget.processes * budget.max_rounds_per_process),
+                   group_time=budget.processes * budget.seconds_per_process)
+
+
 starting_file = _starting_file
 pending_units = _pending
 
@@ -387,7 +402,9 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
     :func:`profiler.measure.timing.replicate.between_estimates` and
     :func:`profiler.stats.pooled_between_prior`) (under the CPU memory guard's
     ``memory_limit``), and a failure of the group as a whole (a missing device, a bug)
-    recorded as ``error`` on every member, so that the suite goes on."""
+    recorded as ``error`` on every member, so that the suite goes on. (A planned run's
+    ``budget`` goes to the replicated engine as it is; :func:`budget_settings` is for an
+    engine that times a group in one process.)"""
     from profiler.measure.timing.calibration_store import load_prior, machine_key
     from profiler.measure.timing.group import GroupMeasurement
     from profiler.measure.timing.replicate import measure_replicated
@@ -410,6 +427,39 @@ def measure_planned_group(group: PlannedGroup, settings: PairingSettings,
                                             error=message, index=group.index), records)
 
 
+def default_probe(specs: Sequence[Spec], device: str) -> MachineProbe:
+    """The real probe of this machine (:func:`profiler.suites.probe.probe_machine`)."""
+    from profiler.suites.probe import probe_machine
+
+    return probe_machine(specs, device)
+
+
+def _budget_s(plan: RunPlan) -> float | None:
+    return None if plan.max_minutes is None else 60.0 * plan.max_minutes
+
+
+def _schedule(units: Sequence[Unit], plan: RunPlan, probe: MachineProbe,
+              budget_s: float | None, settings: PlannerSettings,
+              reserve_s: float | None = None) -> RunSchedule:
+    from profiler.suites.schedule import unit_works
+
+    works = unit_works(units, probe, plan.pairing)
+    return plan_units(works, budget_s, settings, probe, reserve_s=reserve_s)
+
+
+def schedule_run(suite: Suite, options: RunOptions, probe: Probe | None = None,
+                 settings: PlannerSettings | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> tuple[RunPlan, RunSchedule]:
+    """The plan of a run without running it (``--plan``): probe the machine, then plan every
+    unit of this shard within the run's budget (the probe's own time counted in it)."""
+    plan = plan_run(suite, options)
+    start = clock()
+    found = (probe or default_probe)([c.spec for c in plan.cases], plan.device)
+    budget = _budget_s(plan)
+    left = None if budget is None else max(0.0, budget - (clock() - start))
+    return plan, _schedule(plan.units, plan, found, left, settings or PlannerSettings())
+
+
 def run_suite(
     suite: Suite,
     options: RunOptions | None = None,
@@ -419,6 +469,8 @@ def run_suite(
     observer: RunObserver | None = None,
     clock: Callable[[], float] = time.monotonic,
     environment: Callable[[str], Environment] | None = None,
+    probe: Probe | None = None,
+    planner: PlannerSettings | None = None,
 ) -> RunSummary:
     """Run ``suite`` and write its result file; see the module docstring for the rules.
 
@@ -426,6 +478,14 @@ def run_suite(
     :func:`profiler.measure.case.run_case`, under ``options.max_memory``); ``run_group`` a
     comparison group (default: :func:`measure_planned_group`, likewise); ``environment`` reads
     the device's environment (default :func:`profiler.measure.env.collect_environment`).
+    With ``probe`` (the CLI passes :func:`default_probe`) the run is planned: the probe runs
+    first (inside the budget), the plan (:mod:`profiler.plan.planner`, ``planner`` its
+    settings) gives each group a :class:`~profiler.plan.budget.GroupBudget` passed to
+    ``run_group`` as ``budget=``, what remains is re-planned before every unit with the
+    estimates scaled by what the finished units took, and a unit whose minimum no longer fits
+    is recorded ``skipped`` naming the budget that would fit it. The plan, with each unit's
+    actual seconds, is stored in the file's ``plan``. Without ``probe`` the suite's fixed
+    settings apply, as before.
     KeyboardInterrupt propagates after the file has been written with every unit finished
     before it.
     """
@@ -446,12 +506,79 @@ def run_suite(
         raise OutputError(f"cannot write {plan.output}: {exc.strerror or exc}") from None
     with hold_lock(plan.output):
         return _run_locked(plan, options, measure_case, measure_group, watch, clock,
-                           environment or collect_environment)
+                           environment or collect_environment, probe,
+                           planner or PlannerSettings())
+
+
+class _Replanner:
+    """A planned run's state: re-plans what remains before each unit, with the estimates
+    scaled by what the finished units took, and keeps each unit's plan and actual time."""
+
+    def __init__(self, plan: RunPlan, probe: MachineProbe, settings: PlannerSettings,
+                 first: RunSchedule) -> None:
+        self.plan, self.probe, self.settings, self.first = plan, probe, settings, first
+        self.done: dict[str, UnitPlan] = {}
+
+    def next(self, units: Sequence[Unit], left: float | None) -> tuple[UnitPlan, float | None]:
+        """The next unit's plan, and the seconds it may use so that every later unit kept by
+        the plan still gets its minimum (None: no limit)."""
+        from profiler.suites.schedule import unit_works
+
+        done = list(self.done.values())
+        works = unit_works(units, self.probe, self.plan.pairing, corrections(done))
+        current = plan_units(works, left, self.settings, self.probe,
+                             reserve_s=self.first.reserve_s, scale=correction(done))
+        head = current.units[0]
+        if left is None:
+            return head, None
+        later = [w for w, u in zip(works[1:], current.units[1:], strict=True) if not u.skipped]
+        return head, group_allowance(works[0], later, left, self.settings, self.first.reserve_s)
+
+    def finished(self, unit: UnitPlan, seconds: float | None) -> None:
+        self.done[unit.key] = unit if seconds is None else replace(unit, actual_s=seconds)
+
+    def final(self) -> RunSchedule:
+        """The plan vs the actual: per unit what it was given when it started (re-planned),
+        the first plan's estimate and the actual seconds (units skipped as they came up: the
+        budget that would have fitted them); ``scale`` is the final correction."""
+        scale = correction(list(self.done.values()))
+        units = []
+        for unit in self.first.units:
+            done = self.done.get(unit.key)
+            if done is not None and done.skipped:
+                units.append(done)
+            elif done is not None:
+                units.append(replace(done, estimated_s=unit.estimated_s))
+        return replace(self.first.with_units(units), scale=scale)
+
+
+def _not_fitting(case: PlannedCase, unit: UnitPlan, minutes: float | None) -> CaseRecord:
+    needs = math.ceil((unit.needs_s or unit.estimated_s) / 60.0)
+    return CaseRecord(spec=case.spec, status="skipped", index=case.index,
+                      error=f"not started: its minimum (~{unit.estimated_s:.0f} s) did not fit "
+                      f"in what was left of the run's {minutes or 0:g}-minute budget; "
+                      f"--max-minutes {needs} would fit it (or --resume later)")
+
+
+def _start_plan(plan: RunPlan, units: Sequence[Unit], probe: Probe, settings: PlannerSettings,
+                clock: Callable[[], float], start: float) -> _Replanner:
+    found = probe([c.spec for u in units for c in _members(u)], plan.device)
+    budget = _budget_s(plan)
+    left = None if budget is None else max(0.0, budget - (clock() - start))
+    return _Replanner(plan, found, settings,
+                      _schedule(units, plan, found, left, settings))
+
+
+def _with_plan(result: ResultFile, state: _Replanner | None) -> ResultFile:
+    """``result`` with the plan vs actual so far (unchanged for an unplanned run), so that a
+    run stopped half-way keeps its plan too."""
+    return result if state is None else replace(result, plan=state.final().to_dict())
 
 
 def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
                 measure_group: RunGroup, watch: RunObserver, clock: Callable[[], float],
-                environment: Callable[[str], Environment]) -> RunSummary:
+                environment: Callable[[str], Environment], probe: Probe | None,
+                settings: PlannerSettings) -> RunSummary:
     result = _ordered(_starting_file(plan, options, environment))
     _save(result, plan)
     units = _pending(plan, result)
@@ -459,40 +586,70 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
     reused = len(plan.cases) - len(pending)
     watch.run_started(plan, pending, reused)
     start = clock()
+    budget = _budget_s(plan)
+    state = None
+    if probe is not None and units:
+        state = _start_plan(plan, units, probe, settings, clock, start)
+        watch.plan_ready(state.first)
     ran = 0
     for position, unit in enumerate(units):
-        if plan.max_minutes is not None and clock() - start >= 60.0 * plan.max_minutes:
+        if budget is not None and clock() - start >= budget:
             for rest in (c for u in units[position:] for c in _members(u)):
-                record = _skipped(rest, plan.max_minutes)
+                record = _skipped(rest, plan.max_minutes or 0.0)
                 result = result.with_case(record)
                 watch.case_finished(rest, record)
             result = _ordered(result)
-            _save(result, plan)
+            _save(_with_plan(result, state), plan)
             break
+        unit_plan, allowed = None, None
+        if state is not None:
+            elapsed = clock() - start
+            unit_plan, allowed = state.next(units[position:],
+                                            None if budget is None else budget - elapsed)
+            if unit_plan.skipped:
+                # the budget that would have fitted it: what ran so far, then every minimum
+                unit_plan = replace(unit_plan, needs_s=elapsed + (unit_plan.needs_s or 0.0))
+                state.finished(unit_plan, None)
+                for member in _members(unit):
+                    record = _not_fitting(member, unit_plan, plan.max_minutes)
+                    result = result.with_case(record)
+                    watch.case_finished(member, record)
+                result = _ordered(result)
+                _save(_with_plan(result, state), plan)
+                continue
+        began = 0.0 if state is None else clock()
         if isinstance(unit, PlannedCase):
             watch.case_started(unit)
             record = replace(measure_case(unit.spec), index=unit.index)
+            if state is not None and unit_plan is not None:
+                state.finished(unit_plan, clock() - began)
             result = _ordered(result.with_case(record))
-            _save(result, plan)
+            _save(_with_plan(result, state), plan)
             ran += 1
             watch.case_finished(unit, record)
             continue
         watch.case_started(unit.members[0])
-        time_left = (None if plan.max_minutes is None
-                     else 60.0 * plan.max_minutes - (clock() - start))
-        measured = measure_group(unit, plan.pairing, time_left)
+        if unit_plan is not None and unit_plan.budget is not None:
+            measured = measure_group(unit, plan.pairing, allowed, budget=unit_plan.budget)
+        else:
+            time_left = None if budget is None else budget - (clock() - start)
+            measured = measure_group(unit, plan.pairing, time_left)
+        if state is not None and unit_plan is not None:
+            state.finished(unit_plan, clock() - began)
         records = [replace(r, index=m.index)
                    for m, r in zip(unit.members, measured.records, strict=True)]
         group = replace(measured.group, index=unit.index)
         result = _ordered(result.with_group(group, tuple(records)))
-        _save(result, plan)
+        _save(_with_plan(result, state), plan)
         ran += len(records)
         for member, record in zip(unit.members, records, strict=True):
             watch.case_finished(member, record)
         watch.group_finished(unit, group)
     result = _pooled(result, plan)
+    schedule = None if state is None else state.final()
+    result = _with_plan(result, state)
     return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
-                      elapsed_s=clock() - start)
+                      elapsed_s=clock() - start, schedule=schedule)
 
 
 def _pooled(result: ResultFile, plan: RunPlan) -> ResultFile:

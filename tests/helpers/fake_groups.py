@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from profiler.measure.timing.group import GroupMeasurement, group_record
+from profiler.plan.budget import GroupBudget
 from profiler.results.bench import BenchResult
 from profiler.results.count import CountResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.rounds import PairingSettings, run_rounds
 from profiler.spec import BenchSpec, CountSpec
-from profiler.suites.runner import PlannedGroup
+from profiler.suites.runner import PlannedGroup, budget_settings
 
 __all__ = ["FakeGroups", "ReplayMember"]
 
@@ -54,10 +55,15 @@ class FakeGroups:
     def __init__(self, measure: Measure) -> None:
         self.measure = measure
         self.groups: list[PlannedGroup] = []
+        self.budgets: list[GroupBudget | None] = []
 
     def __call__(self, group: PlannedGroup, settings: PairingSettings,
-                 time_left: float | None, memory_limit: int | None = None) -> GroupMeasurement:
+                 time_left: float | None, memory_limit: int | None = None,
+                 budget: GroupBudget | None = None) -> GroupMeasurement:
         self.groups.append(group)
+        self.budgets.append(budget)
+        if budget is not None:
+            settings = budget_settings(settings, budget)
         specs = group.specs
         members, results = [], []
         for spec in specs:
@@ -71,8 +77,10 @@ class FakeGroups:
             members.append(ReplayMember(spec.workload.label, spec.batch, list(result.samples)))
             results.append(result)
         clock = [0.0]
+        # replayed samples: no machine to watch, and two fake runs must give equal records
         quick = PairingSettings(block_time=0.0, min_rounds=settings.min_rounds,
-                                max_rounds=max(settings.min_rounds, 12), group_time=1e9)
+                                max_rounds=max(settings.min_rounds, 12), group_time=1e9,
+                                telemetry=False)
         outcome = run_rounds(members, quick, baseline=group.baseline, seed=0,
                              now=lambda: clock[0])
         names = [s.workload.label for s in specs]

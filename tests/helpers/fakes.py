@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 import pytest
 
 from profiler.measure import case
+from profiler.plan.costs import NOMINAL_SECONDS_PER_FLOP, MachineProbe
 from profiler.results import BenchResult, CountResult
 from profiler.spec import BenchSpec, CountSpec
 
-__all__ = ["FakeMeasure", "install"]
+__all__ = ["FakeMeasure", "fake_probe", "install"]
 
 
 @dataclass
@@ -76,4 +77,13 @@ def install(monkeypatch: pytest.MonkeyPatch, fake: Any = None) -> Any:
     fake = fake or FakeMeasure()
     monkeypatch.setattr(case, "measure", fake)
     monkeypatch.setattr(runner, "measure_planned_group", FakeGroups(fake))
+    monkeypatch.setattr(runner, "default_probe", fake_probe)
     return fake
+
+
+def fake_probe(specs: Sequence[Any], device: str) -> MachineProbe:
+    """A probe that times nothing: the nominal machine, 1 GFLOP per image for every workload
+    of ``specs``, a worker process in 2 s."""
+    return MachineProbe(device=device, seconds_per_flop=NOMINAL_SECONDS_PER_FLOP,
+                        worker_start_s=2.0, flops={s.workload.label: 1e9 for s in specs},
+                        reference="fake", probe_s=0.0)

@@ -52,8 +52,8 @@ from profiler.measure.memory.snapshot import (
 from profiler.measure.steps import prepare_step
 from profiler.measure.timing.loop import is_oom, oom_error
 from profiler.output import write_output
+from profiler.signals import user_code
 from profiler.spec import BenchSpec
-from profiler.user_code import user_code
 
 __all__ = ["STEP_LABEL", "TraceResult", "TraceSchedule", "record_trace", "trace_files"]
 

@@ -41,8 +41,8 @@ from profiler.errors import AttnprofError, MemoryLimitError
 from profiler.measure.device import free_memory_bytes, torch_threads
 from profiler.measure.steps import prepare_step, static_memory_parts, tensor_bytes
 from profiler.measure.workload import torch_dtype
+from profiler.signals import user_code
 from profiler.spec import BenchSpec
-from profiler.user_code import user_code
 
 __all__ = [
     "EVENTS_PER_MODULE",

@@ -57,7 +57,7 @@ import torch
 
 from profiler.errors import AttnprofError, one_line
 from profiler.measure.children import run_child
-from profiler.user_code import user_code
+from profiler.signals import user_code
 
 __all__ = [
     "CPU_METHOD",

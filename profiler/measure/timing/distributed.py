@@ -60,9 +60,9 @@ from profiler.measure.timing.loop import (
     run_timing,
 )
 from profiler.results.bench import BenchResult, RankResult
+from profiler.signals import user_code
 from profiler.spec import BenchSpec
 from profiler.stats import median, summarize
-from profiler.user_code import user_code
 
 __all__ = ["RANK_METHOD_CPU", "bench_distributed", "launch_command", "main"]
 

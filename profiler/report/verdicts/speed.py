@@ -15,6 +15,10 @@ group, else unpaired and marked so). Rules, judged on the interval:
   the paper times): the interval of our A/B throughput ratio; ``pass`` when it excludes 1 on
   the paper's side, ``fail`` when it excludes 1 on the other side, ``inconclusive`` when it
   contains 1 (the difference is within what this run can resolve).
+- an ``inconclusive`` verdict says what would decide it
+  (:mod:`profiler.report.verdicts.decide`): more rounds, more processes or a quieter machine,
+  with the estimated extra minutes (extrapolated from the group's half-width, rounds and
+  time: half-width ~ 1/sqrt(n)).
 - methods the paper prints N/A for (GCNet) get an ``n.a.`` verdict that still states ours.
 """
 
@@ -29,7 +33,14 @@ from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, sig
 from profiler.report.data import BenchEntry, ReportData
 from profiler.report.names import backbone_label
-from profiler.report.ratios import is_paired, machines_apart, ratio_between, ratio_cell
+from profiler.report.ratios import (
+    group_between,
+    is_paired,
+    machines_apart,
+    ratio_between,
+    ratio_cell,
+)
+from profiler.report.verdicts.decide import effort_of, what_would_decide
 from profiler.report.verdicts.explain import Setting, order_mismatch, ratio_mismatch
 from profiler.report.verdicts.verdict import Verdict
 from profiler.results.environment import Environment
@@ -71,7 +82,23 @@ def _how(interval: RatioInterval) -> str:
 
 def _no_interval(interval: RatioInterval) -> str:
     return (f"no {100 * interval.confidence:g}% interval: too few rounds or samples "
-            f"({interval.rounds}) to judge")
+            f"({interval.rounds}) to judge; to decide: more rounds")
+
+
+def _to_decide(data: ReportData, mine: BenchEntry, reference: BenchEntry,
+               found: RatioInterval, needed: float, reached: float | None = None) -> str:
+    """What would decide an inconclusive verdict (:mod:`profiler.report.verdicts.decide`): bring
+    ``reached`` (default: the half-width) down to ``needed``."""
+    group = group_between(data, mine, reference)
+    effort = None if group is None or not is_paired(found) else effort_of(group)
+    return what_would_decide(found.half_width if reached is None else reached, needed, effort)
+
+
+def _near_side(found: RatioInterval) -> float:
+    """How far the interval reaches from the estimate towards 100% (intervals need not be
+    symmetric): it excludes 100% once this is below ``|ratio - 1|``."""
+    assert found.low is not None and found.high is not None
+    return found.ratio - found.low if found.ratio >= 1 else found.high - found.ratio
 
 
 def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
@@ -109,7 +136,8 @@ def _ratio_verdict(data: ReportData, row: Table3Row, base: Table3Row,
     if intervals_overlap((found.low, found.high), band) and found.half_width > RATIO_TOLERANCE:
         return Verdict("throughput", subject, claim, "inconclusive", paper, ours,
                        f"the interval is wider than ±{tolerance} (±{100 * found.half_width:.1f}"
-                       f" pp): too noisy to confirm or refute the paper's share ({_how(found)})")
+                       f" pp): too noisy to confirm or refute the paper's share ({_how(found)}); "
+                       f"{_to_decide(data, mine, theirs, found, RATIO_TOLERANCE)}")
     if intervals_overlap((found.low, found.high), band):
         return Verdict("throughput", subject, claim, "pass", paper, ours,
                        f"{points(delta)} from the paper; the interval overlaps the paper's "
@@ -182,9 +210,11 @@ def _order_verdict(data: ReportData, first: Table3Row, second: Table3Row,
                        _no_interval(found))
     side = found.side_of(1.0)
     if side == 0:
+        decide = _to_decide(data, entries[0], entries[1], found, abs(found.ratio - 1),
+                            _near_side(found))
         return Verdict("ordering", subject, claim, "inconclusive", paper, ours,
                        f"the interval contains 100%: the difference is within what this run "
-                       f"resolves ({_how(found)})")
+                       f"resolves ({_how(found)}); {decide}")
     if side > 0:
         return Verdict("ordering", subject, claim, "pass", paper, ours,
                        f"{fast.label} is {100 * (found.ratio - 1):.1f}% faster here; the "
