@@ -10,8 +10,8 @@ from typing import Any
 from tabulate import tabulate
 
 from profiler.commands._common import finite_float, parse_key_values
-from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError, one_line
+from profiler.output.display import ratio_with_interval
 from profiler.report.interference import disturbed_share
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord

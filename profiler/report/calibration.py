@@ -8,7 +8,7 @@ the throughput verdicts.
 
 from __future__ import annotations
 
-from profiler.display import percent, ratio_with_interval
+from profiler.output.display import percent, ratio_with_interval
 from profiler.report.data import ReportData
 from profiler.report.ratios import stored_interval
 from profiler.results.group import GroupResult
