@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from profiler.results import gate
+from profiler.results import gate, telemetry
 from profiler.results import validate as v
 from profiler.results.bench import BenchResult, RankResult
 from profiler.results.breakdown import BlockShare, BreakdownResult, PartShare
@@ -35,6 +35,8 @@ WORKLOAD = Workload(model="resnet18", attention="se")
 SIDE = gate.SideInfo(name="base", ref="main", tree="/tmp/base")
 TIMING = gate.TimingCase(case_id="bench-1", label="infer b4", decision="unchanged")
 JOB = JobInfo(number=1, status="done", executor="local", case_ids=("count-1",))
+CPU_ROUND = telemetry.CpuRound(wall_s=1.0, own_cpu_s=1.0, own_capacity_s=2.0, foreign_cpu_s=0.0,
+                               steal_s=0.0, machine_cpu_s=1.0)
 GATE = gate.GateResult(suite="s", suite_path="s.toml", device="cpu", limit=0.05, base=SIDE,
                        head=SIDE)
 
@@ -43,7 +45,8 @@ def _record(name: str) -> Mapping[str, Any]:
     """The JSON object a record of each kind writes (a sample with every optional part)."""
     samples: dict[str, Callable[[], Mapping[str, Any]]] = {
         # jobs are written only by cluster runs
-        "file": lambda: ResultFile(environment=Environment(), jobs=(JOB,)).to_dict(),
+        "file": lambda: ResultFile(environment=Environment(), jobs=(JOB,),
+                                   plan={}).to_dict(),  # jobs, plan: written when set
         "job": lambda: JOB.to_dict(),
         "suite": lambda: SuiteInfo(name="s").to_dict(),
         "shard": lambda: Shard(1, 2).to_dict(),
@@ -76,6 +79,11 @@ def _record(name: str) -> Mapping[str, Any]:
         "gate side timing": lambda: gate.SideTiming().to_dict(),
         "gate timing": lambda: TIMING.to_dict(),
         "gate count": lambda: gate.CountCase(case_id="count-1", label="count b1").to_dict(),
+        "round telemetry": lambda: telemetry.RoundTelemetry(
+            cpu=CPU_ROUND, gpu=telemetry.GpuRound(samples=1)).to_dict(),
+        "cpu round": lambda: telemetry.RoundTelemetry(cpu=CPU_ROUND).to_dict()["cpu"],
+        "gpu round": lambda: telemetry.RoundTelemetry(
+            gpu=telemetry.GpuRound(samples=1)).to_dict()["gpu"],
         "gate metric": lambda: gate.MetricRow("params", 1.0, 1.0, "params:+0", False).to_dict(),
     }
     return samples[name]()
@@ -111,6 +119,9 @@ SCHEMA: dict[str, tuple[tuple[v.Field, ...], str]] = {
     "gate side timing": (v.GATE_SIDE_TIMING_FIELDS, "## Gate result files"),
     "gate timing": (v.GATE_TIMING_FIELDS, "## Gate result files"),
     "gate count": (v.GATE_COUNT_FIELDS, "## Gate result files"),
+    "round telemetry": (v.ROUND_TELEMETRY_FIELDS, "A `telemetry[]` entry"),
+    "cpu round": (v.CPU_ROUND_FIELDS, "A `telemetry[]` entry"),
+    "gpu round": (v.GPU_ROUND_FIELDS, "A `telemetry[]` entry"),
     "gate metric": (v.GATE_METRIC_FIELDS, "## Gate result files"),
 }
 
@@ -158,7 +169,8 @@ def test_every_table_of_the_validator_is_tied_to_a_record() -> None:
     # a new table (a new record) must join SCHEMA above
     tables = {name for name in dir(v) if name.endswith("_FIELDS") and not name.startswith("_")}
     tied = {name for name in tables if any(getattr(v, name) is t for t, _ in SCHEMA.values())}
-    assert tables - tied == {"BENCHMARK_FIELDS"}  # pytest-benchmark's format, not ours
+    # pytest-benchmark's format is not ours; the plan is a plain mapping, not a record
+    assert tables - tied == {"BENCHMARK_FIELDS", "PLAN_FIELDS", "PLAN_UNIT_FIELDS"}
 
 
 def test_a_field_missing_from_the_validator_is_found(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 from tabulate import tabulate
 
 from profiler.commands._common import finite_float, parse_key_values
-from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError, one_line
 from profiler.measure.timing.calibration_store import load_prior, machine_key
+from profiler.output.display import ratio_with_interval
 from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
 from profiler.report.interference import disturbed_share
 from profiler.results.bench import BenchResult

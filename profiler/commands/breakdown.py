@@ -41,9 +41,9 @@ from profiler.commands._safety import (
 )
 from profiler.commands.bench import _environment as bench_environment
 from profiler.commands.bench import add_run_arguments
-from profiler.display import FORMATS, percent
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
+from profiler.output.display import FORMATS, percent
 from profiler.results.breakdown import AGREEMENT_TOLERANCE, BreakdownResult
 from profiler.results.environment import Environment
 from profiler.spec import BreakdownSpec

@@ -45,10 +45,10 @@ from profiler.commands._safety import (
     output_path,
 )
 from profiler.commands.bench import add_run_arguments
-from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError, MeasurementError
 from profiler.measure.timing.calibration_store import machine_key, store_prior
 from profiler.output import hold_lock, write_output
+from profiler.output.display import ratio_with_interval
 from profiler.report.ratios import stored_interval
 from profiler.results.envelope import (
     ResultFile,

@@ -31,7 +31,6 @@ from profiler.commands._common import (
     write_single_case,
 )
 from profiler.commands._safety import add_case_output_arguments, check_output_argument
-from profiler.display import FORMATS, percent
 from profiler.errors import InvalidOptionError
 from profiler.measure.case import run_case
 from profiler.measure.count.counters import (
@@ -40,6 +39,7 @@ from profiler.measure.count.counters import (
     TRACE_COUNTERS,
     check_backward,
 )
+from profiler.output.display import FORMATS, percent
 from profiler.results.count import CountResult
 from profiler.results.environment import Environment
 from profiler.spec import CountSpec

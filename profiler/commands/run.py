@@ -42,8 +42,8 @@ from profiler.commands._cluster import (
 )
 from profiler.commands._common import finite_float, warn_interference
 from profiler.commands._safety import add_max_memory_argument, memory_limit, output_path
-from profiler.display import ratio_with_interval
 from profiler.errors import AttnprofError
+from profiler.output.display import ratio_with_interval
 from profiler.plan.planner import RunSchedule
 from profiler.results.envelope import CaseRecord, Shard
 from profiler.results.group import GroupResult

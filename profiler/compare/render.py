@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from profiler.compare.judge import Comparison, MetricComparison
 from profiler.compare.machines import machine_line
 from profiler.compare.metrics import format_value
-from profiler.display import FORMATS, mark, marked, percent, table
+from profiler.output.display import FORMATS, mark, marked, percent, table
 
 __all__ = ["FORMATS", "render", "summary_line"]
 

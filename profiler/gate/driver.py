@@ -33,7 +33,6 @@ from typing import Any
 from profiler.compare.judge import judge
 from profiler.compare.measurements import MetricValue
 from profiler.compare.rules import Rule
-from profiler.display import ratio_with_interval
 from profiler.errors import InvalidOptionError
 from profiler.gate.pairing import (
     TARGET_SHARE,
@@ -52,6 +51,7 @@ from profiler.gate.side import (
     worker_command,
 )
 from profiler.gate.worker import COUNT_METRICS
+from profiler.output.display import ratio_with_interval
 from profiler.results.gate import CountCase, GateResult, MetricRow, SideInfo, TimingCase
 from profiler.rounds import PairingSettings
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from profiler.display import FORMATS, marked, ratio_with_interval, table
 from profiler.gate.decision import EXTRAPOLATION_LIMIT
+from profiler.output.display import FORMATS, marked, ratio_with_interval, table
 from profiler.results.gate import GateResult, TimingCase
 
 __all__ = ["FORMATS", "render", "summary_line"]

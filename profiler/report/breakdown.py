@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from profiler.display import mode_name, percent
+from profiler.output.display import mode_name, percent
 from profiler.report.cells import sig
 from profiler.report.data import BreakdownEntry, ReportData, method_of
 from profiler.report.names import backbone_label, method_label

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from profiler.display import percent, ratio_with_interval
+from profiler.output.display import percent, ratio_with_interval
 from profiler.report.data import ReportData
 from profiler.report.ratios import stored_interval
 from profiler.results.group import GroupResult

@@ -1,6 +1,6 @@
 """Numbers formatted for table cells: significant figures trimmed, one unit per column.
 
-Percentages and ratios with their intervals are written by :mod:`profiler.display`.
+Percentages and ratios with their intervals are written by :mod:`profiler.output.display`.
 
 Units used in reports (stated in every table's unit line): parameters in M = 10^6, FLOPs in
 G = 10^9 per image (fvcore's convention: one multiply-add counts as one FLOP), throughput in

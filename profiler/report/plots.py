@@ -31,9 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from profiler.claims.paper import Claims
-from profiler.display import MODE_NAMES
 from profiler.errors import InvalidOptionError
 from profiler.output import check_output, write_output
+from profiler.output.display import MODE_NAMES
 from profiler.report.breakdown import GROUPS, group_shares
 from profiler.report.breakdown import panels as breakdown_panels
 from profiler.report.data import BenchEntry, CountEntry, ReportData, method_of

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from profiler.display import ratio_with_interval
+from profiler.output.display import ratio_with_interval
 from profiler.report.data import BenchEntry, ReportData
 from profiler.results.group import GroupRatio, GroupResult
 from profiler.stats import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from profiler.display import mark, marked, mode_name
+from profiler.output.display import mark, marked, mode_name
 from profiler.report.data import ReportData, RunInfo
 from profiler.report.interference import disturbance_lines
 from profiler.report.tables import Table

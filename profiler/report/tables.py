@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
-from profiler.display import marked, mode_name, percent, percent_sig
+from profiler.output.display import marked, mode_name, percent, percent_sig
 from profiler.report.calibration import interval_note
 from profiler.report.cells import (
     NOISY_MARK,

@@ -502,6 +502,7 @@ _GATE_TIMING_COMMON = (
     Field("first", "list", items="string"), Field("stopped", "string"),
     Field("method", "string"), _opt("needed_rounds", "int"), _opt("needed_seconds", "number"),
     _opt("error", "string"), Field("confirmation", "string"),
+    Field("telemetry", "list", fields=ROUND_TELEMETRY_FIELDS), Field("rounds_disturbed", "int"),
 )
 # An attempt is a timing case of its own (without attempts of its own).
 GATE_TIMING_FIELDS = (*_GATE_TIMING_COMMON,

@@ -9,7 +9,7 @@ interval of :func:`~profiler.report.ratios.ratio_between`; peak memory in MiB.
 
 from __future__ import annotations
 
-from profiler.display import percent
+from profiler.output.display import percent
 from profiler.report.cells import giga, mib, sig, with_spread
 from profiler.report.data import BenchEntry, CountEntry, ReportData
 from profiler.report.export.model import DEFAULT_COUNTER, MISSING, Cell

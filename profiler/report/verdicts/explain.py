@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profiler.display import percent
+from profiler.output.display import percent
 from profiler.report.cells import sig
 from profiler.report.names import block_info
 from profiler.results.environment import Environment

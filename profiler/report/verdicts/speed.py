@@ -28,7 +28,7 @@ from itertools import combinations
 
 from profiler.claims.paper import Claims, Table3Row
 from profiler.devices import device_type
-from profiler.display import MODE_NAMES, percent
+from profiler.output.display import MODE_NAMES, percent
 from profiler.report.breakdown import measured_cost, measured_order
 from profiler.report.cells import points, sig
 from profiler.report.data import BenchEntry, ReportData
