@@ -25,7 +25,7 @@ from profiler.results.breakdown import BlockShare, BreakdownResult, PartShare
 from profiler.results.count import BlockCount, CounterTotal, CountResult
 from profiler.results.envelope import CaseRecord, PartInfo, ResultFile, Shard, SuiteInfo
 from profiler.results.environment import Environment
-from profiler.results.group import GroupMember, GroupRatio, GroupResult
+from profiler.results.group import GroupMember, GroupRatio, GroupResult, ProcessRun
 from profiler.results.jobs import JobInfo
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Workload
 
@@ -56,6 +56,7 @@ def _record(name: str) -> Mapping[str, Any]:
         "group": lambda: GroupResult(group_id="g").to_dict(),
         "group member": lambda: GroupMember(case_id="c", name="n").to_dict(),
         "group ratio": lambda: GroupRatio(1, "c", "n", 1.0, 0.9, 1.1, 8).to_dict(),
+        "process run": lambda: ProcessRun(process=0).to_dict(),
         "workload": lambda: WORKLOAD.to_dict(),
         # backward is written only when set
         "count spec": lambda: CountSpec(WORKLOAD, backward=True).to_dict(),
@@ -101,6 +102,7 @@ SCHEMA: dict[str, tuple[tuple[v.Field, ...], str]] = {
     "group": (v.GROUP_FIELDS, "## `groups[]`"),
     "group member": (v.GROUP_MEMBER_FIELDS, "## `groups[]`"),
     "group ratio": (v.GROUP_RATIO_FIELDS, "## `groups[]`"),
+    "process run": (v.PROCESS_RUN_FIELDS, "## `groups[]`"),
     "workload": (v.WORKLOAD_FIELDS, "### `spec`"),
     "count spec": (v.COUNT_SPEC_FIELDS, "### `spec`"),
     "bench spec": (v.BENCH_SPEC_FIELDS, "### `spec`"),

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from profiler.signals import termination_raises
+
 __all__ = ["main", "run_job"]
 
 
@@ -64,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     job_path, out_path = Path(args[0]), Path(args[1])
     try:
-        data = run_job(json.loads(job_path.read_text(encoding="utf-8")))
+        # SIGINT counted as in the CLI, so that a model's own KeyboardInterrupt fails its
+        # member while a real Ctrl-C (which reaches the whole process group) still stops
+        with termination_raises():
+            data = run_job(json.loads(job_path.read_text(encoding="utf-8")))
     except (Exception, SystemExit) as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else ""

@@ -48,6 +48,7 @@ from profiler.measure.timing.loop import (
     run_guarded,
     warm_up,
 )
+from profiler.signals import user_code
 from profiler.spec import BenchSpec
 
 __all__ = ["InProcessMember"]
@@ -86,11 +87,8 @@ class InProcessMember:
 
     def _guarded(self, action: Callable[[], T]) -> T:
         try:
-            return run_guarded(self.spec, self.device, self.batch, action)
-        except SystemExit as exc:
-            self.close()
-            raise MeasurementError(f"{self.spec.label} failed: user code called "
-                                   f"sys.exit({exc.code!r})") from None
+            with user_code(f"{self.spec.label} failed"):
+                return run_guarded(self.spec, self.device, self.batch, action)
         except BaseException:
             self.close()
             raise
