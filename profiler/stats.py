@@ -41,16 +41,28 @@ say: the within-process interval above is too sure of itself across processes. A
 (which times in 20 worker processes by default) and Kalibera & Jones (ISMM 2013: replicate at
 the level where the variance is; build the interval on the top level) do, a group is timed in
 several fresh processes and the interval is built at the process level, with the process as a
-random effect. On the log scale, process ``p`` gives the mean ``m_p`` of its ``n_p`` per-round
-log ratios; its variance around the true log ratio is ``tau^2 + sigma^2 / n_p`` (``tau``: the
-between-process SD, ``sigma``: the within-process SD of one round, pooled over processes).
-The headline log ratio is the unweighted mean of the ``m_p`` over the ``P`` processes, and its
-95% interval is a t-interval:
+random effect. On the log scale, process ``p`` gives the **Hodges-Lehmann estimate**
+``m_p`` of its ``n_p`` per-round log ratios (the median of their Walsh averages, as above):
+a single wild round (another process woke up) moves a mean by its whole excess over ``n_p``
+but the HL estimate hardly at all, and at normal noise the HL estimate loses little, its
+asymptotic relative efficiency to the mean being 3/pi = 0.955 (Hodges & Lehmann, "Estimates
+of location based on rank tests", Ann. Math. Statist. 34, 1963). Its variance around the
+true log ratio is ``tau^2 + v_p`` with ``v_p = (pi/3) sigma^2 / n_p``, the HL estimate's
+asymptotic variance under normality (``tau``: the between-process SD; ``sigma``: the
+within-process SD of one round, a robust pooled estimate: 1.4826 times the median absolute
+deviation of every round from its own process's median, over the processes of two rounds or
+more, so that outlier rounds do not inflate it as they do a sample variance). (The width of
+each process's own Wilcoxon interval was tried as ``v_p`` and rejected: at the 6-12 rounds a
+process gets, its end points are extreme Walsh averages, so on simulated normal rounds it
+overstated the HL estimate's variance 1.2-2 times, and 2-6 times with 5% outlier rounds,
+where the MAD-based figure was within 0.8-1.0 times.) The headline log ratio is the
+unweighted mean of the ``m_p`` over the ``P`` processes (each process one draw of the random
+effect, as in Kalibera & Jones's two-level design), and its 95% interval is a t-interval:
 
 - ``P >= MIN_PROCESSES_FOR_DATA`` (4): the variance of the ``m_p`` estimated from the data
   alone (``s_m^2 / P``, ``P - 1`` degrees of freedom): ``variance_source = "processes"``;
 - fewer: the data's ``s_m^2`` (``P - 1`` df, none for one process) is pooled with a prior
-  value ``tau0^2 + mean(sigma^2 / n_p)`` carrying ``df0`` degrees of freedom (the moderated
+  value ``tau0^2 + mean(v_p)`` carrying ``df0`` degrees of freedom (the moderated
   variance of Smyth, "Linear models and empirical Bayes methods for assessing differential
   expression", 2004), and the t quantile takes ``P - 1 + df0`` df. ``tau0`` comes from a
   calibration across fresh processes (``attnprof calibrate --processes N``: ``N - 1`` df,
@@ -59,9 +71,11 @@ The headline log ratio is the unweighted mean of the ``m_p`` over the ``P`` proc
   :data:`DEFAULT_BETWEEN_SD` (1.5% between-process SD of a log ratio, :data:`DEFAULT_BETWEEN_DF`
   df; process-to-process spreads reported for 2-core CPUs were 1.2-2%), source ``default``.
 
-The data's own estimate of ``tau`` (``sqrt(max(0, s_m^2 - mean(sigma^2 / n_p)))``) and the
-pooled within-process SD are kept beside the interval, and the Wilcoxon interval over all
-rounds stays as a diagnostic (``within``). The t quantile is scipy's (imported lazily).
+The data's own estimate of ``tau`` (``sqrt(max(0, s_m^2 - mean(v_p)))``, from the same HL
+estimates and ``v_p``: :func:`between_estimate`, which :func:`pooled_between_prior` pools
+across groups) and the robust pooled within-process SD are kept beside the interval, and the
+Wilcoxon interval over all rounds stays as a diagnostic (``within``). The t quantile is
+scipy's (imported lazily).
 
 **Stopping rule** (:func:`half_width`): rounds go on until every ratio's interval half-width
 (high - low) / 2 is below a target (2 percentage points by default, in the rounds engine).
@@ -142,8 +156,9 @@ EXACT_SIGNED_RANK_MAX = 50
 MIN_ROUNDS_FOR_INTERVAL = 6
 PAIRED_METHOD = ("hodges-lehmann estimate, wilcoxon signed-rank interval of per-round log "
                  "throughput ratios (interleaved rounds)")
-TWO_LEVEL_METHOD = ("mean of per-process mean log throughput ratios, t-interval with the "
-                    "process as a random effect (interleaved rounds in fresh processes)")
+TWO_LEVEL_METHOD = ("mean of per-process hodges-lehmann log throughput ratios, t-interval "
+                    "with the process as a random effect (interleaved rounds in fresh "
+                    "processes)")
 DEFAULT_BETWEEN_SD = 0.015
 DEFAULT_BETWEEN_DF = 4.0
 MIN_PROCESSES_FOR_DATA = 4
@@ -526,18 +541,20 @@ DEFAULT_BETWEEN_PRIOR = BetweenPrior(DEFAULT_BETWEEN_SD, DEFAULT_BETWEEN_DF, "de
 
 @dataclass(frozen=True)
 class ProcessEstimate:
-    """One process's ratio (``exp`` of its mean log ratio), its rounds and the SD of its
-    per-round log ratios (0 with one round)."""
+    """One process's ratio (``exp`` of the Hodges-Lehmann estimate of its log ratios), its
+    rounds, the robust SD (1.4826 * MAD) of its per-round log ratios (0 with one round) and
+    the standard error of its log-scale estimate (see the module doc)."""
 
     ratio: float
     rounds: int
     within_sd: float
+    estimate_se: float = 0.0
 
 
 @dataclass(frozen=True)
 class TwoLevelInterval:
     """:func:`two_level_interval`'s answer: the headline ``interval``, each process's
-    estimate, the pooled within-process SD of one round's log ratio, the data's own
+    estimate, the pooled robust within-process SD of one round's log ratio, the data's own
     between-process SD (None with one process), which variance built the interval, its
     degrees of freedom, and the Wilcoxon interval over all rounds (a diagnostic)."""
 
@@ -557,28 +574,64 @@ def _t_quantile(probability: float, df: float) -> float:
     return float(t.ppf(probability, df))
 
 
-def _pooled_within_variance(logs: Sequence[Sequence[float]]) -> float:
-    squares = sum(statistics.variance(p) * (len(p) - 1) for p in logs if len(p) > 1)
-    df = sum(len(p) - 1 for p in logs if len(p) > 1)
-    return squares / df if df else 0.0
+MAD_TO_SD = 1.4826  # the MAD's consistency factor for the SD of a normal distribution
+HL_VARIANCE_FACTOR = math.pi / 3.0  # var(HL) = (pi/3) sigma^2 / n under normality (ARE 3/pi)
+
+
+def _mad_sd(residuals: Sequence[float]) -> float:
+    """1.4826 * the median absolute value of ``residuals`` (0 for none): a robust SD."""
+    return MAD_TO_SD * median([abs(r) for r in residuals]) if residuals else 0.0
+
+
+def _residuals(logs: Sequence[Sequence[float]]) -> list[float]:
+    """Every round's deviation from its own process's median (processes of >= 2 rounds)."""
+    out: list[float] = []
+    for p in logs:
+        if len(p) > 1:
+            centre = median(p)
+            out.extend(x - centre for x in p)
+    return out
+
+
+def _robust_within_sd(logs: Sequence[Sequence[float]]) -> float:
+    """The pooled robust within-process SD of one round's log ratio: 1.4826 * MAD of the
+    rounds' deviations from their process's median (0 when no process has two rounds)."""
+    return _mad_sd(_residuals(logs))
+
+
+def _estimate_variance(rounds: int, within_sd: float) -> float:
+    """The variance of one process's Hodges-Lehmann estimate from ``rounds`` rounds:
+    ``(pi/3) * within_sd^2 / rounds`` (see the module doc)."""
+    return HL_VARIANCE_FACTOR * within_sd ** 2 / rounds
+
+
+def _process_estimates(logs: Sequence[Sequence[float]]) -> tuple[list[float], list[float],
+                                                                  float]:
+    """Each process's Hodges-Lehmann log ratio and that estimate's variance, and the pooled
+    robust within-process SD of one round."""
+    pooled = _robust_within_sd(logs)
+    return ([hodges_lehmann(p) for p in logs],
+            [_estimate_variance(len(p), pooled) for p in logs], pooled)
 
 
 def between_estimate(process_logs: Sequence[Sequence[float]]) -> tuple[float, int]:
     """From per-round *log* ratios grouped by process: the data's between-process variance,
-    ``max(0, s_m^2 - mean(sigma^2 / n_p))``, and its degrees of freedom ``P - 1`` (0, 0 for
-    fewer than two processes)."""
+    ``max(0, s_m^2 - mean(v_p))`` (``m_p``: each process's Hodges-Lehmann estimate, ``v_p``:
+    its variance, see the module doc), and its degrees of freedom ``P - 1`` (0, 0 for fewer
+    than two processes)."""
     logs = [list(p) for p in process_logs if p]
     if len(logs) < 2:
         return 0.0, 0
-    means = [statistics.fmean(p) for p in logs]
-    within = _pooled_within_variance(logs)
-    noise = statistics.fmean(within / len(p) for p in logs)
-    return max(0.0, statistics.variance(means) - noise), len(logs) - 1
+    centres, variances, _ = _process_estimates(logs)
+    return (max(0.0, statistics.variance(centres) - statistics.fmean(variances)),
+            len(logs) - 1)
 
 
 def pooled_between_prior(estimates: Sequence[tuple[float, int]]) -> BetweenPrior | None:
     """A prior pooled from several groups' :func:`between_estimate` (variance, df): their
-    df-weighted mean variance, with the summed df (None when no group had two processes)."""
+    df-weighted mean variance, with the summed df (None when no group had two processes).
+    Each variance is already the robust one (spread of per-process Hodges-Lehmann estimates
+    less their ``v_p``), so the pooling itself assumes nothing more about the rounds."""
     df = sum(d for _, d in estimates if d > 0)
     if not df:
         return None
@@ -602,28 +655,27 @@ def two_level_interval(process_ratios: Sequence[Sequence[float]],
     if not logs:
         raise ValueError("a two-level interval needs at least one round")
     prior = prior or DEFAULT_BETWEEN_PRIOR
-    means = [statistics.fmean(p) for p in logs]
-    within = _pooled_within_variance(logs)
+    centres, variances, within_sd = _process_estimates(logs)
     count = len(logs)
-    spread = statistics.variance(means) if count > 1 else 0.0
+    spread = statistics.variance(centres) if count > 1 else 0.0
     if count >= MIN_PROCESSES_FOR_DATA:
         process_variance, df, source = spread, float(count - 1), "processes"
     else:
-        expected = prior.sd ** 2 + statistics.fmean(within / len(p) for p in logs)
+        expected = prior.sd ** 2 + statistics.fmean(variances)
         df = count - 1 + prior.df
         process_variance = ((count - 1) * spread + prior.df * expected) / df
         source = prior.source
-    centre = statistics.fmean(means)
+    centre = statistics.fmean(centres)
     reach = _t_quantile(1.0 - (1.0 - confidence) / 2, df) * math.sqrt(process_variance / count)
     rounds = sum(len(p) for p in logs)
     interval = RatioInterval(math.exp(centre), math.exp(centre - reach), math.exp(centre + reach),
                              rounds, confidence, TWO_LEVEL_METHOD)
-    between, _ = between_estimate(logs)
+    between = (max(0.0, spread - statistics.fmean(variances)) if count > 1 else 0.0)
     return TwoLevelInterval(
         interval=interval,
-        processes=tuple(ProcessEstimate(math.exp(m), len(p),
-                                        statistics.stdev(p) if len(p) > 1 else 0.0)
-                        for m, p in zip(means, logs, strict=True)),
-        within_sd=math.sqrt(within), between_sd=math.sqrt(between) if count > 1 else None,
+        processes=tuple(ProcessEstimate(math.exp(m), len(p), _mad_sd(_residuals([p])),
+                                        math.sqrt(v))
+                        for m, v, p in zip(centres, variances, logs, strict=True)),
+        within_sd=within_sd, between_sd=math.sqrt(between) if count > 1 else None,
         variance_source=source, df=df,
         within=ratio_interval([r for p in process_ratios for r in p], confidence))
