@@ -385,7 +385,8 @@ def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
     assert main(["bench", "tests.helpers.user_objects:TinyNet", "--vs", "eca", "--input",
                  "3x16x16", "--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1",
                  "--block-time", "0.002", "--min-rounds", "6", "--max-rounds", "8",
-                 "--group-time", "0.3", "--seed", "3", "-o", str(out)]) == 0
+                 "--group-time", "0.3", "--seed", "3", "--processes", "1",  # the fake sampler
+                 "-o", str(out)]) == 0                                     # lives in-process
     captured = capsys.readouterr()
     group = load_result_file(out).groups[0]
     rounds = group.rounds

@@ -268,8 +268,14 @@ class _Named:
     case_id: str
 
 
+def _disturbed_pairs(member: GroupMember, base: GroupMember, disturbed: Sequence[bool]) -> int:
+    """Rounds both ran that were disturbed (left out of their ratio)."""
+    return sum(1 for r, (a, b) in enumerate(zip(member.times, base.times, strict=False))
+               if a and b and r < len(disturbed) and disturbed[r])
+
+
 def _ratio(index: int, spec: BenchSpec | _Named, name: str,
-           found: TwoLevelInterval | None) -> GroupRatio:
+           found: TwoLevelInterval | None, disturbed: int = 0) -> GroupRatio:
     if found is None:
         return GroupRatio(member=index, case_id=spec.case_id, name=name, throughput_ratio=None,
                           ci_low=None, ci_high=None, rounds=0)
@@ -279,7 +285,8 @@ def _ratio(index: int, spec: BenchSpec | _Named, name: str,
                       ci_high=interval.high, rounds=interval.rounds,
                       process_ratios=tuple(p.ratio for p in found.processes),
                       within_sd=found.within_sd, between_sd=found.between_sd,
-                      within_ci_low=within.low, within_ci_high=within.high)
+                      within_ci_low=within.low, within_ci_high=within.high,
+                      rounds_disturbed=disturbed)
 
 
 def _counted(times: Sequence[tuple[float, ...] | None],
@@ -356,8 +363,9 @@ def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[Be
                  if all(len(g.telemetry) == g.rounds for _, g in groups) else ())
     disturbed = disturbed_mask(telemetry, len(tags))
     found = _intervals(members, baseline, tags, prior, settings.confidence, disturbed)
-    ratios = tuple(_ratio(i, s, names[i], found[i]) for i, s in enumerate(specs)
-                   if i != baseline)
+    ratios = tuple(_ratio(i, s, names[i], found[i],
+                          _disturbed_pairs(members[i], members[baseline], disturbed))
+                   for i, s in enumerate(specs) if i != baseline)
     first = next((f for f in found if f is not None), None)
     detectable = (min_detectable_change(first.interval)
                   if kind == "calibration" and first is not None else None)
@@ -396,7 +404,9 @@ def with_prior(group: GroupResult, prior: BetweenPrior) -> GroupResult:
     tags = group.round_process or tuple(0 for _ in group.orders)
     found = _intervals(group.members, group.baseline, tags, prior,
                        group.confidence or CONFIDENCE, group.disturbed)
-    ratios = tuple(_ratio(r.member, _Named(r.case_id), r.name, found[r.member])
+    ratios = tuple(_ratio(r.member, _Named(r.case_id), r.name, found[r.member],
+                          _disturbed_pairs(group.members[r.member],
+                                           group.members[group.baseline], group.disturbed))
                    for r in group.ratios)
     first = next((f for f in found if f is not None), None)
     return replace(group, ratios=ratios,
