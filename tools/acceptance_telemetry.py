@@ -53,6 +53,10 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
 def _bench(args: argparse.Namespace, out: Path) -> list[str]:
     command = [sys.executable, "-m", "profiler", "bench", args.model, "--batch", str(args.batch),
                "-o", str(out), "--overwrite", "--no-memory"]
@@ -178,10 +182,9 @@ def main() -> int:
         clean, everything = figures["clean"], figures["all"]
         gap = None if None in (reference, clean) else 100 * abs(clean - reference)
         worst = max(worst, gap or 0.0)
-        print(f"  {name}: clean {clean and 100 * clean:.1f}% "
-              f"(quiet {reference and 100 * reference:.1f}%, "
+        print(f"  {name}: clean {_pct(clean)} (quiet {_pct(reference)}, "
               f"gap {'–' if gap is None else f'{gap:.1f}'} points; target <= 2), all rounds "
-              f"{everything and 100 * everything:.1f}%, {figures['disturbed']} rounds disturbed")
+              f"{_pct(everything)}, {figures['disturbed']} rounds disturbed")
     print(f"warning: {busy['warning'] or '(none)'}")
     for label, figures in (("quiet", quiet), ("busy", busy)):
         if "cost_ms_per_round" in figures:
