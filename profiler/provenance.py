@@ -1,16 +1,17 @@
-"""Which attnprof made a result file: its version and the commit of its checkout.
+"""Which attnprof made a result file (its version, the commit of its checkout) and on which CPU.
 
 Neither needs torch, so writing and reading result files does not either.
 """
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["git_commit", "run_quietly", "tool_version"]
+__all__ = ["cpu_model", "git_commit", "run_quietly", "tool_version"]
 
 
 def tool_version() -> str:
@@ -40,3 +41,14 @@ def git_commit() -> str | None:
         return None
     dirty = run_quietly(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root)
     return f"{commit}+dirty" if dirty else commit
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere what ``platform`` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -10,26 +10,15 @@ import os
 import platform
 import shutil
 from importlib import metadata
-from pathlib import Path
 
 import torch
 
 from profiler.measure.allocator import pin_malloc_thresholds
-from profiler.provenance import git_commit, run_quietly, tool_version
+from profiler.provenance import cpu_model, git_commit, run_quietly, tool_version
 from profiler.results.environment import Environment
 from profiler.telemetry import telemetry_environment
 
 __all__ = ["collect_environment"]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _package_version(name: str) -> str | None:
@@ -54,7 +43,7 @@ def collect_environment(device: str = "cpu") -> Environment:
     """Read the environment of ``device`` (``cpu``, ``cuda`` or ``cuda:N``)."""
     dev = torch.device(device)
     cuda = dev.type == "cuda" and torch.cuda.is_available()
-    name, capability, memory = _cpu_model(), None, None
+    name, capability, memory = cpu_model(), None, None
     if cuda:
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         props = torch.cuda.get_device_properties(index)
@@ -75,7 +64,7 @@ def collect_environment(device: str = "cpu") -> Environment:
         python_version=platform.python_version(),
         platform=platform.platform(),
         hostname=platform.node(),
-        cpu_model=_cpu_model(),
+        cpu_model=cpu_model(),
         cpu_count=os.cpu_count() or 0,
         torch_threads=torch.get_num_threads(),
         torch_interop_threads=torch.get_num_interop_threads(),

@@ -40,11 +40,14 @@ __all__ = [
     "MAX_CELL",
     "Notes",
     "Table",
+    "Variant",
     "block_table",
     "claims_table",
     "not_built_table",
     "overhead_table",
     "table3",
+    "variant",
+    "variant_label",
     "verdict_table",
 ]
 
@@ -192,12 +195,12 @@ def _model_keys(data: ReportData, claims: Claims | None) -> list[WorkloadKey]:
 Variant = tuple[str, bool, bool, str]
 
 
-def _variant(entry: BenchEntry) -> Variant:
+def variant(entry: BenchEntry) -> Variant:
     spec = entry.spec
     return (spec.dtype, spec.channels_last, spec.compile, spec.device)
 
 
-def _variant_label(variant: Variant) -> str:
+def variant_label(variant: Variant) -> str:
     dtype, channels_last, compiled, device = variant
     flags = "".join(f" {f}" for f, on in (("channels_last", channels_last),
                                           ("compiled", compiled)) if on)
@@ -212,9 +215,9 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
     if not keys:
         return None
     counts = {_key(c.workload): c for c in reversed(data.model_counts)}
-    benches = {(_key(b.workload), _variant(b), b.spec.mode): b
+    benches = {(_key(b.workload), variant(b), b.spec.mode): b
                for b in reversed(data.model_benches)}
-    variants = list(dict.fromkeys(_variant(b) for b in data.model_benches))
+    variants = list(dict.fromkeys(variant(b) for b in data.model_benches))
     several = len(variants) > 1
     backward = any(c.train_step_flops is not None for c in data.model_counts)
     mixed = {mode: _mixed(data.model_benches, mode) for mode in MODES}
@@ -222,15 +225,15 @@ def table3(data: ReportData, claims: Claims | None = None) -> Table | None:
     for key in keys:
         count = counts.get(key)
         timed = [v for v in variants if any((key, v, m) in benches for m in MODES)]
-        for variant in [*timed] or [None]:
-            train = benches.get((key, variant, "train"))
-            infer = benches.get((key, variant, "infer"))
+        for chosen in [*timed] or [None]:
+            train = benches.get((key, chosen, "train"))
+            infer = benches.get((key, chosen, "infer"))
             entry: CountEntry | BenchEntry | None = count or infer or train
             if entry is None:
                 continue
             method = _method_cell(entry.workload)
-            if several and variant is not None:
-                method += f" [{_variant_label(variant)}]"
+            if several and chosen is not None:
+                method += f" [{variant_label(chosen)}]"
             step = [] if not backward else [
                 "–" if count is None or count.train_step_flops is None
                 else giga(count.train_step_flops)]

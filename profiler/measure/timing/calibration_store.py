@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from profiler.provenance import cpu_model
 from profiler.stats import BetweenPrior
 
 __all__ = ["CACHE_NAME", "cache_path", "load_prior", "machine_key", "store_prior"]
@@ -37,16 +38,6 @@ def cache_path() -> Path:
     return Path(root) / "attnprof" / CACHE_NAME
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _torch_version() -> str:
     try:
         return metadata.version("torch")
@@ -56,7 +47,7 @@ def _torch_version() -> str:
 
 def machine_key(device: str, threads: int | None) -> str:
     """What a between-process spread is stored under: host, CPU, device, threads, torch."""
-    return (f"{platform.node()} | {_cpu_model()} | {device} | threads "
+    return (f"{platform.node()} | {cpu_model()} | {device} | threads "
             f"{'default' if threads is None else threads} | torch {_torch_version()}")
 
 

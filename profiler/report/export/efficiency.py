@@ -48,6 +48,7 @@ from profiler.report.export.model import (
     TableOptions,
 )
 from profiler.report.names import NO_ATTENTION, backbone_label, method_label
+from profiler.report.tables import Variant, variant, variant_label
 from profiler.report.verdicts.findings import load_claims_findings
 from profiler.results.envelope import ResultFile, Spec
 from profiler.results.environment import Environment
@@ -113,7 +114,6 @@ def _labels(workload: Workload, names: Mapping[str, str]) -> tuple[str, str]:
 # --- rows -------------------------------------------------------------------------------------
 
 WorkloadKey = tuple[str, str, tuple[tuple[str, object], ...], tuple[int, int, int]]
-Variant = tuple[str, bool, bool, str]
 
 
 def _key(workload: Workload) -> WorkloadKey:
@@ -121,16 +121,6 @@ def _key(workload: Workload) -> WorkloadKey:
             workload.input_shape)
 
 
-def _variant(entry: BenchEntry) -> Variant:
-    spec = entry.spec
-    return (spec.dtype, spec.channels_last, spec.compile, spec.device)
-
-
-def _variant_label(variant: Variant) -> str:
-    dtype, channels_last, compiled, device = variant
-    flags = "".join(f" {f}" for f, on in (("channels_last", channels_last),
-                                          ("compiled", compiled)) if on)
-    return f"{dtype} {device}{flags}"
 
 
 def _order(keys: Sequence[WorkloadKey], claims: Claims | None) -> list[WorkloadKey]:
@@ -181,7 +171,7 @@ class _Builder:
         model, _, _, shape = _key(entry.workload)
         found = [b for b in self.data.model_benches if _key(b.workload) == (model, NO_ATTENTION,
                                                                             (), shape)
-                 and b.spec.mode == entry.spec.mode and _variant(b) == _variant(entry)
+                 and b.spec.mode == entry.spec.mode and variant(b) == variant(entry)
                  and self.owner.get(b.spec) == self.owner.get(entry.spec)]
         return found[0] if found else None
 
@@ -209,7 +199,7 @@ class _Builder:
         counts = {_key(c.workload): c for c in reversed(data.model_counts)}
         timed: dict[tuple[WorkloadKey, Variant, str], dict[str, BenchEntry]] = {}
         for bench in data.model_benches:
-            place = (_key(bench.workload), _variant(bench),
+            place = (_key(bench.workload), variant(bench),
                      self.owner.get(bench.spec, ""))
             timed.setdefault(place, {}).setdefault(bench.spec.mode, bench)
         variants = list(dict.fromkeys(v for _, v, _ in timed))
@@ -219,7 +209,7 @@ class _Builder:
             count = counts.get(key)
             places = [p for p in timed if p[0] == key]
             for place in places:
-                suffix = f" [{_variant_label(place[1])}]" if len(variants) > 1 else ""
+                suffix = f" [{variant_label(place[1])}]" if len(variants) > 1 else ""
                 rows.append(self.row(key, count, timed[place], suffix, place[2]))
             if not places and count is not None:
                 rows.append(self.row(key, count, {}, "",
