@@ -124,6 +124,7 @@ __all__ = [
     "between_estimate",
     "block_rate",
     "cv",
+    "estimate_variance",
     "half_width",
     "hodges_lehmann",
     "intervals_overlap",
@@ -599,7 +600,7 @@ def _robust_within_sd(logs: Sequence[Sequence[float]]) -> float:
     return _mad_sd(_residuals(logs))
 
 
-def _estimate_variance(rounds: int, within_sd: float) -> float:
+def estimate_variance(rounds: int, within_sd: float) -> float:
     """The variance of one process's Hodges-Lehmann estimate from ``rounds`` rounds:
     ``(pi/3) * within_sd^2 / rounds`` (see the module doc)."""
     return HL_VARIANCE_FACTOR * within_sd ** 2 / rounds
@@ -611,7 +612,7 @@ def _process_estimates(logs: Sequence[Sequence[float]]) -> tuple[list[float], li
     robust within-process SD of one round."""
     pooled = _robust_within_sd(logs)
     return ([hodges_lehmann(p) for p in logs],
-            [_estimate_variance(len(p), pooled) for p in logs], pooled)
+            [estimate_variance(len(p), pooled) for p in logs], pooled)
 
 
 def between_estimate(process_logs: Sequence[Sequence[float]]) -> tuple[float, int]:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from profiler.results.group import GroupResult
+from profiler.stats import estimate_variance
 
 __all__ = ["QUIET_MINUTES", "Effort", "effort_of", "what_would_decide"]
 
@@ -36,10 +37,20 @@ class Effort:
     between_dominates: bool | None = None
 
 
-def effort_of(group: GroupResult) -> Effort:
-    """A group record's effort. Records of one process (all files so far) give rounds."""
+def effort_of(group: GroupResult, case_id: str | None = None) -> Effort:
+    """A group record's effort. For a group timed in several processes, whether the spread
+    between them dominates ``case_id``'s ratio: the between-process variance against the
+    variance of one process's estimate from its rounds (:func:`profiler.stats.estimate_variance`).
+    Files of one process give rounds only."""
+    processes = max(1, group.processes)
+    ratio = None if case_id is None else group.ratio_for(case_id)
+    between = None
+    if (processes > 1 and ratio is not None and ratio.between_sd is not None
+            and ratio.within_sd is not None):
+        per_process = max(1, round(group.rounds / processes))
+        between = ratio.between_sd ** 2 > estimate_variance(per_process, ratio.within_sd)
     return Effort(rounds=group.rounds, rounds_s=group.rounds_s or group.duration_s,
-                  processes=1, duration_s=group.duration_s)
+                  processes=processes, duration_s=group.duration_s, between_dominates=between)
 
 
 def _minutes(seconds: float) -> str:

@@ -90,7 +90,8 @@ def _to_decide(data: ReportData, mine: BenchEntry, reference: BenchEntry,
     """What would decide an inconclusive verdict (:mod:`profiler.report.verdicts.decide`): bring
     ``reached`` (default: the half-width) down to ``needed``."""
     group = group_between(data, mine, reference)
-    effort = None if group is None or not is_paired(found) else effort_of(group)
+    effort = (None if group is None or not is_paired(found)
+              else effort_of(group, mine.spec.case_id))
     return what_would_decide(found.half_width if reached is None else reached, needed, effort)
 
 
