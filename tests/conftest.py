@@ -1,9 +1,13 @@
 """Shared test configuration: GPU tests skip cleanly on machines without CUDA; fixtures
 several test modules share (built once per session); planned runs get a fake machine probe;
-the user cache (a stored between-process calibration) is a fresh folder per test."""
+the user cache (a stored between-process calibration) is a fresh folder per test; under
+pytest-xdist a test marked ``timing`` runs alone (:func:`_timing_runs_alone`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,3 +58,38 @@ def _fresh_user_cache(tmp_path_factory: pytest.TempPathFactory,
                       monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads this machine's ``calibrate --processes`` result (XDG_CACHE_HOME)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@contextlib.contextmanager
+def _hold(folder: Path, alone: bool) -> Iterator[None]:
+    """A readers-writer lock over the xdist workers (``flock`` on two files in ``folder``):
+    every test holds ``tests.lock`` shared, a ``timing`` test exclusive. The turnstile lets
+    a waiting ``timing`` test in before further tests of other workers start."""
+    import fcntl
+
+    with (folder / "turnstile.lock").open("a") as turnstile, \
+            (folder / "tests.lock").open("a") as tests:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(tests, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(tests, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _timing_runs_alone(request: pytest.FixtureRequest,
+                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist (``-n``), a test marked ``timing`` (it asserts on measured times)
+    waits until the other workers' tests end and holds them off until it ends; other tests
+    run side by side. Without xdist this does nothing."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    # the workers' base folders are popen-gw0, popen-gw1, ... in one folder of the session
+    with _hold(tmp_path_factory.getbasetemp().parent,
+               request.node.get_closest_marker("timing") is not None):
+        yield

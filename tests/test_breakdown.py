@@ -76,6 +76,7 @@ def test_attention_ops_are_named_and_the_head_is_the_classifier() -> None:
     assert _parts_of(placements, "aten::mul") == {"attention.rescale"}
 
 
+@pytest.mark.timing  # which part takes most of the measured time
 def test_heavy_part_leads_and_the_parts_add_up() -> None:
     result = breakdown(_spec(profiled_steps=2))
     shares = {p.part: p.time_share for p in result.parts}

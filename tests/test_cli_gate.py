@@ -120,6 +120,7 @@ def test_a_suite_that_does_not_load_on_the_base_exits_2(repo: GateRepo) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # no regression found on the same commit
 def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
     done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.2",
@@ -140,6 +141,7 @@ def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # twice the work found a regression
 def test_twice_the_work_is_a_regression(repo: GateRepo) -> None:
     done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.2")
     assert done.returncode == 1, done.stdout + done.stderr

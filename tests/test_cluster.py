@@ -29,7 +29,7 @@ from profiler.results.envelope import load_result_file
 from profiler.results.jobs import JobInfo
 from profiler.suites import RunOptions, load_suite, plan_run
 from profiler.suites.runner import PlannedGroup
-from tests.helpers import fake_slurm
+from tests.helpers import fake_slurm, fakes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suites"
 TINY = str(FIXTURES / "tiny.toml")
@@ -144,9 +144,12 @@ def _headings(markdown: str) -> list[str]:
 
 @pytest.mark.slow
 def test_local_executor_writes_the_cases_of_a_plain_run(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     plain, jobs = tmp_path / "plain.json", tmp_path / "jobs.json"
-    assert main(["run", CLUSTER, "-o", str(plain), "--quiet"]) == 0
+    with monkeypatch.context() as faked:  # the plain run's layout, not its figures, is compared
+        fakes.install(faked)
+        assert main(["run", CLUSTER, "-o", str(plain), "--quiet"]) == 0
     assert main(["run", CLUSTER, "-o", str(jobs), "--executor", "local"]) == 0
     captured = capsys.readouterr()
     assert "job 1/2 done" in captured.err and "job 2/2 done" in captured.err

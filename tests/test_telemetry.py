@@ -321,6 +321,7 @@ def _ticks(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.timing  # CPU shares of its own busy processes
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc")
 def test_a_busy_process_elsewhere_is_foreign_and_a_busy_child_is_own() -> None:
     """Another process's CPU time shows as foreign (it is not ours: started through a shell

@@ -153,6 +153,7 @@ def test_bench_sets_and_restores_threads(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.slow  # rounds of two harnesses, each with its own warm-up
+@pytest.mark.timing
 def test_agrees_with_torch_utils_benchmark_timer() -> None:
     """An independent measurement of the same model and batch agrees within a loose band.
 
