@@ -321,7 +321,7 @@ class FakeMeasure:
         self.clock[0] += rounds * self.round_s
         group = replace(group_record(outcome, specs, kw["names"], "comparison", None, "t0",
                                      1.0 + rounds * self.round_s),
-                        rounds_s=rounds * self.round_s)
+                        rounds_s=rounds * self.round_s, warmup_s=1.0)
         return GroupMeasurement(group, ())
 
 
@@ -350,7 +350,7 @@ def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
     fake = FakeMeasure(clock, round_s=5.0)
     settings = PairingSettings(min_rounds=4, max_rounds=50, group_time=12.0)
     builds = measure_builds(_job(settings), fake, now=lambda: clock[0])
-    # 2 rounds (10 s), then 2 more reach the minimum (20 s >= 12 s): stop
+    # 2 rounds (10 s), then a rebuild (1 s) and 2 more reach the minimum (21 s >= 12 s)
     assert [b.group.rounds for b in builds] == [2, 2]
     assert fake.calls[1]["settings"].group_time == pytest.approx(2.0)
     clock[0] = 0.0

@@ -170,24 +170,25 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
     """The job's builds, in this process (see the module doc): each builds every member
     afresh and runs :func:`rounds_per_build` rounds (``job.rounds_per_build`` at least; fewer
     at the end), until the process has run ``settings.max_rounds`` rounds, or at least
-    ``settings.min_rounds`` and its ``settings.group_time`` seconds of rounds or
-    ``job.time_left`` are spent. Only the first build measures memory. ``measure`` times one
-    build (default :func:`profiler.measure.timing.group.measure_group`)."""
+    ``settings.min_rounds`` and its ``settings.group_time`` seconds or ``job.time_left`` are
+    spent; ``group_time`` counts the rounds and the rebuilds (the warm-ups after the first,
+    which the planner counts per round). Only the first build measures memory. ``measure``
+    times one build (default :func:`profiler.measure.timing.group.measure_group`)."""
     if measure is None:
         from profiler.measure.timing.group import measure_group as measure
     settings, started = job.settings, now()
     builds: list[GroupMeasurement] = []
-    rounds, rounds_s = 0, 0.0
+    rounds, spent_s = 0, 0.0
     while rounds < settings.max_rounds:
         elapsed = now() - started
-        spent = rounds_s >= settings.group_time or (
+        spent = spent_s >= settings.group_time or (
             job.time_left is not None and elapsed >= job.time_left)
         if builds and ((rounds >= settings.min_rounds and spent)
                        or _build_over(builds, job.baseline)):
             break
         count = min(rounds_per_build(builds, job.rounds_per_build), settings.max_rounds - rounds)
         part = replace(settings, min_rounds=count, max_rounds=count,
-                       group_time=max(0.0, settings.group_time - rounds_s))
+                       group_time=max(0.0, settings.group_time - spent_s))
         builds.append(measure(
             job.specs, part, baseline=job.baseline, names=job.names, kind=job.kind,
             index=job.index, seed=job.seed + _BUILD_SEED_STRIDE * len(builds),
@@ -195,7 +196,8 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
             memory_limit=job.memory_limit, measure_memory=job.measure_memory and not builds,
             memory_method=job.memory_method))
         rounds += builds[-1].group.rounds
-        rounds_s += builds[-1].group.rounds_s
+        spent_s += builds[-1].group.rounds_s + (builds[-1].group.warmup_s if len(builds) > 1
+                                                else 0.0)
     return tuple(builds)
 
 
