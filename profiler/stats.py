@@ -40,11 +40,22 @@ chose for it), so a process's ratio differs from the next process's by more than
 say: the within-process interval above is too sure of itself across processes. As pyperf
 (which times in 20 worker processes by default) and Kalibera & Jones (ISMM 2013: replicate at
 the level where the variance is; build the interval on the top level) do, a group is timed in
-several fresh processes and the interval is built at the process level, with the process as a
-random effect. On the log scale, process ``p`` gives the **Hodges-Lehmann estimate**
-``m_p`` of its ``n_p`` per-round log ratios (the median of their Walsh averages, as above):
-a single wild round (another process woke up) moves a mean by its whole excess over ``n_p``
-but the HL estimate hardly at all, and at normal noise the HL estimate loses little, its
+several fresh processes and the interval is built at the top level, with the replicate as a
+random effect. **Builds inside a process**: on the 2-core CPU of the README (MobileNetV2 vs
++ SE, batch 2, inference), fresh builds of the same models inside one process gave ratios
+2-3.5% apart (SD), with rounds inside a build 0.3-2% apart: the memory layout a model is
+built into moves its speed (as Mytkowicz et al., "Producing wrong data without doing anything
+obviously wrong", ASPLOS 2009, and Curtsinger & Berger's STABILIZER, ASPLOS 2013, found for
+code and heap layout). So each process builds its members afresh every few rounds, which
+averages that layout effect inside the process for the price of a rebuild. It does not
+replace processes: over 22 builds in 3 processes the processes stood a further 3-4% apart
+beyond their builds (what a process fixes at its start, code placement and the like), so the
+process stays the random effect; the between-build SD is kept as a diagnostic
+(:func:`pooled_within_sd`). On the log scale, process ``p`` gives the
+**Hodges-Lehmann estimate** ``m_p`` of its ``n_p`` per-round log ratios (the median of their
+Walsh averages, as above): a single wild round (another process woke up) moves a mean by its
+whole excess over ``n_p`` but the HL estimate hardly at all, and at normal noise the HL
+estimate loses little, its
 asymptotic relative efficiency to the mean being 3/pi = 0.955 (Hodges & Lehmann, "Estimates
 of location based on rank tests", Ann. Math. Statist. 34, 1963). Its variance around the
 true log ratio is ``tau^2 + v_p`` with ``v_p = (pi/3) sigma^2 / n_p``, the HL estimate's
@@ -67,9 +78,11 @@ effect, as in Kalibera & Jones's two-level design), and its 95% interval is a t-
   expression", 2004), and the t quantile takes ``P - 1 + df0`` df. ``tau0`` comes from a
   calibration across fresh processes (``attnprof calibrate --processes N``: ``N - 1`` df,
   source ``calibration``), from the other groups of the same run (each gives ``P - 1`` df:
-  :func:`pooled_between_prior`, source ``pooled``), or from the conservative default
-  :data:`DEFAULT_BETWEEN_SD` (1.5% between-process SD of a log ratio, :data:`DEFAULT_BETWEEN_DF`
-  df; process-to-process spreads reported for 2-core CPUs were 1.2-2%), source ``default``.
+  :func:`pooled_between_prior`, source ``pooled``), or from the default
+  :data:`DEFAULT_BETWEEN_SD` (3% between-process SD of a log ratio, :data:`DEFAULT_BETWEEN_DF`
+  df: the README's 2-core CPU gave 3.3-4% between processes for MobileNetV2 at batch 2 over
+  15 processes, and 2.7% pooled over the groups of a whole reproduce run), source
+  ``default``.
 
 The data's own estimate of ``tau`` (``sqrt(max(0, s_m^2 - mean(v_p)))``, from the same HL
 estimates and ``v_p``: :func:`between_estimate`, which :func:`pooled_between_prior` pools
@@ -112,6 +125,7 @@ __all__ = [
     "MIN_ROUNDS_FOR_INTERVAL",
     "NOISY_IQR_RATIO",
     "PAIRED_METHOD",
+    "PRIOR_SOURCES",
     "TWO_LEVEL_METHOD",
     "UNPAIRED_METHOD",
     "VARIANCE_SOURCES",
@@ -135,6 +149,7 @@ __all__ = [
     "min_detectable_change",
     "normal_signed_rank_rank",
     "pooled_between_prior",
+    "pooled_within_sd",
     "quantile",
     "quartiles",
     "ratio_interval",
@@ -159,12 +174,14 @@ PAIRED_METHOD = ("hodges-lehmann estimate, wilcoxon signed-rank interval of per-
                  "throughput ratios (interleaved rounds)")
 TWO_LEVEL_METHOD = ("mean of per-process hodges-lehmann log throughput ratios, t-interval "
                     "with the process as a random effect (interleaved rounds in fresh "
-                    "processes)")
-DEFAULT_BETWEEN_SD = 0.015
+                    "processes, members built afresh every few rounds)")
+DEFAULT_BETWEEN_SD = 0.03
 DEFAULT_BETWEEN_DF = 4.0
 MIN_PROCESSES_FOR_DATA = 4
 # the same names as profiler.results.group.VARIANCE_SOURCES (a result file's interval_method)
 VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
+# the sources a prior can have (a BetweenPrior's)
+PRIOR_SOURCES: tuple[str, ...] = ("calibration", "pooled", "default")
 UNPAIRED_METHOD = ("ratio of medians, interval from both medians' order-statistic intervals "
                    "(separate measurements: drift between them is not seen)")
 
@@ -532,9 +549,9 @@ class BetweenPrior:
     def __post_init__(self) -> None:
         if not self.sd >= 0 or not self.df > 0:
             raise ValueError("a between-process prior needs sd >= 0 and df > 0")
-        if self.source not in VARIANCE_SOURCES[1:]:
+        if self.source not in PRIOR_SOURCES:
             raise ValueError(f"unknown prior source {self.source!r}; valid: "
-                             f"{', '.join(VARIANCE_SOURCES[1:])}")
+                             f"{', '.join(PRIOR_SOURCES)}")
 
 
 DEFAULT_BETWEEN_PRIOR = BetweenPrior(DEFAULT_BETWEEN_SD, DEFAULT_BETWEEN_DF, "default")
@@ -638,6 +655,18 @@ def pooled_between_prior(estimates: Sequence[tuple[float, int]]) -> BetweenPrior
         return None
     variance = sum(v * d for v, d in estimates if d > 0) / df
     return BetweenPrior(math.sqrt(variance), float(df), "pooled")
+
+
+def pooled_within_sd(groups: Sequence[Sequence[float]]) -> float | None:
+    """The pooled SD of values about their own group's mean (groups of one value add
+    nothing): for builds' log estimates grouped by process, the spread between builds inside
+    a process. None when no group has two values."""
+    kept = [list(g) for g in groups if len(g) > 1]
+    df = sum(len(g) - 1 for g in kept)
+    if not df:
+        return None
+    squares = sum((x - statistics.fmean(g)) ** 2 for g in kept for x in g)
+    return math.sqrt(squares / df)
 
 
 def _log_ratios(ratios: Sequence[float]) -> list[float]:

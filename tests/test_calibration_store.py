@@ -70,6 +70,11 @@ def test_a_replicated_group_validates_and_a_bad_tag_count_does_not() -> None:
     with pytest.raises(ResultFileError, match="round_process"):
         validate_result_data(data, "x.json")
     data["groups"][0]["round_process"] = [0, 1, 2]
+    data["groups"][0]["round_build"] = [0, 0]
+    with pytest.raises(ResultFileError, match="round_build"):
+        validate_result_data(data, "x.json")
+    data["groups"][0]["round_build"] = [0, 1, 0]
+    validate_result_data(data, "x.json")
     data["groups"][0]["interval_method"] = "guess"
     with pytest.raises(ResultFileError, match="interval_method"):
         validate_result_data(data, "x.json")
@@ -95,3 +100,18 @@ def test_the_report_prints_a_calibration_across_processes() -> None:
     group = replace(group, ratios=(replace(ratio, process_ratios=(1.0, 0.99, 1.01)),))
     assert calibration_line(group).endswith(
         "; between-process SD of a ratio 1.2% over 3 fresh processes.")
+    built = replace(group, ratios=(replace(ratio, process_ratios=(1.0, 0.99, 1.01),
+                                           build_ratios=(1.0, 0.98, 1.0, 0.99, 1.0, 1.02),
+                                           between_build_sd=0.021),))
+    assert calibration_line(built).endswith(
+        "; between-process SD of a ratio 1.2% over 3 fresh processes (between builds inside "
+        "a process: 2.1% over 6 builds).")
+
+
+def test_the_report_says_the_members_were_built_afresh() -> None:
+    built = GroupResult("group-b", processes=4, interval_method="processes",
+                        orders=((0, 1),) * 2, round_process=(0, 1), round_build=(0, 0))
+    assert interval_note((built,)) == (
+        "Intervals: each comparison group timed in 4 fresh process(es), its members built "
+        "afresh every few rounds inside each, the process a random effect (README, Timing "
+        "method); between-process variance from the group's own processes: 1 group.")

@@ -105,7 +105,7 @@ def test_four_processes_need_no_prior() -> None:
     calibrated = BetweenPrior(0.5, 3.0, "calibration")
     group = measure_replicated(SPECS, budget, seed=1, prior=calibrated,
                                run_process=FakeProcesses()).group
-    assert group.interval_method == "processes"
+    assert group.interval_method == "processes" and group.round_build == (0,) * 24
     assert group.between_prior_source == "calibration"
 
 
@@ -239,3 +239,137 @@ def test_an_unknown_memory_method_is_bad_input() -> None:
 
     with pytest.raises(InvalidOptionError, match="unknown memory method 'rss'; valid: tensor"):
         measure_replicated(SPECS, BUDGET, memory_method="rss", run_process=FakeProcesses())
+
+
+# --- builds inside a process -----------------------------------------------------------------
+
+# member 1's slowdown per (process, build): a build effect inside each process's own level
+BUILD_SLOWDOWN = [[0.10, 0.14, 0.12], [0.20, 0.16, 0.18], [0.13, 0.11, 0.15]]
+
+
+class FakeBuilds:
+    """Each job answers three builds of scripted members, member 1 slower by
+    BUILD_SLOWDOWN[process][build]."""
+
+    def __init__(self) -> None:
+        self.jobs: list[ProcessJob] = []
+
+    def __call__(self, job: ProcessJob) -> tuple[GroupMeasurement, ...]:
+        process = len(self.jobs)
+        self.jobs.append(job)
+        builds = []
+        for slowdown in BUILD_SLOWDOWN[process]:
+            clock = SharedClock()
+            members = [ScriptedMember("none", clock, 0.1),
+                       ScriptedMember("se", clock, 0.1 * (1 + slowdown))]
+            settings = replace(job.settings, min_rounds=2, max_rounds=2)
+            outcome = run_rounds(members, settings, baseline=0, seed=job.seed, now=clock.now)
+            builds.append(GroupMeasurement(group_record(outcome, job.specs, job.names,
+                                                        job.kind, job.index, "t0", clock.t),
+                                           ()))
+        return tuple(builds)
+
+
+def test_builds_average_inside_a_process_which_stays_the_random_effect() -> None:
+    group = measure_replicated(SPECS, BUDGET, seed=1, run_process=FakeBuilds()).group
+    assert group.round_process == (0,) * 6 + (1,) * 6 + (2,) * 6
+    assert group.round_build == (0, 0, 1, 1, 2, 2) * 3
+    assert group.round_unit == tuple(u for u in range(9) for _ in range(2))
+    assert [run.builds for run in group.process_runs] == [3, 3, 3]
+    assert group.interval_method == "default"  # 3 processes: pooled with the prior
+    ratio = group.ratios[0]
+    logs = [[-math.log(1 + s) for s in row] for row in BUILD_SLOWDOWN]
+    assert ratio.build_ratios == pytest.approx([math.exp(x) for row in logs for x in row])
+    # a process's estimate: the Hodges-Lehmann estimate of its six rounds (three builds'
+    # two equal rounds each): the median of the Walsh averages of a, a, b, b, c, c
+    walsh = [[(p[i] + p[j]) / 2 for i in range(6) for j in range(i, 6)]
+             for p in ([x for x in row for _ in range(2)] for row in logs)]
+    centres = [sorted(w)[len(w) // 2] if len(w) % 2 else
+               (sorted(w)[len(w) // 2 - 1] + sorted(w)[len(w) // 2]) / 2 for w in walsh]
+    assert [math.log(r) for r in ratio.process_ratios] == pytest.approx(centres)
+    assert ratio.throughput_ratio == pytest.approx(math.exp(sum(centres) / 3))
+    # between builds inside a process: the pooled SD about each process's mean (6 df)
+    means = [sum(r) / 3 for r in logs]
+    within = sum((x - m) ** 2 for r, m in zip(logs, means, strict=True) for x in r) / 6
+    assert ratio.between_build_sd == pytest.approx(math.sqrt(within))
+    # the report and a prior recompute the same from the tags
+    loaded = GroupResult.from_dict(group.to_dict())
+    again = group_interval(loaded, 1, 0)
+    assert again is not None and again.high == pytest.approx(ratio.ci_high)
+    from profiler.measure.timing.replicate import between_estimates, with_prior
+
+    assert between_estimates(group)[0][1] == 2
+    assert with_prior(loaded, DEFAULT_BETWEEN_PRIOR).ratios[0] == ratio
+
+
+class FakeMeasure:
+    """Stands in for measure_group: each build runs its rounds on a fake clock (1 s of warm-up,
+    ``round_s`` per round) and records what it was asked."""
+
+    def __init__(self, clock: list[float], round_s: float = 2.0) -> None:
+        self.clock, self.round_s = clock, round_s
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, specs, settings, **kw):  # type: ignore[no-untyped-def]
+        self.calls.append({"settings": settings, **kw})
+        self.clock[0] += 1.0
+        members = [ScriptedMember("none", SharedClock(), 0.1),
+                   ScriptedMember("se", SharedClock(), 0.11)]
+        outcome = run_rounds(members, settings, baseline=0, seed=kw["seed"],
+                             now=SharedClock().now)
+        rounds = outcome.rounds
+        self.clock[0] += rounds * self.round_s
+        group = replace(group_record(outcome, specs, kw["names"], "comparison", None, "t0",
+                                     1.0 + rounds * self.round_s),
+                        rounds_s=rounds * self.round_s, warmup_s=1.0)
+        return GroupMeasurement(group, ())
+
+
+def _job(settings: PairingSettings, time_left: float | None = None) -> ProcessJob:
+    return ProcessJob(tuple(SPECS), settings, 0, ("none", "se"), "comparison", None, 5,
+                      time_left, True, None, "tensor", 2)
+
+
+def test_a_process_builds_its_members_afresh_every_two_rounds() -> None:
+    from profiler.measure.timing.replicate import measure_builds
+
+    clock = [0.0]
+    fake = FakeMeasure(clock)
+    settings = PairingSettings(min_rounds=3, max_rounds=7, group_time=100.0)
+    builds = measure_builds(_job(settings), fake, now=lambda: clock[0])
+    assert [b.group.rounds for b in builds] == [2, 2, 2, 1]  # max_rounds 7
+    assert [c["measure_memory"] for c in fake.calls] == [True, False, False, False]
+    assert [c["seed"] for c in fake.calls] == [5, 5 + 7919, 5 + 2 * 7919, 5 + 3 * 7919]
+    assert [c["settings"].min_rounds for c in fake.calls] == [2, 2, 2, 1]
+
+
+def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
+    from profiler.measure.timing.replicate import measure_builds
+
+    clock = [0.0]
+    fake = FakeMeasure(clock, round_s=5.0)
+    settings = PairingSettings(min_rounds=4, max_rounds=50, group_time=12.0)
+    builds = measure_builds(_job(settings), fake, now=lambda: clock[0])
+    # 2 rounds (10 s), then a rebuild (1 s) and 2 more reach the minimum (21 s >= 12 s)
+    assert [b.group.rounds for b in builds] == [2, 2]
+    assert fake.calls[1]["settings"].group_time == pytest.approx(2.0)
+    clock[0] = 0.0
+    fake = FakeMeasure(clock, round_s=1.0)
+    builds = measure_builds(_job(settings, time_left=7.0), fake, now=lambda: clock[0])
+    # 3 s per build of 2 rounds (1 s warm-up): the 7 s left end it after the third build
+    assert [b.group.rounds for b in builds] == [2, 2, 2]
+    assert fake.calls[2]["time_left"] == pytest.approx(1.0)
+
+
+def test_a_costly_rebuild_is_followed_by_more_rounds() -> None:
+    from profiler.measure.timing.replicate import rounds_per_build
+
+    def build(warmup_s: float, rounds: int, rounds_s: float) -> GroupMeasurement:
+        return GroupMeasurement(GroupResult("g", orders=((0, 1),) * rounds, warmup_s=warmup_s,
+                                            rounds_s=rounds_s), ())
+
+    first = build(30.0, 2, 4.0)  # the process's first warm-up: says nothing of a rebuild
+    assert rounds_per_build([first], 2) == 2
+    # a rebuild of 9 s against 2 s rounds: 5 rounds, so that rebuilding is at most half
+    assert rounds_per_build([first, build(9.0, 2, 4.0)], 2) == 5
+    assert rounds_per_build([first, build(1.0, 2, 4.0)], 2) == 2  # cheap: the least

@@ -134,7 +134,7 @@ def test_exact_figures_with_an_outlier_round() -> None:
     spread = (0.05 - 0.0175) ** 2 / 2  # sample variance of two values
     assert found.interval.ratio == pytest.approx(math.exp(centre))
     assert found.variance_source == "default" and found.df == 5
-    pooled = (1 * spread + 4 * (0.015 ** 2 + v)) / 5
+    pooled = (1 * spread + 4 * (0.03 ** 2 + v)) / 5  # the default prior: SD 3%, 4 df
     reach = 2.570582 * math.sqrt(pooled / 2)  # t(0.975, 5 df)
     assert found.interval.low == pytest.approx(math.exp(centre - reach), rel=1e-6)
     assert found.interval.high == pytest.approx(math.exp(centre + reach), rel=1e-6)

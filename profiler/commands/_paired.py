@@ -296,7 +296,10 @@ def rounds_line(group: GroupResult) -> str:
     if not group.interval_method:
         return (f"{timed}; ratios: Hodges-Lehmann with the {100 * group.confidence:g}% "
                 f"Wilcoxon signed-rank interval over rounds{disturbed}")
-    return (f"{timed} in {group.processes} process(es); ratios: mean of per-process "
+    builds = sum(p.builds for p in group.process_runs if p.status == "ok")
+    rebuilt = (f" ({builds} fresh builds of the members)"
+               if group.round_build and builds > group.processes else "")
+    return (f"{timed} in {group.processes} process(es){rebuilt}; ratios: mean of per-process "
             f"Hodges-Lehmann estimates, "
             f"{100 * group.confidence:g}% t-interval with the process as a random effect; "
             f"{variance_text(group)}{disturbed}")

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_PROCESSES", "GroupBudget"]
+__all__ = ["DEFAULT_PROCESSES", "DEFAULT_ROUNDS_PER_BUILD", "GroupBudget"]
 
 # processes per group when nobody planned one (bench --vs, a suite run without a plan)
 DEFAULT_PROCESSES = 3
+# rounds between two fresh builds of the members in a process: a build is the replicate
+# unit (profiler.stats, "Two levels"), and its spread (3% on the README's CPU) dwarfs a
+# round's (1%), so many short builds beat few long ones (Kalibera & Jones's optimum is
+# about one round per build there); two rounds keep a within-build spread to estimate
+DEFAULT_ROUNDS_PER_BUILD = 2
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,8 @@ class GroupBudget:
     time: timing jobs must not share the cores); each builds and warms up every member, then
     runs interleaved rounds until its ratios converge, ``seconds_per_process`` of rounds are
     spent, or ``max_rounds_per_process`` rounds have run, after at least
-    ``min_rounds_per_process``. ``measure_memory`` says whether peak memory is measured.
+    ``min_rounds_per_process``, building its members afresh every ``rounds_per_build``
+    rounds. ``measure_memory`` says whether peak memory is measured.
     """
 
     processes: int
@@ -31,6 +37,7 @@ class GroupBudget:
     min_rounds_per_process: int
     max_rounds_per_process: int
     measure_memory: bool = True
+    rounds_per_build: int = DEFAULT_ROUNDS_PER_BUILD
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -38,6 +45,8 @@ class GroupBudget:
         if self.min_rounds_per_process < 1 or (
                 self.max_rounds_per_process < self.min_rounds_per_process):
             raise ValueError("need 1 <= min_rounds_per_process <= max_rounds_per_process")
+        if self.rounds_per_build < 1:
+            raise ValueError("a build needs at least one round")
         if not self.seconds_per_process >= 0:
             raise ValueError("seconds_per_process must be >= 0")
 

@@ -12,8 +12,12 @@ starting a worker process (python + import torch). From them this module estimat
 - a comparison group (:class:`GroupCost`): per worker process, its start, building every
   member and its warm-up (``warmup`` steps, then at most the settle cap, ``max(1, 2 x
   min_time)`` seconds, as :mod:`profiler.measure.timing` does); a round: every member runs
-  the same number of steps, enough of the slowest member's to fill ``block_time``; peak memory
-  in the worker: :data:`MEMORY_STEPS` steps per member, once per group;
+  the same number of steps, enough of the slowest member's to fill ``block_time``, plus its
+  share of rebuilding the members (each process builds them afresh every
+  :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` rounds, or more where a rebuild,
+  :data:`REBUILD_STEPS` steps of each member after building it, costs more than those
+  rounds: :func:`profiler.measure.timing.replicate.rounds_per_build`); peak memory in the
+  worker: :data:`MEMORY_STEPS` steps per member, once per group;
 - a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
   any group) as ``attnprof bench`` times it, peak memory in a child process;
 - a step never costs less than :data:`MIN_STEP_S` (scaled): a tiny block's step is operator
@@ -37,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiler.plan.budget import DEFAULT_ROUNDS_PER_BUILD
 from profiler.results.fields import known_fields
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 
@@ -67,6 +72,7 @@ COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 fo
 BREAKDOWN_BASE_S = 4.0   # fvcore trace, memory guard, profile processing, copy bandwidth
 PROFILE_FACTOR = 1.5     # a profiled step costs more than a plain one
 MIN_STEP_S = 2e-4        # a step of a tiny block: operator dispatch, not FLOPs, nominal machine
+REBUILD_STEPS = 9        # a rebuilt member's warm-up in a warm process: 3 steps, two windows of 3
 
 
 @dataclass(frozen=True)
@@ -181,9 +187,12 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
         size_factor(_flops(probe, s.workload.label)) for s in specs)
     warm = sum(min(s.warmup * t + _settle_cap(s.min_time), (s.warmup + 20) * t) for s, t in
                zip(specs, steps, strict=True))
+    rounds = per_block * sum(steps)
+    rebuild = build + REBUILD_STEPS * sum(steps)
     return GroupCost(label=label, members=len(specs),
                      process_s=scale * probe.worker_start_s + build + warm,
-                     round_s=per_block * sum(steps), memory_s=MEMORY_STEPS * sum(steps),
+                     round_s=rounds + min(rebuild / DEFAULT_ROUNDS_PER_BUILD, rounds),
+                     memory_s=MEMORY_STEPS * sum(steps),
                      min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds))
 
 

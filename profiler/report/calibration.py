@@ -45,8 +45,11 @@ def interval_note(groups: Sequence[GroupResult]) -> str:
     processes = "-".join(str(n) for n in (counts[0], counts[-1]) if n) if len(counts) > 1 \
         else str(counts[0])
     older = len(timed) - len(replicated)
-    return (f"Intervals: each comparison group timed in {processes} fresh process(es), the "
-            "process a random effect (README, Timing method); between-process variance from "
+    built = (", its members built afresh every few rounds inside each"
+             if all(g.round_build for g in replicated) else "")
+    return (f"Intervals: each comparison group timed in {processes} fresh process(es){built}, "
+            "the process a random effect (README, Timing method); between-process variance "
+            "from "
             + "; ".join(_source_text(s, g) for s, g in by_source.items())
             + (f"; {older} group(s) timed in one process, within-process intervals only"
                if older else "") + ".")
@@ -68,6 +71,9 @@ def calibration_line(group: GroupResult) -> str:
     spread = ("" if ratio.between_sd is None else
               f"; between-process SD of a ratio {100 * ratio.between_sd:.2g}% over "
               f"{len(ratio.process_ratios)} fresh processes")
+    if ratio.between_build_sd is not None:
+        spread += (f" (between builds inside a process: {100 * ratio.between_build_sd:.2g}% "
+                   f"over {len(ratio.build_ratios)} builds)")
     return (f"- `{label}` against itself: {shown} over {ratio.rounds} interleaved rounds "
             f"({group.started_utc or 'time unknown'}); the interval {verdict}{detectable}"
             f"{spread}.")

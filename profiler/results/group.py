@@ -16,13 +16,17 @@ without telemetry (older files) has no disturbed round.
 
 A group timed in several fresh worker processes (:mod:`profiler.measure.timing.replicate`) has
 ``processes`` > 1: ``round_process[r]`` says which process ran round ``r`` (empty: all in one
-process, as in files written before), ``process_runs`` what each process did, and each ratio
-its per-process estimates, the within- and between-process spreads and the within-process
-(Wilcoxon, all rounds) interval as a diagnostic; ``interval_method`` says which variance built
-the headline interval (``processes``, ``calibration``, ``pooled`` or ``default``:
-:func:`profiler.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source``
-the prior it had for ratios timed in fewer than 4 processes. All these are optional: older
-files load as one process.
+process, as in files written before), ``process_runs`` what each process did. Each process
+builds its members afresh every few rounds (``round_build[r]``: the build, within its
+process, that ran round ``r``; empty in files written before builds), which averages the
+speed a model's memory layout gives it (:mod:`profiler.stats`, "Two levels"). Each ratio keeps
+its per-process and per-build estimates, the within- and between-process spreads, the
+between-build spread inside a process and the within-process (Wilcoxon, all rounds) interval
+as diagnostics; ``interval_method`` says which variance built the headline interval
+(``processes``, ``calibration``, ``pooled`` or ``default``:
+:func:`profiler.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source`` the
+prior it had for ratios timed in fewer than 4 processes. All these are optional: older files
+load as one process.
 
 ``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A
 run of one workload against itself: ``attnprof calibrate``; its members share one case id
@@ -39,8 +43,8 @@ from typing import Any, Literal
 
 from profiler.results.telemetry import RoundTelemetry, disturbed_mask, mostly_disturbed
 
-__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "VARIANCE_SOURCES", "GroupMember", "GroupRatio",
-           "GroupResult", "ProcessRun", "group_id"]
+__all__ = ["GROUP_KINDS", "GROUP_STATUSES", "PRIOR_SOURCES", "VARIANCE_SOURCES", "GroupMember",
+           "GroupRatio", "GroupResult", "ProcessRun", "group_id"]
 
 GroupKind = Literal["comparison", "calibration"]
 GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
@@ -49,6 +53,8 @@ GROUP_KINDS: tuple[str, ...] = ("comparison", "calibration")
 GROUP_STATUSES: tuple[str, ...] = ("ok", "error", "skipped")
 # which variance built a group's headline interval (profiler.stats.VARIANCE_SOURCES)
 VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
+# where a between-unit prior came from (profiler.stats.PRIOR_SOURCES)
+PRIOR_SOURCES: tuple[str, ...] = ("calibration", "pooled", "default")
 Block = tuple[float, ...] | None
 
 
@@ -114,6 +120,8 @@ class GroupRatio:
     between_sd: float | None = None
     within_ci_low: float | None = None
     within_ci_high: float | None = None
+    build_ratios: tuple[float, ...] = ()
+    between_build_sd: float | None = None
 
     @property
     def half_width(self) -> float | None:
@@ -131,7 +139,9 @@ class GroupRatio:
                 "ci_high_all_rounds": self.ci_high_all_rounds,
                 "process_ratios": list(self.process_ratios),
                 "within_sd": self.within_sd, "between_sd": self.between_sd,
-                "within_ci_low": self.within_ci_low, "within_ci_high": self.within_ci_high}
+                "within_ci_low": self.within_ci_low, "within_ci_high": self.within_ci_high,
+                "build_ratios": list(self.build_ratios),
+                "between_build_sd": self.between_build_sd}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupRatio:
@@ -150,7 +160,9 @@ class GroupRatio:
                    process_ratios=tuple(float(r) for r in data.get("process_ratios") or []),
                    within_sd=number("within_sd"), between_sd=number("between_sd"),
                    within_ci_low=number("within_ci_low"),
-                   within_ci_high=number("within_ci_high"))
+                   within_ci_high=number("within_ci_high"),
+                   build_ratios=tuple(float(r) for r in data.get("build_ratios") or []),
+                   between_build_sd=number("between_build_sd"))
 
 
 @dataclass(frozen=True)
@@ -167,9 +179,10 @@ class ProcessRun:
     rounds_s: float = 0.0
     status: str = "ok"
     error: str | None = None
+    builds: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"process": self.process, "rounds": self.rounds,
+        return {"process": self.process, "rounds": self.rounds, "builds": self.builds,
                 "steps_per_round": self.steps_per_round, "seed": self.seed,
                 "stopped": self.stopped, "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
                 "status": self.status, "error": self.error}
@@ -183,7 +196,8 @@ class ProcessRun:
                    stopped=str(data.get("stopped", "")),
                    warmup_s=float(data.get("warmup_s", 0.0)),
                    rounds_s=float(data.get("rounds_s", 0.0)),
-                   status=str(data.get("status", "ok")), error=data.get("error"))
+                   status=str(data.get("status", "ok")), error=data.get("error"),
+                   builds=int(data.get("builds", 1)))
 
 
 @dataclass(frozen=True)
@@ -221,10 +235,21 @@ class GroupResult:
     between_prior_sd: float | None = None
     between_prior_df: float | None = None
     between_prior_source: str = ""
+    round_build: tuple[int, ...] = ()
 
     @property
     def rounds(self) -> int:
         return len(self.orders)
+
+    @property
+    def round_unit(self) -> tuple[int, ...]:
+        """Per round, its build as one index over the group (0, 1, ...: the (process, build)
+        that ran it, in order of first appearance); the process in files without builds."""
+        processes = self.round_process or tuple(0 for _ in self.orders)
+        builds = self.round_build or tuple(0 for _ in processes)
+        units: dict[tuple[int, int], int] = {}
+        return tuple(units.setdefault(key, len(units)) for key in zip(processes, builds,
+                                                                       strict=True))
 
     def process_of_round(self, round_index: int) -> int:
         """The process that ran round ``round_index`` (0 in files without process tags)."""
@@ -274,7 +299,8 @@ class GroupResult:
                 "interval_method": self.interval_method,
                 "between_prior_sd": self.between_prior_sd,
                 "between_prior_df": self.between_prior_df,
-                "between_prior_source": self.between_prior_source}
+                "between_prior_source": self.between_prior_source,
+                "round_build": list(self.round_build)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupResult:
@@ -310,7 +336,8 @@ class GroupResult:
             interval_method=str(data.get("interval_method", "")),
             between_prior_sd=_optional(data.get("between_prior_sd")),
             between_prior_df=_optional(data.get("between_prior_df")),
-            between_prior_source=str(data.get("between_prior_source", "")))
+            between_prior_source=str(data.get("between_prior_source", "")),
+            round_build=tuple(int(b) for b in data.get("round_build") or []))
 
 
 def _optional(value: Any) -> float | None:

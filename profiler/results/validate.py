@@ -29,7 +29,7 @@ from typing import Any, Literal, NoReturn
 
 from profiler.errors import ResultFileError
 from profiler.results.consistency import check_consistency
-from profiler.results.group import GROUP_KINDS, GROUP_STATUSES, VARIANCE_SOURCES
+from profiler.results.group import GROUP_KINDS, GROUP_STATUSES, PRIOR_SOURCES, VARIANCE_SOURCES
 from profiler.results.jobs import JOB_STATUSES
 from profiler.results.telemetry import DISTURBANCES
 
@@ -208,12 +208,14 @@ GROUP_RATIO_FIELDS = (
     _opt("process_ratios", "list", items="number"),
     *(_opt(n, "number") for n in ("within_sd", "between_sd", "within_ci_low",
                                    "within_ci_high")),
+    _opt("build_ratios", "list", items="number"), _opt("between_build_sd", "number"),
 )
 PROCESS_RUN_FIELDS = (
     Field("process", "int", required=True, minimum=0), Field("rounds", "int"),
     Field("steps_per_round", "int"), _opt("seed", "int"), Field("stopped", "string"),
     Field("warmup_s", "number"), Field("rounds_s", "number"),
     Field("status", "string", choices=("ok", "error")), _opt("error", "string"),
+    Field("builds", "int", minimum=0),
 )
 CPU_ROUND_FIELDS = (
     *(Field(n, "number", required=True) for n in ("wall_s", "own_cpu_s", "own_capacity_s",
@@ -251,7 +253,8 @@ GROUP_FIELDS = (
     Field("process_runs", "list", fields=PROCESS_RUN_FIELDS),
     Field("interval_method", "string", choices=("", *VARIANCE_SOURCES)),
     _opt("between_prior_sd", "number"), _opt("between_prior_df", "number"),
-    Field("between_prior_source", "string", choices=("", *VARIANCE_SOURCES[1:])),
+    Field("between_prior_source", "string", choices=("", *PRIOR_SOURCES)),
+    Field("round_build", "list", items="int"),
 )
 JOB_FIELDS = (
     Field("number", "int", required=True, minimum=1),
@@ -438,10 +441,13 @@ def _validate_group(group: Mapping[str, Any], position: int, source: str) -> Non
         if not 0 <= ratio["member"] < len(members):
             fail(f"ratios[{k}].member", f"expected a member index below {len(members)}, got "
                  f"{_show(ratio['member'])}")
-    tags = group.get("round_process") or []
-    if tags and len(tags) != len(group.get("orders") or []):
-        fail("round_process", f"expected one process per round ({len(group.get('orders') or [])}"
-             f"), got {len(tags)}")
+    for name in ("round_process", "round_build"):
+        tags = group.get(name) or []
+        if tags and len(tags) != len(group.get("orders") or []):
+            fail(name, f"expected one entry per round ({len(group.get('orders') or [])}), got "
+                 f"{len(tags)}")
+    if group.get("round_build") and not group.get("round_process"):
+        fail("round_build", "expected round_process beside it (a build belongs to a process)")
     telemetry = group.get("telemetry") or []
     if len(telemetry) > len(group.get("orders") or []):
         fail("telemetry", f"expected at most one entry per round ({len(group.get('orders') or [])}"

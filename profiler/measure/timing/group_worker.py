@@ -5,12 +5,13 @@ specs (as result files store them), the rounds settings of this process's share 
 budget, the baseline, the member names, seed, the seconds left (less the worker's own
 start-up: the job holds the parent's ``time.monotonic()`` when written, a system-wide clock
 on Linux), whether to measure memory, how (``tensor`` or ``child``) and the CPU memory
-guard's limit. The worker builds and warms every member and runs the
-interleaved rounds in-process (:func:`profiler.measure.timing.group.measure_group`), then writes the
-group's record and the members' case records as JSON to ``OUT.json`` (written whole, via a
-temporary file). A member that fails (user code raising or calling ``sys.exit``, out of
-memory) is that member's ``error``/``oom`` in the output, as in-process; a failure of the
-group as a whole is written as ``{"error": "..."}``. Exit 0 whenever OUT.json was written.
+guard's limit, and the rounds per build. The worker times the group's builds in-process
+(:func:`profiler.measure.timing.replicate.measure_builds`: every few rounds the members are
+built afresh), then writes ``{"builds": [...]}``, each build's group record and its members'
+case records, as JSON to ``OUT.json`` (written whole, via a temporary file). A member that
+fails (user code raising or calling ``sys.exit``, out of memory) is that member's
+``error``/``oom`` in the output, as in-process; a failure of the group as a whole is
+written as ``{"error": "..."}``. Exit 0 whenever OUT.json was written.
 
 The parent side, which starts these one after another and combines them, is
 :mod:`profiler.measure.timing.replicate`.
@@ -33,22 +34,26 @@ __all__ = ["main", "run_job"]
 
 def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Time the group ``job`` describes, in this process; the JSON the worker writes."""
-    from profiler.measure.timing.group import measure_group
+    from profiler.measure.timing.replicate import ProcessJob, measure_builds
+    from profiler.plan.budget import DEFAULT_ROUNDS_PER_BUILD
     from profiler.rounds import PairingSettings
     from profiler.spec import BenchSpec
 
-    specs = [BenchSpec.from_dict(s) for s in job["specs"]]
     time_left = job.get("time_left")
     if time_left is not None and job.get("written_monotonic") is not None:
         time_left = max(0.0, time_left - (time.monotonic() - float(job["written_monotonic"])))
-    measured = measure_group(
-        specs, PairingSettings.from_dict(job["settings"]), baseline=int(job["baseline"]),
-        names=list(job["names"]), kind=job.get("kind", "comparison"), index=job.get("index"),
-        seed=job.get("seed"), time_left=time_left,
-        memory_limit=job.get("memory_limit"), measure_memory=bool(job.get("measure_memory")),
-        memory_method=str(job.get("memory_method", "tensor")))
-    return {"group": measured.group.to_dict(),
-            "records": [r.to_dict() for r in measured.records]}
+    index, seed = job.get("index"), job.get("seed")
+    builds = measure_builds(ProcessJob(
+        specs=tuple(BenchSpec.from_dict(s) for s in job["specs"]),
+        settings=PairingSettings.from_dict(job["settings"]), baseline=int(job["baseline"]),
+        names=tuple(job["names"]), kind=job.get("kind", "comparison"),
+        index=None if index is None else int(index), seed=0 if seed is None else int(seed),
+        time_left=time_left, measure_memory=bool(job.get("measure_memory")),
+        memory_limit=job.get("memory_limit"),
+        memory_method=str(job.get("memory_method", "tensor")),
+        rounds_per_build=int(job.get("rounds_per_build", DEFAULT_ROUNDS_PER_BUILD))))
+    return {"builds": [{"group": b.group.to_dict(), "records": [r.to_dict() for r in b.records]}
+                       for b in builds]}
 
 
 def _write(path: Path, data: Mapping[str, Any]) -> None:

@@ -1,13 +1,19 @@
-"""Replication across processes: a comparison group timed in several fresh worker processes.
+"""Replication across builds and processes: a comparison group timed in several fresh worker
+processes, each building its members afresh every few rounds.
 
 :func:`measure_replicated` times a group under a :class:`~profiler.plan.budget.GroupBudget`:
 ``budget.processes`` processes, **one after another** (timing jobs never share the cores),
 each a fresh ``python -m profiler.measure.timing.group_worker``
-(:mod:`~profiler.measure.timing.group_worker`) that builds and warms every member and runs
-interleaved rounds (:func:`profiler.rounds.run_rounds`) with ``seconds_per_process`` of
-rounds, ``min/max_rounds_per_process`` rounds, and the shuffle seed ``seed + p``. Peak memory
-is measured by the first process only (when ``budget.measure_memory``): on the CPU by default
-as the peak of tensor bytes inside the worker (``memory_method = "tensor"``,
+(:mod:`~profiler.measure.timing.group_worker`) with ``seconds_per_process`` of rounds,
+``min/max_rounds_per_process`` rounds and the shuffle seed ``seed + p``. Inside it
+:func:`measure_builds` builds and warms every member, runs ``rounds_per_build`` interleaved
+rounds (:func:`profiler.rounds.run_rounds`), frees them and builds them again, until the
+process's rounds or seconds are spent: a fresh model's memory layout moves its speed by a
+few percent, and builds average that inside the process (:mod:`profiler.stats`, "Two
+levels"). Peak
+memory is measured by the first build of the first process only (when
+``budget.measure_memory``): on the CPU by default as the peak of tensor bytes inside the
+worker (``memory_method = "tensor"``,
 :func:`profiler.measure.memory.peak.cpu_tensor_memory`), no process per case. The parent
 waits on each child through :func:`profiler.measure.children.run_child`: Ctrl-C / SIGTERM
 (made exceptions by :mod:`profiler.signals`) end the child's process group before they go
@@ -16,20 +22,23 @@ the next one starts; a member failing inside a worker is that member's ``error``
 in-process.
 
 :func:`combine_processes` joins the processes' records into one group record: every round
-kept and tagged with its process (``round_process``), per ratio the per-process estimates,
-within- and between-process spreads and the headline two-level interval with the process as
-a random effect (:func:`profiler.stats.two_level_interval`, under the between-process
+kept and tagged with its process and build (``round_process``, ``round_build``), per ratio
+the per-process and per-build estimates, the within- and between-process spreads, the
+between-build spread inside a process, and the headline two-level interval with the process
+as a random effect (:func:`profiler.stats.two_level_interval`, under the between-process
 ``prior`` for ratios timed in fewer than 4 processes), and one case record per member with
 the statistics of all its samples. ``budget.processes == 1`` runs in this process
 (:func:`run_in_process`: tests, ``--processes 1``), with the same statistics.
 
 The planner gives each group its budget; without one, :func:`default_budget` splits the
-suite's ``group_time`` over :data:`DEFAULT_PROCESSES` processes.
+suite's ``group_time`` over :data:`DEFAULT_PROCESSES` processes of builds of
+:data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` rounds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import subprocess
 import sys
@@ -49,7 +58,7 @@ from profiler.measure.timing.group import (
     check_groupable,
     default_baseline,
 )
-from profiler.plan.budget import DEFAULT_PROCESSES, GroupBudget
+from profiler.plan.budget import DEFAULT_PROCESSES, DEFAULT_ROUNDS_PER_BUILD, GroupBudget
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.results.group import (
@@ -69,16 +78,19 @@ from profiler.stats import (
     TWO_LEVEL_METHOD,
     BetweenPrior,
     TwoLevelInterval,
+    hodges_lehmann,
     min_detectable_change,
     pooled_between_prior,
+    pooled_within_sd,
     round_ratios_by_process,
     summarize,
     two_level_interval,
 )
 
 __all__ = ["DEFAULT_PROCESSES", "MIN_POOLED_DF", "ProcessJob", "between_estimates",
-           "combine_processes", "default_budget", "measure_replicated", "pool_run_prior",
-           "process_settings", "run_in_process", "run_worker_process", "with_prior"]
+           "combine_processes", "default_budget", "measure_builds", "measure_replicated",
+           "pool_run_prior", "process_settings", "rounds_per_build", "run_in_process",
+           "run_worker_process", "with_prior"]
 
 # a prior pooled over a run's groups replaces the default once it is worth this many degrees
 # of freedom (the default's own: DEFAULT_BETWEEN_DF)
@@ -86,6 +98,8 @@ MIN_POOLED_DF = 4.0
 
 # a worker's build, warm-up and memory child come on top of its rounds
 _WORKER_SLACK_S = 900.0
+# the shuffle seed of build b in a process is the process's seed + b * _BUILD_SEED_STRIDE
+_BUILD_SEED_STRIDE = 7919
 
 
 @dataclass(frozen=True)
@@ -103,18 +117,22 @@ class ProcessJob:
     measure_memory: bool
     memory_limit: int | None
     memory_method: str = "tensor"
+    rounds_per_build: int = DEFAULT_ROUNDS_PER_BUILD
 
     def to_dict(self) -> dict[str, Any]:
         return {"specs": [s.to_dict() for s in self.specs], "settings": self.settings.to_dict(),
                 "baseline": self.baseline, "names": list(self.names), "kind": self.kind,
                 "index": self.index, "seed": self.seed, "time_left": self.time_left,
                 "measure_memory": self.measure_memory, "memory_limit": self.memory_limit,
-                "memory_method": self.memory_method,
+                "memory_method": self.memory_method, "rounds_per_build": self.rounds_per_build,
                 # CLOCK_MONOTONIC is system-wide: the worker charges its own start-up to time_left
                 "written_monotonic": time.monotonic()}
 
 
-RunProcess = Callable[[ProcessJob], GroupMeasurement]
+# one process's answer: its builds (a single measurement: one build)
+ProcessAnswer = GroupMeasurement | Sequence[GroupMeasurement]
+RunProcess = Callable[[ProcessJob], ProcessAnswer]
+MeasureGroup = Callable[..., GroupMeasurement]
 
 
 def default_budget(settings: PairingSettings, processes: int = DEFAULT_PROCESSES) -> GroupBudget:
@@ -124,6 +142,65 @@ def default_budget(settings: PairingSettings, processes: int = DEFAULT_PROCESSES
                              processes)
 
 
+def _build_over(builds: Sequence[GroupMeasurement], baseline: int) -> bool:
+    """No further build: the last one failed, or its baseline or every other member did."""
+    group = builds[-1].group
+    if group.status != "ok" or not group.rounds or not group.members:
+        return True
+    ok = [m.status == "ok" for m in group.members]
+    return not ok[baseline] or sum(ok) < 2
+
+
+def rounds_per_build(builds: Sequence[GroupMeasurement], least: int) -> int:
+    """Rounds for the next build: at least ``least``, and enough that rebuilding (the second
+    build's warm-up, which includes building: the first one's also warms the process) costs
+    no more than the rounds between two builds; ``least`` until a rebuild was seen."""
+    if len(builds) < 2:
+        return least
+    rebuild, done = builds[1].group, [b.group for b in builds if b.group.rounds]
+    rounds = sum(g.rounds for g in done)
+    round_s = sum(g.rounds_s for g in done) / rounds if rounds else 0.0
+    if round_s <= 0:
+        return least
+    return max(least, math.ceil(rebuild.warmup_s / round_s))
+
+
+def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
+                   now: Callable[[], float] = time.monotonic) -> tuple[GroupMeasurement, ...]:
+    """The job's builds, in this process (see the module doc): each builds every member
+    afresh and runs :func:`rounds_per_build` rounds (``job.rounds_per_build`` at least; fewer
+    at the end), until the process has run ``settings.max_rounds`` rounds, or at least
+    ``settings.min_rounds`` and its ``settings.group_time`` seconds or ``job.time_left`` are
+    spent; ``group_time`` counts the rounds and the rebuilds (the warm-ups after the first,
+    which the planner counts per round). Only the first build measures memory. ``measure``
+    times one build (default :func:`profiler.measure.timing.group.measure_group`)."""
+    if measure is None:
+        from profiler.measure.timing.group import measure_group as measure
+    settings, started = job.settings, now()
+    builds: list[GroupMeasurement] = []
+    rounds, spent_s = 0, 0.0
+    while rounds < settings.max_rounds:
+        elapsed = now() - started
+        spent = spent_s >= settings.group_time or (
+            job.time_left is not None and elapsed >= job.time_left)
+        if builds and ((rounds >= settings.min_rounds and spent)
+                       or _build_over(builds, job.baseline)):
+            break
+        count = min(rounds_per_build(builds, job.rounds_per_build), settings.max_rounds - rounds)
+        part = replace(settings, min_rounds=count, max_rounds=count,
+                       group_time=max(0.0, settings.group_time - spent_s))
+        builds.append(measure(
+            job.specs, part, baseline=job.baseline, names=job.names, kind=job.kind,
+            index=job.index, seed=job.seed + _BUILD_SEED_STRIDE * len(builds),
+            time_left=None if job.time_left is None else max(0.0, job.time_left - elapsed),
+            memory_limit=job.memory_limit, measure_memory=job.measure_memory and not builds,
+            memory_method=job.memory_method))
+        rounds += builds[-1].group.rounds
+        spent_s += builds[-1].group.rounds_s + (builds[-1].group.warmup_s if len(builds) > 1
+                                                else 0.0)
+    return tuple(builds)
+
+
 def process_settings(budget: GroupBudget, settings: PairingSettings) -> PairingSettings:
     """One process's rounds settings: ``settings`` with the budget's share of rounds and time."""
     return replace(settings, group_time=budget.seconds_per_process,
@@ -131,14 +208,14 @@ def process_settings(budget: GroupBudget, settings: PairingSettings) -> PairingS
                    max_rounds=budget.max_rounds_per_process)
 
 
-def run_in_process(job: ProcessJob) -> GroupMeasurement:
-    """The job in this process (:func:`profiler.measure.timing.group.measure_group`)."""
-    from profiler.measure.timing.group import measure_group
+def run_in_process(job: ProcessJob) -> tuple[GroupMeasurement, ...]:
+    """The job's builds in this process (:func:`measure_builds`)."""
+    return measure_builds(job)
 
-    return measure_group(job.specs, job.settings, baseline=job.baseline, names=job.names,
-                         kind=job.kind, index=job.index, seed=job.seed,
-                         time_left=job.time_left, memory_limit=job.memory_limit,
-                         measure_memory=job.measure_memory, memory_method=job.memory_method)
+
+def _measurement(data: dict[str, Any]) -> GroupMeasurement:
+    return GroupMeasurement(GroupResult.from_dict(data["group"]),
+                            tuple(CaseRecord.from_dict(r) for r in data["records"]))
 
 
 def _worker_timeout(job: ProcessJob) -> float:
@@ -147,8 +224,9 @@ def _worker_timeout(job: ProcessJob) -> float:
     return _WORKER_SLACK_S + 2.0 * rounds
 
 
-def run_worker_process(job: ProcessJob) -> GroupMeasurement:
-    """The job in a fresh worker process; MeasurementError when it dies without an answer."""
+def run_worker_process(job: ProcessJob) -> tuple[GroupMeasurement, ...]:
+    """The job's builds in a fresh worker process; MeasurementError when it dies without an
+    answer."""
     with tempfile.TemporaryDirectory(prefix="attnprof-group-") as tmp:
         job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job_path.write_text(json.dumps(job.to_dict()), encoding="utf-8")
@@ -169,8 +247,7 @@ def run_worker_process(job: ProcessJob) -> GroupMeasurement:
         data = json.loads(out_path.read_text(encoding="utf-8"))
     if "error" in data:
         raise MeasurementError(str(data["error"]))
-    return GroupMeasurement(GroupResult.from_dict(data["group"]),
-                            tuple(CaseRecord.from_dict(r) for r in data["records"]))
+    return tuple(_measurement(b) for b in data["builds"])
 
 
 def _failure_text(exc: Exception) -> str:
@@ -213,14 +290,14 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     started, clock = utc_now(), time.perf_counter()
     deadline = None if time_left is None else now() + time_left
     each = process_settings(budget, settings)
-    runs: list[GroupMeasurement | str] = []
+    runs: list[ProcessAnswer | str] = []
     for process in range(budget.processes):
         left = None if deadline is None else deadline - now()
         if left is not None and left <= 0 and process > 0:
             break
         job = ProcessJob(tuple(specs), each, base, names, kind, index, seed + process,
                          left, budget.measure_memory and process == 0, memory_limit,
-                         memory_method)
+                         memory_method, budget.rounds_per_build)
         try:
             runs.append(run_process(job))
         except MeasurementError as exc:
@@ -233,25 +310,43 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
 # --- combining the processes ----------------------------------------------------------------
 
 
-def _process_run(process: int, run: GroupMeasurement | str) -> ProcessRun:
+def _builds(run: ProcessAnswer | str) -> tuple[GroupMeasurement, ...] | str:
+    """A process's answer as its builds (a failure: its message)."""
+    if isinstance(run, str | GroupMeasurement):
+        return run if isinstance(run, str) else (run,)
+    return tuple(run)
+
+
+def _process_run(process: int, run: tuple[GroupMeasurement, ...] | str) -> ProcessRun:
     if isinstance(run, str):
         return ProcessRun(process, status="error", error=run)
-    group = run.group
-    if group.status != "ok":
-        return ProcessRun(process, status="error", error=group.error or group.status)
-    return ProcessRun(process, rounds=group.rounds, steps_per_round=group.steps_per_round,
-                      seed=group.seed, stopped=group.stopped, warmup_s=group.warmup_s,
-                      rounds_s=group.rounds_s)
+    ok = [b.group for b in run if b.group.status == "ok"]
+    if not ok:
+        failed = run[0].group if run else None
+        error = "no build ran" if failed is None else failed.error or failed.status
+        return ProcessRun(process, status="error", error=error)
+    return ProcessRun(process, rounds=sum(g.rounds for g in ok),
+                      steps_per_round=ok[0].steps_per_round, seed=ok[0].seed,
+                      stopped=ok[-1].stopped, warmup_s=sum(g.warmup_s for g in ok),
+                      rounds_s=sum(g.rounds_s for g in ok), builds=len(ok))
 
 
-def _ok_groups(runs: Sequence[GroupMeasurement | str]) -> list[tuple[int, GroupResult]]:
-    return [(p, r.group) for p, r in enumerate(runs)
-            if not isinstance(r, str) and r.group.status == "ok"]
+@dataclass(frozen=True)
+class _Unit:
+    """One build that ran: its process, its build index in that process, its record."""
+
+    process: int
+    build: int
+    group: GroupResult
 
 
-def _member(index: int, spec: BenchSpec, name: str,
-            groups: Sequence[tuple[int, GroupResult]]) -> GroupMember:
-    parts = [g.members[index] for _, g in groups]
+def _ok_units(runs: Sequence[tuple[GroupMeasurement, ...] | str]) -> list[_Unit]:
+    return [_Unit(p, b, m.group) for p, run in enumerate(runs) if not isinstance(run, str)
+            for b, m in enumerate(run) if m.group.status == "ok"]
+
+
+def _member(index: int, spec: BenchSpec, name: str, units: Sequence[_Unit]) -> GroupMember:
+    parts = [u.group.members[index] for u in units]
     failed = next((m for m in parts if m.status != "ok"), None)
     times = tuple(block for m in parts for block in m.times)
     return GroupMember(case_id=spec.case_id, name=name, label=spec.label,
@@ -268,6 +363,16 @@ class _Named:
     case_id: str
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A ratio's two-level interval over its processes, and its builds: each build's
+    estimate and the spread between builds inside a process (None: no process had two)."""
+
+    two_level: TwoLevelInterval
+    build_ratios: tuple[float, ...]
+    between_build_sd: float | None
+
+
 def _disturbed_pairs(member: GroupMember, base: GroupMember, disturbed: Sequence[bool]) -> int:
     """Rounds both ran that were disturbed (left out of their ratio)."""
     return sum(1 for r, (a, b) in enumerate(zip(member.times, base.times, strict=False))
@@ -275,18 +380,20 @@ def _disturbed_pairs(member: GroupMember, base: GroupMember, disturbed: Sequence
 
 
 def _ratio(index: int, spec: BenchSpec | _Named, name: str,
-           found: TwoLevelInterval | None, disturbed: int = 0) -> GroupRatio:
+           found: _Found | None, disturbed: int = 0) -> GroupRatio:
     if found is None:
         return GroupRatio(member=index, case_id=spec.case_id, name=name, throughput_ratio=None,
                           ci_low=None, ci_high=None, rounds=0)
-    interval, within = found.interval, found.within
+    two = found.two_level
+    interval, within = two.interval, two.within
     return GroupRatio(member=index, case_id=spec.case_id, name=name,
                       throughput_ratio=interval.ratio, ci_low=interval.low,
                       ci_high=interval.high, rounds=interval.rounds,
-                      process_ratios=tuple(p.ratio for p in found.processes),
-                      within_sd=found.within_sd, between_sd=found.between_sd,
+                      process_ratios=tuple(p.ratio for p in two.processes),
+                      within_sd=two.within_sd, between_sd=two.between_sd,
                       within_ci_low=within.low, within_ci_high=within.high,
-                      rounds_disturbed=disturbed)
+                      rounds_disturbed=disturbed, build_ratios=found.build_ratios,
+                      between_build_sd=found.between_build_sd)
 
 
 def _counted(times: Sequence[tuple[float, ...] | None],
@@ -296,29 +403,60 @@ def _counted(times: Sequence[tuple[float, ...] | None],
             for r, block in enumerate(times)]
 
 
-def _intervals(members: Sequence[GroupMember], baseline: int, tags: Sequence[int],
-               prior: BetweenPrior | None, confidence: float,
-               disturbed: Sequence[bool] = ()) -> list[TwoLevelInterval | None]:
+def _builds_view(by_build: Sequence[Sequence[float]], build_process: Sequence[int]
+                 ) -> tuple[tuple[float, ...], float | None]:
+    """Each build's estimate (exp of its Hodges-Lehmann log ratio) and the pooled SD of the
+    builds' log estimates about their own process's mean."""
+    logs = {u: hodges_lehmann([math.log(r) for r in ratios])
+            for u, ratios in enumerate(by_build) if ratios}
+    by_process: dict[int, list[float]] = {}
+    for unit, value in logs.items():
+        by_process.setdefault(build_process[unit], []).append(value)
+    return (tuple(math.exp(v) for v in logs.values()),
+            pooled_within_sd(list(by_process.values())))
+
+
+def _intervals(members: Sequence[GroupMember], baseline: int, processes: Sequence[int],
+               builds: Sequence[int] | None, prior: BetweenPrior | None, confidence: float,
+               disturbed: Sequence[bool] = ()) -> list[_Found | None]:
+    """Per member, its ratio's interval with ``processes[r]`` the process of round ``r``,
+    and ``builds[r]`` its build as one index over the group (None: no build tags); None for
+    the baseline and for members no counted round paired."""
     base = members[baseline]
-    found: list[TwoLevelInterval | None] = []
+    found: list[_Found | None] = []
     for i, member in enumerate(members):
-        grouped = ([] if i == baseline else round_ratios_by_process(
-            _counted(member.times, disturbed), _counted(base.times, disturbed),
-            member.batch or 1, base.batch or 1, tags))
-        found.append(two_level_interval(grouped, prior, confidence) if any(grouped) else None)
+        if i == baseline:
+            found.append(None)
+            continue
+        mine, theirs = _counted(member.times, disturbed), _counted(base.times, disturbed)
+        size, base_size = member.batch or 1, base.batch or 1
+        grouped = round_ratios_by_process(mine, theirs, size, base_size, processes)
+        if not any(grouped):
+            found.append(None)
+            continue
+        two = two_level_interval(grouped, prior, confidence)
+        if builds is None:
+            found.append(_Found(two, (), None))
+            continue
+        owner: dict[int, int] = {}
+        for build, process in zip(builds, processes, strict=True):
+            owner.setdefault(build, process)
+        by_build = round_ratios_by_process(mine, theirs, size, base_size, builds)
+        found.append(_Found(two, *_builds_view(by_build, [owner.get(u, -1)
+                                                          for u in range(len(by_build))])))
     return found
 
 
-def _combined_record(index: int, spec: BenchSpec, runs: Sequence[GroupMeasurement | str],
-                     group: str, started: str, duration: float) -> CaseRecord:
-    records = [r.records[index] for r in runs
-               if not isinstance(r, str) and len(r.records) > index]
+def _combined_record(index: int, spec: BenchSpec, units: Sequence[GroupMeasurement],
+                     failures: Sequence[str], group: str, started: str,
+                     duration: float) -> CaseRecord:
+    records = [m.records[index] for m in units if len(m.records) > index]
     ok = [r for r in records if r.status == "ok" and isinstance(r.result, BenchResult)]
     if not ok:
-        failed = records[0] if records else None
+        failed = next((r for r in records if r.status != "ok"), None)
         error = (failed.error if failed is not None and failed.error else
-                 next((r for r in runs if isinstance(r, str)), "no process ran"))
-        status = failed.status if failed is not None and failed.status != "ok" else "error"
+                 next(iter(failures), "no process ran"))
+        status = failed.status if failed is not None else "error"
         return CaseRecord(spec=spec, status=status, error=error,  # type: ignore[arg-type]
                           started_utc=started, duration_s=duration, group_id=group)
     results = [r.result for r in ok if isinstance(r.result, BenchResult)]
@@ -335,18 +473,19 @@ def _combined_record(index: int, spec: BenchSpec, runs: Sequence[GroupMeasuremen
                       duration_s=duration, group_id=group)
 
 
-def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[BenchSpec],
+def combine_processes(runs: Sequence[ProcessAnswer | str], specs: Sequence[BenchSpec],
                       names: Sequence[str], *, kind: GroupKind, index: int | None,
                       baseline: int, settings: PairingSettings, seed: int,
                       prior: BetweenPrior | None, started: str,
                       duration: float) -> GroupMeasurement:
-    """One group record and one case record per member from the processes' measurements
-    (a string: that process failed, with this message); see the module doc."""
+    """One group record and one case record per member from the processes' builds (a
+    string: that process failed, with this message); see the module doc."""
     ident = group_id(kind, [s.case_id for s in specs], baseline)
-    process_runs = tuple(_process_run(p, r) for p, r in enumerate(runs))
-    groups = _ok_groups(runs)
+    answers = [_builds(r) for r in runs]
+    process_runs = tuple(_process_run(p, r) for p, r in enumerate(answers))
+    units = _ok_units(answers)
     share = duration / len(specs)
-    if not groups:
+    if not units:
         error = next((p.error for p in process_runs if p.error), "no process ran")
         records = tuple(CaseRecord(spec=s, status="error", error=error, index=None,
                                    started_utc=started, duration_s=share, group_id=ident)
@@ -357,41 +496,49 @@ def combine_processes(runs: Sequence[GroupMeasurement | str], specs: Sequence[Be
                                             process_runs=process_runs),
                                 () if kind == "calibration" else records)
     prior = prior or DEFAULT_BETWEEN_PRIOR
-    members = tuple(_member(i, s, names[i], groups) for i, s in enumerate(specs))
-    tags = tuple(p for p, g in groups for _ in g.orders)
-    telemetry = (tuple(t for _, g in groups for t in g.telemetry)
-                 if all(len(g.telemetry) == g.rounds for _, g in groups) else ())
-    disturbed = disturbed_mask(telemetry, len(tags))
-    found = _intervals(members, baseline, tags, prior, settings.confidence, disturbed)
+    members = tuple(_member(i, s, names[i], units) for i, s in enumerate(specs))
+    round_process = tuple(u.process for u in units for _ in u.group.orders)
+    round_build = tuple(u.build for u in units for _ in u.group.orders)
+    round_unit = tuple(n for n, u in enumerate(units) for _ in u.group.orders)
+    telemetry = (tuple(t for u in units for t in u.group.telemetry)
+                 if all(len(u.group.telemetry) == u.group.rounds for u in units) else ())
+    disturbed = disturbed_mask(telemetry, len(round_unit))
+    found = _intervals(members, baseline, round_process, round_unit, prior,
+                       settings.confidence, disturbed)
     ratios = tuple(_ratio(i, s, names[i], found[i],
                           _disturbed_pairs(members[i], members[baseline], disturbed))
                    for i, s in enumerate(specs) if i != baseline)
     first = next((f for f in found if f is not None), None)
-    detectable = (min_detectable_change(first.interval)
+    detectable = (min_detectable_change(first.two_level.interval)
                   if kind == "calibration" and first is not None else None)
+    groups = [u.group for u in units]
     group = GroupResult(
         group_id=ident, kind=kind, members=members, baseline=baseline, ratios=ratios,
         method=TWO_LEVEL_METHOD, confidence=settings.confidence, settings=settings.to_dict(),
-        seed=seed, steps_per_round=groups[0][1].steps_per_round,
-        orders=tuple(o for _, g in groups for o in g.orders), stopped=groups[-1][1].stopped,
+        seed=seed, steps_per_round=groups[0].steps_per_round,
+        orders=tuple(o for g in groups for o in g.orders), stopped=groups[-1].stopped,
         index=index, started_utc=started, duration_s=duration,
-        warmup_s=sum(g.warmup_s for _, g in groups), rounds_s=sum(g.rounds_s for _, g in groups),
-        min_detectable_slowdown=detectable, processes=len(runs), round_process=tags,
-        process_runs=process_runs, interval_method="" if first is None else first.variance_source,
+        warmup_s=sum(g.warmup_s for g in groups), rounds_s=sum(g.rounds_s for g in groups),
+        min_detectable_slowdown=detectable, processes=len(runs), round_process=round_process,
+        process_runs=process_runs,
+        interval_method="" if first is None else first.two_level.variance_source,
         telemetry=telemetry,
-        telemetry_absent=tuple(dict.fromkeys(a for _, g in groups for a in g.telemetry_absent)),
-        between_prior_sd=prior.sd, between_prior_df=prior.df, between_prior_source=prior.source)
+        telemetry_absent=tuple(dict.fromkeys(a for g in groups for a in g.telemetry_absent)),
+        between_prior_sd=prior.sd, between_prior_df=prior.df, between_prior_source=prior.source,
+        round_build=round_build)
     if kind == "calibration":
         return GroupMeasurement(group, ())
-    records = tuple(_combined_record(i, s, runs, ident, started, share)
+    measured = [m for r in answers if not isinstance(r, str) for m in r]
+    failures = [r for r in answers if isinstance(r, str)]
+    records = tuple(_combined_record(i, s, measured, failures, ident, started, share)
                     for i, s in enumerate(specs))
     return GroupMeasurement(group, records)
 
 
 def between_estimates(group: GroupResult) -> list[tuple[float, int]]:
     """Each ratio's between-process variance and degrees of freedom (processes that paired
-    it, minus 1), for :func:`profiler.stats.pooled_between_prior` over a run's
-    groups (ratios of one process give none)."""
+    it, minus 1), for :func:`profiler.stats.pooled_between_prior` over a run's groups
+    (ratios of one process give none)."""
     return [(r.between_sd ** 2, len(r.process_ratios) - 1) for r in group.ratios
             if r.between_sd is not None and len(r.process_ratios) > 1]
 
@@ -401,8 +548,9 @@ def with_prior(group: GroupResult, prior: BetweenPrior) -> GroupResult:
     ``prior`` (a group without process tags, or not ``ok``, is returned as it is)."""
     if group.status != "ok" or not group.interval_method:
         return group
-    tags = group.round_process or tuple(0 for _ in group.orders)
-    found = _intervals(group.members, group.baseline, tags, prior,
+    processes = group.round_process or tuple(0 for _ in group.orders)
+    found = _intervals(group.members, group.baseline, processes,
+                       group.round_unit if group.round_build else None, prior,
                        group.confidence or CONFIDENCE, group.disturbed)
     ratios = tuple(_ratio(r.member, _Named(r.case_id), r.name, found[r.member],
                           _disturbed_pairs(group.members[r.member],
@@ -411,7 +559,7 @@ def with_prior(group: GroupResult, prior: BetweenPrior) -> GroupResult:
     first = next((f for f in found if f is not None), None)
     return replace(group, ratios=ratios,
                    interval_method=group.interval_method if first is None
-                   else first.variance_source,
+                   else first.two_level.variance_source,
                    between_prior_sd=prior.sd, between_prior_df=prior.df,
                    between_prior_source=prior.source)
 
