@@ -380,8 +380,8 @@ def test_bench_and_compare_warn_and_the_file_keeps_the_rounds(
     from profiler.cli import main
     from profiler.results import load_result_file
 
-    monkeypatch.setattr("profiler.rounds.default_sampler",
-                        lambda devices: SecondRoundBusy())
+    busy = SecondRoundBusy()  # one sampler across the process's builds: round 1 of all
+    monkeypatch.setattr("profiler.rounds.default_sampler", lambda devices: busy)
     out = tmp_path / "vs.json"
     assert main(["bench", "tests.helpers.user_objects:TinyNet", "--vs", "eca", "--input",
                  "3x16x16", "--batch", "2", "--threads", "1", "--no-memory", "--warmup", "1",
