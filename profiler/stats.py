@@ -55,9 +55,9 @@ process stays the random effect; the between-build SD is kept as a diagnostic
 **Hodges-Lehmann estimate** ``m_p`` of its ``n_p`` per-round log ratios (the median of their
 Walsh averages, as above): a single wild round (another process woke up) moves a mean by its
 whole excess over ``n_p`` but the HL estimate hardly at all, and at normal noise the HL
-estimate loses little, its
-asymptotic relative efficiency to the mean being 3/pi = 0.955 (Hodges & Lehmann, "Estimates
-of location based on rank tests", Ann. Math. Statist. 34, 1963). Its variance around the
+estimate loses little, its asymptotic relative efficiency to the mean being 3/pi = 0.955
+(Hodges & Lehmann, "Estimates of location based on rank tests", Ann. Math. Statist. 34,
+1963). Its variance around the
 true log ratio is ``tau^2 + v_p`` with ``v_p = (pi/3) sigma^2 / n_p``, the HL estimate's
 asymptotic variance under normality (``tau``: the between-process SD; ``sigma``: the
 within-process SD of one round, a robust pooled estimate: 1.4826 times the median absolute

@@ -62,18 +62,33 @@ def paper_schedule(slowness: float, minutes: float) -> RunSchedule:
 
 def test_two_groups_share_the_budget_exactly() -> None:
     # reserve max(15, 5% of 200) = 15 -> 185 s; minima 2 x (10 + 8) = 36 -> 149 left;
-    # a 2nd process each: 2 x (10 + 4) - 18 = 10 s -> 129; a 3rd: 14 s -> 101; extra rounds:
-    # 101 / (3 + 3) = 16.8 -> capped at 20 - 4 = 16 per process; a 4th process (30 s) no longer
-    # fits the 5 s left
+    # a 2nd process each: 2 x (10 + 4) - 18 = 10 s -> 129; a 3rd: 14 s -> 101; extra rounds
+    # up to the target of 6 per process: 3 x 2 s each -> 89; a 4th process (10 + 6 s) each
+    # -> 57, a 5th -> 25, a 6th only for the first in order ("a") -> 9; extra rounds:
+    # 9 / (6 + 5) < 1 per process
     schedule = plan_units([group("a"), group("b")], 200.0)
     assert schedule.reserve_s == 15.0
+    assert [(u.budget.processes, u.rounds_per_process) for u in schedule.units
+            if u.budget is not None] == [(6, 6), (5, 6)]
     for unit in schedule.units:
         assert unit.budget is not None
-        assert (unit.budget.processes, unit.rounds_per_process) == (3, 20)
         assert unit.budget.min_rounds_per_process == 4
-        assert unit.budget.seconds_per_process == 20.0
-        assert unit.estimated_s == 3 * (10 + 20)
-    assert schedule.estimated_s == 180.0 <= 200.0 - schedule.reserve_s
+        assert unit.budget.seconds_per_process == 6.0
+        assert unit.estimated_s == unit.budget.processes * (10 + 6)
+    assert schedule.estimated_s == 176.0 <= 200.0 - schedule.reserve_s
+
+
+def test_rounds_beyond_the_target_come_after_the_processes() -> None:
+    # 10 processes at most: 200 s of budget for one group of cheap processes (1 s) reaches
+    # them at 6 rounds (10 x 7 = 70 s of 185), and the rest goes to rounds: (185 - 70) / 10
+    # = 11.5 more per process -> 17
+    schedule = plan_units([group("a", process_s=1.0, max_rounds=30)], 200.0)
+    unit = schedule.units[0]
+    assert unit.budget is not None
+    assert (unit.budget.processes, unit.rounds_per_process) == (10, 17)
+    # the rounds cap still holds
+    schedule = plan_units([group("a", process_s=1.0, max_rounds=12)], 200.0)
+    assert schedule.units[0].rounds_per_process == 12
 
 
 def test_a_tight_budget_gives_rounds_before_it_drops_cases() -> None:

@@ -341,6 +341,9 @@ def test_a_process_builds_its_members_afresh_every_two_rounds() -> None:
     assert [c["measure_memory"] for c in fake.calls] == [True, False, False, False]
     assert [c["seed"] for c in fake.calls] == [5, 5 + 7919, 5 + 2 * 7919, 5 + 3 * 7919]
     assert [c["settings"].min_rounds for c in fake.calls] == [2, 2, 2, 1]
+    # rebuilds run at the first build's batches; the first build asks the memory guard
+    batches = tuple(m.batch for m in builds[0].group.members)
+    assert [c["rebuilt_batches"] for c in fake.calls] == [None] + [batches] * 3
 
 
 def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
@@ -373,3 +376,33 @@ def test_a_costly_rebuild_is_followed_by_more_rounds() -> None:
     # a rebuild of 9 s against 2 s rounds: 5 rounds, so that rebuilding is at most half
     assert rounds_per_build([first, build(9.0, 2, 4.0)], 2) == 5
     assert rounds_per_build([first, build(1.0, 2, 4.0)], 2) == 2  # cheap: the least
+
+
+def test_a_rebuilt_member_skips_the_guard_and_the_settle_phase(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild runs at the batch it is given, without asking the memory guard, measures no
+    memory and warms up with exactly the mandatory steps; a first build does all three."""
+    from profiler.measure.device import resolve_device
+    from profiler.measure.timing import members as members_module
+    from profiler.measure.timing.loop import TimingPolicy
+    from profiler.measure.timing.members import InProcessMember
+    from profiler.spec import BenchSpec, Workload
+
+    asked: list[str] = []
+    monkeypatch.setattr(members_module, "plan_memory",
+                        lambda spec, limit: asked.append(spec.label))
+    spec = BenchSpec(Workload.for_model("tests.helpers.user_objects:MLP", input_shape=(3, 4, 4)),
+                     mode="train", batch=2, warmup=3, min_time=0.001, threads=1)
+    settle = TimingPolicy(settle_tolerance=0.0, max_settle_seconds=60.0, max_warmup_steps=8)
+    first = InProcessMember(spec, resolve_device("cpu"), cpu_memory="tensor", policy=settle)
+    times = first.warm_up()
+    assert len(asked) == 1 and first.tensor_memory is not None
+    assert len(times) == 8  # a tolerance of 0 never settles: up to max_warmup_steps
+    first.close()
+    again = InProcessMember(spec, resolve_device("cpu"), cpu_memory="tensor", policy=settle,
+                            rebuilt_batch=1)
+    times = again.warm_up()
+    assert len(asked) == 1 and again.tensor_memory is None and again.batch == 1
+    assert len(times) == 3
+    assert again.time_block(2) and len(again.time_block(2)) == 2
+    again.close()

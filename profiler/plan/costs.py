@@ -15,8 +15,9 @@ starting a worker process (python + import torch). From them this module estimat
   the same number of steps, enough of the slowest member's to fill ``block_time``, plus its
   share of rebuilding the members (each process builds them afresh every
   :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` rounds, or more where a rebuild,
-  :data:`REBUILD_STEPS` steps of each member after building it, costs more than those
-  rounds: :func:`profiler.measure.timing.replicate.rounds_per_build`); peak memory in the
+  building every member and its ``warmup`` steps (no settle phase in a warm process),
+  costs more than those rounds:
+  :func:`profiler.measure.timing.replicate.rounds_per_build`); peak memory in the
   worker: :data:`MEMORY_STEPS` steps per member, once per group;
 - a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
   any group) as ``attnprof bench`` times it, peak memory in a child process;
@@ -72,7 +73,6 @@ COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 fo
 BREAKDOWN_BASE_S = 4.0   # fvcore trace, memory guard, profile processing, copy bandwidth
 PROFILE_FACTOR = 1.5     # a profiled step costs more than a plain one
 MIN_STEP_S = 2e-4        # a step of a tiny block: operator dispatch, not FLOPs, nominal machine
-REBUILD_STEPS = 9        # a rebuilt member's warm-up in a warm process: 3 steps, two windows of 3
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
     warm = sum(min(s.warmup * t + _settle_cap(s.min_time), (s.warmup + 20) * t) for s, t in
                zip(specs, steps, strict=True))
     rounds = per_block * sum(steps)
-    rebuild = build + REBUILD_STEPS * sum(steps)
+    rebuild = build + sum(s.warmup * t for s, t in zip(specs, steps, strict=True))
     return GroupCost(label=label, members=len(specs),
                      process_s=scale * probe.worker_start_s + build + warm,
                      round_s=rounds + min(rebuild / DEFAULT_ROUNDS_PER_BUILD, rounds),

@@ -19,9 +19,17 @@ The rule, in order (:func:`plan_units`):
    so a second and third process are worth more than rounds in the first. Each process runs
    at least ``min_rounds_per_process`` rounds, and all of them together at least the suite's
    ``min_rounds``.
-4. **More rounds**: what is left is shared so that every group gets the same number of extra
-   rounds per process (water-filling), each up to its ``max_rounds`` per process.
-5. **More processes again**, up to ``max_processes``, with whatever is still left.
+4. **More rounds**, up to ``target_rounds_per_process``: what is left is shared so that
+   every group gets the same number of extra rounds per process (water-filling), each up to
+   that target (and its ``max_rounds`` per process).
+5. **More processes again**, up to ``max_processes``, one level at a time as in 3: past a few
+   rounds, a process buys more than rounds in the ones there are. Kalibera & Jones's optimum
+   rounds per process, ``sqrt(process cost / round cost x within variance / between
+   variance)``, is 3-4 for ResNet-50 on the README's CPU (a process, its start and first
+   warmed-up build, costs ~4 rounds; a round's ratio spreads 5%, processes' 2.5%).
+6. **More rounds again**, water-filled up to each group's ``max_rounds`` per process.
+
+Without a budget (``budget_s`` None) a group gets ``target_processes`` and its rounds cap.
 
 The planned time of a group is a ceiling (``seconds_per_process`` of rounds per worker): the
 rounds engine stops earlier when every ratio has converged. During the run
@@ -67,6 +75,7 @@ class PlannerSettings:
     target_processes: int = 3
     max_processes: int = 10
     min_rounds_per_process: int = 4
+    target_rounds_per_process: int = 6
 
     def reserve(self, budget_s: float | None) -> float:
         if budget_s is None:
@@ -204,10 +213,14 @@ def _add_processes(costs: Mapping[str, GroupCost], processes: dict[str, int], up
 
 
 def _extra_rounds(costs: Mapping[str, GroupCost], processes: Mapping[str, int], left: float,
-                  settings: PlannerSettings) -> dict[str, float]:
+                  settings: PlannerSettings, up_to: int | None = None,
+                  have: Mapping[str, float] | None = None) -> dict[str, float]:
     """Water-filling: the same number of extra rounds per process for every group, each up
-    to its cap, within ``left`` seconds."""
-    caps = {k: max(0, c.max_rounds - _min_rounds(c, processes[k], settings))
+    to ``up_to`` rounds per process (None: its ``max_rounds``), within ``left`` seconds, on
+    top of the extra rounds it ``have`` already; returns the extra rounds in all."""
+    have = have or {}
+    caps = {k: max(0.0, min(c.max_rounds, up_to or c.max_rounds)
+                   - _min_rounds(c, processes[k], settings) - have.get(k, 0.0))
             for k, c in costs.items()}
     rates = {k: processes[k] * c.round_s for k, c in costs.items()}
     extra = dict.fromkeys(costs, 0.0)
@@ -224,7 +237,14 @@ def _extra_rounds(costs: Mapping[str, GroupCost], processes: Mapping[str, int], 
     for k in costs:
         if rates[k] <= 0:
             extra[k] = float(caps[k])
-    return extra
+    return {k: have.get(k, 0.0) + extra[k] for k in costs}
+
+
+def _used(costs: Mapping[str, GroupCost], processes: Mapping[str, int],
+          extra: Mapping[str, float], settings: PlannerSettings) -> float:
+    """Seconds of the groups' extra rounds beyond their minima."""
+    return sum(_group_seconds(c, processes[k], extra[k], settings)
+               - _group_seconds(c, processes[k], 0.0, settings) for k, c in costs.items())
 
 
 def _group_plan(work: UnitWork, cost: GroupCost, processes: int, extra: float,
@@ -260,11 +280,14 @@ def plan_units(works: Sequence[UnitWork], budget_s: float | None,
     unlimited = math.isinf(left)
     spend = 1e12 if unlimited else left
     spend = _add_processes(costs, processes, settings.target_processes, spend, settings, {})
-    extra = _extra_rounds(costs, processes, spend, settings)
-    used = sum(_group_seconds(c, processes[k], extra[k], settings)
-               - _group_seconds(c, processes[k], 0.0, settings) for k, c in costs.items())
-    if not unlimited:
-        _add_processes(costs, processes, settings.max_processes, spend - used, settings, extra)
+    if unlimited:
+        extra = _extra_rounds(costs, processes, spend, settings)
+    else:
+        extra = _extra_rounds(costs, processes, spend, settings,
+                              up_to=settings.target_rounds_per_process)
+        spend = _add_processes(costs, processes, settings.max_processes,
+                               spend - _used(costs, processes, extra, settings), settings, extra)
+        extra = _extra_rounds(costs, processes, spend, settings, have=extra)
     needed = settings.budget_for(sum(_minimum(w) for w in works))
     chosen = {w.key for w in kept}
     plans: list[UnitPlan] = []

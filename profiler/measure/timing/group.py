@@ -165,7 +165,8 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
                   policy: TimingPolicy = DEFAULT_POLICY,
                   memory_limit: int | None = None,
                   measure_memory: bool = True,
-                  memory_method: str = "child") -> GroupMeasurement:
+                  memory_method: str = "child",
+                  rebuilt_batches: Sequence[int | None] | None = None) -> GroupMeasurement:
     """Time ``specs`` together in interleaved rounds (see the module doc).
 
     ``time_left`` (seconds) is the caller's own budget: the rounds end when it is spent, once
@@ -176,6 +177,10 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     CUDA's figures, taken during warm-up, stay); ``memory_method`` is the CPU measure: ``child`` (a
     child process per member, afterwards) or ``tensor`` (the peak of tensor bytes, in-process
     during warm-up: :func:`profiler.measure.memory.peak.cpu_tensor_memory`).
+    ``rebuilt_batches`` (one per member) makes this a rebuild in a process that built and
+    warmed up these members before: a member with a batch is rebuilt at it
+    (:class:`InProcessMember`: no guard, no memory, the mandatory warm-up steps only), one
+    with None built in full.
     """
     check_groupable(specs, kind)
     pin_malloc_thresholds()
@@ -189,9 +194,11 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
         raise InvalidOptionError(f"unknown memory method {memory_method!r}; valid: "
                                  f"{', '.join(MEMORY_METHODS)}")
     cpu_memory = memory_method if measure_memory else "child"
+    batches: list[int | None] = ([None] * len(specs) if rebuilt_batches is None
+                                 else list(rebuilt_batches))
     members = [InProcessMember(s, device, name=n, policy=policy, memory_limit=memory_limit,
-                               cpu_memory=cpu_memory)
-               for s, n in zip(specs, names, strict=True)]
+                               cpu_memory=cpu_memory, rebuilt_batch=b)
+               for s, n, b in zip(specs, names, batches, strict=True)]
     blocks: list[BlockFigures] = [BlockFigures() for _ in members]
     steps: list[float] = [0.0 for _ in members]
     with torch_threads(specs[0].threads), cudnn_benchmark(specs[0].cudnn_benchmark):

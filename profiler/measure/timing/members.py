@@ -17,6 +17,15 @@ when no other member runs, so the caching allocator's peak is this member's. On 
 the caller, who runs the child process per member afterwards
 (:func:`profiler.measure.timing.loop.child_memory`), as for a case timed alone.
 
+A **rebuild** (``rebuilt_batch`` given: the process built, warmed up and guarded this member
+before, :func:`profiler.measure.timing.replicate.measure_builds`) builds the member afresh at
+that batch without asking the guard again, measures no memory, and warms up with the warm-up's
+mandatory ``spec.warmup`` steps only: the process's lazy initialisation and kernel caches are
+warm, and on the README's CPU the first steps of a rebuilt ResNet-50 are already within the
+rounds' noise of the settled step time (inference: 0.99-1.03 of it over four rebuilds;
+training: 1.03-1.32, the rounds' own spread 1.01-1.21). A settle phase there cost 1 s per
+member per rebuild; warm-ups were two thirds of a reproduce run's group time then.
+
 Torch's failures become one-line attnprof errors (:func:`profiler.measure.timing.loop.run_guarded`:
 out of memory is :class:`~profiler.errors.OutOfMemoryError`), which the engine records as the
 member's status; a failed member frees its model at once so the rest of the group goes on.
@@ -70,12 +79,14 @@ class InProcessMember:
 
     def __init__(self, spec: BenchSpec, device: torch.device, *, name: str | None = None,
                  policy: TimingPolicy = DEFAULT_POLICY, clock: Clock | None = None,
-                 memory_limit: int | None = None, cpu_memory: str = "child") -> None:
+                 memory_limit: int | None = None, cpu_memory: str = "child",
+                 rebuilt_batch: int | None = None) -> None:
         self.spec = spec
         self.device = device
         self.name = name or spec.workload.label
-        self.batch = spec.batch
-        self.policy = policy
+        self.batch = spec.batch if rebuilt_batch is None else rebuilt_batch
+        self.rebuild = rebuilt_batch is not None
+        self.policy = replace(policy, max_settle_seconds=0.0) if self.rebuild else policy
         self.clock = clock or clock_for(device)
         self.cuda_memory: MemoryFigures | None = None
         self.cpu_memory = cpu_memory
@@ -99,7 +110,7 @@ class InProcessMember:
         return self._prepared
 
     def _check_memory(self) -> None:
-        if self.device.type != "cpu":
+        if self.device.type != "cpu" or self.rebuild:
             return
         plan = plan_memory(self.spec, self.memory_limit)
         if plan is not None:
@@ -108,13 +119,14 @@ class InProcessMember:
 
     def _warm_up(self) -> list[float]:
         self._check_memory()
-        probe = (CudaMemoryProbe(self.device)
-                 if self.spec.memory and self.device.type == "cuda" else None)
+        probe = (CudaMemoryProbe(self.device) if self.spec.memory and not self.rebuild
+                 and self.device.type == "cuda" else None)
         self._prepared = prepare_step(self.spec, self.device, self.batch)
         times = warm_up(self.clock, self._prepared.run, self.spec.warmup, self.spec.min_time,
                         self.policy)
         self.static_bytes = static_memory_bytes(self._prepared, self.spec.mode)
-        if self.spec.memory and self.device.type == "cpu" and self.cpu_memory == "tensor":
+        if (self.spec.memory and not self.rebuild and self.device.type == "cpu"
+                and self.cpu_memory == "tensor"):
             held = live_tensor_bytes(_held_tensors(self._prepared))
             figures = cpu_tensor_memory(self._prepared.run, self.policy.memory_steps, held)
             self.tensor_memory = replace(figures, static_bytes=self.static_bytes)

@@ -10,11 +10,10 @@ each a fresh ``python -m profiler.measure.timing.group_worker``
 rounds (:func:`profiler.rounds.run_rounds`), frees them and builds them again, until the
 process's rounds or seconds are spent: a fresh model's memory layout moves its speed by a
 few percent, and builds average that inside the process (:mod:`profiler.stats`, "Two
-levels"). Peak
-memory is measured by the first build of the first process only (when
+levels"). Peak memory is measured by the first build of the first process only (when
 ``budget.measure_memory``): on the CPU by default as the peak of tensor bytes inside the
-worker (``memory_method = "tensor"``,
-:func:`profiler.measure.memory.peak.cpu_tensor_memory`), no process per case. The parent
+worker (``memory_method = "tensor"``, :func:`profiler.measure.memory.peak.cpu_tensor_memory`),
+no process per case. The parent
 waits on each child through :func:`profiler.measure.children.run_child`: Ctrl-C / SIGTERM
 (made exceptions by :mod:`profiler.signals`) end the child's process group before they go
 on. A worker that dies (a crash, a timeout) is recorded in ``process_runs`` as ``error`` and
@@ -165,6 +164,16 @@ def rounds_per_build(builds: Sequence[GroupMeasurement], least: int) -> int:
     return max(least, math.ceil(rebuild.warmup_s / round_s))
 
 
+def _rebuilt_batches(builds: Sequence[GroupMeasurement]) -> tuple[int | None, ...] | None:
+    """What a rebuild runs each member at: the batch the first build ran it at (the memory
+    guard's answer then); None for the first build, and for a member that failed there (it
+    is built, guarded and warmed up in full again)."""
+    if not builds:
+        return None
+    return tuple(m.batch if m.status == "ok" and m.batch > 0 else None
+                 for m in builds[0].group.members)
+
+
 def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
                    now: Callable[[], float] = time.monotonic) -> tuple[GroupMeasurement, ...]:
     """The job's builds, in this process (see the module doc): each builds every member
@@ -172,8 +181,11 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
     at the end), until the process has run ``settings.max_rounds`` rounds, or at least
     ``settings.min_rounds`` and its ``settings.group_time`` seconds or ``job.time_left`` are
     spent; ``group_time`` counts the rounds and the rebuilds (the warm-ups after the first,
-    which the planner counts per round). Only the first build measures memory. ``measure``
-    times one build (default :func:`profiler.measure.timing.group.measure_group`)."""
+    which the planner counts per round). Only the first build measures memory and consults
+    the memory guard; a rebuild runs its members at the first build's batches with the
+    warm-up's mandatory steps only (:class:`~profiler.measure.timing.members.InProcessMember`).
+    ``measure`` times one build (default :func:`profiler.measure.timing.group.measure_group`).
+    """
     if measure is None:
         from profiler.measure.timing.group import measure_group as measure
     settings, started = job.settings, now()
@@ -194,7 +206,7 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
             index=job.index, seed=job.seed + _BUILD_SEED_STRIDE * len(builds),
             time_left=None if job.time_left is None else max(0.0, job.time_left - elapsed),
             memory_limit=job.memory_limit, measure_memory=job.measure_memory and not builds,
-            memory_method=job.memory_method))
+            memory_method=job.memory_method, rebuilt_batches=_rebuilt_batches(builds)))
         rounds += builds[-1].group.rounds
         spent_s += builds[-1].group.rounds_s + (builds[-1].group.warmup_s if len(builds) > 1
                                                 else 0.0)
