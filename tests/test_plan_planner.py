@@ -193,6 +193,20 @@ def test_corrections_per_kind_never_trust_a_fast_kind_for_an_unseen_one() -> Non
     assert corrections(done[:1])["group"] == 1.0
 
 
+def test_training_and_inference_groups_are_corrected_apart() -> None:
+    # as on a half-speed VM: inference groups took less than estimated, training ones twice
+    done = [UnitPlan("i", "infer r50", "group", 5, 108.0, actual_s=74.0,
+                     scale_key="group:infer"),
+            UnitPlan("t", "train r50", "group", 5, 81.0, actual_s=180.0,
+                     scale_key="group:train")]
+    found = corrections(done)
+    assert found["group:infer"] == pytest.approx(74.0 / 108.0)
+    assert found["group:train"] == pytest.approx(180.0 / 81.0)
+    # before any training group ran, one gets the groups' correction when that says slower
+    assert corrections(done[:1])["group:train"] == 1.0
+    assert corrections(done[1:])["group:infer"] == pytest.approx(180.0 / 81.0)
+
+
 def test_host_work_on_a_gpu_is_costed_at_the_nominal_host() -> None:
     gpu = MachineProbe("cuda", NOMINAL_SECONDS_PER_FLOP / 1000, 5.0, {"resnet50": 8.2e9})
     cpu = replace(gpu, device="cpu", seconds_per_flop=NOMINAL_SECONDS_PER_FLOP)

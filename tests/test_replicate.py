@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,11 @@ from profiler.report.ratios import group_interval
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord
 from profiler.results.group import GroupResult
+from profiler.results.telemetry import CpuRound, RoundTelemetry
 from profiler.rounds import PairingSettings, run_rounds
 from profiler.spec import Workload
 from profiler.stats import DEFAULT_BETWEEN_PRIOR, TWO_LEVEL_METHOD, BetweenPrior
+from profiler.telemetry.rounds import disturbances
 from tests.helpers.fake_members import ScriptedMember, SharedClock
 from tests.helpers.specs import TINY, tiny_spec
 
@@ -38,9 +41,10 @@ class FakeProcesses:
     """Stands in for worker processes: each job runs scripted members on its own fake clock,
     the second member slower by SLOWDOWN[p] (a process effect); ``dead`` processes raise."""
 
-    def __init__(self, dead: tuple[int, ...] = ()) -> None:
+    def __init__(self, dead: tuple[int, ...] = (), sampler: Any = None) -> None:
         self.jobs: list[ProcessJob] = []
         self.dead = dead
+        self.sampler = sampler
 
     def __call__(self, job: ProcessJob) -> GroupMeasurement:
         process = len(self.jobs)
@@ -51,7 +55,7 @@ class FakeProcesses:
         members = [ScriptedMember("none", clock, 0.1),
                    ScriptedMember("se", clock, 0.1 * (1 + SLOWDOWN[process]))]
         outcome = run_rounds(members, job.settings, baseline=job.baseline, seed=job.seed,
-                             now=clock.now)
+                             now=clock.now, sampler=self.sampler)
         group = group_record(outcome, job.specs, job.names, job.kind, job.index, "t0",
                              clock.t)
         records = tuple(CaseRecord(spec=s, result=BenchResult(
@@ -136,12 +140,49 @@ def test_every_worker_dead_is_an_error_of_each_member() -> None:
 
 
 def test_no_further_process_once_the_time_is_spent() -> None:
-    ticks = iter([0.0, 0.0, 50.0, 120.0])
+    ticks = iter([0.0, 0.0, 40.0, 120.0])
     fake = FakeProcesses()
     group = measure_replicated(SPECS, BUDGET, seed=1, time_left=100.0, run_process=fake,
                                now=lambda: next(ticks)).group
     assert len(fake.jobs) == 2 and group.processes == 2
-    assert fake.jobs[1].time_left == pytest.approx(50.0)
+    assert fake.jobs[1].time_left == pytest.approx(60.0)
+
+
+def test_no_further_process_when_its_minimum_would_overrun_the_time_left() -> None:
+    # the first process took 60 s for its 6 rounds (the minimum): 40 s left cannot hold another
+    ticks = iter([0.0, 0.0, 60.0])
+    fake = FakeProcesses()
+    group = measure_replicated(SPECS, BUDGET, seed=1, time_left=100.0, run_process=fake,
+                               now=lambda: next(ticks)).group
+    assert len(fake.jobs) == 1 and group.processes == 1
+
+
+class AllStolen:
+    """Telemetry of a VM whose hypervisor steals 10% of every round."""
+
+    absent: tuple[str, ...] = ()
+
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> RoundTelemetry:
+        cpu = CpuRound(wall_s=0.5, own_cpu_s=0.9, own_capacity_s=1.0, foreign_cpu_s=0.0,
+                       steal_s=0.1, machine_cpu_s=1.0)
+        return RoundTelemetry(cpu=cpu, disturbed_by=disturbances(cpu, None))
+
+
+def test_too_few_clean_rounds_and_every_round_counts() -> None:
+    # every round of every process disturbed: the ratios use them all (telemetry's rule),
+    # and the group is marked, rather than left without a ratio
+    measured = measure_replicated(SPECS, BUDGET, seed=1,
+                                  run_process=FakeProcesses(sampler=AllStolen()))
+    group = measured.group
+    assert group.mostly_disturbed and group.disturbed_rounds == 18
+    ratio = group.ratios[0]
+    assert ratio.rounds == 18 and ratio.rounds_disturbed == 0
+    assert ratio.process_ratios == pytest.approx([1 / 1.1, 1 / 1.2, 1 / 1.3])
+    again = group_interval(GroupResult.from_dict(group.to_dict()), 1, 0)
+    assert again is not None and again.low == pytest.approx(ratio.ci_low)
 
 
 def test_default_budget_splits_the_group_time() -> None:

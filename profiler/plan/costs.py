@@ -152,7 +152,8 @@ class CaseCost:
 class GroupCost:
     """A comparison group's costs (seconds): ``process_s`` is what every worker process
     spends before its rounds (start, build and warm up every member); ``round_s`` one round
-    of every member; ``memory_s`` peak memory, once per group."""
+    of every member; ``memory_s`` peak memory, once per group; ``mode`` its members' mode
+    (the run corrects training and inference groups' estimates apart)."""
 
     label: str
     members: int
@@ -161,6 +162,7 @@ class GroupCost:
     memory_s: float
     min_rounds: int
     max_rounds: int
+    mode: str = ""
 
     def seconds(self, processes: int, rounds_per_process: int, memory: bool = True) -> float:
         """The group's estimated wall time with ``processes`` workers of ``rounds`` each."""
@@ -193,7 +195,8 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
                      process_s=scale * probe.worker_start_s + build + warm,
                      round_s=rounds + min(rebuild / DEFAULT_ROUNDS_PER_BUILD, rounds),
                      memory_s=MEMORY_STEPS * sum(steps),
-                     min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds))
+                     min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds),
+                     mode=specs[0].mode if specs else "")
 
 
 def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,

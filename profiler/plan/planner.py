@@ -102,6 +102,13 @@ class UnitWork:
         return "group" if isinstance(self.cost, GroupCost) else self.cost.kind
 
     @property
+    def scale_key(self) -> str:
+        """Which correction scales this unit's estimate (:func:`corrections`): its kind, for a
+        group with its mode (``group:train``, ``group:infer``)."""
+        cost = self.cost
+        return f"group:{cost.mode}" if isinstance(cost, GroupCost) and cost.mode else self.kind
+
+    @property
     def minimum_s(self) -> float:
         """A group's minimum (one process, the minimum rounds); a case's cost."""
         cost = self.cost
@@ -124,6 +131,7 @@ class UnitPlan:
     skipped: bool = False
     needs_s: float | None = None
     actual_s: float | None = None
+    scale_key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         budget = self.budget
@@ -255,7 +263,7 @@ def _group_plan(work: UnitWork, cost: GroupCost, processes: int, extra: float,
                          min_rounds_per_process=low, max_rounds_per_process=cost.max_rounds,
                          measure_memory=True)
     return UnitPlan(work.key, work.label, "group", work.cases,
-                    cost.seconds(processes, rounds), budget, rounds)
+                    cost.seconds(processes, rounds), budget, rounds, scale_key=work.scale_key)
 
 
 def _minimum(work: UnitWork) -> float:
@@ -294,13 +302,13 @@ def plan_units(works: Sequence[UnitWork], budget_s: float | None,
     for work in works:
         if work.key not in chosen:
             plans.append(UnitPlan(work.key, work.label, work.kind, work.cases, _minimum(work),
-                                  skipped=True, needs_s=needed))
+                                  skipped=True, needs_s=needed, scale_key=work.scale_key))
         elif isinstance(work.cost, GroupCost):
             plans.append(_group_plan(work, work.cost, processes[work.key], extra[work.key],
                                      settings))
         else:
             plans.append(UnitPlan(work.key, work.label, work.kind, work.cases,
-                                  work.cost.seconds))
+                                  work.cost.seconds, scale_key=work.scale_key))
     return RunSchedule(budget_s, reserve, tuple(plans), probe, scale)
 
 
@@ -327,15 +335,25 @@ def group_allowance(head: UnitWork, later: Sequence[UnitWork], left_s: float,
 
 
 def corrections(done: Sequence[UnitPlan]) -> dict[str, float]:
-    """:func:`correction` per kind of unit (``count``, ``breakdown``, ``bench``, ``group``),
-    from the finished units of that kind; a kind not seen yet gets the overall correction
-    when that says slower (never less than 1: a count that ran fast says nothing about a
-    group's warm-up)."""
+    """:func:`correction` per kind of unit (``count``, ``breakdown``, ``bench``, and groups
+    per mode: ``group:train``, ``group:infer``; ``group`` for groups of either), from the
+    finished units of that kind (a training step's warm-up and rebuilds are not an inference
+    step's, and a cost model off for one is not off for the other alike); a kind not seen yet
+    gets the groups' correction (for a group) or the overall one, when that says slower (never
+    less than 1: a count that ran fast says nothing about a group's warm-up)."""
     overall = max(1.0, correction(done))
-    found = {kind: correction([u for u in done if u.kind == kind])
-             for kind in ("count", "breakdown", "bench", "group")}
-    return {kind: value if any(u.kind == kind and u.actual_s is not None for u in done)
-            else overall for kind, value in found.items()}
+
+    def key(unit: UnitPlan) -> str:
+        return unit.scale_key or unit.kind
+
+    found: dict[str, float] = {}
+    for kind in ("count", "breakdown", "bench", "group"):
+        seen = [u for u in done if u.kind == kind and u.actual_s is not None]
+        found[kind] = correction(seen) if seen else overall
+    for mode in ("train", "infer"):
+        seen = [u for u in done if key(u) == f"group:{mode}" and u.actual_s is not None]
+        found[f"group:{mode}"] = correction(seen) if seen else max(found["group"], overall)
+    return found
 
 
 def replan(works: Sequence[UnitWork], time_left_s: float | None, reserve_s: float,

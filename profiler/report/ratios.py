@@ -36,7 +36,7 @@ from profiler.stats import (
     two_level_interval,
     unpaired_ratio_interval,
 )
-from profiler.telemetry.rounds import counted_ratios
+from profiler.telemetry.rounds import counted_blocks, counted_ratios
 
 __all__ = ["CROSS_MACHINE", "NOT_COMPARED", "UNPAIRED_MARK", "change_cell", "cost_cell",
            "group_between", "group_interval", "group_prior", "is_cross_machine", "is_paired",
@@ -68,23 +68,14 @@ def group_interval(group: GroupResult, member: int, reference: int) -> RatioInte
     confidence = group.confidence or CONFIDENCE
     if is_two_level(group):
         disturbed = group.disturbed
-        grouped = round_ratios_by_process(_counted(a.times, disturbed),
-                                          _counted(b.times, disturbed), a.batch or 1,
+        grouped = round_ratios_by_process(counted_blocks(a.times, disturbed),
+                                          counted_blocks(b.times, disturbed), a.batch or 1,
                                           b.batch or 1, group.round_process)
         if not any(grouped):
             return None
         return two_level_interval(grouped, group_prior(group), confidence).interval
     ratios = counted_ratios(a.times, b.times, a.batch or 1, b.batch or 1, group.disturbed)
     return ratio_interval(ratios, confidence) if ratios else None
-
-
-def _counted(times: tuple[tuple[float, ...] | None, ...],
-             disturbed: tuple[bool, ...]) -> tuple[tuple[float, ...] | None, ...]:
-    """``times`` with disturbed rounds left out (None), as the within-process ratios do."""
-    if not disturbed:
-        return times
-    return tuple(None if r < len(disturbed) and disturbed[r] else block
-                 for r, block in enumerate(times))
 
 
 def is_two_level(group: GroupResult) -> bool:

@@ -49,13 +49,15 @@ def _rounds_cap(pairing: PairingSettings, round_s: float) -> int:
 def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSettings,
                scales: Mapping[str, float] | None = None) -> list[UnitWork]:
     """Each unit with its estimated costs (``scales`` correct the cost model per kind of
-    unit: ``count``, ``breakdown``, ``bench``, ``group``; missing: 1)."""
+    unit: ``count``, ``breakdown``, ``bench``, ``group:train`` / ``group:infer`` (else
+    ``group``); missing: 1)."""
     scales = scales or {}
     works: list[UnitWork] = []
     for unit in units:
         if isinstance(unit, PlannedGroup):
-            scale = scales.get("group", 1.0)
             specs = unit.specs
+            mode = getattr(specs[0], "mode", "") if specs else ""
+            scale = scales.get(f"group:{mode}", scales.get("group", 1.0))
             draft = group_cost(probe, _label(unit), specs, pairing.block_time,
                                pairing.min_rounds, pairing.max_rounds, scale)
             cost = group_cost(probe, _label(unit), specs, pairing.block_time,

@@ -30,7 +30,7 @@ from profiler.results.telemetry import CpuRound, GpuRound, mostly_disturbed
 from profiler.stats import MIN_ROUNDS_FOR_INTERVAL, block_rate
 
 __all__ = ["DISTURBING_REASONS", "FOREIGN_CPU_THRESHOLD", "MIN_JUDGED_WALL", "REASON_BITS",
-           "STEAL_THRESHOLD", "clean_count", "counted_ratios", "counted_rounds",
+           "STEAL_THRESHOLD", "clean_count", "counted_blocks", "counted_ratios", "counted_rounds",
            "disturbances", "mostly_disturbed", "reason_names"]
 
 FOREIGN_CPU_THRESHOLD = 0.10
@@ -84,6 +84,16 @@ def counted_rounds(disturbed: Sequence[bool]) -> tuple[bool, ...]:
 Block = tuple[float, ...] | None
 
 
+def counted_blocks(times: Sequence[Block], disturbed: Sequence[bool]) -> tuple[Block, ...]:
+    """``times`` (a member's blocks, one per round) with the rounds that do not count left out
+    (None), by :func:`counted_rounds` over the whole group's ``disturbed`` flags: when fewer
+    than :data:`~profiler.stats.MIN_ROUNDS_FOR_INTERVAL` rounds are clean, every round counts.
+    ``disturbed`` shorter than ``times``: the rest count as clean."""
+    flags = list(disturbed)[: len(times)]
+    counts = counted_rounds([*flags, *([False] * (len(times) - len(flags)))])
+    return tuple(block if keep else None for block, keep in zip(times, counts, strict=True))
+
+
 def counted_ratios(member: Sequence[Block], baseline: Sequence[Block], member_batch: int,
                    baseline_batch: int, disturbed: Sequence[bool] | None = None) -> list[float]:
     """Per-round throughput ratios member / baseline over the rounds that count (both ran
@@ -91,7 +101,7 @@ def counted_ratios(member: Sequence[Block], baseline: Sequence[Block], member_ba
     rounds: the rest count as clean; None: every round counts (the all-rounds diagnostic)."""
     if len(member) != len(baseline):
         raise ValueError("both members need one entry per round")
-    flags = list(disturbed or ())[: len(member)]
-    counts = counted_rounds([*flags, *([False] * (len(member) - len(flags)))])
+    flags = disturbed or ()
     return [block_rate(m, member_batch) / block_rate(b, baseline_batch)
-            for m, b, keep in zip(member, baseline, counts, strict=True) if keep and m and b]
+            for m, b in zip(counted_blocks(member, flags), counted_blocks(baseline, flags),
+                            strict=True) if m and b]

@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ from profiler.stats import (
     summarize,
     two_level_interval,
 )
+from profiler.telemetry.rounds import counted_blocks
 
 __all__ = ["DEFAULT_PROCESSES", "MIN_POOLED_DF", "ProcessJob", "between_estimates",
            "combine_processes", "default_budget", "measure_builds", "measure_replicated",
@@ -281,7 +283,10 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     ``settings`` gives the block time, target, order and confidence (default
     :class:`PairingSettings`); ``budget`` the processes and each one's rounds and seconds
     (default :func:`default_budget` of ``settings``). ``time_left`` (seconds) ends the rounds
-    of the running process and starts no further one once spent. ``prior``: the
+    of the running process and starts no further one once spent, nor one whose minimum (its
+    start, first build and minimum rounds, as the processes before it took) would not fit in
+    what is left (:func:`_next_process_s`): a group never overruns its share by a whole
+    process. ``prior``: the
     between-process prior for ratios timed in fewer than 4 processes (None: the default).
     ``memory_method``: the CPU's peak-memory measure (``tensor``, in the worker; ``child``: a
     child process per member, as for a case timed alone).
@@ -303,9 +308,12 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     deadline = None if time_left is None else now() + time_left
     each = process_settings(budget, settings)
     runs: list[ProcessAnswer | str] = []
+    begun: list[float] = []
     for process in range(budget.processes):
-        left = None if deadline is None else deadline - now()
-        if left is not None and left <= 0 and process > 0:
+        begun.append(now())
+        left = None if deadline is None else deadline - begun[-1]
+        if left is not None and process > 0 and left < _next_process_s(
+                runs, _walls(begun), each.min_rounds):
             break
         job = ProcessJob(tuple(specs), each, base, names, kind, index, seed + process,
                          left, budget.measure_memory and process == 0, memory_limit,
@@ -317,6 +325,31 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     return combine_processes(runs, specs, names, kind=kind, index=index, baseline=base,
                              settings=each, seed=seed, prior=prior, started=started,
                              duration=time.perf_counter() - clock)
+
+
+def _walls(begun: Sequence[float]) -> list[float]:
+    """The wall time of each finished process, from when each began."""
+    return [b - a for a, b in pairwise(begun)]
+
+
+def _next_process_s(runs: Sequence[ProcessAnswer | str], walls: Sequence[float],
+                    min_rounds: int) -> float:
+    """What a further process needs at least, from the processes that ran: its start and
+    first build (a process's wall time less its rounds and rebuilds) plus ``min_rounds``
+    rounds at their pace; the cheapest such process (the first one also measured memory).
+    0 when none ran (nothing to go by: the budget decides)."""
+    needs: list[float] = []
+    for run, wall in zip(runs, walls, strict=False):
+        builds = _builds(run)
+        if isinstance(builds, str):
+            continue
+        done = [b.group for b in builds]
+        rounds = sum(g.rounds for g in done)
+        rounds_s = sum(g.rounds_s for g in done)
+        rebuilds_s = sum(g.warmup_s for g in done[1:])
+        first = max(0.0, wall - rounds_s - rebuilds_s)
+        needs.append(first + min_rounds * (rounds_s / rounds if rounds else 0.0))
+    return min(needs, default=0.0)
 
 
 # --- combining the processes ----------------------------------------------------------------
@@ -386,9 +419,11 @@ class _Found:
 
 
 def _disturbed_pairs(member: GroupMember, base: GroupMember, disturbed: Sequence[bool]) -> int:
-    """Rounds both ran that were disturbed (left out of their ratio)."""
-    return sum(1 for r, (a, b) in enumerate(zip(member.times, base.times, strict=False))
-               if a and b and r < len(disturbed) and disturbed[r])
+    """Rounds both ran that were left out of their ratio as disturbed
+    (:func:`profiler.telemetry.rounds.counted_blocks`)."""
+    kept = counted_blocks(member.times, disturbed)
+    return sum(1 for a, b, k in zip(member.times, base.times, kept, strict=False)
+               if a and b and k is None)
 
 
 def _ratio(index: int, spec: BenchSpec | _Named, name: str,
@@ -406,13 +441,6 @@ def _ratio(index: int, spec: BenchSpec | _Named, name: str,
                       within_ci_low=within.low, within_ci_high=within.high,
                       rounds_disturbed=disturbed, build_ratios=found.build_ratios,
                       between_build_sd=found.between_build_sd)
-
-
-def _counted(times: Sequence[tuple[float, ...] | None],
-             disturbed: Sequence[bool]) -> list[tuple[float, ...] | None]:
-    """``times`` with disturbed rounds left out (None), as within-process ratios do."""
-    return [None if r < len(disturbed) and disturbed[r] else block
-            for r, block in enumerate(times)]
 
 
 def _builds_view(by_build: Sequence[Sequence[float]], build_process: Sequence[int]
@@ -440,7 +468,8 @@ def _intervals(members: Sequence[GroupMember], baseline: int, processes: Sequenc
         if i == baseline:
             found.append(None)
             continue
-        mine, theirs = _counted(member.times, disturbed), _counted(base.times, disturbed)
+        mine = counted_blocks(member.times, disturbed)
+        theirs = counted_blocks(base.times, disturbed)
         size, base_size = member.batch or 1, base.batch or 1
         grouped = round_ratios_by_process(mine, theirs, size, base_size, processes)
         if not any(grouped):
