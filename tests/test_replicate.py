@@ -260,19 +260,23 @@ def test_a_run_pools_the_between_process_variance_over_its_groups(tmp_path: Path
     from profiler.results.envelope import load_result_file
     from profiler.suites import RunOptions, load_suite_file, run_suite
     from profiler.suites.runner import PlannedGroup
+    from tests.helpers.fakes import fake_probe
     from tests.test_runner import TINY, fake_environment, fake_record
 
     def groups(group: PlannedGroup, settings: PairingSettings, time_left: float | None,
-               memory_limit: int | None = None) -> GroupMeasurement:
+               memory_limit: int | None = None, budget: GroupBudget | None = None
+               ) -> GroupMeasurement:
         return measure_replicated(group.specs, BUDGET, baseline=group.baseline,
                                   index=group.index, seed=1, run_process=FakeProcesses())
 
     out = tmp_path / "r.json"
-    run_suite(load_suite_file(TINY), RunOptions(output=out), run_case=fake_record,
-              run_group=groups, environment=fake_environment)
+    run_suite(load_suite_file(TINY), RunOptions(output=out, max_minutes=60), run_case=fake_record,
+              run_group=groups, environment=fake_environment, probe=fake_probe)
     loaded = load_result_file(out)
     assert [g.between_prior_source for g in loaded.groups] == ["pooled", "pooled"]
     assert [g.between_prior_df for g in loaded.groups] == [4.0, 4.0]
+    # the file written after pooling keeps the run's plan vs actual
+    assert loaded.plan is not None and loaded.plan["actual_s"] is not None
 
 
 def test_an_unknown_memory_method_is_bad_input() -> None:

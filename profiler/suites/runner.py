@@ -645,9 +645,8 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
         for member, record in zip(unit.members, records, strict=True):
             watch.case_finished(member, record)
         watch.group_finished(unit, group)
-    result = _pooled(result, plan)
     schedule = None if state is None else state.final()
-    result = _with_plan(result, state)
+    result = _pooled(_with_plan(result, state), plan)
     return RunSummary(plan=plan, result=result, ran=ran, reused=reused,
                       elapsed_s=clock() - start, schedule=schedule)
 
