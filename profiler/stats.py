@@ -70,8 +70,9 @@ where the MAD-based figure was within 0.8-1.0 times.) The headline log ratio is 
 unweighted mean of the ``m_p`` over the ``P`` processes (each process one draw of the random
 effect, as in Kalibera & Jones's two-level design), and its 95% interval is a t-interval:
 
-- ``P >= MIN_PROCESSES_FOR_DATA`` (4): the variance of the ``m_p`` estimated from the data
-  alone (``s_m^2 / P``, ``P - 1`` degrees of freedom): ``variance_source = "processes"``;
+- ``P >= MIN_PROCESSES_FOR_DATA`` (10, the planner's most processes per group): the
+  variance of the ``m_p`` estimated from the data alone (``s_m^2 / P``, ``P - 1`` degrees of
+  freedom): ``variance_source = "processes"``;
 - fewer: the data's ``s_m^2`` (``P - 1`` df, none for one process) is pooled with a prior
   value ``tau0^2 + mean(v_p)`` carrying ``df0`` degrees of freedom (the moderated
   variance of Smyth, "Linear models and empirical Bayes methods for assessing differential
@@ -82,7 +83,12 @@ effect, as in Kalibera & Jones's two-level design), and its 95% interval is a t-
   :data:`DEFAULT_BETWEEN_SD` (3% between-process SD of a log ratio, :data:`DEFAULT_BETWEEN_DF`
   df: the README's 2-core CPU gave 3.3-4% between processes for MobileNetV2 at batch 2 over
   15 processes, and 2.7% pooled over the groups of a whole reproduce run), source
-  ``default``.
+  ``default``. Below 10 processes the data's few degrees of freedom cost more than the
+  prior's assumption (one between-process variance for the run's groups, or the machine's)
+  risks: at 4 processes alone the t quantile is 3.18 against 2.0-2.1 with a prior pooled over
+  a run (30-60 df), which made ResNet-50's intervals at 4 processes (±5 points on a half-speed
+  2-core VM, 3 December 2026) wider than at 3 processes with the prior; the group's own
+  spread still counts, with its ``P - 1`` df, and widens the interval when it is larger.
 
 The data's own estimate of ``tau`` (``sqrt(max(0, s_m^2 - mean(v_p)))``, from the same HL
 estimates and ``v_p``: :func:`between_estimate`, which :func:`pooled_between_prior` pools
@@ -177,7 +183,7 @@ TWO_LEVEL_METHOD = ("mean of per-process hodges-lehmann log throughput ratios, t
                     "processes, members built afresh every few rounds)")
 DEFAULT_BETWEEN_SD = 0.03
 DEFAULT_BETWEEN_DF = 4.0
-MIN_PROCESSES_FOR_DATA = 4
+MIN_PROCESSES_FOR_DATA = 10
 # the same names as profiler.results.group.VARIANCE_SOURCES (a result file's interval_method)
 VARIANCE_SOURCES: tuple[str, ...] = ("processes", "calibration", "pooled", "default")
 # the sources a prior can have (a BetweenPrior's)

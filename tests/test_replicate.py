@@ -34,7 +34,7 @@ from tests.helpers.specs import TINY, tiny_spec
 SPECS = [tiny_spec(), replace(tiny_spec(), workload=Workload.for_model(
     TINY, "se", input_shape=(3, 16, 16)))]
 # member 1 is 1 / 1.1, 1 / 1.2, 1 / 1.3 ... as fast as the baseline in process 0, 1, 2 ...
-SLOWDOWN = [0.1, 0.2, 0.3, 0.4, 0.5]
+SLOWDOWN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 class FakeProcesses:
@@ -104,12 +104,12 @@ def test_three_processes_one_after_another() -> None:
     assert record.repeats == 18 and record.memory_method == "cpu_rss_hwm_child"
 
 
-def test_four_processes_need_no_prior() -> None:
-    budget = replace(BUDGET, processes=4)
+def test_ten_processes_need_no_prior() -> None:
+    budget = replace(BUDGET, processes=10)
     calibrated = BetweenPrior(0.5, 3.0, "calibration")
     group = measure_replicated(SPECS, budget, seed=1, prior=calibrated,
                                run_process=FakeProcesses()).group
-    assert group.interval_method == "processes" and group.round_build == (0,) * 24
+    assert group.interval_method == "processes" and group.round_build == (0,) * 60
     assert group.between_prior_source == "calibration"
 
 

@@ -44,7 +44,13 @@ def _coverage(processes: int, prior: BetweenPrior | None, seeds: int = 800,
 
 
 def test_coverage_from_the_processes_alone() -> None:
-    assert 0.90 <= _coverage(6, None) <= 0.98
+    assert 0.90 <= _coverage(10, None) <= 0.98
+
+
+def test_coverage_with_several_processes_and_a_pooled_prior() -> None:
+    # below 10 processes the run's pooled between-process SD joins the data's spread
+    prior = BetweenPrior(0.02, 30.0, "pooled")
+    assert 0.90 <= _coverage(5, prior) <= 0.98
 
 
 def test_coverage_with_few_processes_and_a_calibrated_prior() -> None:
@@ -54,7 +60,7 @@ def test_coverage_with_few_processes_and_a_calibrated_prior() -> None:
 
 def test_coverage_with_outlier_rounds() -> None:
     """5% of rounds with 10x the noise (heavy tails), as single slow rounds on a busy CPU."""
-    assert 0.90 <= _coverage(6, None, outliers=0.05) <= 0.98
+    assert 0.90 <= _coverage(10, None, outliers=0.05) <= 0.98
     prior = BetweenPrior(0.02, 30.0, "calibration")
     assert 0.90 <= _coverage(2, prior, outliers=0.05) <= 0.98
 
@@ -99,18 +105,21 @@ def test_the_within_process_interval_alone_undercovers() -> None:
 
 def test_exact_figures_for_known_input() -> None:
     a, b = [1.0, 1.0, 1.0], [math.exp(0.02)] * 3
-    found = two_level_interval([a, b, a, b])
+    found = two_level_interval([a, b] * 5)
     assert found.variance_source == "processes"
-    assert found.df == 3
+    assert found.df == 9
     assert found.interval.ratio == pytest.approx(math.exp(0.01))
-    # s_m = sd(0, .02, 0, .02) = 0.011547; t(0.975, 3) = 3.182446
-    reach = 3.182446 * 0.011547005 / 2
+    # s_m = sd(0, .02, ... 10 values) = sqrt(10 * 1e-4 / 9) = 0.0105409; t(0.975, 9) = 2.262157
+    reach = 2.262157 * 0.010540926 / math.sqrt(10)
     assert found.interval.low == pytest.approx(math.exp(0.01 - reach), rel=1e-6)
     assert found.interval.high == pytest.approx(math.exp(0.01 + reach), rel=1e-6)
     assert found.interval.method == TWO_LEVEL_METHOD
     assert found.within_sd == 0.0
-    assert found.between_sd == pytest.approx(0.011547005)
-    assert [p.rounds for p in found.processes] == [3, 3, 3, 3]
+    assert found.between_sd == pytest.approx(0.010540926)
+    assert [p.rounds for p in found.processes] == [3] * 10
+    # four processes: their spread (3 df) pooled with the default prior (4 df)
+    four = two_level_interval([a, b, a, b])
+    assert four.variance_source == "default" and four.df == 7
 
 
 def test_exact_figures_with_an_outlier_round() -> None:

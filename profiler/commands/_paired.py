@@ -77,7 +77,7 @@ def add_pairing_arguments(parser: argparse.ArgumentParser) -> None:
                        f"splitting --group-time (default {DEFAULT_PROCESSES} for --vs, 1 for "
                        "calibrate); 1 times in this process. The interval is built on the "
                        "per-process ratios, widened by the between-process spread from "
-                       "'calibrate --processes' (or a default) below 4 processes")
+                       "'calibrate --processes' (or a default) below 10 processes")
 
 
 def pairing_given(args: argparse.Namespace) -> list[str]:

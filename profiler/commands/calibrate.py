@@ -79,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "in it; --processes N (N >= 2) times the pair in N fresh processes one after another, "
         "measures the between-process spread and stores it for this machine "
         "($XDG_CACHE_HOME/attnprof/between-process.json), where 'bench --vs' and suite runs "
-        "take it for groups timed in fewer than 4 processes. Default workload: "
+        "take it for groups timed in fewer than 10 processes. Default workload: "
         f"{DEFAULT_MODEL} inference at batch {DEFAULT_BATCH}.",
         epilog="-o FILE writes a result file holding the calibration; --into RESULT.json adds "
         "it to an existing result file (keeping every earlier calibration, newest first, and "

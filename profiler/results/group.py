@@ -25,7 +25,7 @@ between-build spread inside a process and the within-process (Wilcoxon, all roun
 as diagnostics; ``interval_method`` says which variance built the headline interval
 (``processes``, ``calibration``, ``pooled`` or ``default``:
 :func:`profiler.stats.two_level_interval`), ``between_prior_sd``/``_df``/``_source`` the
-prior it had for ratios timed in fewer than 4 processes. All these are optional: older files
+prior it had for ratios timed in fewer than 10 processes. All these are optional: older files
 load as one process.
 
 ``kind`` is ``comparison`` (a suite's group, or ``bench --vs``) or ``calibration`` (an A/A

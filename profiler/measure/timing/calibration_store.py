@@ -4,7 +4,7 @@ A calibration across fresh processes (A/A, :mod:`profiler.measure.timing.replica
 how far a throughput ratio moves from one process to the next beyond its rounds' noise: the
 between-process SD of a log ratio (:func:`profiler.stats.between_estimate`) with
 ``N - 1`` degrees of freedom. ``bench --vs`` and suite runs use it as the prior of groups
-timed in fewer than 4 processes (:func:`profiler.stats.two_level_interval`, source
+timed in fewer than 10 processes (:func:`profiler.stats.two_level_interval`, source
 ``calibration``); without one they use the documented default.
 
 The user cache file is ``$XDG_CACHE_HOME/attnprof/between-process.json`` (``~/.cache/...``

@@ -25,7 +25,7 @@ kept and tagged with its process and build (``round_process``, ``round_build``),
 the per-process and per-build estimates, the within- and between-process spreads, the
 between-build spread inside a process, and the headline two-level interval with the process
 as a random effect (:func:`profiler.stats.two_level_interval`, under the between-process
-``prior`` for ratios timed in fewer than 4 processes), and one case record per member with
+``prior`` for ratios timed in fewer than 10 processes), and one case record per member with
 the statistics of all its samples. ``budget.processes == 1`` runs in this process
 (:func:`run_in_process`: tests, ``--processes 1``), with the same statistics.
 
@@ -287,7 +287,7 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     start, first build and minimum rounds, as the processes before it took) would not fit in
     what is left (:func:`_next_process_s`): a group never overruns its share by a whole
     process. ``prior``: the
-    between-process prior for ratios timed in fewer than 4 processes (None: the default).
+    between-process prior for ratios timed in fewer than 10 processes (None: the default).
     ``memory_method``: the CPU's peak-memory measure (``tensor``, in the worker; ``child``: a
     child process per member, as for a case timed alone).
     ``run_process`` runs one process's job (default: a worker process, or in this process
