@@ -91,8 +91,8 @@ def test_markdown_is_the_report_table_alone(loaded) -> None:  # type: ignore[no-
     assert len(table_lines) == 2 + 18
     se = next(line for line in table_lines if line.startswith("| ResNet-50   | SE "))
     cells = [c.strip() for c in se.strip("|").split("|")]
-    assert cells == ["ResNet-50", "SE", "28.09", "4.12", "4.03 ± 0.46 †", "92.8% [89.0, 96.8]",
-                     "14.0 ± 2.4 †", "93.3% [89.6, 97.1]"]
+    assert cells == ["ResNet-50", "SE", "28.09", "4.12", "2.56 ± 0.22", "90.2% [86.6, 94.0]",
+                     "8.95 ± 1.20 †", "95.2% [92.3, 98.2]"]
 
 
 def test_csv_round_trips_through_pandas(loaded) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +181,7 @@ def test_latex_structure(loaded) -> None:  # type: ignore[no-untyped-def]
                               "\\textasciicircum{} \\textbackslash{}.")
     assert "M = $10^{6}$" in caption and "torch 2.13.0+cpu" in caption and "fp32" in caption
     se = next(row for row in rows if " & SE & " in row)
-    assert "93.3 {\\scriptsize[89.6, 97.1]}" in se and "4.03 {\\scriptsize$\\pm$0.46}" in se
+    assert "95.2 {\\scriptsize[92.3, 98.2]}" in se and "2.56 {\\scriptsize$\\pm$0.22}" in se
     # braces balance outside escaped ones
     plain = re.sub(r"\\[{}]", "", text)
     assert plain.count("{") == plain.count("}")
@@ -320,7 +320,7 @@ def test_user_block_label_and_name_mapping(tmp_path: Path,
                         capsys)
     assert code == 0
     # renamed cases no longer match their comparison groups' case ids: timed apart, marked
-    assert re.search(r"\| TinyNet +\| SimAM +\| 3.50 +\| 0.3148 +\| 89.5% ‡ +\| 82.6% ‡ +\|", out)
+    assert re.search(r"\| TinyNet +\| SimAM +\| 3.50 +\| 0.3148 +\| 89.8% ‡ +\| 87.9% ‡ +\|", out)
     code, out, _ = _run(["table", str(path), "--name", "mypkg.blocks:SimAM=SimAM-v2",
                          "--name", "none=TinyNet (ours)", "--name", "mypkg.nets:TinyNet=Tiny"],
                         capsys)
