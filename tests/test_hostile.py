@@ -706,7 +706,8 @@ EXIT_GATE = "tests.helpers.hostile_models:ExitGate"
 INTERRUPT_GATE = "tests.helpers.hostile_models:InterruptGate"
 ROUNDS = ("--block-time", "0.002", "--min-rounds", "3", "--max-rounds", "4", "--group-time",
           "0.2", "--seed", "1")
-VS_FAST = (*FAST, *ROUNDS)
+# two worker processes: the worker boundary is what these rows test, a third adds nothing
+VS_FAST = (*FAST, *ROUNDS, "--processes", "2")
 CAL_FAST = ("--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1", *ROUNDS)
 
 
