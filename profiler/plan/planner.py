@@ -56,6 +56,7 @@ __all__ = [
     "correction",
     "corrections",
     "group_allowance",
+    "group_scale_key",
     "plan_units",
     "replan",
 ]
@@ -87,6 +88,12 @@ class PlannerSettings:
         return max(spend_s + self.min_reserve_s, spend_s / (1.0 - self.reserve_fraction))
 
 
+def group_scale_key(mode: str) -> str:
+    """The correction key of a comparison group of ``mode`` (:func:`corrections`):
+    ``group:train``, ``group:infer``; ``group`` when the mode is unknown."""
+    return f"group:{mode}" if mode else "group"
+
+
 @dataclass(frozen=True)
 class UnitWork:
     """One unit to plan: a case alone (``cost`` a :class:`CaseCost`) or a comparison group
@@ -106,7 +113,7 @@ class UnitWork:
         """Which correction scales this unit's estimate (:func:`corrections`): its kind, for a
         group with its mode (``group:train``, ``group:infer``)."""
         cost = self.cost
-        return f"group:{cost.mode}" if isinstance(cost, GroupCost) and cost.mode else self.kind
+        return group_scale_key(cost.mode) if isinstance(cost, GroupCost) else self.kind
 
     @property
     def minimum_s(self) -> float:
@@ -351,8 +358,9 @@ def corrections(done: Sequence[UnitPlan]) -> dict[str, float]:
         seen = [u for u in done if u.kind == kind and u.actual_s is not None]
         found[kind] = correction(seen) if seen else overall
     for mode in ("train", "infer"):
-        seen = [u for u in done if key(u) == f"group:{mode}" and u.actual_s is not None]
-        found[f"group:{mode}"] = correction(seen) if seen else max(found["group"], overall)
+        mode_key = group_scale_key(mode)
+        seen = [u for u in done if key(u) == mode_key and u.actual_s is not None]
+        found[mode_key] = correction(seen) if seen else max(found["group"], overall)
     return found
 
 

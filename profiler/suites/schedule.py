@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from profiler.plan.costs import MachineProbe, case_cost, group_cost
-from profiler.plan.planner import RunSchedule, UnitPlan, UnitWork
+from profiler.plan.planner import RunSchedule, UnitPlan, UnitWork, group_scale_key
 from profiler.rounds import PairingSettings
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
 from profiler.suites.units import PlannedCase, PlannedGroup, Unit
@@ -57,7 +57,7 @@ def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSetti
         if isinstance(unit, PlannedGroup):
             specs = unit.specs
             mode = getattr(specs[0], "mode", "") if specs else ""
-            scale = scales.get(f"group:{mode}", scales.get("group", 1.0))
+            scale = scales.get(group_scale_key(mode), scales.get("group", 1.0))
             draft = group_cost(probe, _label(unit), specs, pairing.block_time,
                                pairing.min_rounds, pairing.max_rounds, scale)
             cost = group_cost(probe, _label(unit), specs, pairing.block_time,
