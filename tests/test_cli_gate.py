@@ -123,7 +123,7 @@ def test_a_suite_that_does_not_load_on_the_base_exits_2(repo: GateRepo) -> None:
 @pytest.mark.timing  # no regression found on the same commit
 def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
-    done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.2",
+    done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.1",
                  "-o", str(out), "--format", "markdown")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("## attnprof gate: gate-fixture")
@@ -141,9 +141,10 @@ def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.timing  # twice the work found a regression
 def test_twice_the_work_is_a_regression(repo: GateRepo) -> None:
-    done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.2")
+    # not marked `timing`: twice the work is found on a busy machine too (what the fixture's
+    # much_slower commit is for), so this runs beside other tests
+    done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.1")
     assert done.returncode == 1, done.stdout + done.stderr
     summary = done.stdout.splitlines()[0]
     assert "1 regression" in summary and "0 of 1 count cases changed" in summary

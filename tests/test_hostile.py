@@ -26,6 +26,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -861,7 +862,7 @@ def second_sweep_inputs(folder: Path) -> None:
     _suite(folder, "hidden.toml", name='".hidden"')
     _suite(folder, "group-exits.toml", kind="bench", models=f'"{TINY}"',
            budget="[budget]\nmin_time = 0.01\nrepeats = 1\nwarmup = 1\nblock_time = 0.002\n"
-           "min_rounds = 3\nmax_rounds = 4\ngroup_time = 0.2\n",
+           "min_rounds = 3\nmax_rounds = 4\ngroup_time = 0.2\nprocesses = 1\n",
            extra=f'attention = ["none", "{EXIT_GATE}", "{INTERRUPT_GATE}"]\nbatch = 2\n'
            'modes = "infer"')
     (folder / "group-exits.toml").write_text(
@@ -1209,9 +1210,9 @@ def _signal_during_the_child(signum: int, folder: Path, parent: subprocess.Popen
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and signals")
 def test_signal_during_the_memory_child_cleans_up(tmp_path: Path) -> None:
-    # SIGTERM and SIGHUP, each to its own run, both runs at once: their torch imports and
-    # warm-ups overlap instead of adding up
-    signals = (signal.SIGTERM, signal.SIGHUP)
+    # SIGTERM only: SIGHUP takes the same way out (profiler.signals: both raise Terminated),
+    # which test_termination_mid_run_keeps_finished_cases_and_the_lock_goes checks for both
+    signals = (signal.SIGTERM,)
     runs = []
     for signum in signals:
         folder = tmp_path / signal.Signals(signum).name
@@ -1317,14 +1318,26 @@ def test_termination_mid_run_keeps_finished_cases_and_the_lock_goes(
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.parametrize("command", [["count", TINY, "--input", "3x16x16"],
                                      ["run", str(TINY_SUITE), "-q"]], ids=["count", "run"])
-def test_a_fifo_lock_is_refused_not_opened(tmp_path: Path, command: list[str]) -> None:
-    """A FIFO at the lock path: opening it would block forever, so this one runs in a process
-    with a timeout."""
+def test_a_fifo_lock_is_refused_not_opened(tmp_path: Path, command: list[str],
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A FIFO at the lock path: opening it would block until the other end opens, so a
+    watchdog opens both ends after a while (a regression then fails, it does not hang)."""
     lock = lock_path(tmp_path / "r.json")
     os.mkfifo(lock)
-    done = subprocess.run([sys.executable, "-m", "profiler", *command, "-o",
-                           str(tmp_path / "r.json")], cwd=tmp_path, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.count("\n") == 1 and "is a FIFO, not a lock file" in done.stderr
+    monkeypatch.chdir(tmp_path)
+    opened: list[int] = []
+    watchdog = threading.Timer(30.0, lambda: opened.append(
+        os.open(lock, os.O_RDWR | os.O_NONBLOCK)))
+    watchdog.start()
+    try:
+        code = main([*command, "-o", str(tmp_path / "r.json")])
+    finally:
+        watchdog.cancel()
+        for fd in opened:
+            os.close(fd)
+    err = capsys.readouterr().err
+    assert not opened, "the FIFO was opened (the watchdog had to unblock it)"
+    assert code == 2, err
+    assert err.count("\n") == 1 and "is a FIFO, not a lock file" in err
     assert stat.S_ISFIFO(os.lstat(lock).st_mode) and not (tmp_path / "r.json").exists()

@@ -84,6 +84,33 @@ def test_the_plan_reaches_the_engine_and_the_file(tmp_path: Path) -> None:
     assert stored["units"][2]["processes"] == machine.budgets[0].processes
 
 
+def _with_processes(tmp_path: Path, processes: int) -> Path:
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(Path(TINY).read_text().replace(
+        "group_time = 0.5", f"group_time = 0.5\nprocesses = {processes}"))
+    return suite
+
+
+@pytest.mark.parametrize("minutes", [10.0, None])
+def test_the_suites_processes_are_every_groups_target_and_cap(
+        tmp_path: Path, minutes: float | None) -> None:
+    machine = Machine(case_s=1.0)
+    suite = load_suite_file(_with_processes(tmp_path, 2))
+    run_suite(suite, RunOptions(output=tmp_path / "r.json", max_minutes=minutes or 0),
+              run_case=machine.run_case, run_group=machine.run_group, clock=machine.clock,
+              environment=fake_environment, probe=machine.probe)
+    # a generous budget would give more (the test above); the suite caps them at 2
+    assert [b.processes for b in machine.budgets] == [2, 2]
+
+
+def test_an_unplanned_run_splits_the_group_over_the_suites_processes(tmp_path: Path) -> None:
+    machine = Machine(case_s=1.0)
+    suite = load_suite_file(_with_processes(tmp_path, 1))
+    run_suite(suite, RunOptions(output=tmp_path / "r.json"), run_case=machine.run_case,
+              run_group=machine.run_group, clock=machine.clock, environment=fake_environment)
+    assert machine.budgets == [GroupBudget.split(0.5, 6, 200, processes=1)] * 2
+
+
 def test_a_slow_group_makes_the_rest_replanned_with_less(tmp_path: Path) -> None:
     on_time = Machine(case_s=1.0)
     on_time_summary = _run(tmp_path / "a", on_time, 8.0)

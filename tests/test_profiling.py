@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from profiler.measure.breakdown.profiling import KINETO_LINE, profile_window, quiet_kineto
+from profiler.measure.breakdown.profiling import profile_window
+from profiler.measure.kineto import KINETO_LINE, quiet_kineto
 from profiler.measure.timing.clock import PerfCounterClock
 
 USDT = (b"USDT:2026-12-02 16:10:31 28955:28955 SyncActivityProfilerHandler.cpp:52] "

@@ -43,6 +43,7 @@ class FakeProcesses:
 
     def __init__(self, dead: tuple[int, ...] = (), sampler: Any = None) -> None:
         self.jobs: list[ProcessJob] = []
+        self.answers: list[GroupMeasurement] = []
         self.dead = dead
         self.sampler = sampler
 
@@ -63,7 +64,12 @@ class FakeProcesses:
             samples=list(o.samples), batch=1, repeats=o.rounds_run,
             memory_method="cpu_rss_hwm_child" if job.measure_memory else "skipped"))
             for s, o in zip(job.specs, outcome.members, strict=True))
-        return GroupMeasurement(group, records)
+        self.answers.append(GroupMeasurement(group, records))
+        return self.answers[-1]
+
+
+def measured_first_build(fake: FakeProcesses) -> GroupMeasurement:
+    return fake.answers[0]
 
 
 BUDGET = GroupBudget(processes=3, seconds_per_process=100.0, min_rounds_per_process=6,
@@ -76,6 +82,9 @@ def test_three_processes_one_after_another() -> None:
     group = measured.group
     assert [job.seed for job in fake.jobs] == [10, 11, 12]
     assert [job.measure_memory for job in fake.jobs] == [True, False, False]
+    # the first process asks the memory guard; later ones run at the batches it allowed
+    batches = tuple(m.batch for m in measured_first_build(fake).group.members)
+    assert [job.guarded_batches for job in fake.jobs] == [None, batches, batches]
     assert all(job.settings.max_rounds == 6 and job.settings.group_time == 100.0
                for job in fake.jobs)
     assert group.processes == 3 and group.rounds == 18
@@ -130,6 +139,13 @@ def test_a_dead_worker_is_recorded_and_the_others_count() -> None:
     assert group.process_runs[1].error == "worker died: Segmentation fault"
     assert group.round_process == (0,) * 6 + (2,) * 6
     assert group.ratios[0].process_ratios == pytest.approx([1 / 1.1, 1 / 1.3])
+
+
+def test_after_a_dead_first_worker_the_next_one_asks_the_guard() -> None:
+    fake = FakeProcesses(dead=(0,))
+    measure_replicated(SPECS, BUDGET, seed=1, run_process=fake)
+    batches = tuple(m.batch for m in fake.answers[0].group.members)
+    assert [job.guarded_batches for job in fake.jobs] == [None, None, batches]
 
 
 def test_every_worker_dead_is_an_error_of_each_member() -> None:
@@ -192,17 +208,20 @@ def test_default_budget_splits_the_group_time() -> None:
 
 
 def test_a_real_worker_process_on_a_tiny_model() -> None:
-    """One fresh worker: TinyNet with and without SE, and a member that calls sys.exit."""
+    """One fresh worker: TinyNet with and without SE, and a member that calls sys.exit; as a
+    later process of its group, given the batches the guard allowed in the first."""
     exiting = replace(tiny_spec(), workload=Workload.for_model(
         "tests.helpers.hostile_models:ExitNet", input_shape=(3, 16, 16)))
     specs = [*SPECS, exiting]
     settings = PairingSettings(block_time=0.005, min_rounds=6, max_rounds=6)
     budget = GroupBudget(processes=1, seconds_per_process=5.0, min_rounds_per_process=6,
                          max_rounds_per_process=6, measure_memory=False)
-    measured = measure_replicated(specs, budget, settings, baseline=0, seed=3,
-                                  run_process=run_worker_process)
+    measured = measure_replicated(
+        specs, budget, settings, baseline=0, seed=3,
+        run_process=lambda job: run_worker_process(replace(job, guarded_batches=(1, 1, None))))
     group = measured.group
     assert group.status == "ok" and group.rounds == 6 and group.round_process == (0,) * 6
+    assert [m.batch for m in group.members[:2]] == [1, 1] != [s.batch for s in SPECS]
     assert group.members[2].status == "error"
     assert "sys.exit(3)" in (group.members[2].error or "")
     assert group.ratios[0].throughput_ratio is not None and group.ratios[0].ci_low is not None
@@ -389,6 +408,12 @@ def test_a_process_builds_its_members_afresh_every_two_rounds() -> None:
     # rebuilds run at the first build's batches; the first build asks the memory guard
     batches = tuple(m.batch for m in builds[0].group.members)
     assert [c["rebuilt_batches"] for c in fake.calls] == [None] + [batches] * 3
+    assert [c["guarded_batches"] for c in fake.calls] == [None] * 4
+    # a later process: its first build runs at the batches the group's first process allowed
+    fake = FakeMeasure(clock)
+    measure_builds(replace(_job(settings), guarded_batches=(1, None)), fake,
+                   now=lambda: clock[0])
+    assert [c["guarded_batches"] for c in fake.calls] == [(1, None)] + [None] * 3
 
 
 def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
@@ -451,3 +476,10 @@ def test_a_rebuilt_member_skips_the_guard_and_the_settle_phase(
     assert len(times) == 3
     assert again.time_block(2) and len(again.time_block(2)) == 2
     again.close()
+    # a later process's first build: the batch the guard allowed before, a full warm-up
+    later = InProcessMember(spec, resolve_device("cpu"), cpu_memory="tensor", policy=settle,
+                            guarded_batch=1)
+    times = later.warm_up()
+    assert len(asked) == 1 and later.batch == 1 and later.tensor_memory is not None
+    assert len(times) == 8
+    later.close()

@@ -337,8 +337,8 @@ def test_default_output_names() -> None:
 
 
 @pytest.mark.slow
-def test_end_to_end_with_the_real_harnesses(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_end_to_end_with_the_real_harnesses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capfd: pytest.CaptureFixture[str]) -> None:
     no_member_memory_child(monkeypatch)  # the block timed alone keeps its real memory child
     suite_path = tmp_path / "real.toml"
     suite_path.write_text("""\
@@ -352,6 +352,7 @@ warmup = 1
 block_time = 0.01
 min_rounds = 6
 group_time = 0.5
+processes = 1
 [[matrix]]
 kind = "count"
 models = "resnet18"
@@ -390,6 +391,8 @@ batch = 2
     assert ratio.throughput_ratio is not None and ratio.ci_low is not None
     assert loaded.cases[2].group_id == loaded.cases[3].group_id == group.group_id
     assert loaded.cases[4].group_id is None
+    # the worker's memory measure profiles: kineto's lines stay off the user's stderr
+    assert "profiler_start" not in capfd.readouterr().err
 
 
 def test_resume_keeps_finished_groups_and_reruns_a_group_without_its_record(

@@ -126,6 +126,8 @@ def test_malformed_fixture_suites_name_file_line_and_key(fixture: str, line: int
      "cannot be set inside an include item"),
     ('[budget]\nbatch = { infer = 8 }\n[[matrix]]\nkind = "bench"\nmodels = "resnet18"\n',
      "needs both infer and train"),
+    ('[budget]\nprocesses = 0\n[[matrix]]\nkind = "bench"\nmodels = "resnet18"\n',
+     "s.toml:2: key 'budget.processes': expected an integer >= 1, got 0"),
     ('[budget.tpu]\nbatch = 8\n[[matrix]]\nkind = "bench"\nmodels = "resnet18"\n',
      "s.toml:1: key 'budget.tpu': unknown key"),
     ('[suite]\nclaims = "eca-cvpr202"\n[[matrix]]\nkind = "count"\nmodels = "resnet18"\n',

@@ -106,6 +106,7 @@ block_time = 0.002
 min_rounds = 6
 max_rounds = 8
 group_time = 1
+processes = 1                 # one worker: the paired ratio is the point, not its spread
 
 [[matrix]]
 kind = "bench"

@@ -1,15 +1,19 @@
 """Reading result files needs no torch: ``report``, ``compare`` and ``merge`` run where torch is
 not installed (a CI summary job, a laptop reading a GPU run's JSON).
 
-Each check runs a fresh interpreter whose import system refuses ``torch`` and ``fvcore`` (as if
-they were not installed), runs the command, and fails if any module of theirs got loaded.
+The checks run in fresh interpreters whose import system refuses ``torch`` and ``fvcore`` (as if
+they were not installed): the commands one after another in one interpreter, each failing the
+test if any module of theirs got loaded.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,10 +51,41 @@ def _python(code: str, *args: str, block: bool = True) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    code = ("from profiler.cli import main\ncode = main(sys.argv[1:])\n" + REPORT_LOADED
-            + "sys.exit(code)\n")
-    return _python(code, *args)
+# Runs several CLI commands in one interpreter (one start instead of one per command: the
+# imports are the slow part), each with its exit code, output, and what was loaded after it.
+COMMANDS = """
+import contextlib, io, json
+from profiler.cli import main
+done = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # --help
+            code = exc.code
+    loaded = sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED)
+    done.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
+                 "loaded": loaded})
+print(json.dumps(done))
+"""
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+    loaded: list[str]
+
+
+def _cli(*commands: Sequence[str]) -> list[Done]:
+    """Each of ``commands`` run by ``main`` in turn, in one fresh interpreter with torch
+    refused."""
+    done = _python(COMMANDS, json.dumps([list(c) for c in commands]))
+    assert done.returncode == 0, done.stderr
+    return [Done(d["code"], d["stdout"], d["stderr"], d["loaded"])
+            for d in json.loads(done.stdout)]
 
 
 def _loaded(done: subprocess.CompletedProcess[str]) -> list[str]:
@@ -72,48 +107,32 @@ def test_reading_side_imports_load_no_torch(block: bool) -> None:
     assert _loaded(done) == []
 
 
-def test_report_without_torch(tmp_path: Path) -> None:
-    out, plots = tmp_path / "report.md", tmp_path / "plots"
-    done = _cli("report", str(RESULTS / "eca-paper-cpu.json"), "-o", str(out),
-                "--plots", str(plots))
-    assert done.returncode == 0, done.stderr
-    assert _loaded(done) == []
-    text = out.read_text(encoding="utf-8")
+def test_reading_commands_without_torch(tmp_path: Path) -> None:
+    report, plots = tmp_path / "report.md", tmp_path / "plots"
+    merged, table = tmp_path / "m.json", tmp_path / "t.tex"
+    baseline, cpu = str(RESULTS / "baseline.json"), str(RESULTS / "eca-paper-cpu.json")
+    runs = _cli(("report", cpu, "-o", str(report), "--plots", str(plots)),
+                ("compare", baseline, str(RESULTS / "new-slow.json")),
+                ("compare", baseline, baseline, "--format", "markdown"),
+                ("merge", baseline, "-o", str(merged)),
+                ("table", cpu, "--format", "latex", "-o", str(table)),
+                ("--help",),
+                ("count", "resnet18"))  # last: it tries to import torch
+    reported, slow, same, merge, tabled, helped, counted = runs
+    assert all(d.loaded == [] for d in runs)
+    assert reported.returncode == 0, reported.stderr
+    text = report.read_text(encoding="utf-8")
     assert text.startswith("# ") and "pass" in text and "Table 3" in text
     assert sorted(p.suffix for p in plots.iterdir()) and all(
         p.suffix == ".png" for p in plots.iterdir())
-
-
-def test_compare_without_torch() -> None:
-    slow = _cli("compare", str(RESULTS / "baseline.json"), str(RESULTS / "new-slow.json"))
-    assert slow.returncode == 1, slow.stderr
-    assert "REGRESSION" in slow.stdout and _loaded(slow) == []
-    same = _cli("compare", str(RESULTS / "baseline.json"), str(RESULTS / "baseline.json"),
-                "--format", "markdown")
+    assert slow.returncode == 1 and "REGRESSION" in slow.stdout, slow.stderr
     assert same.returncode == 0, same.stderr
-    assert _loaded(same) == []
-
-
-def test_merge_and_help_without_torch(tmp_path: Path) -> None:
-    merged = _cli("merge", str(RESULTS / "baseline.json"), "-o", str(tmp_path / "m.json"))
-    assert merged.returncode == 0, merged.stderr
-    assert (tmp_path / "m.json").is_file() and _loaded(merged) == []
-    helped = _cli("--help")
+    assert merge.returncode == 0 and merged.is_file(), merge.stderr
+    assert tabled.returncode == 0, tabled.stderr
+    assert table.read_text(encoding="utf-8").count("\\multirow") == 4
     assert helped.returncode == 0 and "report" in helped.stdout
-
-
-def test_measuring_without_torch_is_one_line_exit_2() -> None:
-    done = _cli("count", "resnet18")
-    assert done.returncode == 2
-    assert done.stderr.splitlines()[0] == ("attnprof: error: 'count' needs torch, which is not "
-                                           "installed here (report, compare and merge work "
-                                           "without it)")
-
-
-def test_table_without_torch(tmp_path: Path) -> None:
-    out = tmp_path / "t.tex"
-    done = _cli("table", str(RESULTS / "eca-paper-cpu.json"), "--format", "latex", "-o",
-                str(out))
-    assert done.returncode == 0, done.stderr
-    assert _loaded(done) == []
-    assert out.read_text(encoding="utf-8").count("\\multirow") == 4
+    # measuring needs torch: one line, exit 2
+    assert counted.returncode == 2
+    assert counted.stderr.splitlines()[0] == (
+        "attnprof: error: 'count' needs torch, which is not installed here (report, compare "
+        "and merge work without it)")

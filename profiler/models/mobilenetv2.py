@@ -129,7 +129,10 @@ class MobileNetV2(nn.Module):
 
 
 def _init_backbone(model: nn.Module) -> None:
-    """torchvision's MobileNetV2 initialisation, outside the attention modules."""
+    """torchvision's MobileNetV2 initialisation, outside the attention modules. Nothing to
+    initialise on the meta device (no storage; counting builds there)."""
+    if any(p.is_meta for p in model.parameters()):
+        return
     for path, module in model.named_modules():
         if "attn" in path.split("."):
             continue

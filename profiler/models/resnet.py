@@ -173,7 +173,10 @@ class ResNet(nn.Module):
 
 def _init_backbone(model: nn.Module) -> None:
     """torchvision's ResNet initialisation, applied outside the attention modules (which keep
-    their own, e.g. GC's zero-initialised last conv)."""
+    their own, e.g. GC's zero-initialised last conv). Nothing to initialise on the meta
+    device (no storage; counting builds there)."""
+    if any(p.is_meta for p in model.parameters()):
+        return
     for path, module in model.named_modules():
         if "attn" in path.split("."):
             continue

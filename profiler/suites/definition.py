@@ -49,7 +49,9 @@ class Budget:
     ``max_minutes`` bounds the wall clock of a whole run: cases that would start later are
     recorded as ``skipped``. ``paired`` (default true) times comparison groups together in
     interleaved rounds, with ``block_time``, ``min_rounds``, ``max_rounds``, ``group_time``
-    and ``target_half_width`` as in :class:`~profiler.rounds.PairingSettings`.
+    and ``target_half_width`` as in :class:`~profiler.rounds.PairingSettings`; ``processes``
+    is how many worker processes time each group (default: the run's plan, 3 without one; a
+    planned run gives fewer only when the budget cannot fit them).
     """
 
     min_time: float | None = None
@@ -64,6 +66,7 @@ class Budget:
     max_rounds: int | None = None
     group_time: float | None = None
     target_half_width: float | None = None
+    processes: int | None = None
 
     def overridden_by(self, other: Budget) -> Budget:
         """A copy where every field ``other`` sets replaces this one's."""

@@ -39,7 +39,8 @@ __all__ = ["load_suite", "load_suite_file", "parse_suite", "suite_hash"]
 _TOP_KEYS = ("suite", "budget", "matrix")
 _SUITE_KEYS = ("name", "description", "claims", "device")
 _BUDGET_KEYS = ("min_time", "repeats", "warmup", "threads", "max_minutes", "batch", "paired",
-                "block_time", "min_rounds", "max_rounds", "group_time", "target_half_width")
+                "block_time", "min_rounds", "max_rounds", "group_time", "target_half_width",
+                "processes")
 _LINE = re.compile(r"at line (\d+)")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -106,6 +107,8 @@ def _budget(ctx: SuiteContext, raw: Mapping[str, Any], path: KeyPath) -> Budget:
         else ctx.number(get("group_time"), at("group_time")),
         target_half_width=None if get("target_half_width") is None
         else ctx.number(get("target_half_width"), at("target_half_width"), positive=True),
+        processes=None if get("processes") is None
+        else ctx.integer(get("processes"), at("processes")),
     )
 
 

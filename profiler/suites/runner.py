@@ -161,6 +161,7 @@ class RunPlan:
     max_minutes: float | None = None
     units: tuple[Unit, ...] = ()
     pairing: PairingSettings = field(default_factory=PairingSettings)
+    processes: int | None = None
 
     @property
     def groups(self) -> tuple[PlannedGroup, ...]:
@@ -295,6 +296,7 @@ def plan_run(suite: Suite, options: RunOptions) -> RunPlan:
                                  f"got {minutes}")
     return RunPlan(suite=suite, device=device, cases=cases, total=len(specs), shard=shard,
                    max_minutes=minutes, units=units, pairing=pairing_settings(budget),
+                   processes=budget.processes,
                    output=options.output or default_output(suite.name, device, shard))
 
 
@@ -438,6 +440,25 @@ def _budget_s(plan: RunPlan) -> float | None:
     return None if plan.max_minutes is None else 60.0 * plan.max_minutes
 
 
+def planner_settings(plan: RunPlan, given: PlannerSettings | None = None) -> PlannerSettings:
+    """The planner's rules for ``plan`` (``given``, else the defaults), with the suite's
+    ``processes`` as every group's target and cap."""
+    settings = given or PlannerSettings()
+    if plan.processes is None:
+        return settings
+    return replace(settings, target_processes=plan.processes, max_processes=plan.processes)
+
+
+def _unplanned_budget(plan: RunPlan) -> GroupBudget | None:
+    """A group's budget in a run without a plan: the suite's ``processes`` sharing its
+    ``group_time`` and rounds (None: the engine's default split)."""
+    if plan.processes is None:
+        return None
+    pairing = plan.pairing
+    return GroupBudget.split(pairing.group_time, pairing.min_rounds, pairing.max_rounds,
+                             processes=plan.processes)
+
+
 def _schedule(units: Sequence[Unit], plan: RunPlan, probe: MachineProbe,
               budget_s: float | None, settings: PlannerSettings,
               reserve_s: float | None = None) -> RunSchedule:
@@ -457,7 +478,7 @@ def schedule_run(suite: Suite, options: RunOptions, probe: Probe | None = None,
     found = (probe or default_probe)([c.spec for c in plan.cases], plan.device)
     budget = _budget_s(plan)
     left = None if budget is None else max(0.0, budget - (clock() - start))
-    return plan, _schedule(plan.units, plan, found, left, settings or PlannerSettings())
+    return plan, _schedule(plan.units, plan, found, left, planner_settings(plan, settings))
 
 
 def run_suite(
@@ -507,7 +528,7 @@ def run_suite(
     with hold_lock(plan.output):
         return _run_locked(plan, options, measure_case, measure_group, watch, clock,
                            environment or collect_environment, probe,
-                           planner or PlannerSettings())
+                           planner_settings(plan, planner))
 
 
 class _Replanner:
@@ -633,7 +654,9 @@ def _run_locked(plan: RunPlan, options: RunOptions, measure_case: RunCase,
             measured = measure_group(unit, plan.pairing, allowed, budget=unit_plan.budget)
         else:
             time_left = None if budget is None else budget - (clock() - start)
-            measured = measure_group(unit, plan.pairing, time_left)
+            fixed = _unplanned_budget(plan)
+            measured = (measure_group(unit, plan.pairing, time_left) if fixed is None
+                        else measure_group(unit, plan.pairing, time_left, budget=fixed))
         if state is not None and unit_plan is not None:
             state.finished(unit_plan, clock() - began)
         records = [replace(r, index=m.index)

@@ -41,8 +41,8 @@ from profiler.errors import (
     OutputError,
     one_line,
 )
-from profiler.measure.breakdown.profiling import quiet_kineto
 from profiler.measure.device import cudnn_benchmark, resolve_device, torch_threads
+from profiler.measure.kineto import quiet_kineto
 from profiler.measure.memory.guard import MemoryPlan, check_profiler_memory, plan_memory
 from profiler.measure.memory.snapshot import (
     SNAPSHOT_SUFFIX,

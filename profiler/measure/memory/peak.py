@@ -121,8 +121,11 @@ def cpu_tensor_memory(run: Callable[[], None], steps: int, held: int) -> MemoryF
     ``held`` is the bytes live between steps."""
     from torch.profiler import ProfilerActivity, profile
 
+    from profiler.measure.kineto import quiet_kineto
+
     try:
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with quiet_kineto(), profile(activities=[ProfilerActivity.CPU],
+                                     profile_memory=True) as prof:
             for _ in range(max(1, steps)):
                 run()
         events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()

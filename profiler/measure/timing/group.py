@@ -166,7 +166,8 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
                   memory_limit: int | None = None,
                   measure_memory: bool = True,
                   memory_method: str = "child",
-                  rebuilt_batches: Sequence[int | None] | None = None) -> GroupMeasurement:
+                  rebuilt_batches: Sequence[int | None] | None = None,
+                  guarded_batches: Sequence[int | None] | None = None) -> GroupMeasurement:
     """Time ``specs`` together in interleaved rounds (see the module doc).
 
     ``time_left`` (seconds) is the caller's own budget: the rounds end when it is spent, once
@@ -180,7 +181,9 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     ``rebuilt_batches`` (one per member) makes this a rebuild in a process that built and
     warmed up these members before: a member with a batch is rebuilt at it
     (:class:`InProcessMember`: no guard, no memory, the mandatory warm-up steps only), one
-    with None built in full.
+    with None built in full. ``guarded_batches`` (one per member): the batches the memory
+    guard allowed in an earlier process of the group (None: ask it), built and warmed up in
+    full at that batch.
     """
     check_groupable(specs, kind)
     pin_malloc_thresholds()
@@ -196,9 +199,11 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     cpu_memory = memory_method if measure_memory else "child"
     batches: list[int | None] = ([None] * len(specs) if rebuilt_batches is None
                                  else list(rebuilt_batches))
+    guarded: list[int | None] = ([None] * len(specs) if guarded_batches is None
+                                 else list(guarded_batches))
     members = [InProcessMember(s, device, name=n, policy=policy, memory_limit=memory_limit,
-                               cpu_memory=cpu_memory, rebuilt_batch=b)
-               for s, n, b in zip(specs, names, batches, strict=True)]
+                               cpu_memory=cpu_memory, rebuilt_batch=b, guarded_batch=g)
+               for s, n, b, g in zip(specs, names, batches, guarded, strict=True)]
     blocks: list[BlockFigures] = [BlockFigures() for _ in members]
     steps: list[float] = [0.0 for _ in members]
     with torch_threads(specs[0].threads), cudnn_benchmark(specs[0].cudnn_benchmark):

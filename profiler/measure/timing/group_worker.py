@@ -51,9 +51,14 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         time_left=time_left, measure_memory=bool(job.get("measure_memory")),
         memory_limit=job.get("memory_limit"),
         memory_method=str(job.get("memory_method", "tensor")),
-        rounds_per_build=int(job.get("rounds_per_build", DEFAULT_ROUNDS_PER_BUILD))))
+        rounds_per_build=int(job.get("rounds_per_build", DEFAULT_ROUNDS_PER_BUILD)),
+        guarded_batches=_batches(job.get("guarded_batches"))))
     return {"builds": [{"group": b.group.to_dict(), "records": [r.to_dict() for r in b.records]}
                        for b in builds]}
+
+
+def _batches(given: Any) -> tuple[int | None, ...] | None:
+    return None if given is None else tuple(None if b is None else int(b) for b in given)
 
 
 def _write(path: Path, data: Mapping[str, Any]) -> None:

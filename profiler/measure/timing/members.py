@@ -17,6 +17,11 @@ when no other member runs, so the caching allocator's peak is this member's. On 
 the caller, who runs the child process per member afterwards
 (:func:`profiler.measure.timing.loop.child_memory`), as for a case timed alone.
 
+A member of a **later worker process** of the group (``guarded_batch`` given: the batch the
+guard allowed it in the group's first process, on this machine, under the same limit) is
+built, warmed up in full and measured as a first build is, without asking the guard again
+(the guard costs a build and a step per member, which every later process would repeat).
+
 A **rebuild** (``rebuilt_batch`` given: the process built, warmed up and guarded this member
 before, :func:`profiler.measure.timing.replicate.measure_builds`) builds the member afresh at
 that batch without asking the guard again, measures no memory, and warms up with the warm-up's
@@ -80,12 +85,14 @@ class InProcessMember:
     def __init__(self, spec: BenchSpec, device: torch.device, *, name: str | None = None,
                  policy: TimingPolicy = DEFAULT_POLICY, clock: Clock | None = None,
                  memory_limit: int | None = None, cpu_memory: str = "child",
-                 rebuilt_batch: int | None = None) -> None:
+                 rebuilt_batch: int | None = None, guarded_batch: int | None = None) -> None:
         self.spec = spec
         self.device = device
         self.name = name or spec.workload.label
-        self.batch = spec.batch if rebuilt_batch is None else rebuilt_batch
+        known = rebuilt_batch if rebuilt_batch is not None else guarded_batch
+        self.batch = spec.batch if known is None else known
         self.rebuild = rebuilt_batch is not None
+        self.guarded = known is not None
         self.policy = replace(policy, max_settle_seconds=0.0) if self.rebuild else policy
         self.clock = clock or clock_for(device)
         self.cuda_memory: MemoryFigures | None = None
@@ -110,7 +117,7 @@ class InProcessMember:
         return self._prepared
 
     def _check_memory(self) -> None:
-        if self.device.type != "cpu" or self.rebuild:
+        if self.device.type != "cpu" or self.guarded:
             return
         plan = plan_memory(self.spec, self.memory_limit)
         if plan is not None:

@@ -13,7 +13,8 @@ few percent, and builds average that inside the process (:mod:`profiler.stats`, 
 levels"). Peak memory is measured by the first build of the first process only (when
 ``budget.measure_memory``): on the CPU by default as the peak of tensor bytes inside the
 worker (``memory_method = "tensor"``, :func:`profiler.measure.memory.peak.cpu_tensor_memory`),
-no process per case. The parent
+no process per case; the memory guard, likewise, is asked in the first process that
+built the members, and later ones run each member at the batch it allowed. The parent
 waits on each child through :func:`profiler.measure.children.run_child`: Ctrl-C / SIGTERM
 (made exceptions by :mod:`profiler.signals`) end the child's process group before they go
 on. A worker that dies (a crash, a timeout) is recorded in ``process_runs`` as ``error`` and
@@ -119,6 +120,7 @@ class ProcessJob:
     memory_limit: int | None
     memory_method: str = "tensor"
     rounds_per_build: int = DEFAULT_ROUNDS_PER_BUILD
+    guarded_batches: tuple[int | None, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"specs": [s.to_dict() for s in self.specs], "settings": self.settings.to_dict(),
@@ -126,6 +128,8 @@ class ProcessJob:
                 "index": self.index, "seed": self.seed, "time_left": self.time_left,
                 "measure_memory": self.measure_memory, "memory_limit": self.memory_limit,
                 "memory_method": self.memory_method, "rounds_per_build": self.rounds_per_build,
+                "guarded_batches": (None if self.guarded_batches is None
+                                    else list(self.guarded_batches)),
                 # CLOCK_MONOTONIC is system-wide: the worker charges its own start-up to time_left
                 "written_monotonic": time.monotonic()}
 
@@ -170,10 +174,22 @@ def _rebuilt_batches(builds: Sequence[GroupMeasurement]) -> tuple[int | None, ..
     """What a rebuild runs each member at: the batch the first build ran it at (the memory
     guard's answer then); None for the first build, and for a member that failed there (it
     is built, guarded and warmed up in full again)."""
-    if not builds:
-        return None
+    return _guarded_batches(builds[0]) if builds else None
+
+
+def _guarded_batches(first: GroupMeasurement) -> tuple[int | None, ...]:
+    """Each member's batch in ``first`` (a process's first build, which asked the memory
+    guard), None for a member that did not run there."""
     return tuple(m.batch if m.status == "ok" and m.batch > 0 else None
-                 for m in builds[0].group.members)
+                 for m in first.group.members)
+
+
+def _first_build(answer: ProcessAnswer | str) -> GroupMeasurement | None:
+    if isinstance(answer, str):
+        return None
+    if isinstance(answer, GroupMeasurement):
+        return answer
+    return answer[0] if answer else None
 
 
 def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
@@ -208,7 +224,8 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
             index=job.index, seed=job.seed + _BUILD_SEED_STRIDE * len(builds),
             time_left=None if job.time_left is None else max(0.0, job.time_left - elapsed),
             memory_limit=job.memory_limit, measure_memory=job.measure_memory and not builds,
-            memory_method=job.memory_method, rebuilt_batches=_rebuilt_batches(builds)))
+            memory_method=job.memory_method, rebuilt_batches=_rebuilt_batches(builds),
+            guarded_batches=None if builds else job.guarded_batches))
         rounds += builds[-1].group.rounds
         spent_s += builds[-1].group.rounds_s + (builds[-1].group.warmup_s if len(builds) > 1
                                                 else 0.0)
@@ -309,6 +326,7 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
     each = process_settings(budget, settings)
     runs: list[ProcessAnswer | str] = []
     begun: list[float] = []
+    guarded: tuple[int | None, ...] | None = None
     for process in range(budget.processes):
         begun.append(now())
         left = None if deadline is None else deadline - begun[-1]
@@ -317,11 +335,15 @@ def measure_replicated(specs: Sequence[BenchSpec], budget: GroupBudget | None = 
             break
         job = ProcessJob(tuple(specs), each, base, names, kind, index, seed + process,
                          left, budget.measure_memory and process == 0, memory_limit,
-                         memory_method, budget.rounds_per_build)
+                         memory_method, budget.rounds_per_build, guarded)
         try:
             runs.append(run_process(job))
         except MeasurementError as exc:
             runs.append(_failure_text(exc))
+        first = _first_build(runs[-1]) if guarded is None else None
+        allowed = None if first is None else _guarded_batches(first)
+        if allowed is not None and any(b is not None for b in allowed):
+            guarded = allowed  # later processes skip the memory guard
     return combine_processes(runs, specs, names, kind=kind, index=index, baseline=base,
                              settings=each, seed=seed, prior=prior, started=started,
                              duration=time.perf_counter() - clock)
