@@ -18,8 +18,7 @@ starting a worker process (python + import torch). From them this module estimat
   building every member and its ``warmup`` steps (no settle phase in a warm process),
   costs more than those rounds:
   :func:`profiler.measure.timing.replicate.rounds_per_build`); peak memory in the
-  worker: :data:`MEMORY_STEPS` steps per member, once per group; on the CPU the memory
-  guard's probe too (a build and a step per member), in the group's first process only;
+  worker: :data:`MEMORY_STEPS` steps per member, once per group;
 - a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
   any group) as ``attnprof bench`` times it, peak memory in a child process;
 - a step never costs less than :data:`MIN_STEP_S` (scaled): a tiny block's step is operator
@@ -153,9 +152,8 @@ class CaseCost:
 class GroupCost:
     """A comparison group's costs (seconds): ``process_s`` is what every worker process
     spends before its rounds (start, build and warm up every member); ``round_s`` one round
-    of every member; ``memory_s`` peak memory (on the CPU with the memory guard's probe),
-    once per group; ``mode`` its members' mode (the run corrects training and inference
-    groups' estimates apart)."""
+    of every member; ``memory_s`` peak memory, once per group; ``mode`` its members' mode
+    (the run corrects training and inference groups' estimates apart)."""
 
     label: str
     members: int
@@ -181,12 +179,6 @@ def _settle_cap(min_time: float) -> float:
     return max(1.0, 2.0 * min_time)
 
 
-def _guard_s(probe: MachineProbe, build: float, steps: Sequence[float]) -> float:
-    """The CPU memory guard's probe in a group's first process: every member built and
-    stepped once (:func:`profiler.measure.memory.guard.plan_memory`); none on a GPU."""
-    return build + sum(steps) if probe.device == "cpu" else 0.0
-
-
 def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], block_time: float,
                min_rounds: int, max_rounds: int, scale: float = 1.0) -> GroupCost:
     """The costs of timing ``specs`` together (``scale`` corrects the model: 1.2 = 20% more)."""
@@ -202,7 +194,7 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
     return GroupCost(label=label, members=len(specs),
                      process_s=scale * probe.worker_start_s + build + warm,
                      round_s=rounds + min(rebuild / DEFAULT_ROUNDS_PER_BUILD, rounds),
-                     memory_s=MEMORY_STEPS * sum(steps) + _guard_s(probe, build, steps),
+                     memory_s=MEMORY_STEPS * sum(steps),
                      min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds),
                      mode=specs[0].mode if specs else "")
 
