@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from profiler.cli import main
-from tests.helpers.gate_repo import GateRepo
+from tests.helpers.gate_repo import GateRepo, suite_text
 from tests.test_import_graph import _chain, _loaded_on_import
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,15 @@ def repo(gate_repo: GateRepo) -> GateRepo:
     return gate_repo  # built once per session (tests/conftest.py)
 
 
+@pytest.fixture(scope="module")
+def short_rounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture suite in rounds of 0.05 s a side (the repository's: 0.25 s), outside the
+    repository (both sides load the head's suite file): for tests that decide on timing."""
+    suite = tmp_path_factory.mktemp("suite") / "short-rounds.toml"
+    suite.write_text(suite_text(shape="16x32x32", block_time=0.05))
+    return suite
+
+
 # The driving process needs no torch (only the workers import it): refuse it there.
 NO_TORCH = """
 import importlib.abc, sys
@@ -46,11 +55,14 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _gate(repo: GateRepo, head: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a process (as a user would), torch refused in it, ``head`` checked out."""
+def _gate(repo: GateRepo, head: str, *args: str,
+          suite: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a process (as a user would), torch refused in it, ``head`` checked out;
+    ``suite``: another suite file than the repository's."""
     repo.checkout(head)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", NO_TORCH, "gate", str(repo.suite), *args],
+    return subprocess.run([sys.executable, "-c", NO_TORCH, "gate", str(suite or repo.suite),
+                           *args],
                           cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -121,10 +133,11 @@ def test_a_suite_that_does_not_load_on_the_base_exits_2(repo: GateRepo) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timing  # no regression found on the same commit
-def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path) -> None:
+def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, short_rounds: Path,
+                                                 tmp_path: Path) -> None:
     out = tmp_path / "gate.json"
     done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.1",
-                 "-o", str(out), "--format", "markdown")
+                 "-o", str(out), "--format", "markdown", suite=short_rounds)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("## attnprof gate: gate-fixture")
     assert "regression" not in done.stdout.split("\n")[2]  # the summary line
@@ -141,10 +154,11 @@ def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_twice_the_work_is_a_regression(repo: GateRepo) -> None:
+def test_twice_the_work_is_a_regression(repo: GateRepo, short_rounds: Path) -> None:
     # not marked `timing`: twice the work is found on a busy machine too (what the fixture's
     # much_slower commit is for), so this runs beside other tests
-    done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.1")
+    done = _gate(repo, "much_slower", "--base", repo.commits["base"], "--max-minutes", "0.05",
+                 suite=short_rounds)
     assert done.returncode == 1, done.stdout + done.stderr
     summary = done.stdout.splitlines()[0]
     assert "1 regression" in summary and "0 of 1 count cases changed" in summary

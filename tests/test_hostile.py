@@ -709,6 +709,8 @@ ROUNDS = ("--block-time", "0.002", "--min-rounds", "3", "--max-rounds", "4", "--
           "0.2", "--seed", "1")
 # two worker processes: the worker boundary is what these rows test, a third adds nothing
 VS_FAST = (*FAST, *ROUNDS, "--processes", "2")
+# the group timed in this process (`--processes 1`): the same faults without a worker boundary
+VS_HERE = (*FAST, *ROUNDS, "--processes", "1")
 CAL_FAST = ("--input", "3x16x16", "--batch", "2", "--threads", "1", "--warmup", "1", *ROUNDS)
 
 
@@ -960,9 +962,9 @@ SECOND_SWEEP: list[Hostile] = [
     Hostile("vs-member-interrupts", ("bench", TINY, "--vs", INTERRUPT_GATE, *VS_FAST), 2,
             "raised KeyboardInterrupt (no Ctrl-C was pressed)", patch=_no_memory_child),
     Hostile("vs-baseline-exits", ("bench", TINY, "--attention", EXIT_GATE, "--vs", "none",
-                                  *VS_FAST), 2, "the model called sys.exit(3)",
+                                  *VS_HERE), 2, "the model called sys.exit(3)",
             patch=_no_memory_child),
-    Hostile("vs-json-member-exits", ("bench", TINY, "--vs", EXIT_GATE, *VS_FAST, "--format",
+    Hostile("vs-json-member-exits", ("bench", TINY, "--vs", EXIT_GATE, *VS_HERE, "--format",
                                      "json"), 2, "sys.exit(3)", patch=_no_memory_child),
     Hostile("calibrate-model-exits", ("calibrate", EXIT_NET, *CAL_FAST), 2,
             "the model called sys.exit(3)"),

@@ -277,3 +277,14 @@ def test_reading_side_never_loads_torch_on_import(package: str) -> None:
         heavy = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN)
         assert not heavy, f"importing {module} loads {heavy[0]}: " \
                           f"{_chain(parent, heavy[0], module)}"
+
+
+def test_building_the_cli_loads_no_plotting_and_no_torch() -> None:
+    # every command builds the whole parser, which imports every command module: what they
+    # load on import, every invocation pays (matplotlib: about 0.7 s on the README's CPU)
+    heavy_roots = ("matplotlib", "numpy", "scipy", *FORBIDDEN)
+    for module in sorted(_in_package("profiler.commands")):
+        loaded, parent = _loaded_on_import(module)
+        heavy = sorted(m for m in loaded if m.split(".")[0] in heavy_roots)
+        assert not heavy, f"importing {module} loads {heavy[0]}: " \
+                          f"{_chain(parent, heavy[0], module)}"

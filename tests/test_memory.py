@@ -48,7 +48,8 @@ def test_child_entry_point_records_errors(tmp_path: Path) -> None:
 
 
 def test_a_failing_child_is_recorded_as_unavailable() -> None:
-    bad = BenchSpec(Workload.for_model("tests.helpers.user_objects:Missing"))
+    # inference: the child skips the optimizer's priming (and torch._dynamo's import)
+    bad = BenchSpec(Workload.for_model("tests.helpers.user_objects:Missing"), mode="infer")
     figures = measure_cpu_memory(bad.to_dict(), batch=2, steps=1)
     assert figures.peak_bytes is None
     assert figures.method.startswith("unavailable: memory child failed:")

@@ -81,13 +81,33 @@ def _gpu(device: str) -> tuple[str, str]:
 
 
 def host_info(device: str) -> HostInfo:
-    """This machine: hostname, the device's GPU model and UUID (CUDA), CPU model, Slurm id."""
-    from profiler.measure.env import collect_environment
+    """This machine: hostname, the device's GPU model and UUID (CUDA), CPU model, Slurm id
+    (torch is imported only for a CUDA device)."""
+    from profiler.provenance import cpu_model
 
     gpu, uuid = _gpu(device)
-    return HostInfo(hostname=socket.gethostname(), gpu=gpu, gpu_uuid=uuid,
-                    cpu=collect_environment("cpu").cpu_model,
+    return HostInfo(hostname=socket.gethostname(), gpu=gpu, gpu_uuid=uuid, cpu=cpu_model(),
                     slurm_job_id=os.environ.get("SLURM_JOB_ID", ""))
+
+
+def _file_hash(path: str) -> str | None:
+    """The suite hash of the file at ``path`` (as :attr:`Suite.hash`; None if unreadable: the
+    load that follows names the problem)."""
+    from profiler.suites.parse import suite_hash
+
+    try:
+        return suite_hash(Path(path).read_bytes())
+    except OSError:
+        return None
+
+
+def _check_hash(request: JobRequest, found: str | None) -> None:
+    """A job runs the suite it was planned with, or fails saying so."""
+    from profiler.errors import SuiteError
+
+    if request.suite_hash and found is not None and found != request.suite_hash:
+        raise SuiteError(f"{request.suite} changed since the jobs were planned (hash differs); "
+                         "run the suite again")
 
 
 def host_path(part: str | Path) -> Path:
@@ -135,7 +155,6 @@ class LogObserver:
 
 def run_job(request: JobRequest) -> JobResult:
     """Run the request's units with the normal runner; see the module docstring."""
-    from profiler.errors import SuiteError
     from profiler.signals import termination_raises
     from profiler.suites import RunOptions, load_suite, run_suite
 
@@ -146,10 +165,11 @@ def run_job(request: JobRequest) -> JobResult:
                          force=request.force, max_minutes=request.max_minutes,
                          max_memory=request.max_memory, paired=request.paired,
                          units=frozenset(request.units))
+    # the file's bytes first: loading the suite imports torch, seconds that a job whose
+    # suite changed need not spend on its node
+    _check_hash(request, _file_hash(request.suite))
     suite = load_suite(request.suite)
-    if request.suite_hash and suite.hash != request.suite_hash:
-        raise SuiteError(f"{request.suite} changed since the jobs were planned (hash differs); "
-                         "run the suite again")
+    _check_hash(request, suite.hash)  # the file changed while it loaded
     with termination_raises():
         summary = run_suite(suite, options, observer=LogObserver(sys.stdout))
     return JobResult(host=host, part=request.part, counts=summary.counts)

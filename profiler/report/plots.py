@@ -16,19 +16,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from profiler.claims.paper import Claims
 from profiler.errors import InvalidOptionError
@@ -41,6 +35,10 @@ from profiler.report.names import backbone_label, method_label
 from profiler.report.ratios import is_paired, machines_apart, ratio_between
 from profiler.report.verdicts.speed import RATIO_TOLERANCE
 from profiler.stats import RatioInterval
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["FOREST_NAME", "Plot", "check_plot_outputs", "make_plots", "throughput_share_forest"]
 
@@ -57,10 +55,29 @@ class Plot:
     caption: str
 
 
+@functools.cache
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot on the Agg backend, imported on first use: a command that draws
+    no plot (every command builds the CLI's parser, which imports this module) does not pay
+    for matplotlib's import (about 0.7 s on the README's CPU)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+def _subplots(rows: int, columns: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    """A figure with a ``rows`` x ``columns`` grid of axes (always 2-D)."""
+    return _pyplot().subplots(rows, columns, figsize=figsize, squeeze=False)
+
+
 def _colors(methods: Sequence[str]) -> dict[str, str]:
-    palette = plt.get_cmap("tab10").colors
-    return {m: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, m in
-            enumerate(methods)}
+    from matplotlib.colors import to_hex
+
+    palette = _pyplot().get_cmap("tab10").colors
+    return {m: to_hex(palette[i % len(palette)]) for i, m in enumerate(methods)}
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -71,12 +88,14 @@ def _save(figure: Figure, path: Path) -> Path:
         figure.tight_layout()
         figure.savefig(buffer, dpi=_DPI, format="png")
     finally:
-        plt.close(figure)
+        _pyplot().close(figure)
     return write_output(path, buffer.getvalue(), overwrite=True)
 
 
 def _scale(axis: Axes, xs: Sequence[float], ys: Sequence[float], base_x: float = 10) -> None:
     """Log axes where the values span more than a decade (plain tick labels), else linear."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
+
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     for values, set_scale, which, base in ((xs, axis.set_xscale, axis.xaxis, base_x),
                                            (ys, axis.set_yscale, axis.yaxis, 10)):
@@ -104,7 +123,7 @@ def throughput_vs_params(data: ReportData, path: Path) -> Plot | None:
     methods = list(dict.fromkeys(method_of(b.workload) for b, _ in points))
     models = list(dict.fromkeys(b.workload.model or "" for b, _ in points))
     colors = _colors(methods)
-    figure, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2), squeeze=False)
+    figure, axes = _subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2))
     for axis, mode in zip(axes[0], modes, strict=True):
         mine = [(b, c) for b, c in points if b.spec.mode == mode]
         for bench, count in mine:
@@ -130,10 +149,12 @@ def throughput_vs_params(data: ReportData, path: Path) -> Plot | None:
 
 def _legend(axis: Axes, methods: Sequence[str], models: Sequence[str],
             colors: dict[str, str]) -> None:
-    handles = [plt.Line2D([], [], color=colors[m], marker="o", linestyle="",
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colors[m], marker="o", linestyle="",
                           label=method_label(m) if m != "none" else "no attention")
                for m in methods]
-    handles += [plt.Line2D([], [], color="black", marker=_MARKERS[i % len(_MARKERS)],
+    handles += [Line2D([], [], color="black", marker=_MARKERS[i % len(_MARKERS)],
                            linestyle="", label=backbone_label(m)) for i, m in enumerate(models)]
     axis.legend(handles=handles, fontsize=7, loc="best")
 
@@ -180,7 +201,7 @@ def attention_overhead(data: ReportData, path: Path) -> Plot | None:
     methods = list(dict.fromkeys(o.method for o in overheads))
     colors = _colors(["none", *methods])
     width = 0.8 / max(1, len(methods))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    figure, axes = _subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
     for axis, panel in zip(axes[0], panels, strict=True):
         for j, method in enumerate(methods):
             xs, ys = [], []
@@ -212,7 +233,7 @@ def block_time_vs_channels(data: ReportData, path: Path) -> Plot | None:
         return None
     blocks = list(dict.fromkeys(b.workload.block or "" for b in benches))
     colors = _colors(blocks)
-    figure, axes = plt.subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2), squeeze=False)
+    figure, axes = _subplots(1, len(modes), figsize=(5.5 * len(modes), 4.2))
     for axis, mode in zip(axes[0], modes, strict=True):
         for block in blocks:
             mine = sorted((b for b in benches if b.spec.mode == mode
@@ -254,8 +275,8 @@ def time_vs_flops(data: ReportData, path: Path) -> Plot | None:
     if not found:
         return None
     colors = dict(zip([label for label, _ in GROUPS], _GROUP_COLORS, strict=True))
-    figure, axes = plt.subplots(1, len(found), figsize=(max(4.5, 1.6 * max(
-        len(p.entries) for p in found)) * len(found), 4.2), squeeze=False)
+    figure, axes = _subplots(1, len(found), figsize=(max(4.5, 1.6 * max(
+        len(p.entries) for p in found)) * len(found), 4.2))
     for axis, panel in zip(axes[0], found, strict=True):
         for i, entry in enumerate(panel.entries):
             bottoms = [0.0, 0.0]
@@ -360,8 +381,7 @@ def throughput_share_forest(data: ReportData, path: Path,
     columns = min(2, len(panels))
     rows_count = (len(panels) + columns - 1) // columns
     height = max(2.0, 0.45 * max(len(rows) for _, _, rows in panels) + 1.2)
-    figure, axes = plt.subplots(rows_count, columns, figsize=(5.2 * columns, height * rows_count),
-                                squeeze=False)
+    figure, axes = _subplots(rows_count, columns, figsize=(5.2 * columns, height * rows_count))
     for k, (backbone, mode, rows) in enumerate(panels):
         axis = axes[k // columns][k % columns]
         _draw_forest(axis, rows)
@@ -406,10 +426,10 @@ def make_plots(data: ReportData, directory: Path, overwrite: bool = False,
         made = [draw(data, directory / name) for name, draw in PLOTS]
         made.append(throughput_share_forest(data, directory / FOREST_NAME, claims))
     except OSError as exc:
-        plt.close("all")
+        _pyplot().close("all")
         raise InvalidOptionError(f"cannot write plots into {directory}: "
                                  f"{exc.strerror or exc}") from None
     except BaseException:
-        plt.close("all")
+        _pyplot().close("all")
         raise
     return tuple(p for p in made if p is not None)

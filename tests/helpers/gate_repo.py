@@ -63,7 +63,8 @@ _PARAM = '''
         self.bias = nn.Parameter(torch.zeros(channels))'''
 
 
-def suite_text(shape: str = "32x64x64", batch: int = 4, threads: int = 1) -> str:
+def suite_text(shape: str = "32x64x64", batch: int = 4, threads: int = 1,
+               block_time: float = 0.25) -> str:
     """The fixture suite: the block counted once and timed in inference."""
     return f'''[suite]
 name = "gate-fixture"
@@ -75,7 +76,7 @@ min_time = 0.05
 repeats = 1
 warmup = 3
 threads = {threads}
-block_time = 0.25
+block_time = {block_time}
 
 [[matrix]]
 kind = "count"

@@ -236,21 +236,24 @@ def _ru_maxrss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
 
 
-def _prime_runtime() -> None:
-    """Run a tiny conv/BN/linear training step, so that torch's lazily loaded code and thread
-    pools (oneDNN kernels, OpenMP threads, the optimizer's imports: tens of MiB of RSS) are
-    in the baseline rather than charged to the workload."""
-    from profiler.measure.steps import MOMENTUM, SGD_LR, WEIGHT_DECAY
-
+def _prime_runtime(train: bool) -> None:
+    """Run a tiny conv/BN/linear step, so that torch's lazily loaded code and thread pools
+    (oneDNN kernels, OpenMP threads, and for ``train`` autograd and the optimizer's imports:
+    tens of MiB of RSS) are in the baseline rather than charged to the workload. Inference
+    skips the optimizer: its first use imports torch._dynamo (about 2 s on the README's CPU),
+    which an inference step never loads."""
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
                               torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
                               torch.nn.Flatten(), torch.nn.Linear(4, 2))
-    optimizer = torch.optim.SGD(net.parameters(), lr=SGD_LR, momentum=MOMENTUM,
-                                weight_decay=WEIGHT_DECAY)
     x = torch.randn(2, 3, 8, 8)
-    torch.nn.functional.cross_entropy(net(x), torch.tensor([0, 1])).backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    if train:
+        from profiler.measure.steps import MOMENTUM, SGD_LR, WEIGHT_DECAY
+
+        optimizer = torch.optim.SGD(net.parameters(), lr=SGD_LR, momentum=MOMENTUM,
+                                    weight_decay=WEIGHT_DECAY)
+        torch.nn.functional.cross_entropy(net(x), torch.tensor([0, 1])).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
     net.eval()
     with torch.inference_mode():
         net(x)
@@ -263,7 +266,7 @@ def _measure_in_child(spec_dict: dict[str, object], batch: int, steps: int) -> d
     spec = BenchSpec.from_dict(spec_dict)
     if spec.threads is not None:
         torch.set_num_threads(spec.threads)
-    _prime_runtime()
+    _prime_runtime(spec.mode == "train")
     gc.collect()
     proc_fs = _status_bytes("VmRSS") is not None
     baseline = _status_bytes("VmRSS") if proc_fs else _ru_maxrss_bytes()
