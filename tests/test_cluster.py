@@ -285,6 +285,25 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_keeps_the_file(
     assert all(c.status == "error" and "cancelled" in (c.error or "") for c in result.cases)
 
 
+def test_a_changed_suite_fails_its_job_before_the_suite_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the file's hash is checked first: loading a suite imports torch, seconds on a node
+    import profiler.suites
+    from profiler.cluster.job import read_host, run_job
+    from profiler.errors import SuiteError
+
+    def refuse(path: str) -> None:
+        raise AssertionError(f"loaded {path}")
+
+    monkeypatch.setattr(profiler.suites, "load_suite", refuse)
+    request = JobRequest(suite=str(FIXTURES / "tiny.toml"), part=str(tmp_path / "part.json"),
+                         units=("count-x",), device="cpu", suite_hash="sha256:other")
+    with pytest.raises(SuiteError, match=r"tiny\.toml changed since the jobs were planned"):
+        run_job(request)
+    host = read_host(request.part)  # where the job ran is known all the same
+    assert host is not None and host.hostname == socket.gethostname() and host.cpu
+
+
 @pytest.mark.parametrize("executor", ["local", "slurm"])
 def test_a_job_that_raises_fails_with_its_error(executor: str, tmp_path: Path,
                                                 slurm: Path) -> None:
