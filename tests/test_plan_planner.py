@@ -3,6 +3,7 @@ slow keeps every case, a budget too small names the one that fits, the reserve."
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -14,6 +15,8 @@ from profiler.plan.costs import (
     GroupCost,
     MachineProbe,
     case_cost,
+    group_cost,
+    rounds_between_builds,
     step_seconds,
 )
 from profiler.plan.planner import (
@@ -148,6 +151,29 @@ def test_a_training_step_costs_three_forwards() -> None:
     infer = BenchSpec(Workload.for_model("resnet50"), mode="infer", batch=2)
     assert step_seconds(probe, infer) == pytest.approx(0.16)
     assert step_seconds(probe, replace(infer, mode="train")) == pytest.approx(0.16 * TRAIN_FACTOR)
+
+
+def test_a_costly_rebuild_comes_after_as_many_rounds_as_it_costs() -> None:
+    assert rounds_between_builds(9.0, 2.0) == 5  # 9 s of rebuild over 2 s rounds
+    assert rounds_between_builds(8.0, 2.0) == 4
+    assert rounds_between_builds(1.0, 2.0) == 2  # cheap: the default, builds average layouts
+    assert rounds_between_builds(1.0, 0.0) == 2
+    # ResNet-50 training, 5 members at batch 2, warm-up 3 steps, on the nominal machine:
+    # a step 3 x 2 x 8.2e9 x NOMINAL = 0.32 s, a round two steps each (block 0.5 s: 3.2 s),
+    # a rebuild 5 builds of 0.5 s and 3 steps each (7.3 s): a build every 3 rounds
+    probe = MachineProbe("cpu", NOMINAL_SECONDS_PER_FLOP, 3.0, {"resnet50": 8.2e9})
+    spec = BenchSpec(Workload.for_model("resnet50"), mode="train", batch=2, warmup=3)
+    cost = group_cost(probe, "g", [spec] * 5, block_time=0.5, min_rounds=8, max_rounds=20)
+    step = step_seconds(probe, spec)
+    per_block = math.ceil(0.5 / step)
+    rounds, rebuild = per_block * 5 * step, 5 * 0.5 + 5 * 3 * step
+    assert cost.rounds_per_build == max(2, math.ceil(rebuild / rounds)) == 3
+    assert cost.round_s == pytest.approx(rounds + rebuild / cost.rounds_per_build)
+    works = [UnitWork("g", "g", cost, cases=5)]
+    (planned,) = plan_units(works, 600.0).units
+    assert planned.budget is not None
+    assert planned.budget.rounds_per_build == cost.rounds_per_build
+    assert planned.to_dict()["rounds_per_build"] == cost.rounds_per_build
 
 
 @pytest.mark.parametrize("minutes", [15.0, 14.0])

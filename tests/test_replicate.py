@@ -416,6 +416,23 @@ def test_a_process_builds_its_members_afresh_every_two_rounds() -> None:
     assert [c["guarded_batches"] for c in fake.calls] == [(1, None)] + [None] * 3
 
 
+def test_the_budgets_rounds_per_build_hold_from_the_first_build() -> None:
+    # a rebuild the planner priced at 4 rounds: a process of 4 rounds builds once, one of 9
+    # rebuilds after 4 and 8 (no rebuild seen yet to adapt from: the budget decides)
+    from profiler.measure.timing.replicate import measure_builds
+
+    clock = [0.0]
+    for rounds, expected in ((4, [4]), (9, [4, 4, 1])):
+        fake = FakeMeasure(clock)
+        settings = PairingSettings(min_rounds=rounds, max_rounds=rounds, group_time=1000.0)
+        builds = measure_builds(replace(_job(settings), rounds_per_build=4), fake,
+                                now=lambda: clock[0])
+        assert [b.group.rounds for b in builds] == expected
+    fake = FakeProcesses()
+    measure_replicated(SPECS, replace(BUDGET, rounds_per_build=4), seed=1, run_process=fake)
+    assert {job.rounds_per_build for job in fake.jobs} == {4}
+
+
 def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
     from profiler.measure.timing.replicate import measure_builds
 

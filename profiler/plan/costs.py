@@ -13,12 +13,14 @@ starting a worker process (python + import torch). From them this module estimat
   member and its warm-up (``warmup`` steps, then at most the settle cap, ``max(1, 2 x
   min_time)`` seconds, as :mod:`profiler.measure.timing` does); a round: every member runs
   the same number of steps, enough of the slowest member's to fill ``block_time``, plus its
-  share of rebuilding the members (each process builds them afresh every
-  :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` rounds, or more where a rebuild,
-  building every member and its ``warmup`` steps (no settle phase in a warm process),
-  costs more than those rounds:
-  :func:`profiler.measure.timing.replicate.rounds_per_build`); peak memory in the
-  worker: :data:`MEMORY_STEPS` steps per member, once per group;
+  share of rebuilding the members: a rebuild, building every member and its ``warmup``
+  steps (no settle phase in a warm process), comes every
+  :attr:`GroupCost.rounds_per_build` rounds, at least
+  :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` and enough that the rebuild costs
+  no more than the rounds between two builds (the rule of
+  :func:`profiler.measure.timing.replicate.rounds_per_build`, which the group's budget then
+  applies from the first build on); peak memory in the worker: :data:`MEMORY_STEPS` steps
+  per member, once per group;
 - a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
   any group) as ``attnprof bench`` times it, peak memory in a child process;
 - a step never costs less than :data:`MIN_STEP_S` (scaled): a tiny block's step is operator
@@ -57,6 +59,7 @@ __all__ = [
     "MachineProbe",
     "case_cost",
     "group_cost",
+    "rounds_between_builds",
     "size_factor",
     "step_seconds",
 ]
@@ -152,8 +155,10 @@ class CaseCost:
 class GroupCost:
     """A comparison group's costs (seconds): ``process_s`` is what every worker process
     spends before its rounds (start, build and warm up every member); ``round_s`` one round
-    of every member; ``memory_s`` peak memory, once per group; ``mode`` its members' mode
-    (the run corrects training and inference groups' estimates apart)."""
+    of every member, its share of a rebuild included; ``memory_s`` peak memory, once per
+    group; ``mode`` its members' mode (the run corrects training and inference groups'
+    estimates apart); ``rounds_per_build`` the rounds between two builds in a process
+    (module doc)."""
 
     label: str
     members: int
@@ -163,6 +168,7 @@ class GroupCost:
     min_rounds: int
     max_rounds: int
     mode: str = ""
+    rounds_per_build: int = DEFAULT_ROUNDS_PER_BUILD
 
     def seconds(self, processes: int, rounds_per_process: int, memory: bool = True) -> float:
         """The group's estimated wall time with ``processes`` workers of ``rounds`` each."""
@@ -191,12 +197,25 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
                zip(specs, steps, strict=True))
     rounds = per_block * sum(steps)
     rebuild = build + sum(s.warmup * t for s, t in zip(specs, steps, strict=True))
+    every = rounds_between_builds(rebuild, rounds)
     return GroupCost(label=label, members=len(specs),
                      process_s=scale * probe.worker_start_s + build + warm,
-                     round_s=rounds + min(rebuild / DEFAULT_ROUNDS_PER_BUILD, rounds),
-                     memory_s=MEMORY_STEPS * sum(steps),
+                     round_s=rounds + rebuild / every, memory_s=MEMORY_STEPS * sum(steps),
                      min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds),
-                     mode=specs[0].mode if specs else "")
+                     mode=specs[0].mode if specs else "", rounds_per_build=every)
+
+
+def rounds_between_builds(rebuild_s: float, round_s: float) -> int:
+    """Rounds between two builds in a process: at least
+    :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD`, and enough that a rebuild
+    (``rebuild_s``) costs no more than the rounds (``round_s`` each) between two builds.
+    Kalibera & Jones's optimum, rounds per build = sqrt(rebuild cost / round cost x within
+    variance / between-build variance), is that when the variance ratio equals the cost
+    ratio; on the README's CPU a round's log ratio spreads 4-9% and builds add 0-5%, so a
+    rebuild that costs 4 rounds is worth about 2-6 of them."""
+    if round_s <= 0:
+        return DEFAULT_ROUNDS_PER_BUILD
+    return max(DEFAULT_ROUNDS_PER_BUILD, math.ceil(rebuild_s / round_s - 1e-9))
 
 
 def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,

@@ -153,6 +153,7 @@ class UnitPlan:
                 "max_rounds_per_process": None if budget is None
                 else budget.max_rounds_per_process,
                 "measure_memory": None if budget is None else budget.measure_memory,
+                "rounds_per_build": None if budget is None else budget.rounds_per_build,
                 "skipped": self.skipped,
                 "needs_s": None if self.needs_s is None else round(self.needs_s, 1),
                 "actual_s": None if self.actual_s is None else round(self.actual_s, 3)}
@@ -268,7 +269,7 @@ def _group_plan(work: UnitWork, cost: GroupCost, processes: int, extra: float,
     rounds = min(cost.max_rounds, low + math.floor(extra + 1e-9))
     budget = GroupBudget(processes=processes, seconds_per_process=rounds * cost.round_s,
                          min_rounds_per_process=low, max_rounds_per_process=cost.max_rounds,
-                         measure_memory=True)
+                         measure_memory=True, rounds_per_build=cost.rounds_per_build)
     return UnitPlan(work.key, work.label, "group", work.cases,
                     cost.seconds(processes, rounds), budget, rounds, scale_key=work.scale_key)
 

@@ -271,6 +271,7 @@ PLAN_UNIT_FIELDS = (
     _opt("seconds_per_process", "number", minimum=0),
     _opt("min_rounds_per_process", "int", minimum=1),
     _opt("max_rounds_per_process", "int", minimum=1), _opt("measure_memory", "bool"),
+    _opt("rounds_per_build", "int", minimum=1),
     Field("skipped", "bool"), _opt("needs_s", "number", minimum=0),
     _opt("actual_s", "number", minimum=0),
 )

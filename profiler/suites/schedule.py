@@ -84,9 +84,11 @@ def _plan_cell(unit: UnitPlan) -> str:
     if unit.budget is None:
         return f"~{minutes(unit.estimated_s)}"
     b = unit.budget
+    builds = max(1, math.ceil(unit.rounds_per_process / b.rounds_per_build))
     return (f"{b.processes} process{'es' if b.processes > 1 else ''} x {unit.rounds_per_process} "
-            f"rounds (>= {b.min_rounds_per_process}, <= {b.seconds_per_process:.0f} s of rounds "
-            f"each), ~{minutes(unit.estimated_s)}")
+            f"rounds in {builds} build{'s' if builds > 1 else ''} (>= "
+            f"{b.min_rounds_per_process}, <= {b.seconds_per_process:.0f} s of rounds each), "
+            f"~{minutes(unit.estimated_s)}")
 
 
 def plan_lines(schedule: RunSchedule) -> list[str]:
