@@ -428,6 +428,13 @@ def test_the_budgets_rounds_per_build_hold_from_the_first_build() -> None:
         builds = measure_builds(replace(_job(settings), rounds_per_build=4), fake,
                                 now=lambda: clock[0])
         assert [b.group.rounds for b in builds] == expected
+    # past the minimum, a build of 4 rounds (8 s, and a rebuild taken to cost as much) does
+    # not start in the 4 s left of 12: it would overrun by all its rounds
+    fake = FakeMeasure(clock)
+    settings = PairingSettings(min_rounds=4, max_rounds=20, group_time=12.0)
+    builds = measure_builds(replace(_job(settings), rounds_per_build=4), fake,
+                            now=lambda: clock[0])
+    assert [b.group.rounds for b in builds] == [4]
     fake = FakeProcesses()
     measure_replicated(SPECS, replace(BUDGET, rounds_per_build=4), seed=1, run_process=fake)
     assert {job.rounds_per_build for job in fake.jobs} == {4}
@@ -445,10 +452,16 @@ def test_builds_stop_once_the_rounds_time_is_spent_after_the_minimum() -> None:
     assert fake.calls[1]["settings"].group_time == pytest.approx(2.0)
     clock[0] = 0.0
     fake = FakeMeasure(clock, round_s=1.0)
-    builds = measure_builds(_job(settings, time_left=7.0), fake, now=lambda: clock[0])
-    # 3 s per build of 2 rounds (1 s warm-up): the 7 s left end it after the third build
+    builds = measure_builds(_job(settings, time_left=9.0), fake, now=lambda: clock[0])
+    # 3 s per build of 2 rounds (1 s warm-up): the 9 s left end it after the third build
     assert [b.group.rounds for b in builds] == [2, 2, 2]
-    assert fake.calls[2]["time_left"] == pytest.approx(1.0)
+    assert fake.calls[2]["time_left"] == pytest.approx(3.0)
+    clock[0] = 0.0
+    fake = FakeMeasure(clock, round_s=1.0)
+    builds = measure_builds(_job(settings, time_left=7.0), fake, now=lambda: clock[0])
+    # with 7 s, the 1 s left after the minimum (two builds) does not hold a third build of
+    # 3 s: the process ends rather than overrun its time by 2 s
+    assert [b.group.rounds for b in builds] == [2, 2]
 
 
 def test_a_costly_rebuild_is_followed_by_more_rounds() -> None:

@@ -170,6 +170,17 @@ def rounds_per_build(builds: Sequence[GroupMeasurement], least: int) -> int:
     return max(least, math.ceil(rebuild.warmup_s / round_s))
 
 
+def _next_build_s(builds: Sequence[GroupMeasurement], count: int) -> float:
+    """What one more build of ``count`` rounds is expected to cost: the last rebuild's
+    warm-up (before one was seen, as much as the rounds it brings: the rule that chose the
+    rounds per build) and ``count`` rounds at the process's mean round time."""
+    done = [b.group for b in builds if b.group.rounds]
+    rounds = sum(g.rounds for g in done)
+    round_s = sum(g.rounds_s for g in done) / rounds if rounds else 0.0
+    rebuild = builds[-1].group.warmup_s if len(builds) > 1 else count * round_s
+    return rebuild + count * round_s
+
+
 def _rebuilt_batches(builds: Sequence[GroupMeasurement]) -> tuple[int | None, ...] | None:
     """What a rebuild runs each member at: the batch the first build ran it at (the memory
     guard's answer then); None for the first build, and for a member that failed there (it
@@ -197,9 +208,11 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
     """The job's builds, in this process (see the module doc): each builds every member
     afresh and runs :func:`rounds_per_build` rounds (``job.rounds_per_build`` at least; fewer
     at the end), until the process has run ``settings.max_rounds`` rounds, or at least
-    ``settings.min_rounds`` and its ``settings.group_time`` seconds or ``job.time_left`` are
-    spent; ``group_time`` counts the rounds and the rebuilds (the warm-ups after the first,
-    which the planner counts per round). Only the first build measures memory and consults
+    ``settings.min_rounds`` and one more build (a rebuild and its rounds,
+    :func:`_next_build_s`) would not fit in what is left of its ``settings.group_time``
+    seconds or ``job.time_left``: a build of many rounds started near the end would overrun
+    by all of them. ``group_time`` counts the rounds and the rebuilds (the warm-ups after the
+    first, which the planner counts per round). Only the first build measures memory and consults
     the memory guard; a rebuild runs its members at the first build's batches with the
     warm-up's mandatory steps only (:class:`~profiler.measure.timing.members.InProcessMember`).
     ``measure`` times one build (default :func:`profiler.measure.timing.group.measure_group`).
@@ -211,12 +224,15 @@ def measure_builds(job: ProcessJob, measure: MeasureGroup | None = None,
     rounds, spent_s = 0, 0.0
     while rounds < settings.max_rounds:
         elapsed = now() - started
-        spent = spent_s >= settings.group_time or (
-            job.time_left is not None and elapsed >= job.time_left)
-        if builds and ((rounds >= settings.min_rounds and spent)
-                       or _build_over(builds, job.baseline)):
-            break
         count = min(rounds_per_build(builds, job.rounds_per_build), settings.max_rounds - rounds)
+        if builds and _build_over(builds, job.baseline):
+            break
+        if builds and rounds >= settings.min_rounds:
+            left = settings.group_time - spent_s
+            if job.time_left is not None:
+                left = min(left, job.time_left - elapsed)
+            if _next_build_s(builds, count) > left:
+                break
         part = replace(settings, min_rounds=count, max_rounds=count,
                        group_time=max(0.0, settings.group_time - spent_s))
         builds.append(measure(
