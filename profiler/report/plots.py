@@ -152,10 +152,10 @@ def _legend(axis: Axes, methods: Sequence[str], models: Sequence[str],
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=colors[m], marker="o", linestyle="",
-                          label=method_label(m) if m != "none" else "no attention")
+                      label=method_label(m) if m != "none" else "no attention")
                for m in methods]
     handles += [Line2D([], [], color="black", marker=_MARKERS[i % len(_MARKERS)],
-                           linestyle="", label=backbone_label(m)) for i, m in enumerate(models)]
+                       linestyle="", label=backbone_label(m)) for i, m in enumerate(models)]
     axis.legend(handles=handles, fontsize=7, loc="best")
 
 
