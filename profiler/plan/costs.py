@@ -205,17 +205,18 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
                      mode=specs[0].mode if specs else "", rounds_per_build=every)
 
 
-def rounds_between_builds(rebuild_s: float, round_s: float) -> int:
-    """Rounds between two builds in a process: at least
-    :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD`, and enough that a rebuild
+def rounds_between_builds(rebuild_s: float, round_s: float,
+                          least: int = DEFAULT_ROUNDS_PER_BUILD) -> int:
+    """Rounds between two builds in a process: at least ``least`` (default
+    :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD`), and enough that a rebuild
     (``rebuild_s``) costs no more than the rounds (``round_s`` each) between two builds.
     Kalibera & Jones's optimum, rounds per build = sqrt(rebuild cost / round cost x within
     variance / between-build variance), is that when the variance ratio equals the cost
     ratio; on the README's CPU a round's log ratio spreads 4-9% and builds add 0-5%, so a
     rebuild that costs 4 rounds is worth about 2-6 of them."""
     if round_s <= 0:
-        return DEFAULT_ROUNDS_PER_BUILD
-    return max(DEFAULT_ROUNDS_PER_BUILD, math.ceil(rebuild_s / round_s - 1e-9))
+        return least
+    return max(least, math.ceil(rebuild_s / round_s - 1e-9))
 
 
 def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,

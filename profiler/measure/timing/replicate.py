@@ -60,6 +60,7 @@ from profiler.measure.timing.group import (
     default_baseline,
 )
 from profiler.plan.budget import DEFAULT_PROCESSES, DEFAULT_ROUNDS_PER_BUILD, GroupBudget
+from profiler.plan.costs import rounds_between_builds
 from profiler.results.bench import BenchResult
 from profiler.results.envelope import CaseRecord, utc_now
 from profiler.results.group import (
@@ -159,24 +160,26 @@ def _build_over(builds: Sequence[GroupMeasurement], baseline: int) -> bool:
 def rounds_per_build(builds: Sequence[GroupMeasurement], least: int) -> int:
     """Rounds for the next build: at least ``least``, and enough that rebuilding (the second
     build's warm-up, which includes building: the first one's also warms the process) costs
-    no more than the rounds between two builds; ``least`` until a rebuild was seen."""
+    no more than the rounds between two builds (the plan's rule,
+    :func:`profiler.plan.costs.rounds_between_builds`, on what this process measured);
+    ``least`` until a rebuild was seen."""
     if len(builds) < 2:
         return least
-    rebuild, done = builds[1].group, [b.group for b in builds if b.group.rounds]
+    return rounds_between_builds(builds[1].group.warmup_s, _round_s(builds), least)
+
+
+def _round_s(builds: Sequence[GroupMeasurement]) -> float:
+    """The process's mean round time so far (0 before any round)."""
+    done = [b.group for b in builds if b.group.rounds]
     rounds = sum(g.rounds for g in done)
-    round_s = sum(g.rounds_s for g in done) / rounds if rounds else 0.0
-    if round_s <= 0:
-        return least
-    return max(least, math.ceil(rebuild.warmup_s / round_s))
+    return sum(g.rounds_s for g in done) / rounds if rounds else 0.0
 
 
 def _next_build_s(builds: Sequence[GroupMeasurement], count: int) -> float:
     """What one more build of ``count`` rounds is expected to cost: the last rebuild's
     warm-up (before one was seen, as much as the rounds it brings: the rule that chose the
     rounds per build) and ``count`` rounds at the process's mean round time."""
-    done = [b.group for b in builds if b.group.rounds]
-    rounds = sum(g.rounds for g in done)
-    round_s = sum(g.rounds_s for g in done) / rounds if rounds else 0.0
+    round_s = _round_s(builds)
     rebuild = builds[-1].group.warmup_s if len(builds) > 1 else count * round_s
     return rebuild + count * round_s
 
