@@ -5,6 +5,7 @@ private names, and counting through ``count`` with typed per-counter records."""
 from __future__ import annotations
 
 import importlib
+import random
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from torch import nn
 from profiler.errors import InvalidOptionError, UnknownNameError
 from profiler.measure.count import counters
 from profiler.measure.count.counters import thop_0_0_23, thop_0_0_31, thop_2020, torch_flops
-from profiler.measure.count.counters._thop import ThopRelease, thop_count
+from profiler.measure.count.counters._thop import ThopRelease, _add, _float, _sum, thop_count
 from profiler.measure.count.counting import count
 from profiler.spec import CountSpec, Workload
 
@@ -81,6 +82,23 @@ def test_thop_float32_sum_is_reproduced_not_the_exact_one() -> None:
     release64 = ThopRelease("test", (), {nn.Identity: lambda m, x, y: 2**24 + 1}, "sum",
                             dtype=torch.float64)
     assert thop_count(release64, "x", net, X).flops == 2**25 + 2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_thop_buffers_round_as_its_tensors_did(dtype: torch.dtype) -> None:
+    """The buffers are Python floats rounded to the release's type (``_float``, ``_add``): at
+    every step of a long sum of mixed magnitudes they equal thop's own one-element tensors
+    (``torch.Tensor([v])``, ``add_``), and so does the total."""
+    rng = random.Random(0)
+    values = [rng.randrange(1, 2 ** rng.randrange(2, 45)) for _ in range(3000)]
+    total, buffer = 0.0, torch.zeros(1, dtype=dtype)
+    for value in values:
+        total = _add(total, _float(value, dtype), dtype)
+        buffer.add_(torch.tensor([value], dtype=dtype))
+        assert total == buffer.item()
+    found = _sum([_float(v, dtype) for v in values], dtype)
+    assert found == int(buffer.item())
+    assert (found != sum(values)) is (dtype == torch.float32)  # float32's rounding shows
 
 
 def test_thop_hooks_are_removed_and_mode_restored() -> None:

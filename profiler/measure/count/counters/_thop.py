@@ -11,10 +11,12 @@ A :class:`ThopRelease` is one release's behaviour, as data: its table (module ty
 formula), whether a hook *assigns* ``total_ops`` (a module called several times counts its
 last call, as in the July 2019 builds) or *adds* to it, and the float type of the buffers and
 the sum (float32 until the 2020-04 builds, float64 after). The formulas below are the
-releases' own code paths, written with the same arithmetic (Python ints, or float32/float64
-tensors where thop used them) so that :func:`thop_count` returns exactly the number the real
-release returns (checked against the real builds by ``tools/crosscheck_counters.py`` and
-``tests/test_counters_crosscheck.py``).
+releases' own code paths, written with the same arithmetic (Python ints, float32/float64
+tensors where thop used them, its one-element buffers as Python floats rounded the same way:
+:func:`_float`) so that :func:`thop_count` returns exactly the number the real release returns
+(checked against the real builds by ``tools/crosscheck_counters.py`` and
+``tests/test_counters_crosscheck.py``). On the ``meta`` device batch norm's output is only made
+with its input's shape (:class:`_BatchNormAsShape`).
 
 The part inside attention modules, which thop does not report, is the exact integer sum of
 the formulas over the calls of leaves under the attention paths.
@@ -22,12 +24,16 @@ the formulas over the calls of leaves under the attention paths.
 
 from __future__ import annotations
 
+import contextlib
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from profiler.results.count import CounterTotal
 
@@ -55,9 +61,26 @@ __all__ = [
 Formula = Callable[[nn.Module, torch.Tensor, torch.Tensor], int]
 
 
-def _float(value: int | float, dtype: torch.dtype) -> torch.Tensor:
-    """``torch.Tensor([v])`` (float32) or ``torch.DoubleTensor([v])``, as thop built them."""
-    return torch.Tensor([value]) if dtype == torch.float32 else torch.DoubleTensor([value])
+_FLOAT32 = struct.Struct("f")
+
+
+def _float(value: float, dtype: torch.dtype) -> float:
+    """``value`` as thop stored it, ``torch.Tensor([v])`` (float32) or ``torch.DoubleTensor([v])``
+    (float64), held in a Python float: rounded to float32 through ``struct``, or as it is.
+
+    Sums rounded back the same way (:func:`_add`) are exactly the buffers' float32 sums: a
+    double holds two float32 values' sum rounded once, and rounding that to float32 again gives
+    the correctly rounded float32 sum (double rounding is harmless for +, -, *, / when the wider
+    format has at least 2p + 2 bits, 53 >= 2 * 24 + 2; Figueroa, SIGNUM 1995). Python floats
+    instead of one-element tensors: a count does ~10^4 of these per release."""
+    if dtype == torch.float32:
+        return float(_FLOAT32.unpack(_FLOAT32.pack(float(value)))[0])
+    return float(value)
+
+
+def _add(total: float, value: float, dtype: torch.dtype) -> float:
+    """``total += value`` on thop's one-element buffers of ``dtype``."""
+    return _float(total + value, dtype)
 
 
 def zero(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -202,12 +225,27 @@ def thop_count(release: ThopRelease, name: str, model: nn.Module, inputs: torch.
     return thop_counts(((name, release),), model, inputs, attention_paths)[0]
 
 
+class _BatchNormAsShape(TorchFunctionMode):
+    """On the ``meta`` device a tensor is only a shape, and thop's hooks read only shapes: batch
+    norm's output is a tensor like its input. Its meta kernel is a Python decomposition that
+    takes two thirds of a ResNet's counting forward; every other function runs as it is."""
+
+    def __torch_function__(self, func: Callable[..., object], types: object,
+                           args: tuple[object, ...] = (),
+                           kwargs: Mapping[str, object] | None = None) -> object:
+        if func is F.batch_norm:
+            inputs = args[0] if args else (kwargs or {})["input"]
+            assert isinstance(inputs, torch.Tensor)
+            return torch.empty_like(inputs)
+        return func(*args, **(kwargs or {}))
+
+
 class _Tally:
     """One release's buffers (one per leaf) and its exact sum inside attention modules."""
 
     def __init__(self, release: ThopRelease, leaves: list[tuple[str, nn.Module]]) -> None:
         self.release = release
-        self.buffers = {id(m): torch.zeros(1, dtype=release.dtype) for _, m in leaves}
+        self.buffers = dict.fromkeys((id(m) for _, m in leaves), 0.0)
         self.inside = 0
 
     def add(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor, inside: bool) -> None:
@@ -219,7 +257,7 @@ class _Tally:
         if self.release.accumulate == "last":
             self.buffers[id(module)] = value
         else:
-            self.buffers[id(module)] += value
+            self.buffers[id(module)] = _add(self.buffers[id(module)], value, self.release.dtype)
         self.inside += ops if inside else 0
 
 
@@ -242,25 +280,27 @@ def thop_counts(releases: Sequence[tuple[str, ThopRelease]], model: nn.Module,
     handles = [module.register_forward_hook(hook_for(path)) for path, module in leaves
                if type(module) in hooked]
     training = model.training
+    shapes_only = _BatchNormAsShape() if inputs.device.type == "meta" else contextlib.nullcontext()
     try:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), shapes_only:
             model(inputs)
     finally:
         model.train(training)
         for handle in handles:
             handle.remove()
-    return [CounterTotal(name, _sum([t.buffers[id(m)] for _, m in leaves]), t.inside,
-                         params=_params(t.release, leaves))
+    return [CounterTotal(name, _sum([t.buffers[id(m)] for _, m in leaves], t.release.dtype),
+                         t.inside, params=_params(t.release, leaves))
             for (name, _), t in zip(releases, tallies, strict=True)]
 
 
-def _sum(values: list[torch.Tensor]) -> int:
-    """``total = 0; total += m.total_ops`` over the leaves, in their order, then ``.item()``."""
-    total: int | torch.Tensor = 0
+def _sum(values: list[float], dtype: torch.dtype) -> int:
+    """``total = 0; total += m.total_ops`` over the leaves, in their order, then ``.item()``
+    (``0 + buffer`` is the first buffer itself)."""
+    total = 0.0
     for value in values:
-        total = total + value if isinstance(total, int) else total.add_(value)
-    return int(total.item()) if isinstance(total, torch.Tensor) else 0
+        total = _add(total, value, dtype)
+    return int(total)
 
 
 def _params(release: ThopRelease, leaves: list[tuple[str, nn.Module]]) -> int:
@@ -268,9 +308,9 @@ def _params(release: ThopRelease, leaves: list[tuple[str, nn.Module]]) -> int:
     for _, module in leaves:
         if release.params_of == "hooked" and type(module) not in release.table:
             continue
-        buffer = torch.zeros(1, dtype=release.dtype)
+        buffer = 0.0
         for p in module.parameters():
-            buffer += _float(p.numel(), release.dtype)
+            buffer = _add(buffer, _float(p.numel(), release.dtype), release.dtype)
         sums.append(buffer)
-    return _sum(sums)
+    return _sum(sums, release.dtype)
 
