@@ -132,9 +132,11 @@ def test_a_suite_that_does_not_load_on_the_base_exits_2(repo: GateRepo) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timing  # no regression found on the same commit
 def test_same_commit_passes_and_writes_both_sides(repo: GateRepo, short_rounds: Path,
                                                  tmp_path: Path) -> None:
+    # not marked `timing`: a busy machine makes the same commit inconclusive, not a regression
+    # (with one and two busy-loop processes on this 2-core VM: 4 unchanged and 1 inconclusive,
+    # then 6 inconclusive, in 22-39 rounds), so this runs beside other tests
     out = tmp_path / "gate.json"
     done = _gate(repo, "base", "--base", repo.commits["base"], "--max-minutes", "0.1",
                  "-o", str(out), "--format", "markdown", suite=short_rounds)
