@@ -6,18 +6,21 @@ from __future__ import annotations
 import pytest
 import torch
 
+from profiler.measure.breakdown import overhead
 from profiler.measure.breakdown.attribution import OpEvent, Placement
 from profiler.measure.breakdown.compensation import compensate, overhead_per_event
 from profiler.measure.breakdown.overhead import (
     OVERHEAD_ROUNDS,
     OVERHEAD_STEPS,
     OVERHEAD_WARMUP,
+    Calibration,
     calibrate,
     calibrate_probe,
+    probe_calibration,
     probe_spec,
 )
 from profiler.measure.timing.clock import FakeClock
-from profiler.spec import BenchSpec, Workload
+from profiler.spec import BenchSpec, Mode, Workload
 
 
 def _event(index: int, parent: int | None, self_us: float) -> OpEvent:
@@ -112,3 +115,29 @@ def test_the_probe_calibrates_in_both_modes(mode: str) -> None:
     # training records backward nodes and the optimizer's ops too
     assert result.probe_events_per_step > (60 if mode == "train" else 20)
     assert result.us_per_event == pytest.approx(1000.0 / result.probe_events_per_step)
+
+
+def test_a_process_calibrates_each_kind_of_step_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[str, int | None]] = []
+
+    def fake(spec: BenchSpec, device: torch.device, clock: object) -> Calibration:
+        made.append((spec.mode, spec.threads))
+        return Calibration(us_per_event=float(len(made)), rounds_us=(1.0,),
+                           probe_events_per_step=10.0)
+
+    monkeypatch.setattr(overhead, "calibrate_probe", fake)
+    monkeypatch.setattr(overhead, "_CALIBRATIONS", {})
+    cpu, clock = torch.device("cpu"), FakeClock([1e-3])  # never read: calibrate_probe is faked
+
+    def spec(model: str, mode: Mode, threads: int = 1) -> BenchSpec:
+        return BenchSpec(workload=Workload.for_model(model), mode=mode, threads=threads,
+                         batch=4 if model == "resnet18" else 8, warmup=3)
+
+    first, reused = probe_calibration(spec("resnet18", "train"), cpu, clock)
+    assert (first.us_per_event, reused) == (1.0, False)
+    # another model, batch or warm-up of the same kind of step: the same calibration
+    assert probe_calibration(spec("resnet50", "train"), cpu, clock) == (first, True)
+    # another mode, or thread count: calibrated afresh
+    assert probe_calibration(spec("resnet18", "infer"), cpu, clock)[0].us_per_event == 2.0
+    assert probe_calibration(spec("resnet18", "train", 2), cpu, clock)[1] is False
+    assert made == [("train", 1), ("infer", 1), ("train", 2)]

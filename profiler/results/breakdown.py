@@ -143,7 +143,9 @@ class BreakdownResult:
     Compensation (module doc): ``profiler_overhead_us_per_op`` is the calibrated cost of one
     recorded event (None where nothing was calibrated: on a GPU, or in older files),
     ``overhead_rounds_us`` the calibration rounds' estimates, ``probe_events_per_step`` the
-    events of one probe step, ``events_per_step`` those of one profiled step of the model.
+    events of one probe step, ``events_per_step`` those of one profiled step of the model;
+    ``overhead_calibration_reused``: the calibration is the one an earlier breakdown of the
+    same kind of step made in the same process (calibrated once per process and kind).
     """
 
     step_ms: float
@@ -174,6 +176,7 @@ class BreakdownResult:
     overhead_rounds_us: list[float] = field(default_factory=list)
     probe_events_per_step: float = 0.0
     events_per_step: float = 0.0
+    overhead_calibration_reused: bool = False
     raw_leftover_ms: float = 0.0
     raw_leftover_share: float = 0.0
 

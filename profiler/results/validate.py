@@ -400,6 +400,7 @@ BREAKDOWN_RESULT_FIELDS = (
                                    "probe_events_per_step", "events_per_step")),
     _opt("profiler_overhead_us_per_op", "number"),
     Field("overhead_rounds_us", "list", items="number", minimum=None),  # noise: may be < 0
+    Field("overhead_calibration_reused", "bool"),
     *(Field(n, "number", minimum=None) for n in ("raw_leftover_ms", "raw_leftover_share")),
 )
 SPEC_TABLES: dict[str, tuple[Field, ...]] = {"count": COUNT_SPEC_FIELDS,

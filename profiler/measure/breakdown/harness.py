@@ -28,10 +28,10 @@
    traffic per part, and measure the device's copy bandwidth for the attention ops' achieved
    bandwidth.
 8. On the CPU, calibrate the profiler's cost per recorded event on a probe network with the
-   same threads, step kind and profiler configuration (:mod:`profiler.measure.breakdown.overhead`),
-   and
-   take it out of the parts (:mod:`profiler.measure.breakdown.compensation`): each event's recording
-   cost from its parent event's self time, clamped at 0. The parts then add up to the
+   same threads, step kind and profiler configuration (:mod:`profiler.measure.breakdown.overhead`;
+   once per process for each kind of step: later breakdowns reuse it), and take it out of
+   the parts (:mod:`profiler.measure.breakdown.compensation`): each event's recording cost
+   from its parent event's self time, clamped at 0. The parts then add up to the
    compensated step, compared with ``step_ms`` (``leftover_ms``, ``agrees``). On a GPU the
    parts are kernel times, which host-side recording does not lengthen: nothing is taken out.
 
@@ -56,7 +56,7 @@ from profiler.measure.breakdown.attribution import (
     summarize,
 )
 from profiler.measure.breakdown.compensation import Compensation, compensate
-from profiler.measure.breakdown.overhead import Calibration, calibrate_probe
+from profiler.measure.breakdown.overhead import Calibration, probe_calibration
 from profiler.measure.breakdown.part_flops import PartFlops, part_flops
 from profiler.measure.breakdown.parts import module_roles
 from profiler.measure.breakdown.profiling import (
@@ -125,7 +125,8 @@ def assemble(attribution: Attribution, flops: PartFlops, flops_all: PartFlops,
              traffic: PartTraffic, samples: Sequence[float], *, batch: int,
              copy_gbps: float | None, clock: str, time_source: str, warmup_steps: int,
              compensation: Compensation | None = None,
-             calibration: Calibration | None = None) -> BreakdownResult:
+             calibration: Calibration | None = None,
+             calibration_reused: bool = False) -> BreakdownResult:
     """The result record from what was measured (times in µs per step, samples in seconds).
 
     ``compensation`` (None: nothing taken out) is the profiler's cost per part and module;
@@ -185,6 +186,7 @@ def assemble(attribution: Attribution, flops: PartFlops, flops_all: PartFlops,
         profiler_overhead_us_per_op=None if calibration is None else calibration.us_per_event,
         overhead_rounds_us=[] if calibration is None else list(calibration.rounds_us),
         probe_events_per_step=0.0 if calibration is None else calibration.probe_events_per_step,
+        overhead_calibration_reused=calibration_reused,
         events_per_step=0.0 if compensation is None else compensation.events_per_step,
         raw_leftover_ms=raw_leftover, raw_leftover_share=_share(raw_leftover, step_ms))
 
@@ -227,7 +229,8 @@ def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy,
         traffic = part_traffic(calls, roles, attribution.loose_bytes, trainable, train)
         batch = prepared.batch
         del prepared
-        calibration = calibrate_probe(spec.bench_spec(), device, clock) if on_cpu else None
+        calibration, reused = (probe_calibration(spec.bench_spec(), device, clock) if on_cpu
+                               else (None, False))
         copy = copy_bandwidth(device)
     compensation = (None if calibration is None
                     else compensate(placements, steps, calibration.us_per_event))
@@ -235,7 +238,7 @@ def _measure(spec: BreakdownSpec, device: torch.device, policy: TimingPolicy,
                     copy_gbps=copy, clock=clock.name,
                     time_source="cpu_self_time" if on_cpu else "device_self_time",
                     warmup_steps=len(first) + len(warm), compensation=compensation,
-                    calibration=calibration)
+                    calibration=calibration, calibration_reused=reused)
 
 
 def breakdown(spec: BreakdownSpec, policy: TimingPolicy = DEFAULT_POLICY,

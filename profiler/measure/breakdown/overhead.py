@@ -17,6 +17,13 @@ steps; every step is timed by the caller's clock and runs inside the step label.
 estimate is (Σ profiled - Σ plain) / the events its profiled steps recorded
 (:func:`profiler.measure.breakdown.compensation.overhead_per_event`); the cost is the median of the
 rounds, clamped at 0 (a negative median is noise: nothing is taken out).
+
+:func:`probe_calibration` calibrates once per process for each kind of probe step (mode,
+device, dtype, layout, threads, cuDNN setting, clock) and hands later breakdowns of that kind
+the same calibration, as :func:`profiler.measure.timing.bandwidth.copy_bandwidth` does for the
+copy bandwidth: the cost per event is the machine's and the profiler's, not the model's, and a
+run's breakdowns (ten in ``reproduce``) would otherwise spend 80% of their time calibrating
+(about 4 s each on a 2-core CPU at half the README machine's speed).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ __all__ = [
     "calibrate",
     "calibrate_probe",
     "count_step_events",
+    "probe_calibration",
     "probe_spec",
 ]
 
@@ -171,6 +179,22 @@ def calibrate(step: Callable[[], None], device: torch.device, clock: Clock, *,
         estimates.append(overhead_per_event(plain, profiled, recorded))
     return Calibration(us_per_event=max(median(estimates), 0.0), rounds_us=tuple(estimates),
                        probe_events_per_step=sum(events) / (rounds * steps))
+
+
+# the probe step's kind and the clock -> its calibration, for this process
+_CALIBRATIONS: dict[tuple[object, ...], Calibration] = {}
+
+
+def probe_calibration(spec: BenchSpec, device: torch.device,
+                      clock: Clock) -> tuple[Calibration, bool]:
+    """:func:`calibrate_probe` for ``spec``'s kind of step, or the calibration this process
+    already made for that kind (module doc); True when reused."""
+    key = (spec.mode, str(device), spec.dtype, spec.channels_last, spec.threads,
+           spec.cudnn_benchmark, clock.name)
+    if key in _CALIBRATIONS:
+        return _CALIBRATIONS[key], True
+    _CALIBRATIONS[key] = calibrate_probe(spec, device, clock)
+    return _CALIBRATIONS[key], False
 
 
 def calibrate_probe(spec: BenchSpec, device: torch.device, clock: Clock, *,
