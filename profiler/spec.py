@@ -308,6 +308,14 @@ class BenchSpec:
         )
         return f"{self.mode} {self.workload.label} b{self.batch} {self.dtype} {self.device}{flags}"
 
+    def step_kind(self) -> tuple[str, str, str, bool, int | None, bool]:
+        """The kind of step, whatever the model and batch: mode, device, dtype, layout,
+        threads, cuDNN setting. A process calibrates the profiler's cost once per kind
+        (:func:`profiler.measure.breakdown.overhead.probe_calibration`; the planner counts
+        that cost once per kind too)."""
+        return (self.mode, self.device, self.dtype, self.channels_last, self.threads,
+                self.cudnn_benchmark)
+
     def to_dict(self) -> dict[str, Any]:
         return _step_spec_dict(self)
 

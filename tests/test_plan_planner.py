@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from profiler.plan.costs import (
+    CALIBRATION_S,
     NOMINAL_SECONDS_PER_FLOP,
     TRAIN_FACTOR,
     CaseCost,
@@ -29,9 +30,10 @@ from profiler.plan.planner import (
     group_allowance,
     plan_units,
 )
-from profiler.spec import BenchSpec, CountSpec, Workload
+from profiler.spec import BenchSpec, BreakdownSpec, CountSpec, Workload
 from profiler.suites import RunOptions, load_suite, plan_run
 from profiler.suites.schedule import plan_lines, unit_works
+from profiler.suites.units import PlannedCase
 
 # forward FLOPs per image at 2 per multiply-add (torch's FlopCounterMode on the meta device)
 PAPER_FLOPS = {"resnet50": 8.2e9, "resnet101": 15.6e9, "resnet152": 23.0e9,
@@ -233,6 +235,17 @@ def test_training_and_inference_groups_are_corrected_apart() -> None:
     assert corrections(done[1:])["group:infer"] == pytest.approx(180.0 / 81.0)
 
 
+def test_a_group_of_several_processes_caps_each_at_its_planned_rounds() -> None:
+    # rounds quicker than estimated must not let the first process eat the next one's time
+    several = plan_units([group("a")], 200.0).units[0]
+    assert several.budget is not None and several.budget.processes > 1
+    assert several.budget.max_rounds_per_process == several.rounds_per_process == 8
+    # one process (room for its minimum and 5 s): it may run on up to its max_rounds
+    single = plan_units([group("a")], 15.0 + 18.0 + 5.0).units[0]
+    assert single.budget is not None and single.budget.processes == 1
+    assert single.budget.max_rounds_per_process == 20 and single.rounds_per_process == 13
+
+
 def test_host_work_on_a_gpu_is_costed_at_the_nominal_host() -> None:
     gpu = MachineProbe("cuda", NOMINAL_SECONDS_PER_FLOP / 1000, 5.0, {"resnet50": 8.2e9})
     cpu = replace(gpu, device="cpu", seconds_per_flop=NOMINAL_SECONDS_PER_FLOP)
@@ -242,3 +255,23 @@ def test_host_work_on_a_gpu_is_costed_at_the_nominal_host() -> None:
     assert case_cost(gpu, count).seconds == pytest.approx(case_cost(cpu, count).seconds)
     # a ResNet-50 count on the nominal machine: build 0.5 + base 0.8 + 4 forwards of 0.054 s
     assert case_cost(cpu, count).seconds == pytest.approx(1.3 + 4 / 18.6)
+
+
+def test_the_profilers_calibration_is_costed_once_per_kind_of_step() -> None:
+    """A process calibrates the profiler once per kind of step (mode, threads...): the plan
+    charges it to the first CPU breakdown of each kind only, and never on a GPU."""
+    probe = paper_probe(2.0)
+    plan = plan_run(load_suite("eca-paper"), RunOptions(device="cpu"))
+    breakdowns = [w for w in unit_works(plan.units, probe, plan.pairing)
+                  if isinstance(w.cost, CaseCost) and w.cost.kind == "breakdown"]
+    modes = [u.spec.mode for u in plan.units
+             if isinstance(u, PlannedCase) and isinstance(u.spec, BreakdownSpec)]
+    assert len(breakdowns) == 10 and modes == ["infer"] * 5 + ["train"] * 5
+    spec = BreakdownSpec(Workload.for_model("resnet50", "se"), mode="infer", batch=2)
+    once = case_cost(probe, spec).seconds - case_cost(probe, spec, calibrates=False).seconds
+    assert once == pytest.approx(2.0 * CALIBRATION_S)  # the probe net's: the host's slowness
+    seconds = [w.cost.seconds for w in breakdowns]  # se costs as none, nearly: the paper's
+    assert seconds[0] - seconds[1] == pytest.approx(once, rel=0.05)  # the first inference
+    assert seconds[5] - seconds[6] == pytest.approx(once, rel=0.05)  # the first training
+    gpu = BreakdownSpec(Workload.for_model("resnet50", "se"), mode="infer", device="cuda")
+    assert case_cost(probe, gpu).seconds == case_cost(probe, gpu, calibrates=False).seconds

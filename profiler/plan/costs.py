@@ -73,7 +73,8 @@ MEMORY_STEPS = 2
 BUILD_S = 0.5            # building ResNet-50 on the nominal machine
 COUNT_BASE_S = 0.8       # a count case beyond its traced forward passes, nominal machine
 COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 forwards
-BREAKDOWN_BASE_S = 4.0   # fvcore trace, memory guard, profile processing, copy bandwidth
+BREAKDOWN_BASE_S = 2.0   # fvcore trace, memory guard, profile processing, copy bandwidth
+CALIBRATION_S = 2.0      # the profiler's cost calibrated on the probe net: once per kind of step
 PROFILE_FACTOR = 1.5     # a profiled step costs more than a plain one
 MIN_STEP_S = 2e-4        # a step of a tiny block: operator dispatch, not FLOPs, nominal machine
 
@@ -220,8 +221,11 @@ def rounds_between_builds(rebuild_s: float, round_s: float,
 
 
 def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,
-              scale: float = 1.0) -> CaseCost:
-    """A case measured alone: a count, a breakdown, or a timing case outside any group."""
+              scale: float = 1.0, calibrates: bool = True) -> CaseCost:
+    """A case measured alone: a count, a breakdown, or a timing case outside any group.
+    ``calibrates``: a breakdown on the CPU calibrates the profiler's cost (the first of its
+    kind of step in the process; later ones reuse it), a fixed cost on the small probe
+    network."""
     flops = _flops(probe, spec.workload.label)
     base = scale * probe.host_slowness * size_factor(flops)
     if isinstance(spec, CountSpec):
@@ -233,6 +237,8 @@ def case_cost(probe: MachineProbe, spec: CountSpec | BreakdownSpec | BenchSpec,
     if isinstance(spec, BreakdownSpec):
         steps = spec.warmup + spec.timed_steps + PROFILE_FACTOR * (spec.profiled_steps + 1)
         seconds = base * (BREAKDOWN_BASE_S + BUILD_S) + steps * step + _settle_cap(0.5)
+        if calibrates and spec.device == "cpu":  # on a GPU nothing is calibrated
+            seconds += scale * probe.host_slowness * CALIBRATION_S
         return CaseCost(spec.label, "breakdown", seconds)
     # timed alone, as `attnprof bench`: peak memory in a child process (start, build, steps)
     memory = scale * probe.worker_start_s + base * BUILD_S + MEMORY_STEPS * step

@@ -32,7 +32,11 @@ The rule, in order (:func:`plan_units`):
 Without a budget (``budget_s`` None) a group gets ``target_processes`` and its rounds cap.
 
 The planned time of a group is a ceiling (``seconds_per_process`` of rounds per worker): the
-rounds engine stops earlier when every ratio has converged. During the run
+rounds engine stops earlier when every ratio has converged. A group planned in several
+processes caps each at its planned rounds, so that quicker rounds than estimated leave time
+for the planned processes rather than adding rounds to the first (the time saved goes to the
+later units when the rest is replanned); one planned in a single process may run up to its
+``max_rounds`` within its time. During the run
 :func:`replan` plans what remains with the time left, with the estimates scaled by what the
 finished units really took, so that a machine slower than estimated loses rounds in the later
 groups rather than cases, and one faster than estimated gives them more.
@@ -267,8 +271,12 @@ def _group_plan(work: UnitWork, cost: GroupCost, processes: int, extra: float,
                 settings: PlannerSettings) -> UnitPlan:
     low = _min_rounds(cost, processes, settings)
     rounds = min(cost.max_rounds, low + math.floor(extra + 1e-9))
+    # with more processes to come, a process stops at its planned rounds: one that ran on
+    # because its rounds were quicker than estimated would leave the next too little for its
+    # start and first build, and the group would end with fewer processes than planned
+    most = rounds if processes > 1 else cost.max_rounds
     budget = GroupBudget(processes=processes, seconds_per_process=rounds * cost.round_s,
-                         min_rounds_per_process=low, max_rounds_per_process=cost.max_rounds,
+                         min_rounds_per_process=low, max_rounds_per_process=most,
                          measure_memory=True, rounds_per_build=cost.rounds_per_build)
     return UnitPlan(work.key, work.label, "group", work.cases,
                     cost.seconds(processes, rounds), budget, rounds, scale_key=work.scale_key)

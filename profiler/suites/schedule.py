@@ -53,6 +53,7 @@ def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSetti
     ``group``); missing: 1)."""
     scales = scales or {}
     works: list[UnitWork] = []
+    calibrated: set[tuple[object, ...]] = set()  # kinds of step a breakdown calibrates first
     for unit in units:
         if isinstance(unit, PlannedGroup):
             specs = unit.specs
@@ -66,7 +67,11 @@ def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSetti
         else:
             spec = unit.spec
             assert isinstance(spec, CountSpec | BenchSpec | BreakdownSpec)
-            cost_ = case_cost(probe, spec, scales.get(spec.kind, 1.0))
+            kind = spec.bench_spec().step_kind() if isinstance(spec, BreakdownSpec) else None
+            cost_ = case_cost(probe, spec, scales.get(spec.kind, 1.0),
+                              calibrates=kind is not None and kind not in calibrated)
+            if kind is not None:
+                calibrated.add(kind)
             works.append(UnitWork(unit_key(unit), cost_.label, cost_))
     return works
 

@@ -18,8 +18,9 @@ estimate is (Σ profiled - Σ plain) / the events its profiled steps recorded
 (:func:`profiler.measure.breakdown.compensation.overhead_per_event`); the cost is the median of the
 rounds, clamped at 0 (a negative median is noise: nothing is taken out).
 
-:func:`probe_calibration` calibrates once per process for each kind of probe step (mode,
-device, dtype, layout, threads, cuDNN setting, clock) and hands later breakdowns of that kind
+:func:`probe_calibration` calibrates once per process for each kind of step
+(:meth:`profiler.spec.BenchSpec.step_kind`: mode, device, dtype, layout, threads, cuDNN
+setting; and the clock) and hands later breakdowns of that kind
 the same calibration, as :func:`profiler.measure.timing.bandwidth.copy_bandwidth` does for the
 copy bandwidth: the cost per event is the machine's and the profiler's, not the model's, and a
 run's breakdowns (ten in ``reproduce``) would otherwise spend 80% of their time calibrating
@@ -189,8 +190,7 @@ def probe_calibration(spec: BenchSpec, device: torch.device,
                       clock: Clock) -> tuple[Calibration, bool]:
     """:func:`calibrate_probe` for ``spec``'s kind of step, or the calibration this process
     already made for that kind (module doc); True when reused."""
-    key = (spec.mode, str(device), spec.dtype, spec.channels_last, spec.threads,
-           spec.cudnn_benchmark, clock.name)
+    key = (*spec.step_kind(), str(device), clock.name)
     if key in _CALIBRATIONS:
         return _CALIBRATIONS[key], True
     _CALIBRATIONS[key] = calibrate_probe(spec, device, clock)
