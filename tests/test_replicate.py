@@ -39,13 +39,16 @@ SLOWDOWN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 class FakeProcesses:
     """Stands in for worker processes: each job runs scripted members on its own fake clock,
-    the second member slower by SLOWDOWN[p] (a process effect); ``dead`` processes raise."""
+    the second member slower by SLOWDOWN[p] (a process effect); ``dead`` processes raise; the
+    first says it spent ``memory_s`` on peak memory."""
 
-    def __init__(self, dead: tuple[int, ...] = (), sampler: Any = None) -> None:
+    def __init__(self, dead: tuple[int, ...] = (), sampler: Any = None,
+                 memory_s: float = 0.0) -> None:
         self.jobs: list[ProcessJob] = []
         self.answers: list[GroupMeasurement] = []
         self.dead = dead
         self.sampler = sampler
+        self.memory_s = memory_s
 
     def __call__(self, job: ProcessJob) -> GroupMeasurement:
         process = len(self.jobs)
@@ -57,8 +60,8 @@ class FakeProcesses:
                    ScriptedMember("se", clock, 0.1 * (1 + SLOWDOWN[process]))]
         outcome = run_rounds(members, job.settings, baseline=job.baseline, seed=job.seed,
                              now=clock.now, sampler=self.sampler)
-        group = group_record(outcome, job.specs, job.names, job.kind, job.index, "t0",
-                             clock.t)
+        group = replace(group_record(outcome, job.specs, job.names, job.kind, job.index, "t0",
+                                     clock.t), memory_s=self.memory_s if process == 0 else 0.0)
         records = tuple(CaseRecord(spec=s, result=BenchResult(
             images_per_sec=1.0, images_per_sec_iqr=0.0, step_ms_median=100.0,
             samples=list(o.samples), batch=1, repeats=o.rounds_run,
@@ -171,6 +174,19 @@ def test_no_further_process_when_its_minimum_would_overrun_the_time_left() -> No
     group = measure_replicated(SPECS, BUDGET, seed=1, time_left=100.0, run_process=fake,
                                now=lambda: next(ticks)).group
     assert len(fake.jobs) == 1 and group.processes == 1
+
+
+@pytest.mark.parametrize(("memory_s", "processes"), [(0.0, 1), (30.0, 2)])
+def test_the_first_processs_peak_memory_is_not_counted_for_the_next(memory_s: float,
+                                                                    processes: int) -> None:
+    # the first process took 55 s; 45 s are left: another fits only if 30 s of the 55 were
+    # its peak memory (and the memory guard), which no later process measures again
+    ticks = iter([0.0, 0.0, 55.0, 200.0])
+    fake = FakeProcesses(memory_s=memory_s)
+    group = measure_replicated(SPECS, BUDGET, seed=1, time_left=100.0, run_process=fake,
+                               now=lambda: next(ticks)).group
+    assert len(fake.jobs) == group.processes == processes
+    assert group.memory_s == memory_s
 
 
 class AllStolen:

@@ -204,7 +204,8 @@ class ProcessRun:
 class GroupResult:
     """One comparison group (see the module doc). ``settings`` are the rounds engine's
     (:class:`~profiler.rounds.PairingSettings` as a dict); ``index`` is the suite
-    position of its first member (None outside a suite)."""
+    position of its first member (None outside a suite); ``memory_s`` the seconds spent on
+    peak memory (guard and measurement), which only a group's first process spends."""
 
     group_id: str
     kind: GroupKind = "comparison"
@@ -225,6 +226,7 @@ class GroupResult:
     duration_s: float = 0.0
     warmup_s: float = 0.0
     rounds_s: float = 0.0
+    memory_s: float = 0.0
     min_detectable_slowdown: float | None = None
     telemetry: tuple[RoundTelemetry, ...] = ()
     telemetry_absent: tuple[str, ...] = ()
@@ -288,7 +290,7 @@ class GroupResult:
                 "steps_per_round": self.steps_per_round, "rounds": self.rounds,
                 "orders": [list(o) for o in self.orders], "stopped": self.stopped,
                 "started_utc": self.started_utc, "duration_s": self.duration_s,
-                "warmup_s": self.warmup_s, "rounds_s": self.rounds_s,
+                "warmup_s": self.warmup_s, "rounds_s": self.rounds_s, "memory_s": self.memory_s,
                 "min_detectable_slowdown": self.min_detectable_slowdown,
                 "telemetry": [t.to_dict() for t in self.telemetry],
                 "telemetry_absent": list(self.telemetry_absent),
@@ -327,6 +329,7 @@ class GroupResult:
             started_utc=str(data.get("started_utc", "")),
             duration_s=float(data.get("duration_s", 0.0)),
             warmup_s=float(data.get("warmup_s", 0.0)), rounds_s=float(data.get("rounds_s", 0.0)),
+            memory_s=float(data.get("memory_s", 0.0)),
             min_detectable_slowdown=None if detectable is None else float(detectable),
             telemetry=tuple(RoundTelemetry.from_dict(t) for t in data.get("telemetry") or []),
             telemetry_absent=tuple(str(a) for a in data.get("telemetry_absent") or ()),

@@ -243,7 +243,7 @@ GROUP_FIELDS = (
     Field("confidence", "number"), Field("settings", "object"), _opt("seed", "int"),
     Field("steps_per_round", "int"), Field("rounds", "int"), Field("orders", "list", items="list"),
     Field("stopped", "string"), Field("started_utc", "string"),
-    *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s")),
+    *(Field(n, "number") for n in ("duration_s", "warmup_s", "rounds_s", "memory_s")),
     _opt("min_detectable_slowdown", "number"),
     Field("telemetry", "list", fields=ROUND_TELEMETRY_FIELDS),
     Field("telemetry_absent", "list", items="string"), Field("disturbed_rounds", "int"),

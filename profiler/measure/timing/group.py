@@ -222,10 +222,14 @@ def measure_group(specs: Sequence[BenchSpec], settings: PairingSettings | None =
     if kind == "calibration":
         return GroupMeasurement(group, ())
     share = duration / len(specs)
-    records = []
-    for i, (member, part) in enumerate(zip(members, outcome.members, strict=True)):
-        memory = (_memory(member, steps[i], policy, measure_memory)
-                  if part.status == "ok" and part.samples else MemoryFigures(method="skipped"))
-        records.append(_record(member, part, outcome.steps_per_round, memory, blocks[i],
-                               started, share, group.group_id))
-    return GroupMeasurement(group, tuple(records))
+    after = time.perf_counter()  # a memory child per member runs after the rounds
+    memories = [_memory(member, steps[i], policy, measure_memory)
+                if part.status == "ok" and part.samples else MemoryFigures(method="skipped")
+                for i, (member, part) in enumerate(zip(members, outcome.members, strict=True))]
+    group = replace(group, memory_s=sum(m.memory_s for m in members)
+                    + time.perf_counter() - after)
+    records = tuple(_record(member, part, outcome.steps_per_round, memory, blocks[i], started,
+                            share, group.group_id)
+                    for i, (member, part, memory) in enumerate(zip(members, outcome.members,
+                                                                   memories, strict=True)))
+    return GroupMeasurement(group, records)

@@ -38,6 +38,7 @@ member's status; a failed member frees its model at once so the rest of the grou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
@@ -101,6 +102,7 @@ class InProcessMember:
         self.static_bytes: int | None = None
         self.memory_limit = memory_limit
         self.memory_estimate: int | None = None
+        self.memory_s = 0.0  # seconds on the memory guard and peak memory, in warm_up
         self._prepared: PreparedStep | None = None
 
     def _guarded(self, action: Callable[[], T]) -> T:
@@ -125,13 +127,16 @@ class InProcessMember:
             self.memory_estimate = plan.peak_bytes
 
     def _warm_up(self) -> list[float]:
+        started = time.perf_counter()
         self._check_memory()
+        self.memory_s += time.perf_counter() - started
         probe = (CudaMemoryProbe(self.device) if self.spec.memory and not self.rebuild
                  and self.device.type == "cuda" else None)
         self._prepared = prepare_step(self.spec, self.device, self.batch)
         times = warm_up(self.clock, self._prepared.run, self.spec.warmup, self.spec.min_time,
                         self.policy)
         self.static_bytes = static_memory_bytes(self._prepared, self.spec.mode)
+        started = time.perf_counter()
         if (self.spec.memory and not self.rebuild and self.device.type == "cpu"
                 and self.cpu_memory == "tensor"):
             held = live_tensor_bytes(_held_tensors(self._prepared))
@@ -141,6 +146,7 @@ class InProcessMember:
             probe.mark_steady()
             self.clock.time_steps(self._prepared.run, self.policy.memory_steps)
             self.cuda_memory = probe.finish(self.static_bytes)
+        self.memory_s += time.perf_counter() - started
         return times
 
     def warm_up(self) -> list[float]:

@@ -376,9 +376,9 @@ def _walls(begun: Sequence[float]) -> list[float]:
 def _next_process_s(runs: Sequence[ProcessAnswer | str], walls: Sequence[float],
                     min_rounds: int) -> float:
     """What a further process needs at least, from the processes that ran: its start and
-    first build (a process's wall time less its rounds and rebuilds) plus ``min_rounds``
-    rounds at their pace; the cheapest such process (the first one also measured memory).
-    0 when none ran (nothing to go by: the budget decides)."""
+    first build (a process's wall time less its rounds, rebuilds and peak memory, which only
+    the first process measures) plus ``min_rounds`` rounds at their pace; the cheapest such
+    process. 0 when none ran (nothing to go by: the budget decides)."""
     needs: list[float] = []
     for run, wall in zip(runs, walls, strict=False):
         builds = _builds(run)
@@ -388,7 +388,8 @@ def _next_process_s(runs: Sequence[ProcessAnswer | str], walls: Sequence[float],
         rounds = sum(g.rounds for g in done)
         rounds_s = sum(g.rounds_s for g in done)
         rebuilds_s = sum(g.warmup_s for g in done[1:])
-        first = max(0.0, wall - rounds_s - rebuilds_s)
+        memory_s = sum(g.memory_s for g in done)
+        first = max(0.0, wall - rounds_s - rebuilds_s - memory_s)
         needs.append(first + min_rounds * (rounds_s / rounds if rounds else 0.0))
     return min(needs, default=0.0)
 
@@ -601,6 +602,7 @@ def combine_processes(runs: Sequence[ProcessAnswer | str], specs: Sequence[Bench
         orders=tuple(o for g in groups for o in g.orders), stopped=groups[-1].stopped,
         index=index, started_utc=started, duration_s=duration,
         warmup_s=sum(g.warmup_s for g in groups), rounds_s=sum(g.rounds_s for g in groups),
+        memory_s=sum(g.memory_s for g in groups),
         min_detectable_slowdown=detectable, processes=len(runs), round_process=round_process,
         process_runs=process_runs,
         interval_method="" if first is None else first.two_level.variance_source,
