@@ -8,6 +8,7 @@ from torch import nn
 from profiler.measure.device import resolve_device
 from profiler.measure.memory.peak import (
     CPU_TENSOR_METHOD,
+    TENSOR_STEPS,
     allocation_peak,
     cpu_tensor_memory,
     live_tensor_bytes,
@@ -71,4 +72,17 @@ def test_training_holds_gradients_and_momentum_at_its_peak() -> None:
     # parameters, SGD's momentum and the input live between steps; gradients at the peak
     assert figures.peak_bytes - (figures.activation_bytes or 0) == 2 * PARAMS + INPUT
     assert figures.activation_bytes is not None and figures.activation_bytes >= PARAMS
+    member.close()
+
+
+def test_one_warmed_up_step_has_the_peak_of_several() -> None:
+    """Groups profile TENSOR_STEPS (one) step: a warmed-up training step's tensor peak is the
+    same in each step, so more steps would only cost time."""
+    member = _member("train")
+    first = member.tensor_memory
+    assert first is not None and first.peak_bytes and first.activation_bytes is not None
+    held = first.peak_bytes - first.activation_bytes
+    peaks = {cpu_tensor_memory(member._step().run, steps, held).peak_bytes
+             for steps in (1, 2, 3)}
+    assert TENSOR_STEPS == 1 and peaks == {first.peak_bytes}
     member.close()

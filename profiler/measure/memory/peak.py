@@ -24,7 +24,11 @@ OS and do not hide inside ``held``. Without ``/proc`` the child falls back to ``
 
 CPU without a process per case (``memory_method = "cpu_tensor_peak"``, the default of
 comparison groups, which are timed in worker processes of their own): in the timing process,
-after warm-up, ``STEPS`` steps run under ``torch.profiler`` with ``profile_memory=True``; the
+after warm-up, :data:`TENSOR_STEPS` step(s) run under ``torch.profiler`` with
+``profile_memory=True`` (a warmed-up step's tensor peak is the same in every step: 1, 2 and 3
+steps gave the same bytes for ResNet-18, MobileNetV2 + SE and ResNet-50 + CBAM training and
+ResNet-50 + ECA inference at batch 2; one profiled training step of ResNet-152 costs seconds
+on a 2-core CPU); the
 CPU allocator's allocation and free events (bytes, time) give the peak of the bytes allocated
 above what was live when the steps began (:func:`allocation_peak`), and ``peak_bytes`` adds
 the bytes live between steps (the distinct storages of parameters, buffers, optimizer state
@@ -63,6 +67,7 @@ __all__ = [
     "CPU_METHOD",
     "CPU_TENSOR_METHOD",
     "CUDA_METHOD",
+    "TENSOR_STEPS",
     "CudaMemoryProbe",
     "MemoryFigures",
     "allocation_peak",
@@ -76,6 +81,7 @@ __all__ = [
 CUDA_METHOD = "cuda_max_memory_allocated"
 CPU_METHOD = "cpu_rss_hwm_child"
 CPU_TENSOR_METHOD = "cpu_tensor_peak"
+TENSOR_STEPS = 1  # steps profiled for the tensor peak (module doc)
 CPU_METHOD_RUSAGE = "cpu_ru_maxrss_child"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
