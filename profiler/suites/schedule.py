@@ -53,7 +53,9 @@ def unit_works(units: Sequence[Unit], probe: MachineProbe, pairing: PairingSetti
     ``group``); missing: 1)."""
     scales = scales or {}
     works: list[UnitWork] = []
-    calibrated: set[tuple[object, ...]] = set()  # kinds of step a breakdown calibrates first
+    # kinds of step whose first breakdown calibrates the profiler (a re-plan charges its first
+    # remaining breakdown of a kind again: seconds too many, never too few)
+    calibrated: set[tuple[object, ...]] = set()
     for unit in units:
         if isinstance(unit, PlannedGroup):
             specs = unit.specs
