@@ -22,6 +22,7 @@ __all__ = [
     "MIN_TIME",
     "MODE",
     "REPEATS",
+    "TENSOR_MEMORY_STEPS",
     "TIMING_BATCH",
     "WARMUP",
     "shape_text",
@@ -53,6 +54,11 @@ BREAKDOWN_PROFILED_STEPS = 2
 # holds tens of thousands), and timed steps run one after another with no time budget.
 MAX_PROFILED_STEPS = 100  # breakdown --profiled-steps; trace: (wait+warmup+active) x repeat
 MAX_TIMED_STEPS = 10_000  # breakdown --timed-steps
+
+# Peak memory of a comparison group's members on the CPU (the tensor peak, measured in the
+# worker): warmed-up steps profiled per member (profiler.measure.memory.peak; the planner costs
+# the same steps).
+TENSOR_MEMORY_STEPS = 1
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

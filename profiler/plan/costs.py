@@ -19,8 +19,8 @@ starting a worker process (python + import torch). From them this module estimat
   :data:`~profiler.plan.budget.DEFAULT_ROUNDS_PER_BUILD` and enough that the rebuild costs
   no more than the rounds between two builds (the rule of
   :func:`profiler.measure.timing.replicate.rounds_per_build`, which the group's budget then
-  applies from the first build on); peak memory in the worker: :data:`MEMORY_STEPS` steps
-  per member, once per group;
+  applies from the first build on); peak memory in the worker:
+  :data:`~profiler.defaults.TENSOR_MEMORY_STEPS` profiled steps per member, once per group;
 - a count or breakdown case (:class:`CaseCost`): a fixed cost; a timing case alone (outside
   any group) as ``attnprof bench`` times it, peak memory in a child process;
 - a step never costs less than :data:`MIN_STEP_S` (scaled): a tiny block's step is operator
@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiler.defaults import TENSOR_MEMORY_STEPS
 from profiler.plan.budget import DEFAULT_ROUNDS_PER_BUILD
 from profiler.results.fields import known_fields
 from profiler.spec import BenchSpec, BreakdownSpec, CountSpec
@@ -69,7 +70,7 @@ __all__ = [
 RESNET50_FLOPS = 8.2e9
 NOMINAL_SECONDS_PER_FLOP = 1.0 / (18.6 * RESNET50_FLOPS)
 TRAIN_FACTOR = 3.0
-MEMORY_STEPS = 2
+MEMORY_STEPS = 2          # steps a memory child runs after its first (a case timed alone)
 BUILD_S = 0.5            # building ResNet-50 on the nominal machine
 COUNT_BASE_S = 0.8       # a count case beyond its traced forward passes, nominal machine
 COUNT_FORWARDS = 4.0     # a count traces the model on one thread: ~4 batch-1 forwards
@@ -201,7 +202,8 @@ def group_cost(probe: MachineProbe, label: str, specs: Sequence[BenchSpec], bloc
     every = rounds_between_builds(rebuild, rounds)
     return GroupCost(label=label, members=len(specs),
                      process_s=scale * probe.worker_start_s + build + warm,
-                     round_s=rounds + rebuild / every, memory_s=MEMORY_STEPS * sum(steps),
+                     round_s=rounds + rebuild / every,
+                     memory_s=PROFILE_FACTOR * TENSOR_MEMORY_STEPS * sum(steps),
                      min_rounds=min_rounds, max_rounds=max(min_rounds, max_rounds),
                      mode=specs[0].mode if specs else "", rounds_per_build=every)
 

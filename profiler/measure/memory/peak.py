@@ -59,6 +59,7 @@ from pathlib import Path
 
 import torch
 
+from profiler.defaults import TENSOR_MEMORY_STEPS
 from profiler.errors import AttnprofError, one_line
 from profiler.measure.children import run_child
 from profiler.signals import user_code
@@ -81,7 +82,7 @@ __all__ = [
 CUDA_METHOD = "cuda_max_memory_allocated"
 CPU_METHOD = "cpu_rss_hwm_child"
 CPU_TENSOR_METHOD = "cpu_tensor_peak"
-TENSOR_STEPS = 1  # steps profiled for the tensor peak (module doc)
+TENSOR_STEPS = TENSOR_MEMORY_STEPS  # steps profiled for the tensor peak (module doc)
 CPU_METHOD_RUSAGE = "cpu_ru_maxrss_child"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
