@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from scipy.stats import mannwhitneyu
 
 from profiler.compare import (
     MetricValue,
@@ -83,6 +82,8 @@ def _samples(median: float, spread: float, n: int = 20, seed: int = 0) -> Metric
 
 
 def test_drop_past_limit_and_significant_is_a_regression() -> None:
+    from scipy.stats import mannwhitneyu
+
     rule = parse_rule("images_per_sec:-5%")
     base, new = _samples(100, 0.02), _samples(90, 0.02, seed=1)
     outcome, test = judge(rule, base, new)

@@ -176,16 +176,17 @@ def test_parse_findings_names_its_source() -> None:
 
 @pytest.mark.slow
 def test_committed_findings_are_not_stale() -> None:
-    """ResNet-50 recounted now, every implementation and counter: the committed figures hold."""
+    """ResNet-50 recounted now, every implementation, under the hypothesis's counter (the one
+    the committed figures use): the committed figures hold."""
     from profiler.commands.conventions import _implementations
     from profiler.measure.count.variants import count_variants
 
     claims = load_claims("eca-cvpr2020")
     chosen = [f for f in figures(claims) if f.backbone == "resnet50"
               and f.method in ("none", "eca")]
-    counts = count_variants(((f.backbone, f.method, f.options) for f in chosen), tuple(COUNTERS))
     committed = load_findings(FINDINGS)
     best = committed.convention.hypothesis
+    counts = count_variants(((f.backbone, f.method, f.options) for f in chosen), (best.counter,))
     for figure in chosen:
         stored = committed.find(*figure.key)
         assert stored is not None

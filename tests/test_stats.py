@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-from scipy.stats import mannwhitneyu, wilcoxon
 
 from profiler.stats import (
     EXACT_SIGNED_RANK_MAX,
@@ -158,6 +157,8 @@ def test_constant_ratios_give_a_point_interval() -> None:
 def test_interval_ends_are_where_the_signed_rank_test_turns_significant() -> None:
     """Independent check with scipy: shifting the log ratios by a value just inside the
     interval keeps the exact two-sided test at p > 5%; just outside it drops to p <= 5%."""
+    from scipy.stats import wilcoxon
+
     rng = random.Random(3)
     ratios = [0.95 * math.exp(rng.gauss(0.0, 0.02)) for _ in range(14)]
     interval = ratio_interval(ratios)
@@ -233,6 +234,8 @@ def test_unpaired_ratio_interval() -> None:
 
 
 def test_two_sample_test_uses_mann_whitney_with_enough_samples() -> None:
+    from scipy.stats import mannwhitneyu
+
     rng = random.Random(1)
     base = [1.0 + rng.gauss(0, 0.01) for _ in range(30)]
     slow = [1.1 + rng.gauss(0, 0.01) for _ in range(30)]

@@ -128,7 +128,7 @@ def profile_window(step: Step, device: torch.device, steps: int, clock: Clock,
     with warnings.catch_warnings(), quiet_kineto():
         warnings.filterwarnings("ignore", message=".*Profiler clears events")
         with profile(activities=activities, record_shapes=True,
-                     schedule=schedule(wait=0, warmup=1, active=steps),
+                     schedule=schedule(wait=0, warmup=1, active=steps, repeat=1),
                      on_trace_ready=None if read is None
                      else lambda prof: ready.append(read(prof))) as prof:
             for _ in range(steps + 1):

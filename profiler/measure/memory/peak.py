@@ -24,7 +24,9 @@ OS and do not hide inside ``held``. Without ``/proc`` the child falls back to ``
 
 CPU without a process per case (``memory_method = "cpu_tensor_peak"``, the default of
 comparison groups, which are timed in worker processes of their own): in the timing process,
-after warm-up, :data:`TENSOR_STEPS` step(s) run under ``torch.profiler`` with
+after warm-up, :data:`TENSOR_STEPS` step(s) run under torch's profiler
+(``torch.autograd.profiler.profile``, which ``torch.profiler.profile`` wraps; the wrapper's
+start imports torch's compiler, 1.9 s of a worker's start on a 2-core CPU) with
 ``profile_memory=True`` (a warmed-up step's tensor peak is the same in every step: 1, 2 and 3
 steps gave the same bytes for ResNet-18, MobileNetV2 + SE and ResNet-50 + CBAM training and
 ResNet-50 + ECA inference at batch 2; one profiled training step of ResNet-152 costs seconds
@@ -126,16 +128,17 @@ def allocation_peak(events: Iterable[tuple[int, int]]) -> int:
 def cpu_tensor_memory(run: Callable[[], None], steps: int, held: int) -> MemoryFigures:
     """``steps`` runs of ``run`` under the profiler's memory events (see the module doc);
     ``held`` is the bytes live between steps."""
-    from torch.profiler import ProfilerActivity, profile
+    # not torch.profiler.profile: its start asks hasattr(torch, "_inductor"), which imports
+    # inductor, dynamo and sympy, and it records nothing more (module doc)
+    from torch.autograd.profiler import profile
 
     from profiler.measure.kineto import quiet_kineto
 
     try:
-        with quiet_kineto(), profile(activities=[ProfilerActivity.CPU],
-                                     profile_memory=True) as prof:
+        with quiet_kineto(), profile(use_cpu=True, profile_memory=True) as prof:
             for _ in range(max(1, steps)):
                 run()
-        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+        events = [(e.start_ns(), e.nbytes()) for e in prof.kineto_results.events()
                   if e.name() == "[memory]" and e.device_type().name == "CPU"]
     except (RuntimeError, AttributeError) as exc:
         return MemoryFigures.unavailable(f"profiler memory events: {exc}")
