@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -45,6 +46,21 @@ def test_a_known_allocation_pattern() -> None:
     figures = cpu_tensor_memory(run, 1, held=100)
     assert figures.method == CPU_TENSOR_METHOD
     assert figures.activation_bytes == 6_000_000 and figures.peak_bytes == 6_000_100
+
+
+def test_the_peak_does_not_start_torch_profilers_wrapper(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.profiler.profile's start imports inductor, dynamo and sympy (hasattr(torch,
+    "_inductor")): 1.9 s of each inference worker's start on a 2-core CPU. The peak records
+    through torch.autograd.profiler directly, the same events."""
+    import torch.profiler
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torch.profiler.profile was started")
+
+    monkeypatch.setattr(torch.profiler, "profile", refused)
+    figures = cpu_tensor_memory(lambda: torch.empty(1000, 1000).fill_(1.0), 1, held=0)
+    assert figures.method == CPU_TENSOR_METHOD and figures.activation_bytes == 4_000_000
 
 
 def _member(mode: str) -> InProcessMember:
