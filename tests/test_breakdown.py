@@ -7,10 +7,13 @@ import torch
 
 from profiler.measure.breakdown.attribution import place
 from profiler.measure.breakdown.harness import breakdown
+from profiler.measure.breakdown.overhead import probe_calibration
 from profiler.measure.breakdown.parts import module_roles
 from profiler.measure.breakdown.profiling import module_ranges, profile_events
+from profiler.measure.device import torch_threads
 from profiler.measure.steps import prepare_step
-from profiler.measure.timing.clock import PerfCounterClock
+from profiler.measure.timing.bandwidth import copy_bandwidth
+from profiler.measure.timing.clock import PerfCounterClock, clock_for
 from profiler.results.breakdown import PARTS
 from profiler.spec import BreakdownSpec, Workload
 from tests.helpers.breakdown_models import HEAVY_CHANNELS, HEAVY_KERNEL, IN_CHANNELS
@@ -25,6 +28,18 @@ def _spec(model: str = HEAVY, mode: str = "train", channels: int = IN_CHANNELS,
                 **kwargs}
     return BreakdownSpec(Workload.for_model(model, input_shape=(channels, 48, 48)), mode=mode,
                          **settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def calibrated() -> None:
+    """The profiler's calibration for this module's training steps (CPU, one thread) and the
+    copy bandwidth, measured once per process as a run's breakdowns share them, and before a
+    ``timing`` test holds the other tests off (module fixtures are set up before the
+    function-scoped lock of tests/conftest.py): under the lock only the model is timed."""
+    spec, device = _spec().bench_spec(), torch.device("cpu")
+    with torch_threads(spec.threads):
+        probe_calibration(spec, device, clock_for(device))
+    copy_bandwidth(device)
 
 
 def _placements(mode: str) -> list:
@@ -77,8 +92,9 @@ def test_attention_ops_are_named_and_the_head_is_the_classifier() -> None:
 
 
 @pytest.mark.timing  # which part takes most of the measured time
-def test_heavy_part_leads_and_the_parts_add_up() -> None:
+def test_heavy_part_leads_and_the_parts_add_up(calibrated: None) -> None:
     result = breakdown(_spec(profiled_steps=2))
+    assert result.overhead_calibration_reused
     shares = {p.part: p.time_share for p in result.parts}
     assert max(shares, key=lambda k: shares[k]) == "convolution"
     assert shares["convolution"] > 0.5
@@ -124,7 +140,7 @@ def test_model_without_attention_still_breaks_down() -> None:
     assert result.part("optimizer") is None and result.part("loss") is None
 
 
-def test_a_block_alone_is_all_attention() -> None:
+def test_a_block_alone_is_all_attention(calibrated: None) -> None:
     spec = BreakdownSpec(Workload.for_block("se", 32, (14, 14)), mode="train", batch=2,
                          threads=1, warmup=1, timed_steps=1, profiled_steps=1)
     result = breakdown(spec)
