@@ -1,7 +1,8 @@
 """Shared test configuration: GPU tests skip cleanly on machines without CUDA; fixtures
 several test modules share (built once per session); planned runs get a fake machine probe;
 the user cache (a stored between-process calibration) is a fresh folder per test; under
-pytest-xdist a test marked ``timing`` runs alone (:func:`_timing_runs_alone`)."""
+pytest-xdist a test marked ``timing`` runs alone (:func:`_timing_runs_alone`), and those tests
+run first."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from tests.helpers.gate_repo import GateRepo, make_gate_repo
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     import torch  # here, not at the top: pytest-xdist's controller loads this file, runs no test
 
+    # ``timing`` tests first: under pytest-xdist one of them waits for the other workers'
+    # tests to end (:func:`_timing_runs_alone`), and at the start none is running a long one
+    items.sort(key=lambda item: item.get_closest_marker("timing") is None)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")
