@@ -33,9 +33,11 @@ Rules:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import prod
+from operator import attrgetter
 
 from profiler.errors import MeasurementError
 from profiler.results.breakdown import ATTENTION_PREFIX
@@ -233,10 +235,14 @@ def _steps(events: Sequence[OpEvent]) -> list[OpEvent]:
     return steps
 
 
-def _step_of(event: OpEvent, steps: Sequence[OpEvent]) -> OpEvent | None:
-    for step in steps:
-        if step.start_us <= event.start_us <= step.end_us:
-            return step
+def _step_of(event: OpEvent, steps: Sequence[OpEvent], starts: Sequence[float],
+             ends: Sequence[float]) -> OpEvent | None:
+    """The first step whose range holds ``event``'s start (a step that ends where the next
+    begins keeps an event starting there): ``steps`` one after another, in start order,
+    ``starts`` and ``ends`` their starts and ends."""
+    first = bisect_left(ends, event.start_us)
+    if first < len(steps) and first < bisect_right(starts, event.start_us):
+        return steps[first]
     return None
 
 
@@ -257,13 +263,14 @@ def in_steps(events: Iterable[OpEvent], *, same_thread: bool
     """The events the profiled steps hold, in start order (the step ranges themselves left
     out), and the steps: an event belongs to the step whose range holds its start and, with
     ``same_thread``, runs on that step's thread (module doc, "Steps")."""
-    ordered = sorted(events, key=lambda e: (e.start_us, e.index))
+    ordered = sorted(events, key=attrgetter("start_us", "index"))
     steps = _steps(ordered)
+    starts, ends = [step.start_us for step in steps], [step.end_us for step in steps]
     held = []
     for event in ordered:
         if event.name == STEP_LABEL:
             continue
-        step = _step_of(event, steps)
+        step = _step_of(event, steps, starts, ends)
         if step is None or (same_thread and event.thread != step.thread):
             continue
         held.append(event)
