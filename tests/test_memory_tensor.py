@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from profiler.defaults import TENSOR_MEMORY_STEPS
 from profiler.measure.device import resolve_device
 from profiler.measure.memory.peak import (
     CPU_TENSOR_METHOD,
-    TENSOR_STEPS,
     allocation_peak,
     cpu_tensor_memory,
     live_tensor_bytes,
@@ -92,7 +92,7 @@ def test_training_holds_gradients_and_momentum_at_its_peak() -> None:
 
 
 def test_one_warmed_up_step_has_the_peak_of_several() -> None:
-    """Groups profile TENSOR_STEPS (one) step: a warmed-up training step's tensor peak is the
+    """Groups profile TENSOR_MEMORY_STEPS (one) step: a warmed-up training step's tensor peak is the
     same in each step, so more steps would only cost time."""
     member = _member("train")
     first = member.tensor_memory
@@ -100,5 +100,5 @@ def test_one_warmed_up_step_has_the_peak_of_several() -> None:
     held = first.peak_bytes - first.activation_bytes
     peaks = {cpu_tensor_memory(member._step().run, steps, held).peak_bytes
              for steps in (1, 2, 3)}
-    assert TENSOR_STEPS == 1 and peaks == {first.peak_bytes}
+    assert TENSOR_MEMORY_STEPS == 1 and peaks == {first.peak_bytes}
     member.close()

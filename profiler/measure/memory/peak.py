@@ -24,7 +24,7 @@ OS and do not hide inside ``held``. Without ``/proc`` the child falls back to ``
 
 CPU without a process per case (``memory_method = "cpu_tensor_peak"``, the default of
 comparison groups, which are timed in worker processes of their own): in the timing process,
-after warm-up, :data:`TENSOR_STEPS` step(s) run under torch's profiler
+after warm-up, :data:`~profiler.defaults.TENSOR_MEMORY_STEPS` step(s) run under torch's profiler
 (``torch.autograd.profiler.profile``, which ``torch.profiler.profile`` wraps; the wrapper's
 start imports torch's compiler, 1.9 s of a worker's start on a 2-core CPU) with
 ``profile_memory=True`` (a warmed-up step's tensor peak is the same in every step: 1, 2 and 3
@@ -61,7 +61,6 @@ from pathlib import Path
 
 import torch
 
-from profiler.defaults import TENSOR_MEMORY_STEPS
 from profiler.errors import AttnprofError, one_line
 from profiler.measure.children import run_child
 from profiler.signals import user_code
@@ -70,7 +69,6 @@ __all__ = [
     "CPU_METHOD",
     "CPU_TENSOR_METHOD",
     "CUDA_METHOD",
-    "TENSOR_STEPS",
     "CudaMemoryProbe",
     "MemoryFigures",
     "allocation_peak",
@@ -84,7 +82,6 @@ __all__ = [
 CUDA_METHOD = "cuda_max_memory_allocated"
 CPU_METHOD = "cpu_rss_hwm_child"
 CPU_TENSOR_METHOD = "cpu_tensor_peak"
-TENSOR_STEPS = TENSOR_MEMORY_STEPS  # steps profiled for the tensor peak (module doc)
 CPU_METHOD_RUSAGE = "cpu_ru_maxrss_child"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")

@@ -45,10 +45,10 @@ from typing import TypeVar
 
 import torch
 
+from profiler.defaults import TENSOR_MEMORY_STEPS
 from profiler.errors import MeasurementError
 from profiler.measure.memory.guard import plan_memory
 from profiler.measure.memory.peak import (
-    TENSOR_STEPS,
     CudaMemoryProbe,
     MemoryFigures,
     cpu_tensor_memory,
@@ -141,7 +141,7 @@ class InProcessMember:
         if (self.spec.memory and not self.rebuild and self.device.type == "cpu"
                 and self.cpu_memory == "tensor"):
             held = live_tensor_bytes(_held_tensors(self._prepared))
-            figures = cpu_tensor_memory(self._prepared.run, TENSOR_STEPS, held)
+            figures = cpu_tensor_memory(self._prepared.run, TENSOR_MEMORY_STEPS, held)
             self.tensor_memory = replace(figures, static_bytes=self.static_bytes)
         if probe is not None:
             probe.mark_steady()
